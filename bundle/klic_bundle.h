@@ -1,0 +1,202 @@
+/* klic — the file formats: .kreq, .kresp and .lic, written deterministically
+ * and read strictly.  Normative description: spec/PROTOCOL.md.
+ *
+ * This library knows nothing about signatures beyond carrying their bytes:
+ * callers verify manifest.sig over the manifest member's exact bytes with
+ * keys/ and only then act on the parsed manifest.
+ */
+#ifndef KLIC_BUNDLE_H
+#define KLIC_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "klic_error.h"
+#include "klic_util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KLIC_PROTOCOL_VERSION 1
+
+/* ---- limits (spec/PROTOCOL.md "Limits") -------------------------------- */
+#define KLIC_MAX_BUNDLE_BYTES (256u * 1024u)   /* compressed .kreq/.kresp file */
+#define KLIC_MAX_UNPACKED_BYTES (1024u * 1024u)/* all tar bytes after gunzip */
+#define KLIC_MAX_MEMBER_BYTES (64u * 1024u)    /* any one member */
+#define KLIC_MAX_MANIFEST_BYTES (16u * 1024u)
+#define KLIC_MAX_SIG_BYTES (4u * 1024u)
+#define KLIC_MAX_KEY_BYTES (16u * 1024u)
+#define KLIC_MAX_LIC_BYTES (8u * 1024u)
+#define KLIC_MAX_SEATS 64
+#define KLIC_MAX_MEMBERS (3 + KLIC_MAX_SEATS)  /* manifest, sig, key|licenses */
+#define KLIC_MAX_NAME_LEN 64                   /* member file names */
+#define KLIC_MAX_TEXT_LEN 200                  /* reason, org, name, email */
+
+/* ---- machine ID display form ------------------------------------------- */
+/* 24 Crockford base32 symbols (120 bits) + 1 Luhn mod 32 check symbol,
+ * grouped 5-5-5-5-5 with '-': "7K3QD-9WXTB-0M2RA-FE5NP-4HJCV". */
+#define KLIC_MACHINE_ID_LEN 29
+#define KLIC_MACHINE_ID_RAW_LEN 15
+
+/* Encode 15 raw bytes in the canonical display form (with check symbol). */
+int klic_machine_id_encode(char out[KLIC_MACHINE_ID_LEN + 1],
+			   const uint8_t raw[KLIC_MACHINE_ID_RAW_LEN]);
+
+/* Parse what a person typed: case-insensitive, '-' optional, Crockford
+ * aliases O->0, I/L->1 accepted; the check symbol must match.  Writes the
+ * canonical form.  KLIC_ERR_MACHINE_ID on any error. */
+int klic_machine_id_parse(char out[KLIC_MACHINE_ID_LEN + 1], const char *text);
+
+/* Strict check that `s` is already in canonical form (what documents and
+ * file names carry).  0 or KLIC_ERR_MACHINE_ID. */
+int klic_machine_id_check(const char *s);
+
+/* Derive the ID from the contents of a machine-id file (32 hex digits and a
+ * newline, as /etc/machine-id): HMAC-SHA256 keyed with the 16 decoded bytes
+ * over the ASCII app ID "klic/machine-id/v1", first 15 bytes, encoded.
+ * Does not read any file itself (request/ chooses the source). */
+int klic_machine_id_derive(char out[KLIC_MACHINE_ID_LEN + 1], const char *machine_id_file_text,
+			   size_t len);
+
+/* ---- products ----------------------------------------------------------- */
+/* 0 when p is exactly "KRE" or "KSE", else KLIC_ERR_FIELD. */
+int klic_product_check(const char *p);
+
+/* ---- archives ----------------------------------------------------------- */
+struct klic_member {
+	char name[KLIC_MAX_NAME_LEN + 1];
+	uint8_t *data; /* owned; NUL-terminated for convenience (not counted in len) */
+	size_t len;
+};
+
+struct klic_archive {
+	struct klic_member m[KLIC_MAX_MEMBERS];
+	size_t n;
+};
+#define KLIC_ARCHIVE_INIT {0}
+
+enum klic_bundle_kind { KLIC_KIND_REQUEST = 1, KLIC_KIND_RESPONSE = 2 };
+
+/* Read a .kreq or .kresp from memory, strictly: gzip + tar only (libarchive
+ * with only those enabled, ARCHIVE_WARN is an error), member names from the
+ * kind's allow-list, regular files only, no duplicates, per-member and total
+ * size caps and the member-count cap enforced while decompressing, nothing
+ * after the end-of-archive blocks.  Checks that manifest.json and
+ * manifest.sig are present (and requester.pgp for requests).  Does not parse
+ * the manifest. */
+int klic_archive_read(struct klic_archive *out, enum klic_bundle_kind kind, const uint8_t *buf,
+		      size_t len);
+
+/* Write members in the given order as a deterministic ustar archive
+ * (mtime 0, uid/gid 0, uname/gname "", mode 0644) compressed with zlib
+ * (gzip, no name, mtime 0, OS 255, level 9). *out owned by caller. */
+int klic_archive_write(uint8_t **out, size_t *outlen, const struct klic_archive *in);
+
+/* Append a copy of data under name (for building). */
+int klic_archive_add(struct klic_archive *a, const char *name, const void *data, size_t len);
+
+/* Member by exact name or NULL. */
+const struct klic_member *klic_archive_get(const struct klic_archive *a, const char *name);
+
+void klic_archive_dispose(struct klic_archive *a);
+
+/* Is `name` an allowed member name for this kind?  (For responses: the
+ * manifest, the signature and license names "KRE_<id>.lic",
+ * "KRE_<id>_<k>.lic" with k in 2..64.) */
+int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name);
+
+/* ---- request manifest (type "klic-request") ------------------------------ */
+struct klic_request {
+	char product[4];                          /* "KRE" | "KSE" */
+	unsigned seats;                           /* KRE 1..64, KSE exactly 1 */
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	char nonce[KLIC_SHA256_HEX_LEN + 1];      /* 32 random bytes, hex */
+	int64_t created;
+	char requester_fpr[KLIC_FPR_HEX_LEN + 1]; /* primary fingerprint of requester.pgp */
+	char requester_key_sha256[KLIC_SHA256_HEX_LEN + 1];
+	char hostname[KLIC_MAX_TEXT_LEN + 1];     /* informational, printable, may be "" */
+};
+
+/* Canonical manifest bytes (jansson, sorted keys, compact, trailing "\n").
+ * *out owned by caller. */
+int klic_request_manifest_build(char **out, size_t *outlen, const struct klic_request *r);
+
+/* Strict parse: exact key set, types, ranges, type tag "klic-request",
+ * version 1, duplicate keys refused, no NUL, no trailing bytes. */
+int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, size_t len);
+
+/* ---- response manifest (type "klic-response") ---------------------------- */
+#define KLIC_STATUS_ISSUED "issued"
+#define KLIC_STATUS_DENIED "denied"
+
+struct klic_response_entry {
+	char file[KLIC_MAX_NAME_LEN + 1];
+	char sha256[KLIC_SHA256_HEX_LEN + 1];
+};
+
+struct klic_response {
+	char status[8];                           /* "issued" | "denied" */
+	char request_digest[KLIC_SHA256_HEX_LEN + 1];
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	char product[4];
+	unsigned seats;                           /* issued: number of licenses; denied: seats asked */
+	int64_t created;
+	char issuer_org[KLIC_MAX_TEXT_LEN + 1];
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
+	char member_fpr[KLIC_FPR_HEX_LEN + 1];    /* requester the response answers */
+	char reason_code[32];                     /* denied only: see spec */
+	char reason[KLIC_MAX_TEXT_LEN + 1];       /* denied only: human text */
+	size_t n_licenses;                        /* issued: == seats; denied: 0 */
+	struct klic_response_entry lic[KLIC_MAX_SEATS];
+};
+
+int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_response *r);
+int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json, size_t len);
+
+/* ---- license (.lic, type "klic-license") -------------------------------- */
+struct klic_license {
+	char license_id[33];                      /* 16 random bytes, hex */
+	char product[4];
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	unsigned seat, seats;                     /* 1-based seat of seats */
+	int64_t issued, expires;
+	char issuer_org[KLIC_MAX_TEXT_LEN + 1];
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
+	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char request_digest[KLIC_SHA256_HEX_LEN + 1];
+};
+
+/* The signed body: canonical JSON, sorted keys, 2-space indent, LF line
+ * ends, no trailing newline (exactly the bytes a clear signature covers). */
+int klic_license_body_build(char **out, size_t *outlen, const struct klic_license *l);
+int klic_license_body_parse(struct klic_license *out, const uint8_t *body, size_t len);
+
+/* Split a .lic (an OpenPGP clear-signed message, LF only) strictly:
+ *   "-----BEGIN PGP SIGNED MESSAGE-----\n"
+ *   "Hash: SHA256\n" | "Hash: SHA512\n" | "Hash: SHA384\n"
+ *   "\n"
+ *   <body: lines, none starting with '-', no CR, no trailing blanks>
+ *   "\n-----BEGIN PGP SIGNATURE-----\n\n" <base64 lines> "=" <crc> "\n"
+ *   "-----END PGP SIGNATURE-----\n"   and nothing after.
+ * Returns pointers into buf: body (the signed bytes, without the LF before
+ * the signature) and sig (the armored signature block from "-----BEGIN PGP
+ * SIGNATURE-----" through the final LF), for a detached verification. */
+struct klic_lic_parts {
+	const uint8_t *body;
+	size_t body_len;
+	const uint8_t *sig;
+	size_t sig_len;
+};
+int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len);
+
+/* File name a license is delivered under in a .kresp:
+ * "<PRODUCT>_<machine_id>.lic" for seat 1, "<PRODUCT>_<machine_id>_<k>.lic"
+ * for seat k >= 2. */
+int klic_license_filename(char out[KLIC_MAX_NAME_LEN + 1], const char *product,
+			  const char *machine_id, unsigned seat);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,78 @@
+/* klic — small shared helpers: bounded file reading, the one atomic-write
+ * helper, SHA-256 (libgcrypt), hex, RFC 3339 UTC times, randomness.
+ * Library code: never prints, never exits. */
+#ifndef KLIC_UTIL_H
+#define KLIC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KLIC_SHA256_LEN 32
+#define KLIC_SHA256_HEX_LEN 64
+#define KLIC_FPR_HEX_LEN 40 /* v4 OpenPGP fingerprint, upper-case hex */
+#define KLIC_TIME_LEN 20    /* "2026-11-22T18:00:00Z" */
+
+/* Read a whole file (or standard input when path is "-") into a new
+ * NUL-terminated buffer.  Refuses with KLIC_ERR_TOO_BIG as soon as more than
+ * `max` bytes arrive (never reads unbounded).  Refuses non-regular files
+ * (except stdin).  On success *out is owned by the caller (free()),
+ * *outlen excludes the added NUL. */
+int klic_read_file(uint8_t **out, size_t *outlen, const char *path, size_t max);
+
+/* Flags for klic_write_atomic(). */
+#define KLIC_WRITE_NOREPLACE 0x1 /* fail with KLIC_ERR_EXISTS if path exists */
+
+/* Make `path` hold exactly buf[0..len) or leave it untouched: write a temp
+ * file in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, `mode`), fsync it,
+ * rename it over path (renameat2 RENAME_NOREPLACE with KLIC_WRITE_NOREPLACE),
+ * fsync the directory.  Any failure (including any fsync) removes the temp
+ * file and returns KLIC_ERR_IO (or KLIC_ERR_EXISTS); path "-" writes to
+ * standard output instead. */
+int klic_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, int flags);
+
+/* mkdir -p with `mode` for every directory created; existing directories
+ * are accepted as they are. */
+int klic_mkdir_p(const char *path, mode_t mode);
+
+/* SHA-256 of buf, raw and as lower-case hex (65 bytes with NUL). */
+int klic_sha256(uint8_t out[KLIC_SHA256_LEN], const void *buf, size_t len);
+int klic_sha256_hex(char out[KLIC_SHA256_HEX_LEN + 1], const void *buf, size_t len);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void klic_hex(char *out, const uint8_t *in, size_t n);
+
+/* Strict lower-case hex check of exactly `len` characters. */
+int klic_is_hex(const char *s, size_t len);
+
+/* Cryptographic randomness (getrandom). */
+int klic_random(void *buf, size_t len);
+
+/* RFC 3339 UTC, second precision, exactly "YYYY-MM-DDTHH:MM:SSZ".
+ * Parsing is strict: that exact shape, a real calendar date, years
+ * 2000..9999. */
+int klic_time_format(char out[KLIC_TIME_LEN + 1], int64_t t);
+int klic_time_parse(int64_t *out, const char *s);
+
+/* "YYYY-MM-DD" (a calendar date, UTC) to the first second of that day. */
+int klic_date_parse(int64_t *out, const char *s);
+
+/* Current time (time(NULL)); a single place so tests with faketime see
+ * the same clock as everything else. */
+int64_t klic_now(void);
+
+/* 1 when every byte of s[0..len) is printable ASCII (0x20..0x7e), else 0.
+ * Strings from bundles are checked with this before being echoed. */
+int klic_is_printable(const char *s, size_t len);
+
+/* Wipe memory that held a secret (explicit_bzero). */
+void klic_wipe(void *p, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

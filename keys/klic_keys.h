@@ -1,0 +1,114 @@
+/* klic — OpenPGP through GPGME: one keyring per role in its own GNUPGHOME,
+ * key generation, export/import, detached and clear signing, and the one
+ * verification function that implements the signature policy
+ * (spec/PROTOCOL.md "Signature policy"):
+ *   - exactly one signature; zero or several is a failure;
+ *   - status GPG_ERR_NO_ERROR and summary without RED, KEY_REVOKED,
+ *     KEY_EXPIRED, SIG_EXPIRED, KEY_MISSING, CRL/BAD_POLICY/SYS_ERROR bits;
+ *   - the signing key's PRIMARY fingerprint (for a subkey signature, the
+ *     primary key that owns it) must be accepted by the caller's allow
+ *     callback (pinned issuer, registered member ...);
+ *   - public-key algorithm EdDSA (Ed25519), ECDSA (P-256/384/521) or RSA of at
+ *     least 3072 bits; digest SHA-256/384/512;
+ *   - keys found inside a signature are never imported (auto-key-retrieve and
+ *     auto-key-locate are off in every keyring's gpg.conf).
+ * Library code: never prints, never prompts (pinentry loopback, passphrase
+ * from a file or callback only).
+ */
+#ifndef KLIC_KEYS_H
+#define KLIC_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "klic_error.h"
+#include "klic_util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KLIC_MAX_UID_LEN 255
+
+/* Call once per process before anything else (gpgme_check_version, locale,
+ * engine check).  Thread-safe to call more than once. */
+int klic_keys_init(void);
+
+struct klic_keyring;
+
+/* Open the keyring in `gnupghome`.  With create != 0 the directory is
+ * created (mode 0700) with a gpg.conf that disables every automatic key
+ * retrieval, plus gpg-agent.conf allowing loopback pinentry.  An existing
+ * directory must be owned by us and not group/other accessible. */
+int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int create);
+void klic_keyring_free(struct klic_keyring *kr);
+const char *klic_keyring_home(const struct klic_keyring *kr);
+
+/* Passphrases for protected secret keys, for batch use: read from a file
+ * (first line) or supplied by a callback.  Never a TTY prompt. */
+int klic_keyring_set_passphrase_file(struct klic_keyring *kr, const char *path);
+typedef int (*klic_passphrase_fn)(void *ctx, char *buf, size_t bufsize);
+void klic_keyring_set_passphrase_cb(struct klic_keyring *kr, klic_passphrase_fn fn, void *ctx);
+
+/* Generate an Ed25519 primary key with signing capability only, no
+ * expiry, user ID "NAME <EMAIL>", no passphrase unless one is set via the
+ * functions above.  fpr_out gets the 40-hex primary fingerprint. */
+int klic_key_generate(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
+		      const char *name, const char *email);
+
+/* Export the public key `fpr` (minimal: no third-party signatures).
+ * armor != 0 gives ASCII armor.  *out owned by the caller. */
+int klic_key_export(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
+		    int armor);
+
+/* Import exactly one public key (binary or armored).  Refuses secret keys,
+ * more than one key, and data that is not a key.  Returns its primary
+ * fingerprint.  Importing the same key again is fine. */
+int klic_key_import(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
+		    const uint8_t *key, size_t keylen);
+
+/* Primary fingerprint of the single public key in key/keylen, without
+ * importing it anywhere (uses gpgme's import-show / a scratch context). */
+int klic_key_inspect(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
+		     char uid_out[KLIC_MAX_UID_LEN + 1], const uint8_t *key, size_t keylen);
+
+/* The primary fingerprint of the only secret key in this keyring.
+ * KLIC_ERR_NOT_FOUND when there is none, KLIC_ERR_KEY when several. */
+int klic_key_secret_fpr(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1]);
+
+/* 0 if a usable (not revoked/expired/disabled) secret signing key with this
+ * primary fingerprint is available (also on a smartcard), else an error. */
+int klic_key_can_sign(struct klic_keyring *kr, const char *fpr);
+
+/* Detached binary signature over data by the key `fpr`. */
+int klic_sign_detached(struct klic_keyring *kr, uint8_t **sig, size_t *siglen, const char *fpr,
+		       const uint8_t *data, size_t len);
+
+/* Clear-signed text (the .lic form) of `body` (which must satisfy the .lic
+ * body rules), by `fpr`; the output passes klic_license_split(). */
+int klic_sign_clear(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
+		    const uint8_t *body, size_t len);
+
+/* Allow callback: return 0 to accept the primary fingerprint, or a
+ * KLIC_ERR_* code (normally KLIC_ERR_SIG_WRONG_KEY) to refuse it. */
+typedef int (*klic_fpr_allow_fn)(void *ctx, const char *primary_fpr);
+
+/* The verification policy above, for a detached signature (binary or
+ * armored, including the signature block of a clear-signed .lic) over the
+ * exact bytes data[0..len).  On success signer_out (may be NULL) gets the
+ * primary fingerprint.  Never imports anything. */
+int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_LEN + 1],
+			 const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
+			 klic_fpr_allow_fn allow, void *allow_ctx);
+
+/* Same, accepting only the one pinned primary fingerprint. */
+int klic_verify_pinned(struct klic_keyring *kr, const uint8_t *sig, size_t siglen,
+		       const uint8_t *data, size_t len, const char *pinned_fpr);
+
+/* 0 when s is a 40-hex upper-case fingerprint. */
+int klic_fpr_check(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
