@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Set up, build, and run the klic round trip in a throwaway sandbox:
+# admin and user each get their own home and keyring; nothing outside the
+# sandbox is touched.  The sandbox is removed at the end (KEEP=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")"
+./setup.sh
+cmake -S . -B build/normal -DKLIC_WERROR=ON >/dev/null
+cmake --build build/normal -j"$(nproc)" --target klic klic-admin >/dev/null
+
+bin="$PWD/build/normal"
+box=$(mktemp -d /tmp/klic-demo-XXXXXX)
+cleanup() {
+  for g in "$box"/admin/gnupg "$box"/user/klic/gnupg; do
+    [ -d "$g" ] && gpgconf --homedir "$g" --kill all 2>/dev/null || true
+  done
+  if [ "${KEEP:-0}" = 1 ]; then echo "sandbox kept: $box"; else rm -rf "$box"; fi
+}
+trap cleanup EXIT
+
+admin() { echo "+ klic-admin $*" >&2; "$bin/klic-admin" --state "$box/admin" "$@"; }
+user()  { echo "+ klic $*" >&2; "$bin/klic" --home "$box/user" "$@"; }
+step()  { printf '\n== %s\n' "$*"; }
+
+cd "$box"
+step "admin: create the ledger and the issuing key, record a yearly node-locked KRE entitlement"
+admin init --org "Example Org" --name "License Admin" --email admin@example.org
+admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 \
+  --until "$(date -u -d '+300 days' +%F)" --ref "PO-1234"
+admin export-key -o issuer.asc
+admin entitlement list
+
+step "user (air-gapped): machine ID, own key, pin the issuer, request 2 KRE seats"
+user id
+user init --name "Ada User" --email ada@example.org
+user trust issuer.asc
+user request --product KRE --seats 2 -o ada.kreq
+ls -l ada.kreq
+
+step "admin: accept the user's key from the request, issue (irreversible)"
+admin member add --from-request ada.kreq
+admin issue ada.kreq -o outbox --yes
+admin list
+
+step "user: verify and install the response"
+user install outbox/ada.kresp
+ls -l "$box/user/license"
+user status
+for f in "$box"/user/license/*.lic; do user verify "$f"; done
+
+step "the same response again changes nothing; a tampered one is refused"
+user install outbox/ada.kresp
+cp outbox/ada.kresp evil.kresp
+b=$(od -An -tu1 -j200 -N1 evil.kresp | tr -d ' ')
+printf "$(printf '\\%03o' $((b ^ 1)))" | dd of=evil.kresp bs=1 seek=200 conv=notrunc status=none
+if user install evil.kresp; then echo "tampered response accepted!" >&2; exit 1; fi
+echo "demo: round trip complete"
