@@ -1,0 +1,299 @@
+/* klic — request and response manifests (spec/PROTOCOL.md 3.3, 3.4).
+ * Built canonically (compact, sorted keys, "\n"), parsed strictly; a
+ * built manifest is re-parsed before it is returned, so a builder never
+ * emits a document the reader would refuse. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "klic_bundle.h"
+#include "klic_doc.h"
+#include "klic_internal.h"
+
+#define MANIFEST_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+
+static const char *const request_keys[] = {
+	"type",	   "version",	    "product",		    "seats",   "machine_id",
+	"nonce",   "created",	    "requester_fpr", "requester_key_sha256", "hostname",
+};
+
+static const char *const response_keys[] = {
+	"type",	      "version",    "status",	  "request_digest", "machine_id", "product",
+	"seats",      "created",    "issuer_org", "issuer_fpr",	    "member_fpr", "licenses",
+	"reason_code", "reason",
+};
+
+static const char *const reason_codes[] = {
+	"not-member", "malformed-request",   "no-entitlement", "floating",
+	"monthly",    "entitlement-expired", "no-seats",
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static int reason_code_ok(const char *c)
+{
+	for (size_t i = 0; i < N(reason_codes); i++)
+		if (strcmp(c, reason_codes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- request ----------------------------------------------------------- */
+
+int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, size_t len)
+{
+	struct klic_request r;
+	json_t *root = NULL;
+	int rc;
+
+	if (out == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "request manifest: NULL argument");
+	memset(&r, 0, sizeof(r));
+	if ((rc = klic_doc_load(&root, json, len, KLIC_MAX_MANIFEST_BYTES, 1, MANIFEST_FLAGS,
+				"klic-request", request_keys, N(request_keys), N(request_keys))) != 0)
+		goto out;
+	/* seats 1..64 for either product: "KSE asks exactly 1" is a semantic
+	 * rule the admin answers with a signed malformed-request denial */
+	if ((rc = klic_doc_product(r.product, root, "product")) != 0 ||
+	    (rc = klic_doc_uint(&r.seats, root, "seats", 1, KLIC_MAX_SEATS)) != 0 ||
+	    (rc = klic_doc_machine_id(r.machine_id, root, "machine_id")) != 0 ||
+	    (rc = klic_doc_hex(r.nonce, root, "nonce", KLIC_SHA256_HEX_LEN)) != 0 ||
+	    (rc = klic_doc_time(&r.created, root, "created")) != 0 ||
+	    (rc = klic_doc_fpr(r.requester_fpr, root, "requester_fpr")) != 0 ||
+	    (rc = klic_doc_hex(r.requester_key_sha256, root, "requester_key_sha256",
+			       KLIC_SHA256_HEX_LEN)) != 0 ||
+	    (rc = klic_doc_str(r.hostname, sizeof(r.hostname), root, "hostname", 0,
+			       KLIC_MAX_TEXT_LEN)) != 0)
+		goto out;
+	*out = r;
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+int klic_request_manifest_build(char **out, size_t *outlen, const struct klic_request *r)
+{
+	char created[KLIC_TIME_LEN + 1];
+	struct klic_request check;
+	json_t *root = NULL;
+	char *s = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (out == NULL || outlen == NULL || r == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "request manifest: NULL argument");
+	*out = NULL;
+	*outlen = 0;
+	if (strcmp(r->product, "KSE") == 0 && r->seats != 1)
+		return klic_error_set(KLIC_ERR_FIELD, "a KSE request asks for exactly 1 seat");
+	if ((rc = klic_time_format(created, r->created)) != 0)
+		return klic_error_set(KLIC_ERR_FIELD, "\"created\" out of range");
+	root = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "type",
+			 "klic-request", "version", KLIC_PROTOCOL_VERSION, "product", r->product,
+			 "seats", (json_int_t)r->seats, "machine_id", r->machine_id, "nonce",
+			 r->nonce, "created", created, "requester_fpr", r->requester_fpr,
+			 "requester_key_sha256", r->requester_key_sha256, "hostname", r->hostname);
+	if (root == NULL) {
+		rc = klic_error_set(KLIC_ERR_FIELD, "request manifest: a string is not valid UTF-8");
+		goto out;
+	}
+	if ((rc = klic_doc_dump(&s, &n, root, MANIFEST_FLAGS, 1)) != 0)
+		goto out;
+	if ((rc = klic_request_manifest_parse(&check, (const uint8_t *)s, n)) != 0)
+		goto out;
+	*out = s;
+	s = NULL; /* transferred */
+	*outlen = n;
+	rc = 0;
+out:
+	free(s);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- response ----------------------------------------------------------- */
+
+static int parse_licenses(struct klic_response *r, const json_t *arr)
+{
+	static const char *const entry_keys[] = {"file", "sha256"};
+	size_t n;
+
+	if (!json_is_array(arr))
+		return klic_error_set(KLIC_ERR_FIELD, "\"licenses\" is not an array");
+	n = json_array_size(arr);
+	if (n > KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_FIELD, "\"licenses\" has %zu entries", n);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *e = json_array_get(arr, i);
+		struct klic_response_entry *le = &r->lic[i];
+		char want[KLIC_MAX_NAME_LEN + 1];
+		const char *key;
+		json_t *v;
+		int rc;
+
+		if (!json_is_object(e) || json_object_size(e) != N(entry_keys))
+			return klic_error_set(KLIC_ERR_FIELD,
+					      "\"licenses\"[%zu] is not {\"file\", \"sha256\"}", i);
+		json_object_foreach((json_t *)(uintptr_t)e, key, v) {
+			if (strcmp(key, "file") != 0 && strcmp(key, "sha256") != 0)
+				return klic_error_set(KLIC_ERR_FIELD,
+						      "\"licenses\"[%zu]: unknown field", i);
+		}
+		if ((rc = klic_doc_str(le->file, sizeof(le->file), e, "file", 1,
+				       KLIC_MAX_NAME_LEN)) != 0 ||
+		    (rc = klic_doc_hex(le->sha256, e, "sha256", KLIC_SHA256_HEX_LEN)) != 0)
+			return klic_error_set(rc, "\"licenses\"[%zu]: %s", i, klic_error_detail());
+		if ((rc = klic_license_filename(want, r->product, r->machine_id,
+						(unsigned)i + 1)) != 0)
+			return rc;
+		if (strcmp(want, le->file) != 0)
+			return klic_error_set(KLIC_ERR_FIELD,
+					      "\"licenses\"[%zu]: file must be \"%s\"", i, want);
+	}
+	r->n_licenses = n;
+	return 0;
+}
+
+int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json, size_t len)
+{
+	struct klic_response *r = NULL;
+	json_t *root = NULL;
+	int rc, denied;
+
+	if (out == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "response manifest: NULL argument");
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "response manifest");
+	/* reason_code and reason are optional here, checked by status below */
+	if ((rc = klic_doc_load(&root, json, len, KLIC_MAX_MANIFEST_BYTES, 1, MANIFEST_FLAGS,
+				"klic-response", response_keys, N(response_keys),
+				N(response_keys) - 2)) != 0)
+		goto out;
+	if ((rc = klic_doc_str(r->status, sizeof(r->status), root, "status", 1, 7)) != 0)
+		goto out;
+	if (strcmp(r->status, KLIC_STATUS_ISSUED) == 0) {
+		denied = 0;
+	} else if (strcmp(r->status, KLIC_STATUS_DENIED) == 0) {
+		denied = 1;
+	} else {
+		rc = klic_error_set(KLIC_ERR_FIELD, "\"status\" must be issued or denied");
+		goto out;
+	}
+	for (size_t i = N(response_keys) - 2; i < N(response_keys); i++) {
+		int present = json_object_get(root, response_keys[i]) != NULL;
+		if (present != denied) {
+			rc = klic_error_set(KLIC_ERR_FIELD, denied ? "missing field \"%s\""
+								   : "\"%s\" only in a denial",
+					    response_keys[i]);
+			goto out;
+		}
+	}
+	if ((rc = klic_doc_hex(r->request_digest, root, "request_digest", KLIC_SHA256_HEX_LEN)) !=
+		    0 ||
+	    (rc = klic_doc_machine_id(r->machine_id, root, "machine_id")) != 0 ||
+	    (rc = klic_doc_product(r->product, root, "product")) != 0 ||
+	    (rc = klic_doc_uint(&r->seats, root, "seats", 1, KLIC_MAX_SEATS)) != 0 ||
+	    (rc = klic_doc_time(&r->created, root, "created")) != 0 ||
+	    (rc = klic_doc_str(r->issuer_org, sizeof(r->issuer_org), root, "issuer_org", 1,
+			       KLIC_MAX_TEXT_LEN)) != 0 ||
+	    (rc = klic_doc_fpr(r->issuer_fpr, root, "issuer_fpr")) != 0 ||
+	    (rc = klic_doc_fpr(r->member_fpr, root, "member_fpr")) != 0 ||
+	    (rc = parse_licenses(r, json_object_get(root, "licenses"))) != 0)
+		goto out;
+	if (denied) {
+		if ((rc = klic_doc_str(r->reason_code, sizeof(r->reason_code), root, "reason_code", 1,
+				       sizeof(r->reason_code) - 1)) != 0 ||
+		    (rc = klic_doc_str(r->reason, sizeof(r->reason), root, "reason", 1,
+				       KLIC_MAX_TEXT_LEN)) != 0)
+			goto out;
+		if (!reason_code_ok(r->reason_code)) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "unknown \"reason_code\"");
+			goto out;
+		}
+		if (r->n_licenses != 0) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "a denial carries no licenses");
+			goto out;
+		}
+	} else {
+		if (r->n_licenses != r->seats) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "%zu licenses listed for %u seats",
+					    r->n_licenses, r->seats);
+			goto out;
+		}
+		if (strcmp(r->product, "KSE") == 0 && r->seats != 1) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "KSE is issued one seat at a time");
+			goto out;
+		}
+	}
+	*out = *r;
+	rc = 0;
+out:
+	free(r);
+	json_decref(root);
+	return rc;
+}
+
+int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_response *r)
+{
+	char created[KLIC_TIME_LEN + 1];
+	struct klic_response *check = NULL;
+	json_t *root = NULL, *lics = NULL;
+	char *s = NULL;
+	size_t n = 0;
+	int rc, denied;
+
+	if (out == NULL || outlen == NULL || r == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "response manifest: NULL argument");
+	*out = NULL;
+	*outlen = 0;
+	if (r->n_licenses > KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_FIELD, "%zu licenses", r->n_licenses);
+	if ((rc = klic_time_format(created, r->created)) != 0)
+		return klic_error_set(KLIC_ERR_FIELD, "\"created\" out of range");
+	denied = strcmp(r->status, KLIC_STATUS_DENIED) == 0;
+	if ((lics = json_array()) == NULL) {
+		rc = klic_error_set(KLIC_ERR_NOMEM, "response manifest");
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_licenses; i++) {
+		json_t *e = json_pack("{s:s, s:s}", "file", r->lic[i].file, "sha256",
+				      r->lic[i].sha256);
+		if (e == NULL || json_array_append_new(lics, e) != 0) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "\"licenses\"[%zu] invalid", i);
+			goto out;
+		}
+	}
+	root = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O}", "type",
+			 "klic-response", "version", KLIC_PROTOCOL_VERSION, "status", r->status,
+			 "request_digest", r->request_digest, "machine_id", r->machine_id,
+			 "product", r->product, "seats", (json_int_t)r->seats, "created", created,
+			 "issuer_org", r->issuer_org, "issuer_fpr", r->issuer_fpr, "member_fpr",
+			 r->member_fpr, "licenses", lics);
+	if (root == NULL) {
+		rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: a string is not valid UTF-8");
+		goto out;
+	}
+	if (denied && (json_object_set_new(root, "reason_code", json_string(r->reason_code)) != 0 ||
+		       json_object_set_new(root, "reason", json_string(r->reason)) != 0)) {
+		rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: bad reason");
+		goto out;
+	}
+	if ((rc = klic_doc_dump(&s, &n, root, MANIFEST_FLAGS, 1)) != 0)
+		goto out;
+	if ((check = malloc(sizeof(*check))) == NULL) {
+		rc = klic_error_set(KLIC_ERR_NOMEM, "response manifest");
+		goto out;
+	}
+	if ((rc = klic_response_manifest_parse(check, (const uint8_t *)s, n)) != 0)
+		goto out;
+	*out = s;
+	s = NULL; /* transferred */
+	*outlen = n;
+	rc = 0;
+out:
+	free(check);
+	free(s);
+	json_decref(lics);
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,380 @@
+/* klic response/ — the admin state: state directory, init, open,
+ * export-key, member add, and the scratch-keyring verification. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "response_int.h"
+
+extern char **environ;
+
+static int path_join(char *out, size_t outsz, const char *a, const char *b)
+{
+	int n = snprintf(out, outsz, "%s/%s", a, b);
+	if (n < 0 || (size_t)n >= outsz)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "path too long: %s/%s", a, b);
+	return 0;
+}
+
+static int copy_path(char *out, size_t outsz, const char *s)
+{
+	int n = snprintf(out, outsz, "%s", s);
+	if (n < 0 || (size_t)n >= outsz)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "path too long: %.64s...", s);
+	return 0;
+}
+
+int klic_admin_state_dir(char *out, size_t outsz, const char *opt)
+{
+	const char *env, *home;
+	int n;
+
+	if (opt != NULL && opt[0] != '\0')
+		return copy_path(out, outsz, opt);
+	env = getenv("KLIC_ADMIN_HOME");
+	if (env != NULL && env[0] != '\0')
+		return copy_path(out, outsz, env);
+	home = getenv("HOME");
+	if (home == NULL || home[0] == '\0')
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "HOME is not set: use --state DIR or KLIC_ADMIN_HOME");
+	n = snprintf(out, outsz, "%s/.local/share/klic-admin", home);
+	if (n < 0 || (size_t)n >= outsz)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "path too long: %s", home);
+	return 0;
+}
+
+void klic_uid_split(char *name, size_t namesz, char *email, size_t emailsz, const char *uid)
+{
+	const char *lt = strrchr(uid, '<');
+	const char *gt = lt != NULL ? strchr(lt, '>') : NULL;
+	size_t nl;
+
+	name[0] = '\0';
+	email[0] = '\0';
+	if (lt == NULL || gt == NULL) {
+		snprintf(name, namesz, "%s", uid);
+		return;
+	}
+	nl = (size_t)(lt - uid);
+	while (nl > 0 && uid[nl - 1] == ' ')
+		nl--;
+	if (nl >= namesz)
+		nl = namesz - 1;
+	memcpy(name, uid, nl);
+	name[nl] = '\0';
+	snprintf(email, emailsz, "%.*s", (int)(gt - lt - 1), lt + 1);
+}
+
+static void unlink_ledger(const char *path)
+{
+	char p[4200];
+
+	(void)unlink(path);
+	if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p)
+		(void)unlink(p);
+	if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p)
+		(void)unlink(p);
+}
+
+int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o)
+{
+	char ledger[4096], gnupg[4096], created[KLIC_TIME_LEN + 1], fpr[KLIC_FPR_HEX_LEN + 1];
+	struct klic_keyring *kr = NULL;
+	struct klic_ledger *l = NULL;
+	int fd = -1, made_ledger = 0, r;
+	int64_t now = klic_now();
+
+	fpr_out[0] = '\0';
+	if (o->org == NULL || o->org[0] == '\0' || strlen(o->org) > KLIC_MAX_TEXT_LEN ||
+	    !klic_is_printable(o->org, strlen(o->org)))
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "--org must be 1-200 printable ASCII characters");
+	if (o->key_fpr != NULL && klic_fpr_check(o->key_fpr) != 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "--key must be a 40-hex upper-case fingerprint");
+	if (o->key_fpr == NULL && (o->name == NULL || o->email == NULL))
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--name and --email are required");
+	if ((r = path_join(ledger, sizeof ledger, o->state, KLIC_LEDGER_FILE)) != 0)
+		return r;
+	if (o->gnupghome != NULL)
+		r = copy_path(gnupg, sizeof gnupg, o->gnupghome);
+	else
+		r = path_join(gnupg, sizeof gnupg, o->state, KLIC_GNUPG_DIR);
+	if (r != 0)
+		return r;
+	if ((r = klic_mkdir_p(o->state, 0700)) != 0)
+		return r;
+	if (access(ledger, F_OK) == 0)
+		return klic_error_set(KLIC_ERR_EXISTS,
+				      "%s: a ledger already exists (refusing to re-init)", ledger);
+	/* The issuer key first: nothing is recorded unless it exists. */
+	if ((r = klic_keyring_open(&kr, gnupg, o->gnupghome == NULL)) != 0)
+		goto out;
+	if (o->passphrase_file != NULL &&
+	    (r = klic_keyring_set_passphrase_file(kr, o->passphrase_file)) != 0)
+		goto out;
+	if (o->key_fpr != NULL) {
+		if ((r = klic_key_can_sign(kr, o->key_fpr)) != 0) {
+			if (r == KLIC_ERR_NOT_FOUND) {
+				/* a refusal of the given key, not an I/O problem */
+				char d[512];
+				snprintf(d, sizeof d, "%s", klic_error_detail());
+				r = klic_error_set(KLIC_ERR_KEY, "%s", d);
+			}
+			goto out;
+		}
+		memcpy(fpr, o->key_fpr, sizeof fpr);
+	} else if ((r = klic_key_generate(kr, fpr, o->name, o->email)) != 0) {
+		goto out;
+	}
+	/* Claim the ledger path exclusively, then let SQLite fill it. */
+	fd = open(ledger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = klic_error_set(errno == EEXIST ? KLIC_ERR_EXISTS : KLIC_ERR_IO, "%s: %s",
+				   ledger, strerror(errno));
+		goto out;
+	}
+	made_ledger = 1;
+	close(fd);
+	fd = -1;
+	if ((r = klic_ledger_open(&l, ledger, KLIC_LEDGER_CREATE)) != 0)
+		goto out;
+	if ((r = klic_time_format(created, now)) != 0)
+		goto out;
+	if ((r = klic_ledger_begin(l)) != 0)
+		goto out;
+	if ((r = klic_ledger_meta_set(l, "org", o->org)) != 0 ||
+	    (r = klic_ledger_meta_set(l, "issuer_fpr", fpr)) != 0 ||
+	    (r = klic_ledger_meta_set(l, "created", created)) != 0 ||
+	    (o->gnupghome != NULL &&
+	     (r = klic_ledger_meta_set(l, "gnupghome", klic_keyring_home(kr))) != 0)) {
+		klic_ledger_rollback(l);
+		goto out;
+	}
+	if ((r = klic_ledger_commit(l)) != 0)
+		goto out;
+	memcpy(fpr_out, fpr, KLIC_FPR_HEX_LEN + 1);
+	made_ledger = 0; /* keep it */
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	klic_ledger_free(l);
+	if (made_ledger)
+		unlink_ledger(ledger);
+	klic_keyring_free(kr);
+	return r;
+}
+
+int klic_admin_open(struct klic_admin **out, const char *state, const char *gnupghome,
+		    const char *passphrase_file)
+{
+	struct klic_admin *a = NULL;
+	char recorded[4096];
+	int r;
+
+	*out = NULL;
+	a = calloc(1, sizeof *a);
+	if (a == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "admin");
+	a->passphrase_file = passphrase_file;
+	if ((r = copy_path(a->state, sizeof a->state, state)) != 0 ||
+	    (r = path_join(a->ledger_path, sizeof a->ledger_path, state, KLIC_LEDGER_FILE)) != 0)
+		goto out;
+	if ((r = klic_ledger_open(&a->ledger, a->ledger_path, 0)) != 0)
+		goto out;
+	if ((r = klic_ledger_meta_get(a->ledger, "org", a->org, sizeof a->org)) != 0 ||
+	    (r = klic_ledger_meta_get(a->ledger, "issuer_fpr", a->issuer_fpr,
+				      sizeof a->issuer_fpr)) != 0)
+		goto out;
+	if (gnupghome != NULL)
+		r = copy_path(a->gnupghome, sizeof a->gnupghome, gnupghome);
+	else if (klic_ledger_meta_get(a->ledger, "gnupghome", recorded, sizeof recorded) == 0)
+		r = copy_path(a->gnupghome, sizeof a->gnupghome, recorded);
+	else {
+		klic_error_clear();
+		r = path_join(a->gnupghome, sizeof a->gnupghome, state, KLIC_GNUPG_DIR);
+	}
+	if (r != 0)
+		goto out;
+	if ((r = klic_keyring_open(&a->kr, a->gnupghome, 0)) != 0)
+		goto out;
+	if (passphrase_file != NULL &&
+	    (r = klic_keyring_set_passphrase_file(a->kr, passphrase_file)) != 0)
+		goto out;
+	*out = a;
+	a = NULL; /* transferred */
+	r = 0;
+out:
+	klic_admin_free(a);
+	return r;
+}
+
+void klic_admin_free(struct klic_admin *a)
+{
+	if (a == NULL)
+		return;
+	klic_ledger_free(a->ledger);
+	klic_keyring_free(a->kr);
+	free(a);
+}
+
+int klic_admin_export_key(struct klic_admin *a, uint8_t **out, size_t *outlen)
+{
+	return klic_key_export(a->kr, out, outlen, a->issuer_fpr, 1);
+}
+
+/* ---- scratch keyring ------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
+/* Stop a gpg-agent that gpg may have started for the scratch home, then
+ * remove the directory.  posix_spawnp, no shell. */
+static void scratch_remove(const char *dir)
+{
+	char sock[4200];
+	struct stat st;
+
+	if (snprintf(sock, sizeof sock, "%s/S.gpg-agent", dir) < (int)sizeof sock &&
+	    lstat(sock, &st) == 0) {
+		char *argv[] = {(char *)(uintptr_t) "gpgconf", (char *)(uintptr_t) "--homedir",
+				(char *)(uintptr_t)dir,        (char *)(uintptr_t) "--kill",
+				(char *)(uintptr_t) "all",     NULL};
+		pid_t pid;
+		int status;
+		if (posix_spawnp(&pid, "gpgconf", NULL, NULL, argv, environ) == 0)
+			(void)waitpid(pid, &status, 0);
+	}
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int klic_verify_with_embedded_key(const uint8_t *key, size_t keylen, const char *expected_fpr,
+				  const uint8_t *sig, size_t siglen, const uint8_t *data,
+				  size_t len)
+{
+	char dir[] = "/tmp/klic-XXXXXX";
+	char fpr[KLIC_FPR_HEX_LEN + 1];
+	struct klic_keyring *kr = NULL;
+	int made = 0, r;
+
+	if (mkdtemp(dir) == NULL)
+		return klic_error_set(KLIC_ERR_IO, "scratch keyring: %s", strerror(errno));
+	made = 1;
+	if ((r = klic_keyring_open(&kr, dir, 1)) != 0)
+		goto out;
+	if ((r = klic_key_import(kr, fpr, key, keylen)) != 0)
+		goto out;
+	if (strcmp(fpr, expected_fpr) != 0) {
+		r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "embedded key %s is not %s", fpr,
+				   expected_fpr);
+		goto out;
+	}
+	r = klic_verify_pinned(kr, sig, siglen, data, len, expected_fpr);
+out:
+	klic_keyring_free(kr);
+	if (made)
+		scratch_remove(dir);
+	return r;
+}
+
+/* ---- member add ----------------------------------------------------------- */
+
+static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+			   char uid[KLIC_MAX_UID_LEN + 1], int *added, const uint8_t *key,
+			   size_t keylen, const char *expect_fpr)
+{
+	char ifpr[KLIC_FPR_HEX_LEN + 1], name[KLIC_MAX_UID_LEN + 1], email[KLIC_MAX_UID_LEN + 1];
+	int r;
+
+	if ((r = klic_key_inspect(a->kr, fpr, uid, key, keylen)) != 0)
+		return r;
+	if (expect_fpr != NULL && strcmp(fpr, expect_fpr) != 0)
+		return klic_error_set(KLIC_ERR_MISMATCH,
+				      "embedded key is %s, requester_fpr says %s", fpr, expect_fpr);
+	if (strcmp(fpr, a->issuer_fpr) == 0)
+		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
+				      "%s is the issuer's own key; it can never be a member", fpr);
+	if (!klic_is_printable(uid, strlen(uid)))
+		return klic_error_set(KLIC_ERR_KEY, "%s: user ID is not printable ASCII", fpr);
+	if ((r = klic_key_import(a->kr, ifpr, key, keylen)) != 0)
+		return r;
+	if (strcmp(ifpr, fpr) != 0)
+		return klic_error_set(KLIC_ERR_KEY, "imported %s, expected %s", ifpr, fpr);
+	klic_uid_split(name, sizeof name, email, sizeof email, uid);
+	return klic_ledger_member_add(a->ledger, added, fpr, name, email, klic_now());
+}
+
+int klic_admin_member_add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+			      char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*added = 0;
+	fpr[0] = uid[0] = '\0';
+	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_KEY_BYTES * 4)) != 0)
+		return r;
+	r = member_register(a, fpr, uid, added, buf, len, NULL);
+	free(buf);
+	return r;
+}
+
+int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+				  char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
+{
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	const struct klic_member *man, *sig, *key;
+	struct klic_request req;
+	char keysha[KLIC_SHA256_HEX_LEN + 1];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*added = 0;
+	fpr[0] = uid[0] = '\0';
+	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_BUNDLE_BYTES)) != 0)
+		goto out;
+	if ((r = klic_archive_read(&ar, KLIC_KIND_REQUEST, buf, len)) != 0)
+		goto out;
+	man = klic_archive_get(&ar, "manifest.json");
+	sig = klic_archive_get(&ar, "manifest.sig");
+	key = klic_archive_get(&ar, "requester.pgp");
+	if (man == NULL || sig == NULL || key == NULL) {
+		r = klic_error_set(KLIC_ERR_MEMBER_MISSING, "request members");
+		goto out;
+	}
+	if ((r = klic_request_manifest_parse(&req, man->data, man->len)) != 0)
+		goto out;
+	if ((r = klic_sha256_hex(keysha, key->data, key->len)) != 0)
+		goto out;
+	if (strcmp(keysha, req.requester_key_sha256) != 0) {
+		r = klic_error_set(KLIC_ERR_MEMBER_HASH,
+				   "requester.pgp does not match requester_key_sha256");
+		goto out;
+	}
+	if ((r = klic_verify_with_embedded_key(key->data, key->len, req.requester_fpr, sig->data,
+					       sig->len, man->data, man->len)) != 0)
+		goto out;
+	r = member_register(a, fpr, uid, added, key->data, key->len, req.requester_fpr);
+out:
+	klic_archive_dispose(&ar);
+	free(buf);
+	return r;
+}

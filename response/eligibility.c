@@ -1,0 +1,120 @@
+/* klic response/ — eligibility (spec 5.3.1): a pure decision over the
+ * product's entitlements and their used seats at `now`. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "klic_response.h"
+
+int64_t klic_license_expiry(int64_t now, int64_t until_end)
+{
+	int64_t cap = now + (int64_t)KLIC_LICENSE_DAYS * 86400;
+	return until_end < cap ? until_end : cap;
+}
+
+static void deny(struct klic_decision *d, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void deny(struct klic_decision *d, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	d->issue = 0;
+	d->entitlement_id = 0;
+	d->expires = 0;
+	snprintf(d->reason_code, sizeof d->reason_code, "%s", code);
+	va_start(ap, fmt);
+	n = vsnprintf(d->reason, sizeof d->reason, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		d->reason[0] = '\0';
+	/* a reason longer than the field is cut: still a sentence for a person */
+}
+
+int klic_request_semantics(struct klic_decision *out, const struct klic_request *r)
+{
+	memset(out, 0, sizeof *out);
+	if (strcmp(r->product, "KSE") == 0 && r->seats != 1) {
+		deny(out, "malformed-request",
+		     "a KSE request must ask for exactly 1 seat (it asked for %u)", r->seats);
+		return 1;
+	}
+	if (r->seats < 1 || r->seats > KLIC_MAX_SEATS) {
+		deny(out, "malformed-request",
+		     "a request must ask for 1 to %d seats (it asked for %u)", KLIC_MAX_SEATS,
+		     r->seats);
+		return 1;
+	}
+	return 0;
+}
+
+int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitlement *ents,
+			    size_t n, const char *product, unsigned seats, int64_t now)
+{
+	size_t i, n_prod = 0, n_node = 0, n_yearly = 0, n_valid = 0;
+	const struct klic_entitlement *best = NULL;
+	unsigned max_free = 0;
+	char last_until[11] = "";
+
+	if (out == NULL || product == NULL || (n > 0 && ents == NULL))
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "eligibility");
+	memset(out, 0, sizeof *out);
+	for (i = 0; i < n; i++) {
+		const struct klic_entitlement *e = &ents[i];
+		unsigned free_seats;
+
+		if (strcmp(e->product, product) != 0)
+			continue;
+		n_prod++;
+		if (strcmp(e->model, "node-locked") != 0)
+			continue;
+		n_node++;
+		if (strcmp(e->billing, "yearly") != 0)
+			continue;
+		n_yearly++;
+		if (strcmp(e->until, last_until) > 0)
+			memcpy(last_until, e->until, sizeof last_until);
+		if (e->until_end <= now)
+			continue;
+		n_valid++;
+		free_seats = e->used >= e->seats ? 0 : e->seats - e->used;
+		if (free_seats > max_free)
+			max_free = free_seats;
+		if (free_seats < seats)
+			continue;
+		/* prefer the one valid longest; ties: the older entitlement */
+		if (best == NULL || e->until_end > best->until_end ||
+		    (e->until_end == best->until_end && e->id < best->id))
+			best = e;
+	}
+	if (n_prod == 0) {
+		deny(out, "no-entitlement", "the organization has no entitlement for %s", product);
+	} else if (n_node == 0) {
+		deny(out, "floating",
+		     "the %s entitlements are floating; only node-locked licenses can be used "
+		     "offline",
+		     product);
+	} else if (n_yearly == 0) {
+		deny(out, "monthly",
+		     "the node-locked %s entitlements are billed monthly; offline licenses need "
+		     "yearly "
+		     "billing",
+		     product);
+	} else if (n_valid == 0) {
+		deny(out, "entitlement-expired",
+		     "every node-locked yearly %s entitlement has ended (the last on %s)", product,
+		     last_until);
+	} else if (best == NULL) {
+		deny(out, "no-seats",
+		     "not enough free %s seats: %u asked, %u free; seats return when offline "
+		     "licenses "
+		     "expire",
+		     product, seats, max_free);
+	} else {
+		out->issue = 1;
+		out->entitlement_id = best->id;
+		out->expires = klic_license_expiry(now, best->until_end);
+	}
+	return 0;
+}

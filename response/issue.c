@@ -1,0 +1,913 @@
+/* klic response/ — `klic-admin issue`: spec/PROTOCOL.md 5.3, in order.
+ *
+ * Each request goes through
+ *   verify  (steps 1-5: read, strict archive, manifest, embedded key,
+ *            member signature or not-member attribution)
+ *   plan    (steps 6-8 read-only: what would be spent; for confirmation)
+ *   execute (one BEGIN IMMEDIATE transaction re-deciding and spending, then
+ *            building, signing and storing the response, then writing it).
+ * Worker threads each hold their own SQLite connection; gpg runs in one
+ * process per operation, so verifications and signatures run in parallel
+ * while the seat transactions are serialized by SQLite.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "response_int.h"
+
+#define MAX_JOBS 8
+
+enum { K_NORMAL = 0, K_NOT_MEMBER = 1 };
+enum { PH_ALL = 0, PH_PLAN = 1, PH_EXEC = 2 };
+
+struct item {
+	int failed;   /* res->outcome is ERROR, final */
+	int verified; /* steps 1-5 passed */
+	int kind;
+	int may_spend;
+	int done;
+	struct klic_request req;
+	char digest[KLIC_SHA256_HEX_LEN + 1];
+};
+
+struct batch {
+	struct klic_admin *a;
+	const char *const *paths;
+	size_t n;
+	const struct klic_issue_opts *o;
+	struct item *items;
+	struct klic_issue_result *res;
+	char outdir[4096];
+	pthread_mutex_t mu;
+	size_t next, next_report;
+	int phase;
+	struct klic_issue_tally tally;
+};
+
+struct worker {
+	struct batch *b;
+	struct klic_ledger *l;
+};
+
+static void copy_str(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = src != NULL ? strlen(src) : 0;
+	if (n >= dstsz)
+		n = dstsz - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int item_fail(struct klic_issue_result *res, struct item *it, int r)
+{
+	it->failed = 1;
+	res->outcome = KLIC_OUTCOME_ERROR;
+	res->err = r;
+	copy_str(res->detail, sizeof res->detail, klic_error_detail());
+	res->out_path[0] = '\0';
+	return r;
+}
+
+/* ---- steps 1-5 ------------------------------------------------------------ */
+
+struct allow_ctx {
+	struct klic_ledger *l;
+	const char *issuer;
+};
+
+static int allow_member(void *vctx, const char *fpr)
+{
+	struct allow_ctx *c = vctx;
+	int r;
+
+	if (strcmp(fpr, c->issuer) == 0)
+		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "%s is the issuer key, not a member",
+				      fpr);
+	r = klic_ledger_is_member(c->l, fpr);
+	if (r == KLIC_ERR_NOT_FOUND)
+		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "%s is not a registered member", fpr);
+	return r;
+}
+
+static int verify_item(struct worker *w, struct item *it)
+{
+	struct klic_admin *a = w->b->a;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	const struct klic_member *man, *sig, *key;
+	char keysha[KLIC_SHA256_HEX_LEN + 1], kfpr[KLIC_FPR_HEX_LEN + 1],
+	    signer[KLIC_FPR_HEX_LEN + 1];
+	char uid[KLIC_MAX_UID_LEN + 1];
+	struct allow_ctx actx = {w->l, a->issuer_fpr};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	const char *path = w->b->paths[it - w->b->items];
+	int r;
+
+	/* 1: readable, bounded, strict archive */
+	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_BUNDLE_BYTES)) != 0)
+		goto out;
+	if ((r = klic_archive_read(&ar, KLIC_KIND_REQUEST, buf, len)) != 0)
+		goto out;
+	free(buf);
+	buf = NULL;
+	man = klic_archive_get(&ar, "manifest.json");
+	sig = klic_archive_get(&ar, "manifest.sig");
+	key = klic_archive_get(&ar, "requester.pgp");
+	if (man == NULL || sig == NULL || key == NULL) {
+		r = klic_error_set(KLIC_ERR_MEMBER_MISSING, "request members");
+		goto out;
+	}
+	/* 2: strict manifest */
+	if ((r = klic_request_manifest_parse(&it->req, man->data, man->len)) != 0)
+		goto out;
+	if ((r = klic_sha256_hex(it->digest, man->data, man->len)) != 0)
+		goto out;
+	/* 3: the embedded key is the one the manifest names */
+	if ((r = klic_sha256_hex(keysha, key->data, key->len)) != 0)
+		goto out;
+	if (strcmp(keysha, it->req.requester_key_sha256) != 0) {
+		r = klic_error_set(KLIC_ERR_MEMBER_HASH,
+				   "requester.pgp does not match requester_key_sha256");
+		goto out;
+	}
+	if ((r = klic_key_inspect(a->kr, kfpr, uid, key->data, key->len)) != 0)
+		goto out;
+	if (strcmp(kfpr, it->req.requester_fpr) != 0) {
+		r = klic_error_set(KLIC_ERR_MISMATCH, "requester.pgp is %s, requester_fpr says %s",
+				   kfpr, it->req.requester_fpr);
+		goto out;
+	}
+	/* 4: signed by a registered member (admin keyring) */
+	r = klic_verify_detached(a->kr, signer, sig->data, sig->len, man->data, man->len,
+				 allow_member, &actx);
+	if (r == 0) {
+		if (strcmp(signer, it->req.requester_fpr) != 0) {
+			r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
+					   "signed by member %s but requester_fpr is %s", signer,
+					   it->req.requester_fpr);
+			goto out;
+		}
+		it->kind = K_NORMAL;
+	} else if (r == KLIC_ERR_SIG_UNKNOWN_KEY || r == KLIC_ERR_SIG_WRONG_KEY) {
+		/* 5: attribute with the embedded key alone */
+		if ((r = klic_verify_with_embedded_key(key->data, key->len, it->req.requester_fpr,
+						       sig->data, sig->len, man->data, man->len)) !=
+		    0)
+			goto out;
+		it->kind = K_NOT_MEMBER;
+	} else {
+		goto out;
+	}
+	klic_error_clear();
+	it->verified = 1;
+	r = 0;
+out:
+	free(buf);
+	klic_archive_dispose(&ar);
+	return r;
+}
+
+static void fill_common(struct klic_issue_result *res, const struct item *it)
+{
+	copy_str(res->member_fpr, sizeof res->member_fpr, it->req.requester_fpr);
+	copy_str(res->machine_id, sizeof res->machine_id, it->req.machine_id);
+	copy_str(res->product, sizeof res->product, it->req.product);
+	res->seats = it->req.seats;
+}
+
+/* ---- ledger rows ----------------------------------------------------------- */
+
+struct req_row {
+	int found;
+	char status[8];
+	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	char product[4];
+	unsigned seats;
+	char reason_code[32];
+	char reason[KLIC_MAX_TEXT_LEN + 1];
+	int64_t created;
+	uint8_t *response; /* owned */
+	size_t response_len;
+};
+
+static const char *coltext(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t != NULL ? (const char *)t : "";
+}
+
+static int load_request(struct klic_ledger *l, struct req_row *row, const char *digest)
+{
+	sqlite3 *db = klic_ledger_db(l);
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(row, 0, sizeof *row);
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT status, member_fpr, machine_id, product, seats, reason_code, "
+		"reason, created, response FROM requests WHERE digest = ?1",
+		-1, &st, NULL) != SQLITE_OK)
+		return klic_ledger_err(l, "requests");
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = klic_ledger_err(l, "requests");
+		goto out;
+	}
+	row->found = 1;
+	copy_str(row->status, sizeof row->status, coltext(st, 0));
+	copy_str(row->member_fpr, sizeof row->member_fpr, coltext(st, 1));
+	copy_str(row->machine_id, sizeof row->machine_id, coltext(st, 2));
+	copy_str(row->product, sizeof row->product, coltext(st, 3));
+	row->seats = (unsigned)sqlite3_column_int(st, 4);
+	copy_str(row->reason_code, sizeof row->reason_code, coltext(st, 5));
+	copy_str(row->reason, sizeof row->reason, coltext(st, 6));
+	if (klic_time_parse(&row->created, coltext(st, 7)) != 0) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: bad created time", digest);
+		goto out;
+	}
+	if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
+		int n = sqlite3_column_bytes(st, 8);
+		const void *p = sqlite3_column_blob(st, 8);
+		if (n <= 0 || p == NULL) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: empty response", digest);
+			goto out;
+		}
+		row->response = malloc((size_t)n);
+		if (row->response == NULL) {
+			r = klic_error_set(KLIC_ERR_NOMEM, "response");
+			goto out;
+		}
+		memcpy(row->response, p, (size_t)n);
+		row->response_len = (size_t)n;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- building the response ------------------------------------------------- */
+
+static int add_license(struct klic_admin *a, struct klic_archive *lics, struct klic_response *resp,
+		       const struct klic_license *lic)
+{
+	char *body = NULL;
+	size_t blen = 0, slen = 0;
+	uint8_t *signed_lic = NULL;
+	struct klic_response_entry *e;
+	int r;
+
+	if (resp->n_licenses >= KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_LEDGER, "too many licenses for one request");
+	e = &resp->lic[resp->n_licenses];
+	if ((r = klic_license_body_build(&body, &blen, lic)) != 0)
+		goto out;
+	if ((r = klic_sign_clear(a->kr, &signed_lic, &slen, a->issuer_fpr, (const uint8_t *)body,
+				 blen)) != 0)
+		goto out;
+	if ((r = klic_license_filename(e->file, lic->product, lic->machine_id, lic->seat)) != 0)
+		goto out;
+	if ((r = klic_sha256_hex(e->sha256, signed_lic, slen)) != 0)
+		goto out;
+	if ((r = klic_archive_add(lics, e->file, signed_lic, slen)) != 0)
+		goto out;
+	resp->n_licenses++;
+	r = 0;
+out:
+	free(body);
+	free(signed_lic);
+	return r;
+}
+
+/* The signed .kresp for a request row (issued: from its license rows). */
+static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t **out,
+			  size_t *outlen, const char *digest, const struct req_row *row)
+{
+	struct klic_response *resp = NULL;
+	struct klic_archive lics = KLIC_ARCHIVE_INIT, ar = KLIC_ARCHIVE_INIT;
+	char *man = NULL;
+	size_t manlen = 0, siglen = 0, i;
+	uint8_t *sig = NULL;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*out = NULL;
+	*outlen = 0;
+	resp = calloc(1, sizeof *resp);
+	if (resp == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "response");
+	copy_str(resp->status, sizeof resp->status, row->status);
+	copy_str(resp->request_digest, sizeof resp->request_digest, digest);
+	copy_str(resp->machine_id, sizeof resp->machine_id, row->machine_id);
+	copy_str(resp->product, sizeof resp->product, row->product);
+	resp->seats = row->seats;
+	resp->created = row->created;
+	copy_str(resp->issuer_org, sizeof resp->issuer_org, a->org);
+	copy_str(resp->issuer_fpr, sizeof resp->issuer_fpr, a->issuer_fpr);
+	copy_str(resp->member_fpr, sizeof resp->member_fpr, row->member_fpr);
+	if (strcmp(row->status, KLIC_STATUS_DENIED) == 0) {
+		copy_str(resp->reason_code, sizeof resp->reason_code, row->reason_code);
+		copy_str(resp->reason, sizeof resp->reason, row->reason);
+	} else if (l != NULL) {
+		if (sqlite3_prepare_v2(klic_ledger_db(l),
+				       "SELECT license_id, seat, issued, expires FROM licenses "
+				       "WHERE request_digest = ?1 ORDER BY seat",
+				       -1, &st, NULL) != SQLITE_OK) {
+			r = klic_ledger_err(l, "licenses");
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct klic_license lic;
+			memset(&lic, 0, sizeof lic);
+			copy_str(lic.license_id, sizeof lic.license_id, coltext(st, 0));
+			copy_str(lic.product, sizeof lic.product, row->product);
+			copy_str(lic.machine_id, sizeof lic.machine_id, row->machine_id);
+			lic.seat = (unsigned)sqlite3_column_int(st, 1);
+			lic.seats = row->seats;
+			lic.issued = sqlite3_column_int64(st, 2);
+			lic.expires = sqlite3_column_int64(st, 3);
+			copy_str(lic.issuer_org, sizeof lic.issuer_org, a->org);
+			copy_str(lic.issuer_fpr, sizeof lic.issuer_fpr, a->issuer_fpr);
+			copy_str(lic.member_fpr, sizeof lic.member_fpr, row->member_fpr);
+			copy_str(lic.request_digest, sizeof lic.request_digest, digest);
+			if (lic.seat != resp->n_licenses + 1) {
+				r = klic_error_set(KLIC_ERR_LEDGER,
+						   "request %s: seat rows out of order", digest);
+				goto out;
+			}
+			if ((r = add_license(a, &lics, resp, &lic)) != 0)
+				goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			r = klic_ledger_err(l, "licenses");
+			goto out;
+		}
+		if (resp->n_licenses != row->seats) {
+			r = klic_error_set(KLIC_ERR_LEDGER,
+					   "request %s: %zu license rows for %u seats", digest,
+					   resp->n_licenses, row->seats);
+			goto out;
+		}
+	}
+	if ((r = klic_response_manifest_build(&man, &manlen, resp)) != 0)
+		goto out;
+	if ((r = klic_sign_detached(a->kr, &sig, &siglen, a->issuer_fpr, (const uint8_t *)man,
+				    manlen)) != 0)
+		goto out;
+	if ((r = klic_archive_add(&ar, "manifest.json", man, manlen)) != 0 ||
+	    (r = klic_archive_add(&ar, "manifest.sig", sig, siglen)) != 0)
+		goto out;
+	for (i = 0; i < lics.n; i++)
+		if ((r = klic_archive_add(&ar, lics.m[i].name, lics.m[i].data, lics.m[i].len)) != 0)
+			goto out;
+	r = klic_archive_write(out, outlen, &ar);
+out:
+	sqlite3_finalize(st);
+	klic_archive_dispose(&lics);
+	klic_archive_dispose(&ar);
+	free(man);
+	free(sig);
+	free(resp);
+	return r;
+}
+
+/* ---- plan (read-only) ------------------------------------------------------- */
+
+static int plan_item(struct worker *w, struct item *it, struct klic_issue_result *res)
+{
+	struct klic_decision d;
+	struct klic_entitlement *ents = NULL;
+	struct req_row row;
+	size_t n = 0;
+	int r;
+
+	fill_common(res, it);
+	res->spend = 0;
+	if (it->kind == K_NOT_MEMBER) {
+		copy_str(res->status, sizeof res->status, KLIC_STATUS_DENIED);
+		copy_str(res->reason_code, sizeof res->reason_code, "not-member");
+		return 0;
+	}
+	if (klic_request_semantics(&d, &it->req)) {
+		copy_str(res->status, sizeof res->status, KLIC_STATUS_DENIED);
+		copy_str(res->reason_code, sizeof res->reason_code, d.reason_code);
+		return 0;
+	}
+	if ((r = load_request(w->l, &row, it->digest)) != 0)
+		return r;
+	free(row.response);
+	if (row.found) {
+		copy_str(res->status, sizeof res->status, row.status);
+		res->outcome = KLIC_OUTCOME_REISSUED;
+		return 0;
+	}
+	if ((r = klic_ledger_entitlements(w->l, &ents, &n, it->req.product, klic_now())) != 0)
+		return r;
+	r = klic_eligibility_decide(&d, ents, n, it->req.product, it->req.seats, klic_now());
+	free(ents);
+	if (r != 0)
+		return r;
+	if (d.issue) {
+		copy_str(res->status, sizeof res->status, KLIC_STATUS_ISSUED);
+		res->spend = it->req.seats;
+	} else {
+		copy_str(res->status, sizeof res->status, KLIC_STATUS_DENIED);
+		copy_str(res->reason_code, sizeof res->reason_code, d.reason_code);
+	}
+	return 0;
+}
+
+/* ---- execute ------------------------------------------------------------------ */
+
+static int out_path_for(char *out, size_t outsz, const char *outdir, const char *reqpath)
+{
+	const char *base = strrchr(reqpath, '/');
+	size_t blen;
+	int n;
+
+	base = base != NULL ? base + 1 : reqpath;
+	blen = strlen(base);
+	if (blen > 5 && strcmp(base + blen - 5, ".kreq") == 0)
+		blen -= 5;
+	if (blen == 0 || (blen == 1 && base[0] == '-'))
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: cannot name the response",
+				      reqpath);
+	n = snprintf(out, outsz, "%s/%.*s.kresp", outdir, (int)blen, base);
+	if (n < 0 || (size_t)n >= outsz)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: output path too long", reqpath);
+	return 0;
+}
+
+/* The seat transaction: re-check everything under BEGIN IMMEDIATE, record
+ * the request (issued or denied), its licenses and the audit row. */
+static int spend(struct worker *w, struct item *it, int *existed)
+{
+	struct klic_ledger *l = w->l;
+	sqlite3 *db = klic_ledger_db(l);
+	sqlite3_stmt *st = NULL;
+	struct klic_entitlement *ents = NULL;
+	struct klic_decision d;
+	struct req_row row;
+	char created[KLIC_TIME_LEN + 1], detail[600], exp_s[KLIC_TIME_LEN + 1];
+	int64_t now = klic_now();
+	size_t n = 0;
+	unsigned seat;
+	int r;
+
+	*existed = 0;
+	if ((r = klic_time_format(created, now)) != 0)
+		return r;
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if ((r = load_request(l, &row, it->digest)) != 0)
+		goto out;
+	free(row.response);
+	if (row.found) {
+		*existed = 1;
+		klic_ledger_rollback(l);
+		return 0;
+	}
+	if (!klic_request_semantics(&d, &it->req)) {
+		if ((r = klic_ledger_entitlements(l, &ents, &n, it->req.product, now)) != 0)
+			goto out;
+		if ((r = klic_eligibility_decide(&d, ents, n, it->req.product, it->req.seats,
+						 now)) != 0)
+			goto out;
+	}
+	if (d.issue && !it->may_spend) {
+		r = klic_error_set(
+		    KLIC_ERR_INVALID_ARG,
+		    "seats became available after the confirmation; run issue again");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
+		"status, reason_code, reason, entitlement_id, created) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		-1, &st, NULL) != SQLITE_OK) {
+		r = klic_ledger_err(l, "requests");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, it->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, it->req.requester_fpr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, it->req.machine_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, it->req.product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, it->req.seats);
+	sqlite3_bind_text(st, 6, d.issue ? KLIC_STATUS_ISSUED : KLIC_STATUS_DENIED, -1,
+			  SQLITE_STATIC);
+	if (!d.issue) {
+		sqlite3_bind_text(st, 7, d.reason_code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, d.reason, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(st, 9, d.entitlement_id);
+	}
+	sqlite3_bind_text(st, 10, created, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = klic_ledger_err(l, "requests insert");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (d.issue) {
+		if (sqlite3_prepare_v2(
+			db,
+			"INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
+			" product, issued, expires, entitlement_id, member_fpr) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			-1, &st, NULL) != SQLITE_OK) {
+			r = klic_ledger_err(l, "licenses");
+			goto out;
+		}
+		for (seat = 1; seat <= it->req.seats; seat++) {
+			uint8_t raw[16];
+			char id[33];
+			if ((r = klic_random(raw, sizeof raw)) != 0)
+				goto out;
+			klic_hex(id, raw, sizeof raw);
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, it->digest, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, seat);
+			sqlite3_bind_text(st, 4, it->req.machine_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, it->req.product, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, now);
+			sqlite3_bind_int64(st, 7, d.expires);
+			sqlite3_bind_int64(st, 8, d.entitlement_id);
+			sqlite3_bind_text(st, 9, it->req.requester_fpr, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				r = klic_ledger_err(l, "licenses insert");
+				goto out;
+			}
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if ((r = klic_time_format(exp_s, d.expires)) != 0)
+			goto out;
+		snprintf(detail, sizeof detail,
+			 "%u %s seat(s) to %s machine %s from entitlement %lld, expires %s",
+			 it->req.seats, it->req.product, it->req.requester_fpr, it->req.machine_id,
+			 (long long)d.entitlement_id, exp_s);
+	} else {
+		snprintf(detail, sizeof detail, "%s: %s (%s, %u %s seat(s), machine %s)",
+			 d.reason_code, d.reason, it->req.requester_fpr, it->req.seats,
+			 it->req.product, it->req.machine_id);
+	}
+	if ((r = klic_ledger_audit_append(l, now, d.issue ? "issued" : "denied", it->digest,
+					  detail)) != 0)
+		goto out;
+	free(ents);
+	return klic_ledger_commit(l);
+out:
+	sqlite3_finalize(st);
+	free(ents);
+	klic_ledger_rollback(l);
+	return r;
+}
+
+/* Store the response once (a concurrent run may have stored its own:
+ * then use that one) and, for a re-issue, audit it. */
+static int store_response(struct klic_ledger *l, const char *digest, uint8_t **bytes, size_t *len,
+			  int reissue, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	struct req_row row;
+	int r;
+
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if (*bytes != NULL) {
+		if (*len > KLIC_MAX_BUNDLE_BYTES) {
+			r = klic_error_set(KLIC_ERR_TOO_BIG, "response of %zu bytes", *len);
+			goto out;
+		}
+		if (sqlite3_prepare_v2(klic_ledger_db(l),
+				       "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
+				       "response IS NULL",
+				       -1, &st, NULL) != SQLITE_OK) {
+			r = klic_ledger_err(l, "store response");
+			goto out;
+		}
+		sqlite3_bind_blob(st, 1, *bytes, (int)*len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			r = klic_ledger_err(l, "store response");
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_changes(klic_ledger_db(l)) == 0) {
+			/* someone else stored theirs first: deliver theirs */
+			if ((r = load_request(l, &row, digest)) != 0)
+				goto out;
+			if (row.response == NULL) {
+				r = klic_error_set(KLIC_ERR_LEDGER, "request %s: response vanished",
+						   digest);
+				goto out;
+			}
+			free(*bytes);
+			*bytes = row.response;
+			*len = row.response_len;
+		}
+	}
+	if (reissue && (r = klic_ledger_audit_append(l, now, "reissued", digest, "")) != 0)
+		goto out;
+	return klic_ledger_commit(l);
+out:
+	sqlite3_finalize(st);
+	klic_ledger_rollback(l);
+	return r;
+}
+
+static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_result *res,
+			   uint8_t **bytes, size_t *len)
+{
+	struct req_row row;
+	char detail[400];
+	int64_t now = klic_now();
+	int r;
+
+	memset(&row, 0, sizeof row);
+	copy_str(row.status, sizeof row.status, KLIC_STATUS_DENIED);
+	copy_str(row.member_fpr, sizeof row.member_fpr, it->req.requester_fpr);
+	copy_str(row.machine_id, sizeof row.machine_id, it->req.machine_id);
+	copy_str(row.product, sizeof row.product, it->req.product);
+	row.seats = it->req.seats;
+	row.created = now;
+	copy_str(row.reason_code, sizeof row.reason_code, "not-member");
+	snprintf(row.reason, sizeof row.reason,
+		 "the key %s that signed the request is not a registered member; ask the admin to "
+		 "run klic-admin member add",
+		 it->req.requester_fpr);
+	if ((r = build_response(w->b->a, NULL, bytes, len, it->digest, &row)) != 0)
+		return r;
+	snprintf(detail, sizeof detail, "not-member: %s (%u %s seat(s), machine %s)",
+		 it->req.requester_fpr, it->req.seats, it->req.product, it->req.machine_id);
+	if ((r = klic_ledger_begin(w->l)) != 0)
+		return r;
+	if ((r = klic_ledger_audit_append(w->l, now, "denied", it->digest, detail)) != 0) {
+		klic_ledger_rollback(w->l);
+		return r;
+	}
+	if ((r = klic_ledger_commit(w->l)) != 0)
+		return r;
+	copy_str(res->status, sizeof res->status, row.status);
+	copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
+	copy_str(res->reason, sizeof res->reason, row.reason);
+	res->outcome = KLIC_OUTCOME_DENIED;
+	return 0;
+}
+
+static int exec_item(struct worker *w, struct item *it, struct klic_issue_result *res)
+{
+	struct klic_admin *a = w->b->a;
+	struct req_row row;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	int existed = 0, r;
+
+	memset(&row, 0, sizeof row);
+	fill_common(res, it);
+	res->outcome = KLIC_OUTCOME_ERROR;
+	res->reason_code[0] = res->reason[0] = '\0';
+	if ((r = out_path_for(res->out_path, sizeof res->out_path, w->b->outdir,
+			      w->b->paths[it - w->b->items])) != 0)
+		goto out;
+	if (it->kind == K_NOT_MEMBER) {
+		if ((r = exec_not_member(w, it, res, &bytes, &len)) != 0)
+			goto out;
+	} else {
+		/* 6-9: decide and spend in one transaction (or find it done) */
+		if ((r = spend(w, it, &existed)) != 0)
+			goto out;
+		if ((r = load_request(w->l, &row, it->digest)) != 0)
+			goto out;
+		if (!row.found) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s not recorded", it->digest);
+			goto out;
+		}
+		if (row.response != NULL) {
+			bytes = row.response;
+			len = row.response_len;
+			row.response = NULL; /* transferred */
+		} else {
+			/* fresh, or a crash left the seats spent without response:
+			 * (re)build from the ledger rows */
+			if ((r = build_response(a, w->l, &bytes, &len, it->digest, &row)) != 0)
+				goto out;
+			res->rebuilt = existed;
+		}
+		if ((r = store_response(w->l, it->digest, &bytes, &len, existed, klic_now())) != 0)
+			goto out;
+		copy_str(res->status, sizeof res->status, row.status);
+		copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
+		copy_str(res->reason, sizeof res->reason, row.reason);
+		res->seats = row.seats;
+		if (existed)
+			res->outcome = KLIC_OUTCOME_REISSUED;
+		else if (strcmp(row.status, KLIC_STATUS_ISSUED) == 0)
+			res->outcome = KLIC_OUTCOME_ISSUED;
+		else
+			res->outcome = KLIC_OUTCOME_DENIED;
+	}
+	if ((r = klic_write_atomic(res->out_path, bytes, len, 0644, 0)) != 0)
+		goto out;
+	r = 0;
+out:
+	free(row.response);
+	free(bytes);
+	if (r != 0)
+		item_fail(res, it, r);
+	return r;
+}
+
+/* ---- the batch ----------------------------------------------------------------- */
+
+static void report_done(struct batch *b, size_t i)
+{
+	pthread_mutex_lock(&b->mu);
+	b->items[i].done = 1;
+	while (b->next_report < b->n && b->items[b->next_report].done) {
+		const struct klic_issue_result *res = &b->res[b->next_report];
+		switch (res->outcome) {
+		case KLIC_OUTCOME_ISSUED:
+			b->tally.issued++;
+			break;
+		case KLIC_OUTCOME_DENIED:
+			b->tally.denied++;
+			break;
+		case KLIC_OUTCOME_REISSUED:
+			b->tally.reissued++;
+			break;
+		default:
+			b->tally.errors++;
+			break;
+		}
+		if (b->o->report != NULL)
+			b->o->report(b->o->ctx, res);
+		b->next_report++;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void process(struct worker *w, size_t i)
+{
+	struct batch *b = w->b;
+	struct item *it = &b->items[i];
+	struct klic_issue_result *res = &b->res[i];
+	int r;
+
+	if (b->phase == PH_ALL || b->phase == PH_PLAN) {
+		klic_error_clear();
+		if ((r = verify_item(w, it)) != 0) {
+			item_fail(res, it, r);
+		} else if (b->phase == PH_PLAN) {
+			if ((r = plan_item(w, it, res)) != 0)
+				item_fail(res, it, r);
+			return;
+		}
+	}
+	if (!it->failed) {
+		klic_error_clear();
+		if (b->phase == PH_ALL)
+			it->may_spend = 1;
+		(void)exec_item(w, it, res);
+	}
+	report_done(b, i);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct batch *b = w->b;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		i = b->next++;
+		pthread_mutex_unlock(&b->mu);
+		if (i >= b->n)
+			break;
+		process(w, i);
+	}
+	return NULL;
+}
+
+static int run_phase(struct batch *b, struct worker *ws, unsigned jobs, int phase)
+{
+	pthread_t th[MAX_JOBS];
+	unsigned k, started = 0;
+
+	b->phase = phase;
+	b->next = 0;
+	b->next_report = 0;
+	for (k = 0; k < jobs; k++) {
+		if (pthread_create(&th[k], NULL, worker_main, &ws[k]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0)
+		worker_main(&ws[0]); /* no threads: do it here */
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	return 0;
+}
+
+int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
+		     const struct klic_issue_opts *o, struct klic_issue_tally *tally)
+{
+	struct batch *b = NULL;
+	struct worker ws[MAX_JOBS];
+	unsigned jobs, k;
+	long cpus;
+	size_t i;
+	int r;
+
+	memset(tally, 0, sizeof *tally);
+	memset(ws, 0, sizeof ws);
+	if (n == 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "no request files");
+	jobs = o->jobs;
+	if (jobs == 0) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = cpus < 1 ? 1 : (cpus > MAX_JOBS ? MAX_JOBS : (unsigned)cpus);
+	}
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
+	if (jobs > n)
+		jobs = (unsigned)n;
+	b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "batch");
+	b->a = a;
+	b->paths = paths;
+	b->n = n;
+	b->o = o;
+	if (pthread_mutex_init(&b->mu, NULL) != 0) {
+		free(b);
+		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
+	}
+	if (n > SIZE_MAX / sizeof *b->res) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
+		goto out;
+	}
+	b->items = calloc(n, sizeof *b->items);
+	b->res = calloc(n, sizeof *b->res);
+	if (b->items == NULL || b->res == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		b->res[i].path = paths[i];
+	if (snprintf(b->outdir, sizeof b->outdir, "%s", o->outdir != NULL ? o->outdir : ".") >=
+	    (int)sizeof b->outdir) {
+		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
+		goto out;
+	}
+	if ((r = klic_mkdir_p(b->outdir, 0755)) != 0)
+		goto out;
+	for (k = 0; k < jobs; k++) {
+		ws[k].b = b;
+		if (klic_ledger_open(&ws[k].l, a->ledger_path, 0) != 0) {
+			r = klic_error_code();
+			goto out;
+		}
+	}
+	if (o->confirm == NULL) {
+		run_phase(b, ws, jobs, PH_ALL);
+	} else {
+		unsigned total = 0;
+		run_phase(b, ws, jobs, PH_PLAN);
+		for (i = 0; i < n; i++) {
+			total += b->res[i].spend;
+			b->items[i].may_spend = b->res[i].spend > 0;
+		}
+		if (total > 0 && (r = o->confirm(o->ctx, b->res, n, total)) != 0)
+			goto out;
+		run_phase(b, ws, jobs, PH_EXEC);
+	}
+	*tally = b->tally;
+	r = 0;
+out:
+	for (k = 0; k < jobs; k++)
+		klic_ledger_free(ws[k].l);
+	pthread_mutex_destroy(&b->mu);
+	free(b->items);
+	free(b->res);
+	free(b);
+	return r;
+}

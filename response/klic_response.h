@@ -1,0 +1,240 @@
+/* klic — the admin side: the ledger (SQLite), eligibility, issuing licenses
+ * and building responses (spec/PROTOCOL.md 5.3, 5.6; schema spec/ledger.sql).
+ * Library code: never prints, never prompts, never exits.  Every function
+ * returns 0 or a negative KLIC_ERR_* code with a detail (klic_error_set). */
+#ifndef KLIC_RESPONSE_H
+#define KLIC_RESPONSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "klic_bundle.h"
+#include "klic_error.h"
+#include "klic_keys.h"
+#include "klic_util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KLIC_LEDGER_VERSION 1 /* PRAGMA user_version this code writes */
+#define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
+#define KLIC_LEDGER_FILE "ledger.sqlite"
+#define KLIC_GNUPG_DIR "gnupg"
+
+/* ---- ledger ------------------------------------------------------------- */
+struct klic_ledger;
+
+#define KLIC_LEDGER_CREATE 0x1 /* create the file and apply every migration */
+
+/* Open (or with KLIC_LEDGER_CREATE create) the ledger at path: WAL,
+ * foreign_keys=ON, busy_timeout 10 s, synchronous=FULL; applies pending
+ * migrations.  A ledger whose user_version is newer than
+ * KLIC_LEDGER_VERSION, or 0 when not creating, is refused (KLIC_ERR_LEDGER).
+ * Without the flag a missing file is KLIC_ERR_NOT_FOUND. */
+int klic_ledger_open(struct klic_ledger **out, const char *path, int flags);
+void klic_ledger_free(struct klic_ledger *l);
+
+/* Schema version stored in the file. */
+int klic_ledger_version(struct klic_ledger *l, int *out);
+
+/* meta(key) into out (NUL-terminated); KLIC_ERR_NOT_FOUND when absent. */
+int klic_ledger_meta_get(struct klic_ledger *l, const char *key, char *out, size_t outsz);
+int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *value);
+
+/* Run one statement list (tests and init); no result rows. */
+int klic_ledger_exec(struct klic_ledger *l, const char *sql);
+
+/* ---- entitlements ------------------------------------------------------- */
+struct klic_entitlement {
+	int64_t id;
+	char product[4];
+	char model[16];  /* "node-locked" | "floating" */
+	char billing[8]; /* "yearly" | "monthly" */
+	unsigned seats;
+	char until[11];    /* YYYY-MM-DD: last day of validity (UTC) */
+	int64_t until_end; /* 00:00:00Z of the day after `until` */
+	char ref[KLIC_MAX_TEXT_LEN + 1];
+	char created[KLIC_TIME_LEN + 1];
+	unsigned used; /* licenses of this entitlement not yet expired at `now` */
+};
+
+/* Validate fields (product, model, billing, seats 1..1000000, until a real
+ * date, ref printable <= 200) and insert, with an audit row.
+ * KLIC_ERR_INVALID_ARG for a bad value. */
+int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const char *product,
+				const char *model, const char *billing, unsigned seats,
+				const char *until, const char *ref, int64_t now);
+
+/* All entitlements (product NULL) or one product's, with `used` at now.
+ * *out is a malloc'ed array (free()). */
+int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **out, size_t *n,
+			     const char *product, int64_t now);
+
+/* ---- members ------------------------------------------------------------- */
+/* Insert (idempotent: *added = 0 when already present) with an audit row. */
+int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, const char *name,
+			   const char *email, int64_t now);
+/* 0 when fpr is a registered member, KLIC_ERR_NOT_FOUND when not. */
+int klic_ledger_is_member(struct klic_ledger *l, const char *fpr);
+
+/* ---- audit --------------------------------------------------------------- */
+/* Append one hash-chained row; must run inside the caller's write
+ * transaction (or alone).  Text fields that are not printable are stored
+ * with '?' for each offending byte. */
+int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *event,
+			     const char *digest, const char *detail);
+/* Recompute the chain.  0 with *rows = number of rows when intact; else
+ * KLIC_ERR_LEDGER with *bad_seq = the first broken row. */
+int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_seq);
+
+/* ---- licenses issued ------------------------------------------------------ */
+struct klic_license_row {
+	char license_id[33];
+	char product[4];
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char request_digest[KLIC_SHA256_HEX_LEN + 1];
+	unsigned seat;
+	int64_t issued, expires;
+	int64_t entitlement_id;
+};
+
+struct klic_list_filter {
+	const char *product, *machine_id, *member_fpr; /* NULL: any */
+	int active; /* 1: expires > now only; -1: expired only; 0: all */
+	int64_t now;
+};
+
+/* Calls fn for each license row (ordered by issued, license_id); a non-zero
+ * return from fn stops and is returned. */
+typedef int (*klic_license_row_fn)(void *ctx, const struct klic_license_row *row);
+int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
+		     klic_license_row_fn fn, void *ctx);
+
+/* ---- eligibility (pure; spec 5.3.1) --------------------------------------- */
+struct klic_decision {
+	int issue; /* 1: issue from entitlement_id; 0: deny */
+	int64_t entitlement_id;
+	int64_t expires;      /* issue: license expiry */
+	char reason_code[32]; /* deny */
+	char reason[KLIC_MAX_TEXT_LEN + 1];
+};
+
+/* Decide for `seats` of `product` at `now` among ents[0..n) (the product's
+ * entitlements with `used` at now).  Always succeeds for valid input. */
+int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitlement *ents,
+			    size_t n, const char *product, unsigned seats, int64_t now);
+
+/* min(now + 60 days, until_end). */
+int64_t klic_license_expiry(int64_t now, int64_t until_end);
+
+/* Request semantics (step 6): 0, or fills a malformed-request denial and
+ * returns 1. */
+int klic_request_semantics(struct klic_decision *out, const struct klic_request *r);
+
+/* ---- the admin state ------------------------------------------------------ */
+struct klic_admin {
+	char state[4096];
+	char ledger_path[4096];
+	char gnupghome[4096];
+	char org[KLIC_MAX_TEXT_LEN + 1];
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
+	const char *passphrase_file; /* borrowed, may be NULL */
+	struct klic_ledger *ledger;
+	struct klic_keyring *kr;
+};
+
+/* State directory: opt (--state) > $KLIC_ADMIN_HOME > ~/.local/share/klic-admin. */
+int klic_admin_state_dir(char *out, size_t outsz, const char *opt);
+
+struct klic_admin_init_opts {
+	const char *state;           /* resolved state dir */
+	const char *gnupghome;       /* NULL: <state>/gnupg */
+	const char *passphrase_file; /* NULL: none */
+	const char *org, *name, *email;
+	const char *key_fpr; /* NULL: generate; else adopt this secret key */
+};
+/* Create the ledger and the issuer key; refuses an existing ledger
+ * (KLIC_ERR_EXISTS).  On failure no ledger file is left behind. */
+int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o);
+
+/* Open the state (ledger + keyring).  gnupghome NULL: the one recorded at
+ * init, else <state>/gnupg. */
+int klic_admin_open(struct klic_admin **out, const char *state, const char *gnupghome,
+		    const char *passphrase_file);
+void klic_admin_free(struct klic_admin *a);
+
+/* Armored issuer public key.  *out owned by the caller. */
+int klic_admin_export_key(struct klic_admin *a, uint8_t **out, size_t *outlen);
+
+/* Register a member from a public key file (binary or armored), or from a
+ * request whose signature verifies with its own embedded key.  Refuses the
+ * issuer's key.  fpr/uid of the key; *added 0 when already a member. */
+int klic_admin_member_add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+			      char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path);
+int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+				  char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path);
+
+/* Make a scratch GNUPGHOME under /tmp holding only `key` and verify
+ * sig over data by exactly `expected_fpr` with it; the scratch directory is
+ * removed afterwards.  (Step 5 of 5.3, member add --from-request.) */
+int klic_verify_with_embedded_key(const uint8_t *key, size_t keylen, const char *expected_fpr,
+				  const uint8_t *sig, size_t siglen, const uint8_t *data,
+				  size_t len);
+
+/* ---- issuing (spec 5.3) ---------------------------------------------------- */
+enum klic_issue_outcome {
+	KLIC_OUTCOME_ERROR = 0,
+	KLIC_OUTCOME_ISSUED,
+	KLIC_OUTCOME_DENIED,
+	KLIC_OUTCOME_REISSUED,
+};
+
+struct klic_issue_result {
+	const char *path;    /* the request file (borrowed) */
+	char out_path[4096]; /* the .kresp written ("" on error) */
+	enum klic_issue_outcome outcome;
+	int err;          /* KLIC_ERR_* when outcome is ERROR */
+	char detail[512]; /* error detail */
+	char status[8];   /* issued | denied (also for re-issues) */
+	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	char product[4];
+	unsigned seats; /* issued: granted; denied: asked */
+	unsigned spend; /* plan: seats this request would spend */
+	char reason_code[32];
+	char reason[KLIC_MAX_TEXT_LEN + 1];
+	int rebuilt; /* re-issue rebuilt from the ledger rows */
+};
+
+struct klic_issue_tally {
+	size_t issued, denied, reissued, errors;
+};
+
+/* Shown before spending: plan[0..n) (spend > 0 for those that would
+ * spend seats).  Return 0 to proceed, or a KLIC_ERR_* code to stop with
+ * nothing done. */
+typedef int (*klic_issue_confirm_fn)(void *ctx, const struct klic_issue_result *plan, size_t n,
+				     unsigned total_seats);
+/* Called once per request, in input order, from any thread (serialized). */
+typedef void (*klic_issue_report_fn)(void *ctx, const struct klic_issue_result *r);
+
+struct klic_issue_opts {
+	const char *outdir;            /* NULL: "." */
+	unsigned jobs;                 /* worker threads, 1..8 (0: online CPUs) */
+	klic_issue_confirm_fn confirm; /* NULL: no confirmation (--yes) */
+	klic_issue_report_fn report;
+	void *ctx;
+};
+
+/* Answer every request in paths[0..n).  Returns 0 when it ran (per-request
+ * errors are in the tally), or the confirm callback's code / a setup
+ * error, in which case nothing was spent. */
+int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
+		     const struct klic_issue_opts *o, struct klic_issue_tally *tally);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,666 @@
+/* klic response/ — the ledger: SQLite, versioned schema (spec/ledger.sql),
+ * entitlements, members, the hash-chained audit log, the license list. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "response_int.h"
+
+struct klic_ledger {
+	sqlite3 *db;
+};
+
+/* Migration k brings user_version from k-1 to k.  Append, never edit. */
+static const struct {
+	int version;
+	const char *sql;
+} migrations[] = {
+    {1, klic_ledger_sql},
+};
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+static const char zero_hash[KLIC_SHA256_HEX_LEN + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+sqlite3 *klic_ledger_db(struct klic_ledger *l)
+{
+	return l->db;
+}
+
+int klic_ledger_err(struct klic_ledger *l, const char *what)
+{
+	int ec = l != NULL && l->db != NULL ? sqlite3_extended_errcode(l->db) : 0;
+	const char *msg = l != NULL && l->db != NULL ? sqlite3_errmsg(l->db) : "no database";
+
+	if ((ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED)
+		return klic_error_set(KLIC_ERR_LEDGER,
+				      "%s: ledger is busy (another klic-admin?): %s", what, msg);
+	return klic_error_set(KLIC_ERR_LEDGER, "%s: %s", what, msg);
+}
+
+int klic_ledger_exec(struct klic_ledger *l, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(l->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		int r =
+		    klic_error_set(KLIC_ERR_LEDGER, "%s", msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return r;
+	}
+	return 0;
+}
+
+int klic_ledger_begin(struct klic_ledger *l)
+{
+	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return klic_ledger_err(l, "begin transaction");
+	return 0;
+}
+
+int klic_ledger_commit(struct klic_ledger *l)
+{
+	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int r = klic_ledger_err(l, "commit");
+		klic_ledger_rollback(l);
+		return r;
+	}
+	return 0;
+}
+
+void klic_ledger_rollback(struct klic_ledger *l)
+{
+	if (!sqlite3_get_autocommit(l->db))
+		(void)sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int prep(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return klic_ledger_err(l, "prepare");
+	}
+	return 0;
+}
+
+int klic_ledger_version(struct klic_ledger *l, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(l, &st, "PRAGMA user_version")) != 0)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		r = klic_ledger_err(l, "user_version");
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int migrate(struct klic_ledger *l, int create)
+{
+	char sql[64];
+	int v, r;
+	size_t i;
+
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if ((r = klic_ledger_version(l, &v)) != 0)
+		goto out;
+	if (v > KLIC_LEDGER_VERSION) {
+		r = klic_error_set(
+		    KLIC_ERR_LEDGER,
+		    "ledger schema version %d is newer than this klic-admin supports (%d)", v,
+		    KLIC_LEDGER_VERSION);
+		goto out;
+	}
+	if (v == 0 && !create) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "not a klic ledger (schema version 0)");
+		goto out;
+	}
+	for (i = 0; i < N_MIGRATIONS; i++) {
+		if (migrations[i].version <= v)
+			continue;
+		if ((r = klic_ledger_exec(l, migrations[i].sql)) != 0)
+			goto out;
+		if (snprintf(sql, sizeof sql, "PRAGMA user_version = %d", migrations[i].version) >=
+		    (int)sizeof sql) {
+			r = klic_error_set(KLIC_ERR_INTERNAL, "user_version");
+			goto out;
+		}
+		if ((r = klic_ledger_exec(l, sql)) != 0)
+			goto out;
+		v = migrations[i].version;
+	}
+	r = klic_ledger_commit(l);
+	return r;
+out:
+	klic_ledger_rollback(l);
+	return r;
+}
+
+/* Re-record the current detail prefixed with the path (copy first: the
+ * detail buffer is the destination). */
+static int prefix_path(int code, const char *path)
+{
+	char d[512];
+	snprintf(d, sizeof d, "%s", klic_error_detail());
+	return klic_error_set(code, "%s: %s", path, d);
+}
+
+int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
+{
+	struct klic_ledger *l = NULL;
+	int create = (flags & KLIC_LEDGER_CREATE) != 0;
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+	struct stat st;
+	int r = KLIC_ERR_INTERNAL;
+
+	*out = NULL;
+	if (!create && stat(path, &st) != 0)
+		return klic_error_set(errno == ENOENT ? KLIC_ERR_NOT_FOUND : KLIC_ERR_IO,
+				      "%s: %s%s", path, strerror(errno),
+				      errno == ENOENT ? " (run klic-admin init first)" : "");
+	if (create)
+		oflags |= SQLITE_OPEN_CREATE;
+	l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "ledger");
+	if (sqlite3_open_v2(path, &l->db, oflags, NULL) != SQLITE_OK) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "%s: %s", path,
+				   l->db != NULL ? sqlite3_errmsg(l->db) : "cannot open");
+		goto out;
+	}
+	sqlite3_extended_result_codes(l->db, 1);
+	if (sqlite3_busy_timeout(l->db, 10000) != SQLITE_OK) {
+		r = klic_ledger_err(l, "busy_timeout");
+		goto out;
+	}
+	/* journal_mode returns a row; exec ignores it.  A non-database file
+	 * fails here with "file is not a database". */
+	if ((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
+	    (r = klic_ledger_exec(l, "PRAGMA foreign_keys=ON")) != 0 ||
+	    (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0) {
+		r = prefix_path(KLIC_ERR_LEDGER, path);
+		goto out;
+	}
+	if ((r = migrate(l, create)) != 0) {
+		r = prefix_path(r, path);
+		goto out;
+	}
+	*out = l;
+	l = NULL; /* transferred */
+	r = 0;
+out:
+	klic_ledger_free(l);
+	return r;
+}
+
+void klic_ledger_free(struct klic_ledger *l)
+{
+	if (l == NULL)
+		return;
+	sqlite3_close_v2(l->db);
+	free(l);
+}
+
+int klic_ledger_meta_get(struct klic_ledger *l, const char *key, char *out, size_t outsz)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *v;
+	int r, rc;
+
+	if ((r = prep(l, &st, "SELECT value FROM meta WHERE key = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = klic_error_set(KLIC_ERR_NOT_FOUND, "ledger meta %s missing", key);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = klic_ledger_err(l, "meta");
+		goto out;
+	}
+	v = sqlite3_column_text(st, 0);
+	if (v == NULL || strlen((const char *)v) >= outsz) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "ledger meta %s: bad value", key);
+		goto out;
+	}
+	memcpy(out, v, strlen((const char *)v) + 1);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(l, &st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "meta");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static void sanitize(char *dst, size_t dstsz, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < dstsz; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] <= 0x7e) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* hash = hex(SHA-256(prev_hash || seq TAB at TAB event TAB digest TAB detail)) */
+static int audit_hash(char out[KLIC_SHA256_HEX_LEN + 1], const char *prev, int64_t seq,
+		      const char *at, const char *event, const char *digest, const char *detail)
+{
+	char *buf = NULL;
+	size_t cap =
+	    strlen(prev) + strlen(at) + strlen(event) + strlen(digest) + strlen(detail) + 64;
+	int n, r;
+
+	buf = malloc(cap);
+	if (buf == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "audit");
+	n = snprintf(buf, cap, "%s%" PRId64 "\t%s\t%s\t%s\t%s", prev, seq, at, event, digest,
+		     detail);
+	if (n < 0 || (size_t)n >= cap) {
+		free(buf);
+		return klic_error_set(KLIC_ERR_INTERNAL, "audit text");
+	}
+	r = klic_sha256_hex(out, buf, (size_t)n);
+	free(buf);
+	return r;
+}
+
+int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *event,
+			     const char *digest, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	char prev[KLIC_SHA256_HEX_LEN + 1], hash[KLIC_SHA256_HEX_LEN + 1], at[KLIC_TIME_LEN + 1];
+	char dg[KLIC_SHA256_HEX_LEN + 1], dt[1024];
+	int64_t seq = 1;
+	int r, rc;
+
+	sanitize(dg, sizeof dg, digest != NULL ? digest : "");
+	sanitize(dt, sizeof dt, detail != NULL ? detail : "");
+	if ((r = klic_time_format(at, now)) != 0)
+		return r;
+	memcpy(prev, zero_hash, sizeof prev);
+	if ((r = prep(l, &st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) != 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_text(st, 1);
+		seq = sqlite3_column_int64(st, 0) + 1;
+		if (h == NULL || strlen((const char *)h) != KLIC_SHA256_HEX_LEN) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "audit row %" PRId64 ": bad hash",
+					   seq - 1);
+			goto out;
+		}
+		memcpy(prev, h, sizeof prev);
+	} else if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "audit");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = audit_hash(hash, prev, seq, at, event, dg, dt)) != 0)
+		goto out;
+	if ((r = prep(l, &st,
+		      "INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, dg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, dt, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "audit insert");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t != NULL ? (const char *)t : "";
+}
+
+int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_seq)
+{
+	sqlite3_stmt *st = NULL;
+	char prev[KLIC_SHA256_HEX_LEN + 1], h[KLIC_SHA256_HEX_LEN + 1];
+	int64_t expect = 1;
+	int r, rc;
+
+	*rows = 0;
+	*bad_seq = 0;
+	memcpy(prev, zero_hash, sizeof prev);
+	if ((r = prep(l, &st,
+		      "SELECT seq, at, event, digest, detail, prev_hash, hash FROM audit "
+		      "ORDER BY seq")) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0);
+		if (seq != expect) {
+			*bad_seq = expect;
+			r = klic_error_set(KLIC_ERR_LEDGER, "audit row %" PRId64 " is missing",
+					   expect);
+			goto out;
+		}
+		if (strcmp(col(st, 5), prev) != 0) {
+			*bad_seq = seq;
+			r = klic_error_set(KLIC_ERR_LEDGER,
+					   "audit row %" PRId64 ": prev_hash does not chain", seq);
+			goto out;
+		}
+		if ((r = audit_hash(h, prev, seq, col(st, 1), col(st, 2), col(st, 3),
+				    col(st, 4))) != 0)
+			goto out;
+		if (strcmp(h, col(st, 6)) != 0) {
+			*bad_seq = seq;
+			r = klic_error_set(KLIC_ERR_LEDGER,
+					   "audit row %" PRId64 ": hash mismatch (row edited)",
+					   seq);
+			goto out;
+		}
+		memcpy(prev, h, sizeof prev);
+		expect++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "audit");
+		goto out;
+	}
+	*rows = expect - 1;
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- entitlements --------------------------------------------------------- */
+
+int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const char *product,
+				const char *model, const char *billing, unsigned seats,
+				const char *until, const char *ref, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	char created[KLIC_TIME_LEN + 1], detail[512];
+	int64_t day;
+	int r;
+
+	if (id_out != NULL)
+		*id_out = 0;
+	if (product == NULL || klic_product_check(product) != 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--product must be KRE or KSE");
+	if (model == NULL || (strcmp(model, "node-locked") != 0 && strcmp(model, "floating") != 0))
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "--model must be node-locked or floating");
+	if (billing == NULL || (strcmp(billing, "yearly") != 0 && strcmp(billing, "monthly") != 0))
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--billing must be yearly or monthly");
+	if (seats < 1 || seats > 1000000)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--seats must be 1..1000000");
+	if (until == NULL || strlen(until) != 10 || klic_date_parse(&day, until) != 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--until must be a date YYYY-MM-DD");
+	if (ref == NULL)
+		ref = "";
+	if (strlen(ref) > KLIC_MAX_TEXT_LEN || !klic_is_printable(ref, strlen(ref)))
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "--ref must be at most 200 printable ASCII characters");
+	if ((r = klic_time_format(created, now)) != 0)
+		return r;
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if ((r = prep(l, &st,
+		      "INSERT INTO entitlements(product, model, billing, seats, until, ref, "
+		      "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, billing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, seats);
+	sqlite3_bind_text(st, 5, until, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, created, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = klic_ledger_err(l, "entitlement insert");
+		goto out;
+	}
+	if (id_out != NULL)
+		*id_out = sqlite3_last_insert_rowid(l->db);
+	if (snprintf(detail, sizeof detail,
+		     "id=%lld product=%s model=%s billing=%s seats=%u until=%s ref=%s",
+		     (long long)sqlite3_last_insert_rowid(l->db), product, model, billing, seats,
+		     until, ref) >= (int)sizeof detail) {
+		r = klic_error_set(KLIC_ERR_INTERNAL, "audit detail");
+		goto out;
+	}
+	if ((r = klic_ledger_audit_append(l, now, "entitlement-add", "", detail)) != 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	return klic_ledger_commit(l);
+out:
+	sqlite3_finalize(st);
+	klic_ledger_rollback(l);
+	return r;
+}
+
+static void copy_str(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **out, size_t *n,
+			     const char *product, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	struct klic_entitlement *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	int r, rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = prep(
+		 l, &st,
+		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, e.created,"
+		 " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"
+		 "  AND x.expires > ?2) FROM entitlements e"
+		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
+		return r;
+	if (product != NULL)
+		sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct klic_entitlement *e;
+		int64_t day, seats = sqlite3_column_int64(st, 4),
+			     used = sqlite3_column_int64(st, 8);
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			if (ncap > SIZE_MAX / sizeof *v) {
+				r = klic_error_set(KLIC_ERR_NOMEM, "entitlements");
+				goto out;
+			}
+			nv = realloc(v, ncap * sizeof *v);
+			if (nv == NULL) {
+				r = klic_error_set(KLIC_ERR_NOMEM, "entitlements");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		e = &v[cnt];
+		memset(e, 0, sizeof *e);
+		e->id = sqlite3_column_int64(st, 0);
+		copy_str(e->product, sizeof e->product, col(st, 1));
+		copy_str(e->model, sizeof e->model, col(st, 2));
+		copy_str(e->billing, sizeof e->billing, col(st, 3));
+		copy_str(e->until, sizeof e->until, col(st, 5));
+		copy_str(e->ref, sizeof e->ref, col(st, 6));
+		copy_str(e->created, sizeof e->created, col(st, 7));
+		if (seats < 1 || seats > 1000000 || used < 0 || used > 0x7fffffff ||
+		    klic_date_parse(&day, e->until) != 0) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld: bad row",
+					   (long long)e->id);
+			goto out;
+		}
+		e->seats = (unsigned)seats;
+		e->used = (unsigned)used;
+		e->until_end = day + 86400;
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "entitlements");
+		goto out;
+	}
+	*out = v;
+	v = NULL; /* transferred */
+	*n = cnt;
+	r = 0;
+out:
+	free(v);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- members --------------------------------------------------------------- */
+
+int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, const char *name,
+			   const char *email, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	char at[KLIC_TIME_LEN + 1], detail[600], n_s[KLIC_MAX_UID_LEN + 1],
+	    e_s[KLIC_MAX_UID_LEN + 1];
+	int r;
+
+	*added = 0;
+	if (klic_fpr_check(fpr) != 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "bad fingerprint");
+	sanitize(n_s, sizeof n_s, name);
+	sanitize(e_s, sizeof e_s, email);
+	if ((r = klic_time_format(at, now)) != 0)
+		return r;
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if ((r = prep(l, &st,
+		      "INSERT OR IGNORE INTO members(fingerprint, name, email, added) "
+		      "VALUES (?1, ?2, ?3, ?4)")) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = klic_ledger_err(l, "member insert");
+		goto out;
+	}
+	if (sqlite3_changes(l->db) == 1) {
+		*added = 1;
+		if (snprintf(detail, sizeof detail, "%s %s <%s>", fpr, n_s, e_s) >=
+		    (int)sizeof detail) {
+			r = klic_error_set(KLIC_ERR_INTERNAL, "audit detail");
+			goto out;
+		}
+		if ((r = klic_ledger_audit_append(l, now, "member-add", "", detail)) != 0)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	return klic_ledger_commit(l);
+out:
+	sqlite3_finalize(st);
+	klic_ledger_rollback(l);
+	return r;
+}
+
+int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = prep(l, &st, "SELECT 1 FROM members WHERE fingerprint = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = 0;
+	else if (rc == SQLITE_DONE)
+		r = klic_error_set(KLIC_ERR_NOT_FOUND, "%s is not a registered member", fpr);
+	else
+		r = klic_ledger_err(l, "members");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* ---- list ------------------------------------------------------------------- */
+
+int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
+		     klic_license_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	struct klic_license_row row;
+	int r, rc;
+
+	if ((r = prep(
+		 l, &st,
+		 "SELECT license_id, product, machine_id, member_fpr, request_digest, seat, issued,"
+		 " expires, entitlement_id FROM licenses"
+		 " WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR machine_id = ?2)"
+		 " AND (?3 IS NULL OR member_fpr = ?3)"
+		 " AND (?4 = 0 OR (?4 = 1 AND expires > ?5) OR (?4 = -1 AND expires <= ?5))"
+		 " ORDER BY issued, request_digest, seat")) != 0)
+		return r;
+	if (f->product != NULL)
+		sqlite3_bind_text(st, 1, f->product, -1, SQLITE_STATIC);
+	if (f->machine_id != NULL)
+		sqlite3_bind_text(st, 2, f->machine_id, -1, SQLITE_STATIC);
+	if (f->member_fpr != NULL)
+		sqlite3_bind_text(st, 3, f->member_fpr, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, f->active);
+	sqlite3_bind_int64(st, 5, f->now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		copy_str(row.license_id, sizeof row.license_id, col(st, 0));
+		copy_str(row.product, sizeof row.product, col(st, 1));
+		copy_str(row.machine_id, sizeof row.machine_id, col(st, 2));
+		copy_str(row.member_fpr, sizeof row.member_fpr, col(st, 3));
+		copy_str(row.request_digest, sizeof row.request_digest, col(st, 4));
+		row.seat = (unsigned)sqlite3_column_int(st, 5);
+		row.issued = sqlite3_column_int64(st, 6);
+		row.expires = sqlite3_column_int64(st, 7);
+		row.entitlement_id = sqlite3_column_int64(st, 8);
+		if ((r = fn(ctx, &row)) != 0)
+			goto out;
+	}
+	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "list");
+out:
+	sqlite3_finalize(st);
+	return r;
+}

@@ -1,0 +1,23 @@
+/* klic response/ — internal helpers shared by the library's files. */
+#ifndef KLIC_RESPONSE_INT_H
+#define KLIC_RESPONSE_INT_H
+
+#include <sqlite3.h>
+
+#include "klic_response.h"
+
+/* spec/ledger.sql, generated at build time (ledger_sql.c). */
+extern const char klic_ledger_sql[];
+
+sqlite3 *klic_ledger_db(struct klic_ledger *l);
+/* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
+int klic_ledger_err(struct klic_ledger *l, const char *what);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+int klic_ledger_begin(struct klic_ledger *l);
+int klic_ledger_commit(struct klic_ledger *l);
+void klic_ledger_rollback(struct klic_ledger *l);
+
+/* Split a "Name <email>" user ID. */
+void klic_uid_split(char *name, size_t namesz, char *email, size_t emailsz, const char *uid);
+
+#endif

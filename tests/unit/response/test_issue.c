@@ -1,0 +1,370 @@
+/* Unit tests for response/ issuing with real gpg keyrings in /tmp:
+ * not-member denial (not recorded), idempotent re-issue (same bytes,
+ * nothing spent), crash recovery (a spent request without a stored
+ * response is rebuilt from the ledger rows with the same license IDs),
+ * eligibility denials stored and repeated. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "klic_response.h"
+
+struct fx {
+	char root[32];
+	char state[64];
+	char user[64];
+	char user_fpr[KLIC_FPR_HEX_LEN + 1];
+	struct klic_admin *a;
+	struct klic_keyring *ukr;
+	struct klic_issue_result last;
+	size_t reports;
+};
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void kill_agent(const char *home)
+{
+	pid_t pid = fork();
+	int st;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execlp("gpgconf", "gpgconf", "--homedir", home, "--kill", "all", (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+}
+
+static int setup_fail(const char *what)
+{
+	fprintf(stderr, "setup: %s: %s\n", what, klic_error_detail());
+	return -1;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct klic_admin_init_opts o;
+	char fpr[KLIC_FPR_HEX_LEN + 1], fpr2[KLIC_FPR_HEX_LEN + 1];
+	int64_t id;
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->root, sizeof f->root, "/tmp/klic-XXXXXX");
+	if (mkdtemp(f->root) == NULL)
+		return -1;
+	snprintf(f->state, sizeof f->state, "%s/admin", f->root);
+	snprintf(f->user, sizeof f->user, "%s/user", f->root);
+	*state = f;
+	memset(&o, 0, sizeof o);
+	o.state = f->state;
+	o.org = "Unit Org";
+	o.name = "Unit Admin";
+	o.email = "admin@unit.invalid";
+	if (klic_admin_init(fpr, &o) != 0) {
+		fprintf(stderr, "init: %s\n", klic_error_detail());
+		return -1;
+	}
+	if (klic_admin_init(fpr2, &o) != KLIC_ERR_EXISTS)
+		return setup_fail("re-init not refused");
+	if (klic_admin_open(&f->a, f->state, NULL, NULL) != 0)
+		return setup_fail("admin open");
+	if (strcmp(f->a->issuer_fpr, fpr) != 0)
+		return setup_fail("issuer fpr");
+	if (klic_ledger_entitlement_add(f->a->ledger, &id, "KRE", "node-locked", "yearly", 3,
+					"2099-12-31", "unit", klic_now()) != 0)
+		return setup_fail("entitlement");
+	if (klic_keyring_open(&f->ukr, f->user, 1) != 0 ||
+	    klic_key_generate(f->ukr, f->user_fpr, "Unit User", "user@unit.invalid") != 0)
+		return setup_fail("user key");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char g[96];
+	klic_admin_free(f->a);
+	klic_keyring_free(f->ukr);
+	snprintf(g, sizeof g, "%s/gnupg", f->state);
+	kill_agent(g);
+	kill_agent(f->user);
+	nftw(f->root, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* A signed request by the unit user; writes root/NAME.kreq, digest out. */
+static void make_request(struct fx *f, const char *name, const char *product, unsigned seats,
+			 char digest[KLIC_SHA256_HEX_LEN + 1])
+{
+	struct klic_request r;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	uint8_t *key = NULL, *sig = NULL, *bundle = NULL, nonce[32];
+	size_t keylen = 0, siglen = 0, blen = 0, mlen = 0;
+	char *man = NULL, path[128];
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.product, sizeof r.product, "%s", product);
+	r.seats = seats;
+	assert_int_equal(
+	    klic_machine_id_derive(r.machine_id, "0123456789abcdef0123456789abcdef\n", 33), 0);
+	assert_int_equal(klic_random(nonce, sizeof nonce), 0);
+	klic_hex(r.nonce, nonce, sizeof nonce);
+	r.created = klic_now();
+	memcpy(r.requester_fpr, f->user_fpr, sizeof r.requester_fpr);
+	snprintf(r.hostname, sizeof r.hostname, "unit-host");
+	assert_int_equal(klic_key_export(f->ukr, &key, &keylen, f->user_fpr, 0), 0);
+	assert_int_equal(klic_sha256_hex(r.requester_key_sha256, key, keylen), 0);
+	assert_int_equal(klic_request_manifest_build(&man, &mlen, &r), 0);
+	assert_int_equal(klic_sha256_hex(digest, man, mlen), 0);
+	assert_int_equal(
+	    klic_sign_detached(f->ukr, &sig, &siglen, f->user_fpr, (uint8_t *)man, mlen), 0);
+	assert_int_equal(klic_archive_add(&ar, "manifest.json", man, mlen), 0);
+	assert_int_equal(klic_archive_add(&ar, "manifest.sig", sig, siglen), 0);
+	assert_int_equal(klic_archive_add(&ar, "requester.pgp", key, keylen), 0);
+	assert_int_equal(klic_archive_write(&bundle, &blen, &ar), 0);
+	snprintf(path, sizeof path, "%s/%s.kreq", f->root, name);
+	assert_int_equal(klic_write_atomic(path, bundle, blen, 0644, 0), 0);
+	klic_archive_dispose(&ar);
+	free(key);
+	free(sig);
+	free(bundle);
+	free(man);
+}
+
+static void on_report(void *ctx, const struct klic_issue_result *r)
+{
+	struct fx *f = ctx;
+	f->last = *r;
+	f->reports++;
+}
+
+static void issue_one(struct fx *f, const char *name)
+{
+	struct klic_issue_opts o;
+	struct klic_issue_tally t;
+	char path[128], out[128];
+	const char *paths[1] = {path};
+
+	snprintf(path, sizeof path, "%s/%s.kreq", f->root, name);
+	snprintf(out, sizeof out, "%s/out", f->root);
+	memset(&o, 0, sizeof o);
+	o.outdir = out;
+	o.jobs = 1;
+	o.report = on_report;
+	o.ctx = f;
+	f->reports = 0;
+	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), 0);
+	assert_int_equal(f->reports, 1);
+	if (f->last.outcome == KLIC_OUTCOME_ERROR)
+		fail_msg("%s: %s: %s", name, klic_strerror(f->last.err), f->last.detail);
+}
+
+static int count_cb(void *ctx, const struct klic_license_row *row)
+{
+	(void)row;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static size_t n_licenses(struct fx *f)
+{
+	struct klic_list_filter flt;
+	size_t n = 0;
+	memset(&flt, 0, sizeof flt);
+	flt.now = klic_now();
+	assert_int_equal(klic_ledger_list(f->a->ledger, &flt, count_cb, &n), 0);
+	return n;
+}
+
+static uint8_t *read_out(struct fx *f, const char *name, size_t *len)
+{
+	char path[128];
+	uint8_t *b = NULL;
+	snprintf(path, sizeof path, "%s/out/%s.kresp", f->root, name);
+	assert_int_equal(klic_read_file(&b, len, path, KLIC_MAX_BUNDLE_BYTES), 0);
+	return b;
+}
+
+static void parse_resp(const uint8_t *b, size_t len, struct klic_response *resp,
+		       struct klic_archive *ar)
+{
+	const struct klic_member *m;
+	assert_int_equal(klic_archive_read(ar, KLIC_KIND_RESPONSE, b, len), 0);
+	m = klic_archive_get(ar, "manifest.json");
+	assert_non_null(m);
+	assert_int_equal(klic_response_manifest_parse(resp, m->data, m->len), 0);
+}
+
+static void test_issue_idempotent_and_rebuild(void **state)
+{
+	struct fx *f = *state;
+	char d1[65], d2[65], d3[65], fpr[41], uid[KLIC_MAX_UID_LEN + 1], path[128];
+	uint8_t *b1, *b2, *b3;
+	size_t l1, l2, l3;
+	int added = -1;
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_lic_parts parts;
+	struct klic_license lic;
+	char id_before[33];
+	sqlite3 *db;
+
+	make_request(f, "r1", "KRE", 2, d1);
+
+	/* not a member yet: a signed not-member denial, nothing recorded */
+	issue_one(f, "r1");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_DENIED);
+	assert_string_equal(f->last.reason_code, "not-member");
+	b1 = read_out(f, "r1", &l1);
+	parse_resp(b1, l1, &resp, &ar);
+	assert_string_equal(resp.status, "denied");
+	assert_string_equal(resp.reason_code, "not-member");
+	assert_string_equal(resp.request_digest, d1);
+	klic_archive_dispose(&ar);
+	free(b1);
+	assert_int_equal(n_licenses(f), 0);
+
+	snprintf(path, sizeof path, "%s/r1.kreq", f->root);
+	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
+	assert_int_equal(added, 1);
+	assert_string_equal(fpr, f->user_fpr);
+
+	/* issued: 2 seats, 2 license rows */
+	issue_one(f, "r1");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_ISSUED);
+	assert_int_equal(f->last.seats, 2);
+	assert_int_equal(n_licenses(f), 2);
+	b1 = read_out(f, "r1", &l1);
+	parse_resp(b1, l1, &resp, &ar);
+	assert_string_equal(resp.status, "issued");
+	assert_int_equal(resp.n_licenses, 2);
+	assert_non_null(klic_archive_get(&ar, resp.lic[1].file));
+	klic_archive_dispose(&ar);
+
+	/* the same request again: the same bytes, nothing spent */
+	issue_one(f, "r1");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_REISSUED);
+	assert_int_equal(f->last.rebuilt, 0);
+	b2 = read_out(f, "r1", &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(b1, b2, l1);
+	assert_int_equal(n_licenses(f), 2);
+	free(b1);
+	free(b2);
+
+	/* crash between the seat transaction and storing the response:
+	 * simulated by clearing the stored response (trigger dropped) */
+	make_request(f, "r2", "KRE", 1, d2);
+	issue_one(f, "r2");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_ISSUED);
+	b2 = read_out(f, "r2", &l2);
+	parse_resp(b2, l2, &resp, &ar);
+	{
+		const struct klic_member *m = klic_archive_get(&ar, resp.lic[0].file);
+		assert_non_null(m);
+		assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
+		assert_int_equal(klic_license_body_parse(&lic, parts.body, parts.body_len), 0);
+		memcpy(id_before, lic.license_id, sizeof id_before);
+	}
+	klic_archive_dispose(&ar);
+	free(b2);
+	assert_int_equal(sqlite3_open(f->a->ledger_path, &db), SQLITE_OK);
+	{
+		char sql[256];
+		snprintf(sql, sizeof sql,
+			 "DROP TRIGGER requests_response_once; UPDATE requests SET response = NULL "
+			 "WHERE digest = '%s';",
+			 d2);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	sqlite3_close(db);
+	issue_one(f, "r2");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_REISSUED);
+	assert_int_equal(f->last.rebuilt, 1);
+	assert_int_equal(n_licenses(f), 3);
+	b2 = read_out(f, "r2", &l2);
+	parse_resp(b2, l2, &resp, &ar);
+	{
+		const struct klic_member *m = klic_archive_get(&ar, resp.lic[0].file);
+		assert_non_null(m);
+		assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
+		assert_int_equal(klic_license_body_parse(&lic, parts.body, parts.body_len), 0);
+		assert_string_equal(lic.license_id, id_before);
+	}
+	klic_archive_dispose(&ar);
+	free(b2);
+
+	/* all 3 seats used: a stored no-seats denial, repeated as is */
+	make_request(f, "r3", "KRE", 1, d3);
+	issue_one(f, "r3");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_DENIED);
+	assert_string_equal(f->last.reason_code, "no-seats");
+	b3 = read_out(f, "r3", &l3);
+	issue_one(f, "r3");
+	assert_int_equal(f->last.outcome, KLIC_OUTCOME_REISSUED);
+	assert_string_equal(f->last.status, "denied");
+	b2 = read_out(f, "r3", &l2);
+	assert_int_equal(l2, l3);
+	assert_memory_equal(b2, b3, l3);
+	free(b2);
+	free(b3);
+	assert_int_equal(n_licenses(f), 3);
+
+	{
+		int64_t rows = 0, bad = 0;
+		assert_int_equal(klic_ledger_audit_verify(f->a->ledger, &rows, &bad), 0);
+		assert_true(rows >= 7);
+	}
+}
+
+static void test_issuer_never_member(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *key = NULL;
+	size_t len = 0;
+	char path[128], fpr[41], uid[KLIC_MAX_UID_LEN + 1];
+	int added = -1;
+
+	assert_int_equal(klic_admin_export_key(f->a, &key, &len), 0);
+	snprintf(path, sizeof path, "%s/issuer.asc", f->root);
+	assert_int_equal(klic_write_atomic(path, key, len, 0644, 0), 0);
+	free(key);
+	assert_int_equal(klic_admin_member_add_key(f->a, fpr, uid, &added, path),
+			 KLIC_ERR_SIG_WRONG_KEY);
+	assert_int_equal(klic_ledger_is_member(f->a->ledger, f->a->issuer_fpr), KLIC_ERR_NOT_FOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_issue_idempotent_and_rebuild, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_issuer_never_member, setup, teardown),
+	};
+	if (klic_keys_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

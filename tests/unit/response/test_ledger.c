@@ -1,0 +1,458 @@
+/* Unit tests for response/: the ledger (create, migrate, version refusal,
+ * append-only triggers), the audit hash chain, entitlements, members, and
+ * the eligibility decision table (spec 5.3.1). */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "klic_response.h"
+
+#define DAY 86400
+#define FPR_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define FPR_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+
+struct fx {
+	char dir[32];
+	char path[64];
+	struct klic_ledger *l;
+};
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/klic-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/ledger.sqlite", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	klic_ledger_free(f->l);
+	nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Raw SQL on the file, bypassing the library (as an attacker or a test). */
+static void raw(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("raw sql failed: %s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+/* ---- ledger --------------------------------------------------------------- */
+
+static void test_create_and_reopen(void **state)
+{
+	struct fx *f = *state;
+	int v = -1;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_NOT_FOUND);
+	assert_null(f->l);
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, 1);
+}
+
+static void test_migrate_from_zero(void **state)
+{
+	struct fx *f = *state;
+	int v = -1;
+
+	/* an existing empty SQLite file (user_version 0) */
+	raw(f->path, "CREATE TABLE scratch(x); DROP TABLE scratch;");
+	/* not a klic ledger unless we are creating one */
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, 1);
+	/* the schema is there: licenses and the seat index exist */
+	assert_int_equal(klic_ledger_exec(f->l, "SELECT count(*) FROM licenses INDEXED BY "
+						"licenses_ent_exp WHERE entitlement_id = 1 AND "
+						"expires > 0"),
+			 0);
+}
+
+static void test_newer_version_refused(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+	raw(f->path, "PRAGMA user_version = 2");
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
+	assert_non_null(strstr(klic_error_detail(), "newer"));
+	assert_null(f->l);
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), KLIC_ERR_LEDGER);
+}
+
+static void test_garbage_file_refused(void **state)
+{
+	struct fx *f = *state;
+	FILE *fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not a database ", fp);
+	fclose(fp);
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
+}
+
+static void seed_license(struct fx *f, const char *digest, const char *id, int64_t issued,
+			 int64_t expires, int64_t ent)
+{
+	char sql[1024];
+	snprintf(
+	    sql, sizeof sql,
+	    "INSERT OR IGNORE INTO requests(digest, member_fpr, machine_id, product, seats, "
+	    "status, entitlement_id, created) VALUES ('%s', '%s', 'M', 'KRE', 1, 'issued', "
+	    "%lld, '2030-01-01T00:00:00Z');"
+	    "INSERT INTO licenses(license_id, request_digest, seat, machine_id, product, issued,"
+	    " expires, entitlement_id, member_fpr) VALUES ('%s', '%s', 1, 'M', 'KRE', %lld,"
+	    " %lld, %lld, '%s');",
+	    digest, FPR_A, (long long)ent, id, digest, (long long)issued, (long long)expires,
+	    (long long)ent, FPR_A);
+	assert_int_equal(klic_ledger_exec(f->l, sql), 0);
+}
+
+static void test_append_only_triggers(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = 0, now = 1900000000;
+	char dg[65];
+
+	memset(dg, 'a', 64);
+	dg[64] = '\0';
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly", 5,
+						     "2031-01-01", "PO-1", now),
+			 0);
+	seed_license(f, dg, "0123456789abcdef0123456789abcdef", now, now + 60 * DAY, id);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE licenses SET expires = expires + 1"),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM licenses"), KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE audit SET detail = 'x'"), KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM audit"), KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM requests"), KLIC_ERR_LEDGER);
+	/* a request row gains its response once, and nothing else changes */
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE requests SET seats = 9"), KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE requests SET response = x'01'"), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE requests SET response = x'02'"),
+			 KLIC_ERR_LEDGER);
+}
+
+/* ---- audit chain ---------------------------------------------------------- */
+
+static void test_audit_chain(void **state)
+{
+	struct fx *f = *state;
+	int64_t rows = -1, bad = -1, id = 0, now = 1900000000;
+	int added = -1;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 0);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly", 5,
+						     "2031-01-01", "", now),
+			 0);
+	assert_int_equal(klic_ledger_member_add(f->l, &added, FPR_A, "Ada", "ada@x", now + 1), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(klic_ledger_audit_append(f->l, now + 2, "denied", "", "no-seats: x"), 0);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 3);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+
+	/* edit row 2 with the triggers dropped: the chain breaks at row 2 */
+	raw(f->path, "DROP TRIGGER audit_no_update;"
+		     "UPDATE audit SET detail = replace(detail, 'Ada', 'Eve') WHERE seq = 2;");
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), KLIC_ERR_LEDGER);
+	assert_int_equal(bad, 2);
+}
+
+static void test_audit_deleted_row(void **state)
+{
+	struct fx *f = *state;
+	int64_t rows = -1, bad = -1, now = 1900000000;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(klic_ledger_audit_append(f->l, now + i, "reissued", "", "r"), 0);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+	raw(f->path, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 4;");
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	/* removing the tail cannot be seen from the chain alone, but the
+	 * middle can: delete row 2 */
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 3);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+	raw(f->path, "DELETE FROM audit WHERE seq = 2;");
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), KLIC_ERR_LEDGER);
+	assert_int_equal(bad, 2);
+}
+
+/* ---- entitlements and members ---------------------------------------------- */
+
+static void test_entitlement_validation(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = 0, now = 1900000000;
+	struct klic_entitlement *e = NULL;
+	size_t n = 9;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRX", "node-locked", "yearly", 1,
+						     "2031-01-01", NULL, now),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "site", "yearly", 1,
+						     "2031-01-01", NULL, now),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "weekly", 1,
+						     "2031-01-01", NULL, now),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "yearly", 0,
+						     "2031-01-01", NULL, now),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "yearly", 1,
+						     "2031-02-30", NULL, now),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "yearly", 1,
+						     "2031-01-01", "bad\nref", now),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, NULL, now), 0);
+	assert_int_equal(n, 0);
+	free(e);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KSE", "node-locked", "yearly", 3,
+						     "2031-01-01", "PO 7", now),
+			 0);
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KSE", now), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].id, id);
+	assert_int_equal(e[0].seats, 3);
+	assert_string_equal(e[0].until, "2031-01-01");
+	assert_string_equal(e[0].ref, "PO 7");
+	free(e);
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", now), 0);
+	assert_int_equal(n, 0);
+	free(e);
+}
+
+static void test_member_idempotent(void **state)
+{
+	struct fx *f = *state;
+	int added = -1;
+	int64_t rows = 0, bad = 0;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_is_member(f->l, FPR_A), KLIC_ERR_NOT_FOUND);
+	assert_int_equal(klic_ledger_member_add(f->l, &added, FPR_A, "Ada", "a@x", 1900000000), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(klic_ledger_member_add(f->l, &added, FPR_A, "Ada", "a@x", 1900000001), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(klic_ledger_is_member(f->l, FPR_A), 0);
+	assert_int_equal(klic_ledger_is_member(f->l, FPR_B), KLIC_ERR_NOT_FOUND);
+	assert_int_equal(klic_ledger_member_add(f->l, &added, "abc", "x", "y", 1900000000),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 1); /* one member-add, not two */
+}
+
+/* ---- eligibility decision table -------------------------------------------- */
+
+static struct klic_entitlement ent(int64_t id, const char *product, const char *model,
+				   const char *billing, unsigned seats, int64_t until_end,
+				   unsigned used)
+{
+	struct klic_entitlement e;
+	memset(&e, 0, sizeof e);
+	e.id = id;
+	snprintf(e.product, sizeof e.product, "%s", product);
+	snprintf(e.model, sizeof e.model, "%s", model);
+	snprintf(e.billing, sizeof e.billing, "%s", billing);
+	e.seats = seats;
+	e.until_end = until_end;
+	snprintf(e.until, sizeof e.until, "2031-01-01");
+	e.used = used;
+	return e;
+}
+
+#define NOW ((int64_t)1900000000)
+
+static void expect_deny(const struct klic_entitlement *e, size_t n, unsigned seats,
+			const char *code)
+{
+	struct klic_decision d;
+	assert_int_equal(klic_eligibility_decide(&d, e, n, "KRE", seats, NOW), 0);
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, code);
+	assert_true(strlen(d.reason) > 10);
+	assert_true(klic_is_printable(d.reason, strlen(d.reason)));
+}
+
+static void test_eligibility_denials(void **state)
+{
+	struct klic_entitlement e[4];
+	(void)state;
+
+	expect_deny(NULL, 0, 1, "no-entitlement");
+	e[0] = ent(1, "KSE", "node-locked", "yearly", 5, NOW + 400 * DAY, 0);
+	expect_deny(e, 1, 1, "no-entitlement"); /* other product only */
+	e[1] = ent(2, "KRE", "floating", "yearly", 5, NOW + 400 * DAY, 0);
+	expect_deny(e, 2, 1, "floating");
+	e[2] = ent(3, "KRE", "node-locked", "monthly", 5, NOW + 400 * DAY, 0);
+	expect_deny(e, 3, 1, "monthly");
+	e[3] = ent(4, "KRE", "node-locked", "yearly", 5, NOW, 0); /* ended exactly now */
+	expect_deny(e, 4, 1, "entitlement-expired");
+	e[3] = ent(4, "KRE", "node-locked", "yearly", 5, NOW + DAY, 4);
+	expect_deny(e, 4, 2, "no-seats");
+	e[3] = ent(4, "KRE", "node-locked", "yearly", 5, NOW + DAY, 9); /* over-used */
+	expect_deny(e, 4, 1, "no-seats");
+}
+
+static void test_eligibility_issue_and_prefer_longest(void **state)
+{
+	struct klic_entitlement e[3];
+	struct klic_decision d;
+	(void)state;
+
+	e[0] = ent(1, "KRE", "node-locked", "yearly", 5, NOW + 100 * DAY, 0);
+	e[1] = ent(2, "KRE", "node-locked", "yearly", 5, NOW + 300 * DAY, 4);
+	e[2] = ent(3, "KRE", "node-locked", "yearly", 5, NOW + 200 * DAY, 0);
+	assert_int_equal(klic_eligibility_decide(&d, e, 3, "KRE", 1, NOW), 0);
+	assert_int_equal(d.issue, 1);
+	assert_int_equal(d.entitlement_id, 2); /* valid longest, has the 1 seat */
+	assert_int_equal(d.expires, NOW + 60 * DAY);
+	/* 2 seats: entitlement 2 has only 1 free, the next longest is 3 */
+	assert_int_equal(klic_eligibility_decide(&d, e, 3, "KRE", 2, NOW), 0);
+	assert_int_equal(d.issue, 1);
+	assert_int_equal(d.entitlement_id, 3);
+	/* no splitting a request across entitlements */
+	assert_int_equal(klic_eligibility_decide(&d, e, 3, "KRE", 6, NOW), 0);
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, "no-seats");
+}
+
+static void test_expiry_cap(void **state)
+{
+	struct klic_entitlement e[1];
+	struct klic_decision d;
+	(void)state;
+
+	e[0] = ent(1, "KRE", "node-locked", "yearly", 5, NOW + 10 * DAY, 0);
+	assert_int_equal(klic_eligibility_decide(&d, e, 1, "KRE", 1, NOW), 0);
+	assert_int_equal(d.issue, 1);
+	assert_int_equal(d.expires, NOW + 10 * DAY); /* capped at the entitlement end */
+	assert_int_equal(klic_license_expiry(NOW, NOW + 61 * DAY), NOW + 60 * DAY);
+	assert_int_equal(klic_license_expiry(NOW, NOW + 1), NOW + 1);
+}
+
+static void test_semantics(void **state)
+{
+	struct klic_request r;
+	struct klic_decision d;
+	(void)state;
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.product, sizeof r.product, "KSE");
+	r.seats = 2;
+	assert_int_equal(klic_request_semantics(&d, &r), 1);
+	assert_string_equal(d.reason_code, "malformed-request");
+	r.seats = 1;
+	assert_int_equal(klic_request_semantics(&d, &r), 0);
+	snprintf(r.product, sizeof r.product, "KRE");
+	r.seats = 64;
+	assert_int_equal(klic_request_semantics(&d, &r), 0);
+	r.seats = 65;
+	assert_int_equal(klic_request_semantics(&d, &r), 1);
+}
+
+/* Seats come back by themselves: a license counts until its expiry. */
+static void test_seats_return_after_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct klic_entitlement *e = NULL;
+	struct klic_decision d;
+	int64_t id = 0;
+	size_t n = 0;
+	char dg[65];
+
+	memset(dg, 'b', 64);
+	dg[64] = '\0';
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly", 1,
+						     "2035-01-01", "", NOW),
+			 0);
+	seed_license(f, dg, "0123456789abcdef0123456789abcdef", NOW, NOW + 60 * DAY, id);
+
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", NOW + 59 * DAY), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].used, 1);
+	assert_int_equal(klic_eligibility_decide(&d, e, n, "KRE", 1, NOW + 59 * DAY), 0);
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, "no-seats");
+	free(e);
+
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", NOW + 60 * DAY), 0);
+	assert_int_equal(e[0].used, 0);
+	assert_int_equal(klic_eligibility_decide(&d, e, n, "KRE", 1, NOW + 60 * DAY), 0);
+	assert_int_equal(d.issue, 1);
+	assert_int_equal(d.entitlement_id, id);
+	free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_file_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_append_only_triggers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_deleted_row, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_entitlement_validation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_member_idempotent, setup, teardown),
+	    cmocka_unit_test(test_eligibility_denials),
+	    cmocka_unit_test(test_eligibility_issue_and_prefer_longest),
+	    cmocka_unit_test(test_expiry_cap),
+	    cmocka_unit_test(test_semantics),
+	    cmocka_unit_test_setup_teardown(test_seats_return_after_expiry, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
