@@ -1,0 +1,213 @@
+/* The implementation against the committed protocol test vectors
+ * (spec/vectors, made by spec/vectors/generate.sh).  Verdicts and payloads
+ * are compared, not signature bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "klic_bundle.h"
+#include "klic_keys.h"
+
+#define VEC KLIC_SOURCE_DIR "/spec/vectors/"
+
+static char issuer[KLIC_FPR_HEX_LEN + 1], member[KLIC_FPR_HEX_LEN + 1], home[64];
+static struct klic_keyring *kr;
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+	uint8_t *buf = NULL;
+	assert_int_equal(klic_read_file(&buf, len, name, KLIC_MAX_BUNDLE_BYTES), 0);
+	return buf;
+}
+
+static int setup(void **state)
+{
+	size_t len;
+	uint8_t *k;
+	(void)state;
+	snprintf(home, sizeof(home), "/tmp/klic-vec-XXXXXX");
+	if (mkdtemp(home) == NULL || klic_keys_init() != 0)
+		return -1;
+	char g[96];
+	snprintf(g, sizeof(g), "%s/gnupg", home);
+	if (klic_keyring_open(&kr, g, 1) != 0)
+		return -1;
+	k = slurp(VEC "issuer.pub.asc", &len);
+	if (klic_key_import(kr, issuer, k, len) != 0)
+		return -1;
+	free(k);
+	k = slurp(VEC "member.pub.asc", &len);
+	if (klic_key_import(kr, member, k, len) != 0)
+		return -1;
+	free(k);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[320];
+	FILE *f;
+	(void)state;
+	klic_keyring_free(kr);
+	snprintf(cmd, sizeof(cmd), "gpgconf --homedir %s/gnupg --kill all; rm -rf %s", home, home);
+	f = popen(cmd, "r"); /* fixed command, no untrusted input */
+	return f == NULL || pclose(f) != 0;
+}
+
+static void expected_mid(char out[KLIC_MACHINE_ID_LEN + 1])
+{
+	size_t len;
+	uint8_t *e = slurp(VEC "machine-id.expected", &len);
+	assert_int_equal(len, KLIC_MACHINE_ID_LEN + 1);
+	memcpy(out, e, KLIC_MACHINE_ID_LEN);
+	out[KLIC_MACHINE_ID_LEN] = '\0';
+	free(e);
+}
+
+static void test_machine_id(void **state)
+{
+	char mid[KLIC_MACHINE_ID_LEN + 1], want[KLIC_MACHINE_ID_LEN + 1];
+	size_t len;
+	uint8_t *m = slurp(VEC "machine-id", &len);
+	(void)state;
+	expected_mid(want);
+	assert_int_equal(klic_machine_id_derive(mid, (const char *)m, len), 0);
+	assert_string_equal(mid, want);
+	free(m);
+}
+
+static void read_request(const char *file, struct klic_request *req, char digest[65])
+{
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	size_t len;
+	uint8_t *b = slurp(file, &len);
+	char h[65];
+	assert_int_equal(klic_archive_read(&ar, KLIC_KIND_REQUEST, b, len), 0);
+	const struct klic_member *m = klic_archive_get(&ar, "manifest.json"),
+				 *s = klic_archive_get(&ar, "manifest.sig"),
+				 *k = klic_archive_get(&ar, "requester.pgp");
+	assert_int_equal(klic_verify_pinned(kr, s->data, s->len, m->data, m->len, member), 0);
+	/* the issuer is not the request's signer */
+	assert_int_equal(klic_verify_pinned(kr, s->data, s->len, m->data, m->len, issuer),
+			 KLIC_ERR_SIG_WRONG_KEY);
+	assert_int_equal(klic_request_manifest_parse(req, m->data, m->len), 0);
+	assert_string_equal(req->requester_fpr, member);
+	assert_int_equal(klic_sha256_hex(h, k->data, k->len), 0);
+	assert_string_equal(h, req->requester_key_sha256);
+	assert_int_equal(klic_sha256_hex(digest, m->data, m->len), 0);
+	klic_archive_dispose(&ar);
+	free(b);
+}
+
+static void read_response(const char *file, struct klic_response *resp, struct klic_archive *ar)
+{
+	size_t len;
+	uint8_t *b = slurp(file, &len);
+	assert_int_equal(klic_archive_read(ar, KLIC_KIND_RESPONSE, b, len), 0);
+	const struct klic_member *m = klic_archive_get(ar, "manifest.json"),
+				 *s = klic_archive_get(ar, "manifest.sig");
+	assert_int_equal(klic_verify_pinned(kr, s->data, s->len, m->data, m->len, issuer), 0);
+	assert_int_equal(klic_verify_pinned(kr, s->data, s->len, m->data, m->len, member),
+			 KLIC_ERR_SIG_WRONG_KEY);
+	assert_int_equal(klic_response_manifest_parse(resp, m->data, m->len), 0);
+	free(b);
+}
+
+static void check_license(const uint8_t *buf, size_t len, struct klic_license *lic)
+{
+	struct klic_lic_parts p;
+	assert_int_equal(klic_license_split(&p, buf, len), 0);
+	assert_int_equal(klic_verify_pinned(kr, p.sig, p.sig_len, p.body, p.body_len, issuer), 0);
+	assert_int_equal(klic_license_body_parse(lic, p.body, p.body_len), 0);
+}
+
+static void test_issued(void **state)
+{
+	struct klic_request req;
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	char digest[65], mid[KLIC_MACHINE_ID_LEN + 1];
+	(void)state;
+	expected_mid(mid);
+	read_request(VEC "request.kreq", &req, digest);
+	assert_string_equal(req.product, "KRE");
+	assert_int_equal(req.seats, 2);
+	assert_string_equal(req.machine_id, mid);
+	read_response(VEC "response.kresp", &resp, &ar);
+	assert_string_equal(resp.status, "issued");
+	assert_string_equal(resp.request_digest, digest);
+	assert_string_equal(resp.machine_id, mid);
+	assert_string_equal(resp.issuer_fpr, issuer);
+	assert_string_equal(resp.member_fpr, member);
+	assert_int_equal(resp.n_licenses, 2);
+	for (size_t i = 0; i < resp.n_licenses; i++) {
+		const struct klic_member *l = klic_archive_get(&ar, resp.lic[i].file);
+		struct klic_license lic;
+		char h[65], name[KLIC_MAX_NAME_LEN + 1];
+		assert_non_null(l);
+		assert_int_equal(klic_sha256_hex(h, l->data, l->len), 0);
+		assert_string_equal(h, resp.lic[i].sha256);
+		check_license(l->data, l->len, &lic);
+		assert_int_equal(lic.seat, i + 1);
+		assert_int_equal(lic.seats, 2);
+		assert_string_equal(lic.request_digest, digest);
+		assert_string_equal(lic.machine_id, mid);
+		assert_true(lic.expires - lic.issued == 60 * 86400);
+		assert_int_equal(klic_license_filename(name, "KRE", mid, (unsigned)i + 1), 0);
+		assert_string_equal(name, l->name);
+	}
+	klic_archive_dispose(&ar);
+}
+
+static void test_standalone_license(void **state)
+{
+	struct klic_license lic;
+	size_t len;
+	uint8_t *b = slurp(VEC "license.lic", &len);
+	(void)state;
+	check_license(b, len, &lic);
+	assert_string_equal(lic.product, "KRE");
+	assert_int_equal(lic.seat, 1);
+	/* any changed byte of the signed body fails */
+	struct klic_lic_parts p;
+	assert_int_equal(klic_license_split(&p, b, len), 0);
+	size_t off = (size_t)(p.body - b) + p.body_len / 2;
+	b[off] ^= 1;
+	struct klic_lic_parts q;
+	if (klic_license_split(&q, b, len) == 0)
+		assert_int_not_equal(klic_verify_pinned(kr, q.sig, q.sig_len, q.body, q.body_len, issuer), 0);
+	free(b);
+}
+
+static void test_denied(void **state)
+{
+	struct klic_request req;
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	char digest[65];
+	(void)state;
+	read_request(VEC "request-kse.kreq", &req, digest);
+	read_response(VEC "response-denied.kresp", &resp, &ar);
+	assert_string_equal(resp.status, "denied");
+	assert_string_equal(resp.reason_code, "no-entitlement");
+	assert_string_equal(resp.request_digest, digest);
+	assert_int_equal(resp.n_licenses, 0);
+	assert_int_equal(ar.n, 2);
+	klic_archive_dispose(&ar);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_machine_id),
+		cmocka_unit_test(test_issued),
+		cmocka_unit_test(test_standalone_license),
+		cmocka_unit_test(test_denied),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
