@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 cmake -S . -B build/normal -DKLIC_WERROR=ON >/dev/null
 cmake --build build/normal -j"$(nproc)" --target klic klic-admin >/dev/null
 
-bin="$PWD/build/normal"
+bin="$PWD/build/normal"; klic="$bin/request/klic"; klic_admin="$bin/response/klic-admin"
 box=$(mktemp -d /tmp/klic-demo-XXXXXX)
 cleanup() {
   for g in "$box"/admin/gnupg "$box"/user/klic/gnupg; do
@@ -18,8 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-admin() { echo "+ klic-admin $*" >&2; "$bin/klic-admin" --state "$box/admin" "$@"; }
-user()  { echo "+ klic $*" >&2; "$bin/klic" --home "$box/user" "$@"; }
+admin() { echo "+ klic-admin $*" >&2; "$klic_admin" --state "$box/admin" "$@"; }
+user()  { echo "+ klic $*" >&2; "$klic" --home "$box/user" "$@"; }
 step()  { printf '\n== %s\n' "$*"; }
 
 cd "$box"
