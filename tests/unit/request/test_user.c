@@ -108,6 +108,39 @@ static void test_machine_id_file(void **state)
 	assert_int_not_equal(klic_machine_id_from_file(b, "/nonexistent/machine-id"), 0);
 }
 
+static void test_clock(void **state)
+{
+	char home[64];
+	struct klic_user u;
+	int64_t now = klic_now();
+	(void)state;
+	snprintf(home, sizeof(home), "/tmp/klic-clock-XXXXXX");
+	assert_non_null(mkdtemp(home));
+	assert_int_equal(klic_user_setup(&u, home, NULL, NULL), 0);
+	/* no clock file yet: any time is accepted */
+	assert_int_equal(klic_user_clock_check(&u, 1000000000), 0);
+	assert_int_equal(klic_user_clock_advance(&u, now), 0);
+	assert_int_equal(klic_user_clock_check(&u, now), 0);
+	assert_int_equal(klic_user_clock_check(&u, now - KLIC_CLOCK_SKEW), 0);
+	assert_int_equal(klic_user_clock_check(&u, now - KLIC_CLOCK_SKEW - 1), KLIC_ERR_CLOCK);
+	assert_int_equal(klic_user_clock_check(&u, now - 86400), KLIC_ERR_CLOCK);
+	/* the clock never moves backwards */
+	assert_int_equal(klic_user_clock_advance(&u, now - 86400), 0);
+	assert_int_equal(klic_user_clock_check(&u, now - 86400), KLIC_ERR_CLOCK);
+	assert_int_equal(klic_user_clock_advance(&u, now + 3600), 0);
+	assert_int_equal(klic_user_clock_check(&u, now), KLIC_ERR_CLOCK);
+	/* a corrupted clock file is an error, not "no clock" */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/klic/clock", home);
+	assert_int_equal(klic_write_atomic(path, "garbage\n", 8, 0600, 0), 0);
+	assert_int_equal(klic_user_clock_check(&u, now + 7200), KLIC_ERR_CLOCK);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/klic", home);
+	rmdir(path);
+	rmdir(home);
+	klic_user_dispose(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_home_windows),
 		cmocka_unit_test(test_home_override),
 		cmocka_unit_test(test_machine_id_file),
+		cmocka_unit_test(test_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
