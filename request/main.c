@@ -1,31 +1,51 @@
-/* klic — the user tool: argument parsing and output; logic in klic_user. */
+/* klic — the user tool: argument parsing and output only; every decision is
+ * made in the klic_request library.  Exit codes: klic_exit_code(). */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "klic_user.h"
+#include "klic_request.h"
 
 #ifndef KLIC_VERSION
 #define KLIC_VERSION "unknown"
 #endif
+#define EXIT_OK 0
+#define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 
+struct globals {
+	const char *home;
+	const char *gnupghome;
+	const char *passphrase_file;
+};
+
+/* One line on stderr: "klic: FILE: <message>: <detail>"; the detail may
+ * carry text from a file, so it is printed with non-printables replaced. */
 static int fail(const char *file, int code)
 {
 	const char *d = klic_error_detail();
-	if (d != NULL && d[0] != '\0')
-		fprintf(stderr, "klic: %s: %s: %s\n", file, klic_strerror(code), d);
-	else
-		fprintf(stderr, "klic: %s: %s\n", file, klic_strerror(code));
+	fprintf(stderr, "klic: %s: %s", file, klic_strerror(code));
+	if (d != NULL && d[0] != '\0') {
+		fputs(": ", stderr);
+		for (; *d != '\0'; d++)
+			fputc(klic_is_printable(d, 1) ? *d : '?', stderr);
+	}
+	fputc('\n', stderr);
 	return klic_exit_code(code);
 }
 
-static int usage_error(const char *cmd, const char *msg)
+static int usage_error(const char *cmd, const char *msg, const char *arg)
 {
-	fprintf(stderr, "klic: %s: %s (see 'klic %s --help')\n", cmd, msg, cmd);
+	if (arg != NULL)
+		fprintf(stderr, "klic: %s: %s: %s (see 'klic %s --help')\n", cmd, msg, arg, cmd);
+	else
+		fprintf(stderr, "klic: %s: %s (see 'klic %s --help')\n", cmd, msg, cmd);
 	return EXIT_USAGE;
 }
 
@@ -34,329 +54,535 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+static const char *pw_home(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_dir : NULL;
+}
+
+static int user_open(struct klic_user *u, const struct globals *g)
+{
+	char home[KLIC_PATH_MAX];
+	int r;
+
+	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
+		return fail("home", r);
+	if ((r = klic_keys_init()) != 0)
+		return fail("gpgme", r);
+	if ((r = klic_user_setup(u, home, g->gnupghome, g->passphrase_file)) != 0)
+		return fail(home, r);
+	return 0;
+}
+
 struct cmd {
 	const char *name;
-	int (*fn)(struct klic_user *u, int argc, char **argv);
+	int (*fn)(const struct cmd *c, const struct globals *g, int argc, char **argv);
 	const char *summary;
 	const char *usage;
+	const char *help;
 };
 
-static int want_help(int argc, char **argv, const struct cmd *c)
+static void cmd_help(const struct cmd *c)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: klic [--home DIR] [--gnupghome DIR] %s\n\n%s\n", c->usage,
-			       c->summary);
-			return 1;
+	printf("usage: klic [GLOBAL OPTIONS] %s\n\n%s\n%s", c->usage, c->summary, c->help);
+}
+
+/* Parse a command's options.  Returns -1 when done (optind at the first
+ * operand), 'h' for --help, '?' for a usage error (already printed), or the
+ * option letter. */
+static int next_opt(const struct cmd *c, int argc, char **argv, const char *shortopts,
+		    const struct option *lo)
+{
+	int ch = getopt_long(argc, argv, shortopts, lo, NULL);
+	if (ch == '?' || ch == ':') {
+		const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		usage_error(c->name, ch == ':' ? "option needs a value" : "unknown option", bad);
+		return '?';
+	}
+	return ch;
+}
+
+static void opt_reset(void)
+{
+	optind = 0; /* full re-initialisation of GNU getopt */
+	opterr = 0;
+}
+
+#define HELP_OPT {"help", no_argument, NULL, 'h'}
+
+/* Commands without options other than --help; expects exactly `nargs`
+ * operands.  Returns 0 to go on, or an exit code + 1000 (help/usage). */
+static int simple_args(const struct cmd *c, int argc, char **argv, int nargs, const char *what)
+{
+	static const struct option lo[] = {HELP_OPT, {NULL, 0, NULL, 0}};
+	int ch;
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return 1000 + EXIT_OK;
 		}
+		return 1000 + EXIT_USAGE;
+	}
+	if (argc - optind != nargs) {
+		usage_error(c->name, what, argc - optind > nargs ? argv[optind + nargs] : NULL);
+		return 1000 + EXIT_USAGE;
 	}
 	return 0;
 }
 
-static int cmd_id(struct klic_user *u, int argc, char **argv)
+static int cmd_id(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	char mid[KLIC_MACHINE_ID_LEN + 1];
-	(void)u;
-	(void)argv;
-	if (argc != 1)
-		return usage_error("id", "takes no arguments");
-	int r = klic_this_machine_id(mid);
-	if (r != 0)
-		return fail("machine-id", r);
+	int r;
+	(void)g;
+	if ((r = simple_args(c, argc, argv, 0, "takes no arguments")) != 0)
+		return r - 1000;
+	if ((r = klic_this_machine_id(mid)) != 0)
+		return fail("/etc/machine-id", r);
 	printf("%s\n", mid);
-	return 0;
+	return EXIT_OK;
 }
 
-static int cmd_init(struct klic_user *u, int argc, char **argv)
+static int cmd_init(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
-	static const struct option o[] = {{"name", 1, 0, 'n'}, {"email", 1, 0, 'e'}, {0, 0, 0, 0}};
+	static const struct option lo[] = {{"name", required_argument, NULL, 'n'},
+					   {"email", required_argument, NULL, 'e'},
+					   HELP_OPT,
+					   {NULL, 0, NULL, 0}};
 	const char *name = NULL, *email = NULL;
 	char fpr[KLIC_FPR_HEX_LEN + 1];
-	int c, r;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
-		if (c == 'n' && name == NULL)
+	struct klic_user u;
+	int ch, r;
+
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
+		} else if (ch == 'n' && name == NULL) {
 			name = optarg;
-		else if (c == 'e' && email == NULL)
+		} else if (ch == 'e' && email == NULL) {
 			email = optarg;
-		else
-			return usage_error("init", "bad or repeated option");
+		} else if (ch == 'n' || ch == 'e') {
+			return usage_error(c->name, "repeated option", argv[optind - 1]);
+		} else {
+			return EXIT_USAGE;
+		}
 	}
-	if (optind != argc || name == NULL || email == NULL)
-		return usage_error("init", "--name and --email are required");
-	if ((r = klic_user_init(u, fpr, name, email)) != 0)
-		return fail(u->gnupghome, r);
-	printf("%s\n", fpr);
-	return 0;
+	if (optind != argc)
+		return usage_error(c->name, "unexpected argument", argv[optind]);
+	if (name == NULL || email == NULL)
+		return usage_error(c->name, "--name and --email are required", NULL);
+	if (name[0] == '\0' || email[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
+	    strlen(email) > KLIC_MAX_TEXT_LEN || !klic_is_printable(name, strlen(name)) ||
+	    !klic_is_printable(email, strlen(email)))
+		return usage_error(c->name, "name and email: 1-200 printable ASCII characters",
+				   NULL);
+	if ((r = user_open(&u, g)) != 0)
+		return r;
+	r = klic_user_init(&u, fpr, name, email);
+	if (r != 0)
+		r = fail(u.gnupghome, r);
+	else
+		printf("%s\n", fpr);
+	klic_user_dispose(&u);
+	return r;
 }
 
-static int cmd_trust(struct klic_user *u, int argc, char **argv)
+static int cmd_trust(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	char fpr[KLIC_FPR_HEX_LEN + 1];
-	int r;
-	if (argc != 2 || argv[1][0] == '-' )
-		return usage_error("trust", "expects one key file");
-	if ((r = klic_user_trust(u, fpr, argv[1])) != 0)
-		return fail(argv[1], r);
-	printf("%s\n", fpr);
+	struct klic_user u;
+	int r, added = 0;
+
+	if ((r = simple_args(c, argc, argv, 1, "expects one key file")) != 0)
+		return r - 1000;
+	if ((r = user_open(&u, g)) != 0)
+		return r;
+	r = klic_user_trust(&u, fpr, &added, argv[optind]);
+	if (r != 0)
+		r = fail(argv[optind], r);
+	else
+		printf("%s\n", fpr);
+	klic_user_dispose(&u);
+	return r;
+}
+
+static int parse_seats(unsigned *out, const char *s)
+{
+	char *end = NULL;
+	unsigned long v;
+	if (s[0] < '0' || s[0] > '9' || strlen(s) > 3)
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > KLIC_MAX_SEATS)
+		return -1;
+	*out = (unsigned)v;
 	return 0;
 }
 
-static int cmd_request(struct klic_user *u, int argc, char **argv)
+static int cmd_request(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
-	static const struct option o[] = {
-		{"product", 1, 0, 'p'}, {"seats", 1, 0, 's'}, {"output", 1, 0, 'o'}, {0, 0, 0, 0}};
+	static const struct option lo[] = {{"product", required_argument, NULL, 'p'},
+					   {"seats", required_argument, NULL, 's'},
+					   {"output", required_argument, NULL, 'o'},
+					   HELP_OPT,
+					   {NULL, 0, NULL, 0}};
 	const char *product = NULL, *out = NULL, *seats_s = NULL;
 	char path[KLIC_PATH_MAX], digest[KLIC_SHA256_HEX_LEN + 1];
-	unsigned long seats = 1;
-	int c, r;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:", o, NULL)) != -1) {
-		if (c == 'p' && product == NULL)
-			product = optarg;
-		else if (c == 's' && seats_s == NULL)
-			seats_s = optarg;
-		else if (c == 'o' && out == NULL)
-			out = optarg;
-		else
-			return usage_error("request", "bad or repeated option");
-	}
-	if (optind != argc || product == NULL)
-		return usage_error("request", "--product KRE|KSE is required");
-	if (klic_product_check(product) != 0)
-		return usage_error("request", "--product must be KRE or KSE");
-	if (seats_s != NULL) {
-		char *end = NULL;
-		if (seats_s[0] < '0' || seats_s[0] > '9')
-			return usage_error("request", "--seats must be a number");
-		seats = strtoul(seats_s, &end, 10);
-		if (*end != '\0' || seats < 1 || seats > KLIC_MAX_SEATS)
-			return usage_error("request", "--seats must be 1..64");
-	}
-	if (strcmp(product, "KSE") == 0 && seats != 1)
-		return usage_error("request", "KSE licenses are one seat per machine");
-	r = klic_user_request(u, path, digest, product, (unsigned)seats, out);
-	if (r != 0)
-		return fail(out != NULL ? out : "request", r);
-	if (out == NULL || strcmp(out, "-") != 0)
-		printf("%s\nrequest digest %s\n", path, digest);
-	return 0;
-}
+	unsigned seats = 1;
+	struct klic_user u;
+	int ch, r;
 
-static int cmd_install(struct klic_user *u, int argc, char **argv)
-{
-	char *report = NULL;
-	int r;
-	if (argc != 2 || (argv[1][0] == '-' && argv[1][1] != '\0'))
-		return usage_error("install", "expects one .kresp file");
-	if (u->n_issuers == 0)
-		return fail(argv[1], klic_error_set(KLIC_ERR_NOT_ISSUER,
-						    "no issuer pinned: run 'klic trust'"));
-	if ((r = klic_user_install(u, &report, argv[1])) != 0) {
-		if (r == KLIC_ERR_DENIED) {
-			fprintf(stderr, "klic: %s: request denied: %s\n", argv[1], klic_error_detail());
-			return 1;
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":o:", lo)) != -1) {
+		const char **slot = ch == 'p' ? &product : ch == 's' ? &seats_s : ch == 'o' ? &out : NULL;
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
 		}
-		return fail(argv[1], r);
+		if (slot == NULL)
+			return EXIT_USAGE;
+		if (*slot != NULL)
+			return usage_error(c->name, "repeated option", argv[optind - 1]);
+		*slot = optarg;
 	}
-	fputs(report, stdout);
-	free(report);
-	return 0;
+	if (optind != argc)
+		return usage_error(c->name, "unexpected argument", argv[optind]);
+	if (product == NULL)
+		return usage_error(c->name, "--product KRE|KSE is required", NULL);
+	if (strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
+		return usage_error(c->name, "--product must be KRE or KSE", product);
+	if (seats_s != NULL && parse_seats(&seats, seats_s) != 0)
+		return usage_error(c->name, "--seats must be a number from 1 to 64", seats_s);
+	if (strcmp(product, "KSE") == 0 && seats != 1)
+		return usage_error(c->name, "KSE is licensed one seat per machine", seats_s);
+	if (out != NULL && out[0] == '\0')
+		return usage_error(c->name, "-o needs a file name", NULL);
+	if ((r = user_open(&u, g)) != 0)
+		return r;
+	r = klic_user_request(&u, path, digest, product, seats, out);
+	if (r != 0) {
+		r = fail(path[0] != '\0' ? path : "request", r);
+	} else if (strcmp(path, "-") != 0) {
+		printf("%s\nrequest digest: %s\n", path, digest);
+	}
+	klic_user_dispose(&u);
+	return r;
 }
 
-static int days_left(int64_t expires, int64_t now)
+static int cmd_install(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
-	return expires > now ? (int)((expires - now) / 86400) : 0;
+	struct klic_install_result *res = NULL;
+	const char *file;
+	struct klic_user u;
+	int r;
+
+	if ((r = simple_args(c, argc, argv, 1, "expects one .kresp file")) != 0)
+		return r - 1000;
+	file = argv[optind];
+	if ((res = calloc(1, sizeof(*res))) == NULL)
+		return fail(file, klic_error_set(KLIC_ERR_NOMEM, "install"));
+	if ((r = user_open(&u, g)) != 0) {
+		free(res);
+		return r;
+	}
+	r = klic_user_install(&u, res, file);
+	if (r == KLIC_ERR_DENIED) {
+		/* reason_code and reason were checked printable */
+		fprintf(stderr, "klic: %s: request denied: %s: %s\n", file, res->reason_code,
+			res->reason);
+		r = EXIT_REFUSED;
+	} else if (r != 0) {
+		r = fail(file, r);
+	} else {
+		for (size_t i = 0; i < res->n; i++)
+			printf("%s%s\n", res->item[i].written ? "" : "already installed: ",
+			       res->item[i].path);
+	}
+	klic_user_dispose(&u);
+	free(res);
+	return r;
 }
 
-static int cmd_verify(struct klic_user *u, int argc, char **argv)
+static long days_left(int64_t expires, int64_t now)
+{
+	return expires > now ? (long)((expires - now) / 86400) : 0;
+}
+
+static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	char mid[KLIC_MACHINE_ID_LEN + 1], t[KLIC_TIME_LEN + 1];
 	struct klic_license lic;
+	struct klic_user u;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int64_t now = klic_now();
+	const char *file;
 	int r;
-	if (argc != 2 || (argv[1][0] == '-' && argv[1][1] != '\0'))
-		return usage_error("verify", "expects one .lic file");
-	if ((r = klic_this_machine_id(mid)) != 0)
-		return fail("machine-id", r);
-	if ((r = klic_user_clock_check(u, now)) != 0)
-		return fail(argv[1], r);
-	if ((r = klic_read_file(&buf, &len, argv[1], KLIC_MAX_LIC_BYTES)) != 0)
-		return fail(argv[1], r);
-	r = klic_user_check_license(u, &lic, buf, len, mid, now);
+
+	if ((r = simple_args(c, argc, argv, 1, "expects one .lic file")) != 0)
+		return r - 1000;
+	file = argv[optind];
+	if ((r = user_open(&u, g)) != 0)
+		return r;
+	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_LIC_BYTES)) != 0 ||
+	    (r = klic_this_machine_id(mid)) != 0 ||
+	    (r = klic_user_check_license(&u, &lic, buf, len, mid, now)) != 0 ||
+	    (r = klic_user_clock_check(&u, now)) != 0 ||
+	    (r = klic_user_clock_advance(&u, now)) != 0) {
+		r = fail(file, r);
+	} else {
+		(void)klic_time_format(t, lic.expires);
+		printf("valid: %s until %s (%ld days left)\n", lic.product, t,
+		       days_left(lic.expires, now));
+	}
 	free(buf);
-	if (r != 0)
-		return fail(argv[1], r);
-	if ((r = klic_user_clock_advance(u, now)) != 0)
-		return fail(argv[1], r);
-	klic_time_format(t, lic.expires);
-	printf("valid: %s until %s (%d days left)\n", lic.product, t, days_left(lic.expires, now));
-	return 0;
+	klic_user_dispose(&u);
+	return r;
 }
 
-static int cmd_status(struct klic_user *u, int argc, char **argv)
+/* A file name from the license folder, made printable (and valid UTF-8). */
+static void printable_name(char *out, size_t outsz, const char *in)
 {
-	static const struct option o[] = {{"json", 0, 0, 'j'}, {0, 0, 0, 0}};
+	size_t i = 0;
+	for (; in[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = klic_is_printable(in + i, 1) ? in[i] : '?';
+	out[i] = '\0';
+}
+
+static int is_lic_name(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lic") == 0;
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static int cmd_status(const struct cmd *c, const struct globals *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	char mid[KLIC_MACHINE_ID_LEN + 1];
-	int json = 0, c, r, clock_ok;
-	int64_t now = klic_now();
 	struct dirent **ents = NULL;
-	json_t *arr = json_array(), *root = json_object();
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
-		if (c == 'j' && !json)
+	json_t *root = NULL, *arr = NULL;
+	struct klic_user u;
+	int64_t now = klic_now();
+	int json = 0, ch, r, clock_ok, n = 0, u_open = 0;
+
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
+		}
+		if (ch == 'j' && !json)
 			json = 1;
+		else if (ch == 'j')
+			return usage_error(c->name, "repeated option", "--json");
 		else
-			return usage_error("status", "bad or repeated option");
+			return EXIT_USAGE;
 	}
 	if (optind != argc)
-		return usage_error("status", "takes no arguments");
-	if ((r = klic_this_machine_id(mid)) != 0)
-		return fail("machine-id", r);
-	clock_ok = klic_user_clock_check(u, now) == 0;
-	int n = scandir(u->licdir, &ents, NULL, alphasort);
+		return usage_error(c->name, "unexpected argument", argv[optind]);
+	if ((r = user_open(&u, g)) != 0)
+		return r;
+	u_open = 1;
+	if ((r = klic_this_machine_id(mid)) != 0) {
+		r = fail("/etc/machine-id", r);
+		goto out;
+	}
+	clock_ok = klic_user_clock_check(&u, now) == 0;
+	klic_error_clear();
+	n = scandir(u.licdir, &ents, NULL, alphasort);
+	if (n < 0) {
+		if (errno != ENOENT) {
+			r = fail(u.licdir, klic_error_set(KLIC_ERR_IO, "%s", strerror(errno)));
+			goto out;
+		}
+		n = 0;
+		ents = NULL;
+	}
+	root = json_object();
+	arr = json_array();
+	if (root == NULL || arr == NULL) {
+		r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
+		goto out;
+	}
 	if (!json)
-		printf("machine %s%s\n", mid, clock_ok ? "" : " (clock set back: nothing is valid)");
+		printf("machine %s%s\nlicense folder %s\n", mid,
+		       clock_ok ? "" : " (clock set back: no license is valid)", u.licdir);
 	for (int i = 0; i < n; i++) {
-		const char *name = ents[i]->d_name;
-		size_t nl = strlen(name);
-		char path[KLIC_PATH_MAX], exp[KLIC_TIME_LEN + 1] = "", iss[KLIC_TIME_LEN + 1] = "";
+		char path[KLIC_PATH_MAX], name[256], iss[KLIC_TIME_LEN + 1] = "",
+							 exp[KLIC_TIME_LEN + 1] = "";
 		struct klic_license lic;
 		uint8_t *buf = NULL;
 		size_t len = 0;
-		const char *why = "valid";
-		if (nl < 5 || strcmp(name + nl - 4, ".lic") != 0 || name[0] == '.')
+		int pn;
+		json_t *o;
+
+		if (!is_lic_name(ents[i]->d_name))
 			continue;
-		int pn = snprintf(path, sizeof(path), "%s/%s", u->licdir, name);
+		printable_name(name, sizeof(name), ents[i]->d_name);
+		pn = snprintf(path, sizeof(path), "%s/%s", u.licdir, ents[i]->d_name);
+		memset(&lic, 0, sizeof(lic));
 		if (pn < 0 || (size_t)pn >= sizeof(path))
-			continue;
-		r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES);
-		if (r == 0)
-			r = klic_user_check_license(u, &lic, buf, len, mid, now);
-		else
-			memset(&lic, 0, sizeof(lic));
+			r = KLIC_ERR_IO;
+		else if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) == 0)
+			r = klic_user_check_license(&u, &lic, buf, len, mid, now);
 		free(buf);
-		if (r == 0 && !clock_ok)
+		klic_error_clear();
+		if (!clock_ok && (r == 0 || r == KLIC_ERR_LICENSE_FUTURE ||
+				  (r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED &&
+				   r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY)))
 			r = KLIC_ERR_CLOCK;
-		if (r != 0)
-			why = klic_strerror(r);
-		if (lic.expires != 0) {
-			klic_time_format(exp, lic.expires);
-			klic_time_format(iss, lic.issued);
+		if (lic.license_id[0] != '\0') {
+			(void)klic_time_format(iss, lic.issued);
+			(void)klic_time_format(exp, lic.expires);
 		}
 		if (json) {
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "file",
-					       name, "product", lic.product, "machine_id",
-					       lic.machine_id, "license_id", lic.license_id, "issued",
-					       iss, "expires", exp, "days_left",
-					       days_left(lic.expires, now), "valid", r == 0, "reason",
-					       r == 0 ? "" : why));
+			o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "file", name,
+				      "product", json_str_or_null(lic.product), "machine_id",
+				      json_str_or_null(lic.machine_id), "license_id",
+				      json_str_or_null(lic.license_id), "issued",
+				      json_str_or_null(iss), "expires", json_str_or_null(exp),
+				      "days_left",
+				      exp[0] ? json_integer(days_left(lic.expires, now))
+					     : json_null(),
+				      "valid", r == 0, "reason",
+				      r == 0 ? json_null() : json_string(klic_license_reason(r)));
+			if (o == NULL || json_array_append_new(arr, o) != 0) {
+				r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
+				goto out;
+			}
 		} else {
-			printf("%-40s %-3s %s  %3d days left  %s\n", name,
-			       lic.product[0] ? lic.product : "?", exp[0] ? exp : "-",
-			       days_left(lic.expires, now), why);
+			printf("%s  %s  %s  %s  %ld days left  %s\n", name,
+			       lic.product[0] ? lic.product : "-",
+			       lic.machine_id[0] ? lic.machine_id : "-", exp[0] ? exp : "-",
+			       exp[0] ? days_left(lic.expires, now) : 0L, klic_license_reason(r));
 		}
-		klic_error_clear();
 	}
+	if (json) {
+		char *s;
+		if (json_object_set_new(root, "machine_id", json_string(mid)) != 0 ||
+		    json_object_set_new(root, "clock_ok", json_boolean(clock_ok)) != 0 ||
+		    json_object_set(root, "licenses", arr) != 0 ||
+		    (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL) {
+			r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
+			goto out;
+		}
+		printf("%s\n", s);
+		free(s);
+	}
+	/* a successful run advances the trusted clock (spec 5.5) */
+	if (clock_ok)
+		(void)klic_user_clock_advance(&u, now);
+	r = EXIT_OK;
+out:
 	for (int i = 0; i < n; i++)
 		free(ents[i]);
 	free(ents);
-	if (json) {
-		json_object_set_new(root, "machine_id", json_string(mid));
-		json_object_set_new(root, "clock_ok", json_boolean(clock_ok));
-		json_object_set(root, "licenses", arr);
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (s != NULL)
-			printf("%s\n", s);
-		free(s);
-	}
 	json_decref(arr);
 	json_decref(root);
-	if (clock_ok)
-		klic_user_clock_advance(u, now);
-	return 0;
+	if (u_open)
+		klic_user_dispose(&u);
+	return r;
 }
 
 static const struct cmd cmds[] = {
-	{"id", cmd_id, "Print this machine's ID (as license file names carry it).", "id"},
+	{"id", cmd_id, "Print this machine's ID (the one license file names carry).", "id",
+	 "\nThe ID is derived from /etc/machine-id (else /var/lib/dbus/machine-id);\n"
+	 "the last of its 25 symbols is a check symbol.\n"},
 	{"init", cmd_init, "Create your signing key in klic's keyring.",
-	 "init --name NAME --email EMAIL"},
+	 "init --name NAME --email EMAIL",
+	 "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
+	 "  --email EMAIL  your e-mail address\n"
+	 "Refused when the keyring already holds a secret key.\n"},
 	{"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
-	 "trust FILE.asc"},
+	 "trust FILE.asc",
+	 "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"},
 	{"request", cmd_request, "Write a signed license request (.kreq).",
-	 "request --product KRE|KSE [--seats N] [-o FILE]"},
+	 "request --product KRE|KSE [--seats N] [-o FILE]",
+	 "\n  --product KRE|KSE  the product\n"
+	 "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
+	 "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
+	 "Prints the file written and the request digest.\n"},
 	{"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
-	 "install FILE.kresp"},
+	 "install FILE.kresp",
+	 "\nNothing is installed unless every check passed; prints each installed path.\n"},
 	{"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
-	 "status [--json]"},
+	 "status [--json]", "\n  --json  machine-readable output\n"},
 	{"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-	 "verify FILE.lic"},
+	 "verify FILE.lic", ""},
 };
 
 static void help(FILE *f)
 {
 	fprintf(f, "usage: klic [--home DIR] [--gnupghome DIR] [--passphrase-file FILE] COMMAND "
-		   "[ARGS]\n\ncommands:\n");
+		   "[ARGS]\n       klic --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "\nhome: --home, else $KLIC_HOME, else ~/.katalon; licenses in HOME/license.\n"
-		   "exit: 0 ok, 1 refused/invalid, 2 usage, 3 I/O, 4 internal.  See klic(1).\n");
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nglobal options:\n"
+		   "  --home DIR             klic home (default $KLIC_HOME, else ~/.katalon);\n"
+		   "                         licenses are installed in DIR/license\n"
+		   "  --gnupghome DIR        use this existing keyring instead of DIR/klic/gnupg\n"
+		   "  --passphrase-file FILE passphrase of a protected key (first line)\n"
+		   "\n'klic COMMAND --help' describes a command.  Exit status: 0 ok, 1 refused or\n"
+		   "invalid, 2 usage, 3 I/O or system, 4 internal.  See klic(1).\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *home = NULL, *gnupghome = NULL, *pass = NULL;
-	char homebuf[KLIC_PATH_MAX];
-	struct klic_user u;
-	int i = 1, r;
+	static const struct option lo[] = {{"home", required_argument, NULL, 'H'},
+					   {"gnupghome", required_argument, NULL, 'G'},
+					   {"passphrase-file", required_argument, NULL, 'P'},
+					   {"help", no_argument, NULL, 'h'},
+					   {"version", no_argument, NULL, 'V'},
+					   {NULL, 0, NULL, 0}};
+	struct globals g = {NULL, NULL, NULL};
+	int ch;
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char **slot = NULL;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+	opterr = 0;
+	/* "+": stop at the command name; its options are parsed by the command */
+	while ((ch = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
+		const char **slot = ch == 'H' ? &g.home : ch == 'G' ? &g.gnupghome
+						      : ch == 'P' ? &g.passphrase_file : NULL;
+		if (ch == 'h') {
 			help(stdout);
-			return 0;
+			return EXIT_OK;
 		}
-		if (strcmp(argv[i], "--version") == 0) {
+		if (ch == 'V') {
 			printf("klic %s (protocol %d)\n", KLIC_VERSION, KLIC_PROTOCOL_VERSION);
-			return 0;
+			return EXIT_OK;
 		}
-		if (strcmp(argv[i], "--home") == 0)
-			slot = &home;
-		else if (strcmp(argv[i], "--gnupghome") == 0)
-			slot = &gnupghome;
-		else if (strcmp(argv[i], "--passphrase-file") == 0)
-			slot = &pass;
-		if (slot == NULL || *slot != NULL || i + 1 >= argc) {
-			fprintf(stderr, "klic: %s: unknown, repeated or incomplete option\n", argv[i]);
+		if (slot == NULL) {
+			fprintf(stderr, "klic: %s: %s (see 'klic --help')\n", argv[optind - 1],
+				ch == ':' ? "option needs a value" : "unknown option");
 			return EXIT_USAGE;
 		}
-		*slot = argv[++i];
+		if (*slot != NULL) {
+			fprintf(stderr, "klic: %s: repeated option\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (optarg[0] == '\0') {
+			fprintf(stderr, "klic: %s: empty value\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		*slot = optarg;
 	}
-	if (i >= argc) {
-		help(stderr);
+	if (optind >= argc) {
+		fprintf(stderr, "klic: no command given (see 'klic --help')\n");
 		return EXIT_USAGE;
 	}
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
-		if (strcmp(argv[i], cmds[k].name) != 0)
-			continue;
-		if (want_help(argc - i, argv + i, &cmds[k]))
-			return 0;
-		if (home == NULL) {
-			if ((r = klic_home_default(homebuf, KLIC_OS_LINUX, env_get)) != 0)
-				return fail("home", r);
-			home = homebuf;
-		}
-		if ((r = klic_keys_init()) != 0)
-			return fail("gpgme", r);
-		if ((r = klic_user_setup(&u, home, gnupghome, pass)) != 0)
-			return fail(home, r);
-		r = cmds[k].fn(&u, argc - i, argv + i);
-		klic_user_dispose(&u);
-		return r;
+		if (strcmp(argv[optind], cmds[k].name) == 0)
+			return cmds[k].fn(&cmds[k], &g, argc - optind, argv + optind);
 	}
-	fprintf(stderr, "klic: %s: unknown command (see 'klic --help')\n", argv[i]);
+	fprintf(stderr, "klic: %s: unknown command (see 'klic --help')\n", argv[optind]);
 	return EXIT_USAGE;
 }

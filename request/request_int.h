@@ -1,0 +1,20 @@
+/* klic — internals shared by the files of klic_request (not installed). */
+#ifndef KLIC_REQUEST_INT_H
+#define KLIC_REQUEST_INT_H
+
+#include "klic_request.h"
+
+/* "<a>/<b>" with a length check. */
+int klic_rq_path(char out[KLIC_PATH_MAX], const char *a, const char *b);
+/* lstat: *exists 1/0; errors other than ENOENT/ENOTDIR are KLIC_ERR_IO. */
+int klic_rq_exists(const char *path, int *exists);
+
+int klic_rq_issuers_load(struct klic_user *u);
+int klic_rq_issuers_save(const struct klic_user *u);
+
+/* Verify a detached signature by one of the pinned issuers
+ * (KLIC_ERR_NOT_ISSUER when none is pinned). */
+int klic_rq_verify_issuer(struct klic_user *u, char signer[KLIC_FPR_HEX_LEN + 1],
+			  const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# klic install / status / verify against real responses (klic-admin) and
+# hostile ones (klic_test_mkresp): every refusal leaves the license folder
+# byte-identical.  Usage: install.sh KLIC KLIC_ADMIN MKRESP
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/common.sh"
+KLIC=$1 ADMIN=$2 MKRESP=$3
+A="$BOX/admin"; U="$BOX/user"; V="$BOX/other-user"; O="$BOX/other-org"; N="$BOX/no-issuer"
+admin() { "$ADMIN" --state "$A" "$@"; }
+user() { "$KLIC" --home "$U" "$@"; }
+mk() { "$MKRESP" "$A/gnupg" "$@"; }
+OTHER_MID=derive:0123456789abcdef0123456789abcdef
+cd "$BOX"
+
+admin init --org "Test Org" --name "Test Admin" --email admin@test.invalid >/dev/null
+admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 --until 2099-12-31 >/dev/null
+admin export-key -o issuer.asc
+user init --name "Ada User" --email ada@test.invalid >/dev/null
+ifpr=$(user trust issuer.asc)
+[ "$(user trust issuer.asc)" = "$ifpr" ] && [ "$(wc -l < "$U/klic/issuers")" -eq 1 ] &&
+	pass "trusting twice pins once" || fail "issuers: $(cat "$U/klic/issuers")"
+MID=$(user id)
+user request --product KRE -o ada.kreq >/dev/null
+admin member add --from-request ada.kreq >/dev/null
+admin issue ada.kreq -o outbox --yes >/dev/null
+[ -f outbox/ada.kresp ] || { fail "klic-admin issue wrote no response"; t_done; }
+mkdir -p "$U/license"; L="$U/license"
+
+# --- refusals: the folder stays byte-identical --------------------------------------
+"$KLIC" --home "$N" init --name N --email n@x >/dev/null
+expect_fail_file "no issuer pinned" "$L" outbox/ada.kresp "$KLIC" --home "$N" install outbox/ada.kresp
+expect_msg "no issuer pinned: message" "no issuer key pinned"
+
+"$KLIC" --home "$V" init --name Bob --email bob@test.invalid >/dev/null
+"$KLIC" --home "$V" trust issuer.asc >/dev/null
+"$KLIC" --home "$V" request --product KRE -o bob.kreq >/dev/null
+admin member add --from-request bob.kreq >/dev/null
+admin issue bob.kreq -o outbox --yes >/dev/null
+expect_fail_file "another home's request" "$L" outbox/bob.kresp user install outbox/bob.kresp
+expect_msg "another home's request: not pending" "not a response to a pending request"
+expect_fail_file "our response installed in another home" "$V" outbox/ada.kresp "$KLIC" --home "$V" install outbox/ada.kresp
+
+"$ADMIN" --state "$O" init --org "Evil Org" --name Evil --email evil@test.invalid >/dev/null
+"$MKRESP" "$O/gnupg" ada.kreq evil.kresp org="Evil Org"
+expect_fail_file "unpinned issuer" "$L" evil.kresp user install evil.kresp
+"$MKRESP" "$U/klic/gnupg" ada.kreq self.kresp
+expect_fail_file "response signed by the user's own key" "$L" self.kresp user install self.kresp
+
+mk ada.kreq m1.kresp machine=$OTHER_MID
+expect_fail_file "response for another machine" "$L" m1.kresp user install m1.kresp
+expect_msg "another machine: message" "made for another machine"
+mk ada.kreq m2.kresp lic_machine=$OTHER_MID
+expect_fail_file "license for another machine inside" "$L" m2.kresp user install m2.kresp
+expect_msg "license for another machine: mismatch" "documents disagree"
+mk ada.kreq m3.kresp issued=-7000000 days=60
+expect_fail_file "expired license" "$L" m3.kresp user install m3.kresp
+expect_msg "expired: message" "license expired"
+mk ada.kreq m4.kresp issued=86400
+expect_fail_file "license issued in the future" "$L" m4.kresp user install m4.kresp
+expect_msg "future: message" "issued in the future"
+mk ada.kreq m5.kresp digest=$(printf 'ab%.0s' {1..32})
+expect_fail_file "unknown request digest" "$L" m5.kresp user install m5.kresp
+user request --product KRE --seats 2 -o two.kreq >/dev/null
+mk two.kreq m6.kresp seat=1
+expect_fail_file "wrong seat number" "$L" m6.kresp user install m6.kresp
+mk ada.kreq m7.kresp status=denied reason_code=no-seats reason="all seats in use"
+expect_fail_file "denied response" "$L" m7.kresp user install m7.kresp
+grep -qx "klic: m7.kresp: request denied: no-seats: all seats in use" "$BOX/err.txt" &&
+	pass "denial line: $(cat "$BOX/err.txt")" || fail "denial line: $(cat "$BOX/err.txt")"
+
+n=$(stat -c %s outbox/ada.kresp); step=$(( n / 40 + 1 )); bad=0
+for ((off = 0; off < n; off += step)); do
+	cp outbox/ada.kresp t.kresp; flip t.kresp "$off"
+	before=$(tree_sum "$L"); rc=0
+	user install t.kresp >/dev/null 2>"$BOX/err.txt" || rc=$?
+	if [ "$rc" -eq 0 ] || [ "$before" != "$(tree_sum "$L")" ] || [ "$(wc -l < "$BOX/err.txt")" -ne 1 ]; then
+		bad=$((bad + 1)); echo "# accepted flip at $off (rc $rc)"; fi
+done
+[ "$bad" -eq 0 ] && pass "every bit-flipped response refused with one line, folder unchanged" || fail "$bad flips accepted"
+head -c $((n - 10)) outbox/ada.kresp > trunc.kresp
+expect_fail_file "truncated response" "$L" trunc.kresp user install trunc.kresp
+[ -z "$(ls -A "$L")" ] && pass "license folder still empty" || fail "folder: $(ls -A "$L")"
+[ ! -e "$U/klic/clock" ] && [ ! -e "$U/klic/installed" ] && pass "no clock or marker written by refusals" || fail "state written"
+
+# --- the good install ---------------------------------------------------------------
+out=$(user install outbox/ada.kresp)
+[ "$out" = "$L/KRE_${MID}.lic" ] && pass "install prints the installed path" || fail "install output: $out"
+[ -f "$L/KRE_${MID}.lic" ] && [ "$(stat -c %a "$L/KRE_${MID}.lic")" = 644 ] && pass "KRE_${MID}.lic installed (0644)" || fail "not installed"
+digest=$(tar xzOf ada.kreq manifest.json | sha256sum | cut -c1-64)
+[ -f "$U/klic/installed/$digest" ] && pass "installed marker written" || fail "no installed marker"
+grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "$U/klic/clock" && pass "clock recorded" || fail "clock file"
+sum=$(tree_sum "$U")
+out=$(user install outbox/ada.kresp)
+[ "$out" = "already installed: $L/KRE_${MID}.lic" ] && [ "$sum" = "$(tree_sum "$U")" ] &&
+	pass "second install: already installed, nothing changed" || fail "re-install: $out"
+out=$(user verify "$L/KRE_${MID}.lic")
+echo "$out" | grep -Eq "^valid: KRE until [0-9T:-]+Z \(59|60 days left\)" && pass "verify: $out" || fail "verify: $out"
+user status | grep -F "KRE_${MID}.lic" | grep -q "valid$" && pass "status: valid" || fail "status: $(user status)"
+user status --json > st.json
+python3 - st.json "$MID" <<'PY' && pass "status --json: stable keys, one valid license" || fail "status --json: $(cat st.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {"licenses", "machine_id", "clock_ok"}, d
+assert d["machine_id"] == sys.argv[2] and d["clock_ok"] is True
+(l,) = d["licenses"]
+assert set(l) == {"file", "product", "machine_id", "license_id", "issued", "expires", "days_left", "valid", "reason"}, l
+assert l["valid"] is True and l["reason"] is None and l["product"] == "KRE" and l["days_left"] >= 59
+PY
+
+# --- status of broken files, verify refusals -------------------------------------------
+cp "$L/KRE_${MID}.lic" good.lic
+sed 's/"seat": 1/"seat": 2/' good.lic > "$L/KRE_${MID}_9.lic"
+echo junk > "$L/KRE_${MID}_8.lic"
+rc=0; user status --json > st2.json || rc=$?
+python3 - st2.json <<'PY' && [ "$rc" -eq 0 ] && pass "status reports bad signature / malformed, exit 0" || fail "status: rc $rc $(cat st2.json)"
+import json, sys
+d = {l["file"].split("_")[-1]: l for l in json.load(open(sys.argv[1]))["licenses"]}
+assert d["9.lic"]["valid"] is False and d["9.lic"]["reason"] == "bad signature" and d["9.lic"]["product"] is None, d
+assert d["8.lic"]["reason"] == "malformed", d
+PY
+expect_fail_file "verify: edited license" "$L" "$L/KRE_${MID}_9.lic" user verify "$L/KRE_${MID}_9.lic"
+rm -f "$L/KRE_${MID}_9.lic" "$L/KRE_${MID}_8.lic"
+"$KLIC" --home "$V" request --product KRE -o bob2.kreq >/dev/null
+"$MKRESP" "$A/gnupg" bob2.kreq bob2.kresp machine=$OTHER_MID
+mkdir -p xb && tar xzf bob2.kresp -C xb
+expect_fail_file "verify: license for another machine" "$L" xb/KRE_*.lic user verify xb/KRE_*.lic
+expect_msg "verify other machine: message" "made for another machine"
+expect_fail_file "verify: license from an unpinned issuer" "$L" good.lic "$KLIC" --home "$N" verify good.lic
+
+# --- clock set back ----------------------------------------------------------------------
+if command -v faketime >/dev/null; then
+	expect_fail_file "verify with the clock set back" "$L" "$L/KRE_${MID}.lic" faketime -f '-1d' "$KLIC" --home "$U" verify "$L/KRE_${MID}.lic"
+	expect_msg "clock: message" "system clock is behind"
+	out=$(faketime -f '-1d' "$KLIC" --home "$U" status) && echo "$out" | grep -q "clock set back$" &&
+		pass "status reports clock set back (exit 0)" || fail "status with clock back: $out"
+	expect_fail_file "install with the clock set back" "$L" outbox/ada.kresp faketime -f '-1d' "$KLIC" --home "$U" install outbox/ada.kresp
+	expect_msg "install clock: message" "system clock is behind"
+fi
+
+# --- slots: older refused, newer goes next to it ----------------------------------------
+mk two.kreq older.kresp days=30
+expect_fail_file "a license expiring earlier never replaces a valid one" "$L" older.kresp user install older.kresp
+expect_msg "older: message" "older one"
+mk two.kreq newer.kresp days=90
+out=$(user install newer.kresp)
+cmp -s good.lic "$L/KRE_${MID}.lic" && [ -f "$L/KRE_${MID}_2.lic" ] && [ -f "$L/KRE_${MID}_3.lic" ] &&
+	pass "newer licenses go to the next free names, the valid one stays" || fail "slots: $out / $(ls "$L")"
+
+# --- an expired license is replaced (separate home, time moved forward) -----------------
+W="$BOX/w"
+"$KLIC" --home "$W" init --name W --email w@x >/dev/null
+"$KLIC" --home "$W" trust issuer.asc >/dev/null
+"$KLIC" --home "$W" request --product KRE -o w1.kreq >/dev/null
+mk w1.kreq w1.kresp days=1
+"$KLIC" --home "$W" install w1.kresp >/dev/null && pass "short license installed" || fail "w1 install"
+cp "$W/license/KRE_${MID}.lic" w1.lic
+if command -v faketime >/dev/null; then
+	faketime -f '+2d' "$KLIC" --home "$W" request --product KRE -o w2.kreq >/dev/null
+	faketime -f '+2d' "$MKRESP" "$A/gnupg" w2.kreq w2.kresp
+	out=$(faketime -f '+2d' "$KLIC" --home "$W" install w2.kresp 2>&1) &&
+		[ "$out" = "$W/license/KRE_${MID}.lic" ] && ! cmp -s w1.lic "$W/license/KRE_${MID}.lic" &&
+		pass "an expired license at the delivered name is replaced" || fail "replace expired: $out"
+fi
+t_done
