@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config
       libgpgme-dev libarchive-dev zlib1g-dev libsqlite3-dev libjansson-dev
       libgcrypt20-dev libcmocka-dev
       gnupg gpg-agent faketime sqlite3 util-linux
-      clang libclang-rt-14-dev valgrind time)
+      clang libclang-rt-14-dev valgrind time python3
+      libqrencode-dev libpng-dev zbar-tools)
 
 missing=()
 for p in "${PKGS[@]}"; do
