@@ -1,0 +1,68 @@
+# Shared helpers for the fault-injection scripts (sourced after ../lib.sh).
+# Needs SHIM (absolute path of klic_fault_shim.so).
+
+# These loops run for minutes: keep the sandbox out of the /tmp/klic-t-*
+# namespace of the quick scripted tests, so a cleanup of leftover klic-t-*
+# boxes on a shared machine cannot pull it away mid-run.  t_cleanup (lib.sh)
+# removes whatever $BOX names at exit.
+rmdir "$BOX"
+BOX=$(mktemp -d /tmp/klic-fault-XXXXXX)
+cd "$BOX"
+
+# The two failure modes each loop runs through every injection point with:
+#   EIO            the Nth call fails once (a transient I/O error)
+#   ENOSPC:persist the Nth and every later call fails (the disk stays full)
+FAULT_MODES=${KLIC_FAULT_MODES:-"EIO ENOSPC:persist"}
+
+# shim PREFIX LOG FAULT CMD...: run CMD with the shim preloaded.  The
+# sanitizer runtime of a --sanitize build must not insist on coming first.
+shim() {
+	local prefix=$1 log=$2 fault=$3; shift 3
+	env LD_PRELOAD="$SHIM" KLIC_FAULT="$fault" KLIC_FAULT_PREFIX="$prefix" KLIC_FAULT_LOG="$log" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
+
+# files_sum DIR: one line per regular file (sha256, path) and symlink; the
+# directories themselves are not listed (an empty directory left by a
+# mkdir -p is not state).  With NORM_CLOCK=1 the trusted clock's content
+# (a time) is replaced by "present".
+files_sum() {
+	local d=$1
+	[ -e "$d" ] || { echo absent; return; }
+	(cd "$d" && find . \( -type f -o -type l \) -print0 | sort -z | while IFS= read -r -d '' p; do
+		if [ "${NORM_CLOCK:-0}" = 1 ] && [ "$p" = ./klic/clock ]; then echo "present $p"
+		elif [ -L "$p" ]; then echo "link $p -> $(readlink "$p")"
+		else printf '%s %s\n' "$(sha256sum < "$p" | cut -c1-64)" "$p"; fi
+	done)
+}
+
+# temps DIR: leftover temporary files of the atomic-write helper (and of
+# anything else that names its temp files *.tmp*).
+temps() { find "$1" -name '*.tmp*' 2>/dev/null | sort; }
+
+# sum_diff BEFORE AFTER: "+path" (new), "-path" (gone), "~path" (changed),
+# from two files_sum outputs, on one line.
+sum_diff() {
+	awk 'NR == FNR { a[$2] = $1; next } { b[$2] = $1 }
+	     END { for (p in b) if (!(p in a)) o = o " +" p; else if (a[p] != b[p]) o = o " ~" p
+	           for (p in a) if (!(p in b)) o = o " -" p
+	           sub(/^ /, "", o); print o }' <(echo "$1") <(echo "$2")
+}
+
+# note_point MSG: a detail line for a failing injection point; at most
+# NOTE_MAX (8) per loop, the loop's own pass/fail line counts them all.
+NOTES=0
+note_point() {
+	NOTES=$((NOTES + 1))
+	if [ "$NOTES" -le "${NOTE_MAX:-8}" ]; then
+		echo "#   $*" | sed -e 's/[0-9A-Z]\{5\}\(-[0-9A-Z]\{5\}\)\{4\}/<id>/g' -e 's/[0-9a-f]\{64\}/<digest>/g' | cut -c1-400
+	elif [ "$NOTES" -eq $((${NOTE_MAX:-8} + 1)) ]; then echo "#   (more not shown)"; fi
+}
+
+# fault_what LOG ROOT: "FUNC PATH" of the injected failure (relative to
+# ROOT), empty when the run never reached it.
+fault_what() {
+	[ -f "$1" ] || return 0
+	grep -m1 ' FAIL ' "$1" | cut -d' ' -f4,6 | sed -e "s|$2/||" -e "s|$2|$(basename "$2")|" \
+		-e 's|\.tmp\.[0-9a-f]*|.tmp.*|' || true
+}
