@@ -9,10 +9,16 @@ rmdir "$BOX"
 BOX=$(mktemp -d /tmp/klic-fault-XXXXXX)
 cd "$BOX"
 
+# The system python3 (a pyenv shim re-execs through bash: slow in loops).
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
 # The two failure modes each loop runs through every injection point with:
 #   EIO            the Nth call fails once (a transient I/O error)
 #   ENOSPC:persist the Nth and every later call fails (the disk stays full)
 FAULT_MODES=${KLIC_FAULT_MODES:-"EIO ENOSPC:persist"}
+# KLIC_FAULT_STRIDE=K injects at points 1, 1+K, 1+2K ... only (default 1:
+# every point); the sanitizer build uses it to keep CI short.
+STRIDE=${KLIC_FAULT_STRIDE:-1}
 
 # shim PREFIX LOG FAULT CMD...: run CMD with the shim preloaded.  The
 # sanitizer runtime of a --sanitize build must not insist on coming first.

@@ -47,7 +47,7 @@ TOTAL_POINTS=0
 scenario() {
 	local name=$1 snap=$2 resp=$3
 	local clean before after rc lines points mode n
-	local notrace complete absorbed partial missed bad
+	local notrace complete absorbed partial missed bad covered
 	rm -rf "$H"; cp -a "$snap" "$H"; rm -f "$BOX/log"
 	rc=0; shim "$H" "$BOX/log" "" "$KLIC" --home "$H" --gnupghome "$G" install "$resp" >/dev/null 2>"$BOX/err" || rc=$?
 	if [ "$rc" -ne 0 ]; then fail "$name: clean run exit $rc: $(cat "$BOX/err")"; return; fi
@@ -55,9 +55,10 @@ scenario() {
 	points=$(wc -l <"$BOX/log")
 	echo "# $name: $points injection points ($(cut -d' ' -f2 "$BOX/log" | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}'))"
 	for mode in $FAULT_MODES; do
-		notrace=0 complete=0 absorbed=0 partial=0 missed=0 bad=0 NOTES=0
+		notrace=0 complete=0 absorbed=0 partial=0 missed=0 bad=0 NOTES=0 covered=0
 		echo "# $name, $mode:"
-		for ((n = 1; n <= points; n++)); do
+		for ((n = 1; n <= points; n += STRIDE)); do
+			covered=$((covered + 1))
 			rm -rf "$H"; cp -a "$snap" "$H"; rm -f "$BOX/log"
 			before=$(files_sum "$H")
 			rc=0
@@ -91,8 +92,8 @@ scenario() {
 				note_point "#$n ($what): the re-run does not reach the clean result: $(sum_diff "$clean" "$(NORM_CLOCK=1 files_sum "$H")")"; bad=$((bad + 1))
 			fi
 		done
-		TOTAL_POINTS=$((TOTAL_POINTS + points))
-		local summary="$points points: $notrace no trace, $complete complete, $absorbed absorbed (exit 0), $partial partial, $missed not reached"
+		TOTAL_POINTS=$((TOTAL_POINTS + covered))
+		local summary="$covered of $points points: $notrace no trace, $complete complete, $absorbed absorbed (exit 0), $partial partial, $missed not reached"
 		if [ "$bad" -eq 0 ] && [ "$missed" -eq 0 ]; then pass "$name, $mode: $summary"
 		else fail "$name, $mode: $summary, $bad problem(s)"; fi
 	done
