@@ -21,6 +21,7 @@
 #include "response_int.h"
 
 #define MAX_JOBS 8
+#define BATCH_WINDOW 256 /* requests in memory at once with --yes */
 
 enum { K_NORMAL = 0, K_NOT_MEMBER = 1 };
 enum { PH_ALL = 0, PH_PLAN = 1, PH_EXEC = 2 };
@@ -875,7 +876,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	struct worker ws[MAX_JOBS];
 	unsigned jobs, k;
 	long cpus;
-	size_t i;
+	size_t i, cap;
 	int r;
 
 	memset(tally, 0, sizeof *tally);
@@ -898,6 +899,10 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	b->paths = paths;
 	b->n = n;
 	b->o = o;
+	/* --yes streams the batch in windows of BATCH_WINDOW requests: memory
+	 * does not grow with the number of requests; asking first needs the
+	 * whole plan, so it holds every request */
+	cap = o->confirm == NULL && n > BATCH_WINDOW ? BATCH_WINDOW : n;
 	if (pthread_mutex_init(&b->mu, NULL) != 0) {
 		free(b);
 		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
@@ -906,14 +911,12 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
 	}
-	b->items = calloc(n, sizeof *b->items);
-	b->res = calloc(n, sizeof *b->res);
+	b->items = calloc(cap, sizeof *b->items);
+	b->res = calloc(cap, sizeof *b->res);
 	if (b->items == NULL || b->res == NULL) {
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		b->res[i].path = paths[i];
 	if (snprintf(b->outdir, sizeof b->outdir, "%s", o->outdir != NULL ? o->outdir : ".") >=
 	    (int)sizeof b->outdir) {
 		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
@@ -929,9 +932,19 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		}
 	}
 	if (o->confirm == NULL) {
-		run_phase(b, ws, jobs, PH_ALL);
+		for (size_t base = 0; base < n; base += cap) {
+			b->paths = paths + base;
+			b->n = n - base < cap ? n - base : cap;
+			memset(b->items, 0, b->n * sizeof *b->items);
+			memset(b->res, 0, b->n * sizeof *b->res);
+			for (i = 0; i < b->n; i++)
+				b->res[i].path = b->paths[i];
+			run_phase(b, ws, jobs, PH_ALL);
+		}
 	} else {
 		unsigned total = 0;
+		for (i = 0; i < n; i++)
+			b->res[i].path = paths[i];
 		run_phase(b, ws, jobs, PH_PLAN);
 		for (i = 0; i < n; i++) {
 			total += b->res[i].spend;
