@@ -45,6 +45,8 @@ struct batch {
 	struct klic_issue_result *res;
 	char outdir[4096];
 	pthread_mutex_t mu;
+	pthread_mutex_t wmu; /* one ledger writer: write transactions take turns
+			      * here instead of in SQLite's busy-wait */
 	size_t next, next_report;
 	int phase;
 	struct klic_issue_tally tally;
@@ -699,13 +701,15 @@ static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_
 		return r;
 	snprintf(detail, sizeof detail, "not-member: %s (%u %s seat(s), machine %s)",
 		 it->req.requester_fpr, it->req.seats, it->req.product, it->req.machine_id);
-	if ((r = klic_ledger_begin(w->l)) != 0)
-		return r;
-	if ((r = klic_ledger_audit_append(w->l, now, "denied", it->digest, detail)) != 0) {
-		klic_ledger_rollback(w->l);
-		return r;
+	pthread_mutex_lock(&w->b->wmu);
+	if ((r = klic_ledger_begin(w->l)) == 0) {
+		if ((r = klic_ledger_audit_append(w->l, now, "denied", it->digest, detail)) != 0)
+			klic_ledger_rollback(w->l);
+		else
+			r = klic_ledger_commit(w->l);
 	}
-	if ((r = klic_ledger_commit(w->l)) != 0)
+	pthread_mutex_unlock(&w->b->wmu);
+	if (r != 0)
 		return r;
 	copy_str(res->status, sizeof res->status, row.status);
 	copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
@@ -734,7 +738,10 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 			goto out;
 	} else {
 		/* 6-9: decide and spend in one transaction (or find it done) */
-		if ((r = spend(w, it, &existed)) != 0)
+		pthread_mutex_lock(&w->b->wmu);
+		r = spend(w, it, &existed);
+		pthread_mutex_unlock(&w->b->wmu);
+		if (r != 0)
 			goto out;
 		if ((r = load_request(w->l, &row, it->digest)) != 0)
 			goto out;
@@ -753,7 +760,10 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 				goto out;
 			res->rebuilt = existed;
 		}
-		if ((r = store_response(w->l, it->digest, &bytes, &len, existed, klic_now())) != 0)
+		pthread_mutex_lock(&w->b->wmu);
+		r = store_response(w->l, it->digest, &bytes, &len, existed, klic_now());
+		pthread_mutex_unlock(&w->b->wmu);
+		if (r != 0)
 			goto out;
 		copy_str(res->status, sizeof res->status, row.status);
 		copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
@@ -907,6 +917,11 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		free(b);
 		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
 	}
+	if (pthread_mutex_init(&b->wmu, NULL) != 0) {
+		pthread_mutex_destroy(&b->mu);
+		free(b);
+		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
+	}
 	if (n > SIZE_MAX / sizeof *b->res) {
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
@@ -959,6 +974,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 out:
 	for (k = 0; k < jobs; k++)
 		klic_ledger_free(ws[k].l);
+	pthread_mutex_destroy(&b->wmu);
 	pthread_mutex_destroy(&b->mu);
 	free(b->items);
 	free(b->res);
