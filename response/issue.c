@@ -6,9 +6,12 @@
  *   plan    (steps 6-8 read-only: what would be spent; for confirmation)
  *   execute (one BEGIN IMMEDIATE transaction re-deciding and spending, then
  *            building, signing and storing the response, then writing it).
- * Worker threads each hold their own SQLite connection; gpg runs in one
- * process per operation, so verifications and signatures run in parallel
- * while the seat transactions are serialized by SQLite.
+ * Worker threads (one per core) each hold their own SQLite connection; gpg
+ * runs in one process per operation, so verifications and signatures run
+ * in parallel, while the write transactions take turns on one mutex (one
+ * writer in this process) and across processes on BEGIN IMMEDIATE.  A
+ * response costs one verification and one signature (spec 3.4).  With
+ * --yes the batch streams in windows of BATCH_WINDOW requests.
  */
 #include <errno.h>
 #include <inttypes.h>
