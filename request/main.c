@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "klic_doctor.h"
@@ -225,6 +226,21 @@ static int parse_seats(unsigned *out, const char *s)
 	return 0;
 }
 
+/* A QR code wider than the terminal is cut or wrapped and cannot be read:
+ * say so (on stderr; the request was made all the same). */
+static void qr_width_note(const struct klic_qr *q)
+{
+	struct winsize ws;
+	int need = klic_qr_width(q) + 2 * KLIC_QR_QUIET;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
+	    ws.ws_col < need)
+		fprintf(stderr,
+			"klic: request: note: the QR code is %d columns wide, the terminal %u: "
+			"widen the window or use a smaller font (or --qr-png FILE)\n",
+			need, (unsigned)ws.ws_col);
+}
+
 /* Where --qr-png goes: "-" is standard output. */
 static int write_qr_png(const struct klic_qr *q, const char *file)
 {
@@ -326,6 +342,7 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 		}
 		fwrite(text, 1, tlen, stdout);
 		free(text);
+		qr_width_note(qr);
 	}
 	r = EXIT_OK;
 	if (strcmp(path, "-") == 0 || (png != NULL && strcmp(png, "-") == 0))

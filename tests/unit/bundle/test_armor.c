@@ -235,6 +235,31 @@ static void test_format(void **state)
 	}
 }
 
+/* spec/ARMOR.md section 5, computed with Python's base64 and quopri */
+static void test_spec_vector(void **state)
+{
+	static const char want[] =
+		"-----BEGIN KLIC REQUEST-----\n\n"
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
+		"MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n"
+		"YGFiYw==\n=ojIo\n-----END KLIC REQUEST-----\n";
+	static const char qp[] =
+		"-----BEGIN KLIC REQUEST-----\n\n"
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
+		"MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n"
+		"YGFiYw=3D=3D\n=3DojIo\n-----END KLIC REQUEST-----\n";
+	uint8_t bin[100];
+	char *t;
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		bin[i] = (uint8_t)i;
+	t = armor_of(KLIC_KIND_REQUEST, bin, sizeof bin);
+	assert_string_equal(t, want);
+	free(t);
+	expect_decodes(KLIC_KIND_REQUEST, want, bin, sizeof bin);
+	expect_decodes(KLIC_KIND_REQUEST, qp, bin, sizeof bin);
+}
+
 static void test_roundtrip_sizes(void **state)
 {
 	uint8_t bin[700];
@@ -573,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_strict),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_spec_vector),
 		cmocka_unit_test(test_roundtrip_sizes),
 		cmocka_unit_test(test_roundtrip_bundle),
 		cmocka_unit_test(test_transport_forms),
