@@ -163,7 +163,8 @@ static void check_keys(struct klic_doctor_report *rep, struct klic_user *u, int 
 
 	/* the user's key */
 	if (!kr_ok) {
-		add(rep, "user-key", KLIC_CHECK_FAIL, "not checked: the keyring is not usable");
+		c = add(rep, "user-key", KLIC_CHECK_FAIL, "not checked: the keyring is not usable");
+		fix(c, "fix the keyring first (see above)");
 	} else if ((r = klic_key_secret_fpr(u->kr, fpr)) == KLIC_ERR_NOT_FOUND) {
 		c = add(rep, "user-key", KLIC_CHECK_FAIL, "no secret key in %s: you cannot sign requests",
 			u->gnupghome);
@@ -198,9 +199,9 @@ static void check_keys(struct klic_doctor_report *rep, struct klic_user *u, int 
 		uint8_t *key = NULL;
 		size_t keylen = 0;
 		if (!kr_ok) {
-			add(rep, "issuer", KLIC_CHECK_FAIL, "%s pinned; not checked: the keyring is not "
-							    "usable",
-			    u->issuers[i]);
+			c = add(rep, "issuer", KLIC_CHECK_FAIL,
+				"%s pinned; not checked: the keyring is not usable", u->issuers[i]);
+			fix(c, "fix the keyring first (see above)");
 			continue;
 		}
 		r = klic_key_export(u->kr, &key, &keylen, u->issuers[i], 0);
@@ -292,7 +293,8 @@ static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHI
 					src, mid_sources[used], src);
 				fix(c, "as root: ln -s %s %s", mid_sources[used], src);
 			} else {
-				add(rep, "machine-id", KLIC_CHECK_FAIL, "%s: absent", src);
+				c = add(rep, "machine-id", KLIC_CHECK_FAIL, "%s: absent", src);
+				fix(c, "as root: systemd-machine-id-setup");
 			}
 		} else {
 			c = add(rep, "machine-id", used >= 0 ? KLIC_CHECK_WARN : KLIC_CHECK_FAIL,
@@ -312,7 +314,8 @@ static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHI
 	}
 	/* the ID everything else uses */
 	if (klic_this_machine_id(mid) != 0 || strcmp(mid, ids[used]) != 0) {
-		add(rep, "machine-id", KLIC_CHECK_FAIL, "internal: machine ID sources disagree");
+		c = add(rep, "machine-id", KLIC_CHECK_FAIL, "internal: machine ID sources disagree");
+		fix(c, "report this as a bug, with the output of 'klic id'");
 		mid[0] = '\0';
 		return;
 	}
@@ -437,12 +440,14 @@ static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u, 
 			continue;
 		}
 		if (klic_rq_path(path, u->licdir, ents[i]->d_name) != 0) {
-			add(rep, "license", KLIC_CHECK_FAIL, "%s: path too long", ents[i]->d_name);
+			c = add(rep, "license", KLIC_CHECK_FAIL, "%s: path too long", ents[i]->d_name);
+			fix(c, "use a shorter --home");
 			continue;
 		}
 		if (mid[0] == '\0') {
-			add(rep, "license", KLIC_CHECK_FAIL, "%s: not checked: no machine ID",
-			    ents[i]->d_name);
+			c = add(rep, "license", KLIC_CHECK_FAIL, "%s: not checked: no machine ID",
+				ents[i]->d_name);
+			fix(c, "fix the machine ID first (see above)");
 			continue;
 		}
 		check_license(rep, u, ents[i]->d_name, path, mid, now);
@@ -450,8 +455,11 @@ static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u, 
 	for (int i = 0; i < n; i++)
 		free(ents[i]);
 	free(ents);
-	if (skipped > 0)
-		add(rep, "license", KLIC_CHECK_WARN, "%zu more license files not checked", skipped);
+	if (skipped > 0) {
+		c = add(rep, "license", KLIC_CHECK_WARN, "%zu more license files not checked",
+			skipped);
+		fix(c, "remove the license files you no longer need");
+	}
 	if (nlic == 0) {
 		c = add(rep, "license", KLIC_CHECK_OK, "no license installed");
 		fix(c, "klic request --product KRE|KSE, then klic install FILE.kresp");

@@ -293,7 +293,11 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 		if (slot == NULL)
 			return EXIT_USAGE;
 		if (*slot != NULL)
-			return usage_error(c->name, "repeated option", argv[optind - 1]);
+			return usage_error(c->name, "repeated option",
+					   ch == 'p'   ? "--product"
+					   : ch == 's' ? "--seats"
+					   : ch == 'o' ? "-o"
+						       : "--qr-png");
 		*slot = optarg;
 	}
 	if (optind != argc)
