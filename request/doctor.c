@@ -231,8 +231,9 @@ static void check_clock(struct klic_doctor_report *rep, const struct klic_user *
 	(void)klic_time_format(ns, now);
 	(void)klic_rq_path(path, u->home, "klic/clock");
 	if ((r = klic_clock_read(&trusted, u->home)) != 0) {
-		c = add(rep, "clock", KLIC_CHECK_FAIL, "%s: %s: %s", path, klic_strerror(r),
-			klic_error_detail());
+		/* the detail names the file and what is wrong with it */
+		c = add(rep, "clock", KLIC_CHECK_FAIL, "%s",
+			klic_error_detail()[0] != '\0' ? klic_error_detail() : path);
 		fix(c, "it must hold one time (YYYY-MM-DDTHH:MM:SSZ); restore it, or remove it "
 		       "(klic then trusts the system clock as it is)");
 		return;
@@ -347,7 +348,7 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u, c
 
 	memset(&lic, 0, sizeof lic);
 	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) == 0)
-		r = klic_user_check_license(u, &lic, buf, len, mid, now);
+		r = klic_user_check_license(u, &lic, name, buf, len, mid, now);
 	free(buf);
 	(void)snprintf(detail, sizeof detail, "%s", klic_error_detail());
 	klic_error_clear();
@@ -383,6 +384,12 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u, c
 		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: cannot be checked: the clock is set back",
 			name);
 		fix(c, "set the system clock to the correct time");
+		break;
+	case KLIC_ERR_LICENSE_NAME:
+		c = add(rep, "license", KLIC_CHECK_FAIL,
+			"%s: the license does not grant this file name (renamed or copied?): %s", name,
+			detail);
+		fix(c, "remove it; install the response again to get each license under its name");
 		break;
 	case KLIC_ERR_SIG_UNKNOWN_KEY:
 	case KLIC_ERR_SIG_WRONG_KEY:

@@ -411,17 +411,40 @@ static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, ch
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int64_t now = klic_now();
-	const char *file;
-	int r;
+	static const struct option lo[] = {
+		{"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	const char *file, *name = NULL;
+	int r, ch;
 
-	if ((r = simple_args(c, argc, argv, 1, "expects one .lic file")) != 0)
-		return r - 1000;
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
+		}
+		if (ch != 'n')
+			return EXIT_USAGE;
+		if (name != NULL)
+			return usage_error(c->name, "repeated option", "--name");
+		name = optarg;
+	}
+	if (argc - optind != 1)
+		return usage_error(c->name, "expects one .lic file",
+				   argc - optind > 1 ? argv[optind + 1] : NULL);
 	file = argv[optind];
+	/* a license's file name selects its seat: standard input has none */
+	if (strcmp(file, "-") == 0 && name == NULL)
+		return usage_error(c->name, "reading - needs --name PRODUCT_MACHINEID[_K].lic", NULL);
+	if (strcmp(file, "-") != 0 && name != NULL)
+		return usage_error(c->name, "--name is only for -", name);
+	if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
+		return usage_error(c->name, "--name takes a file name, no folder", name);
 	if ((r = user_open(&u, g)) != 0)
 		return r;
 	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_LIC_BYTES)) != 0 ||
 	    (r = klic_this_machine_id(mid)) != 0 ||
-	    (r = klic_user_check_license(&u, &lic, file, buf, len, mid, now)) != 0 ||
+	    (r = klic_user_check_license(&u, &lic, name != NULL ? name : file, buf, len, mid,
+					 now)) != 0 ||
 	    (r = klic_user_clock_check(&u, now)) != 0 ||
 	    (r = klic_user_clock_advance(&u, now)) != 0) {
 		r = fail(file, r);
@@ -693,7 +716,10 @@ static const struct cmd cmds[] = {
 	{"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
 	 "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n"},
 	{"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-	 "verify FILE.lic", "\nPrints the product, the expiry and the days left.\n"},
+	 "verify FILE.lic | verify --name NAME.lic -",
+	 "\nPrints the product, the expiry and the days left.  A license's file name\n"
+	 "selects its seat, so a license read from standard input (-) needs its name:\n"
+	 "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n"},
 	{"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
 	 "doctor [--json]",
 	 "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"

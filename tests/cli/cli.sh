@@ -77,14 +77,17 @@ admin issue std.kreq -o out --yes >/dev/null
 user install - <out/std.kresp >"$BOX/out.txt" 2>"$BOX/err.txt" && [ "$(wc -l <"$BOX/out.txt")" -eq 2 ] &&
 	pass "install - reads the response from stdin" || fail "install -: $(cat "$BOX/err.txt")"
 lic=$(head -1 "$BOX/out.txt")
-if user verify "$lic" >/dev/null 2>&1; then
-	rc=0; user verify - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
-	# a license's file name selects its seat: from stdin there is no name,
-	# so "-" is accepted only where the format allows it
-	if [ $rc -eq 0 ] && grep -q '^valid: KRE' "$BOX/out.txt"; then pass "verify - reads a license from stdin"
-	elif [ $rc -eq 2 ] && grep -q 'name' "$BOX/err.txt"; then pass "verify -: refused as usage, the name is needed: $(cat "$BOX/err.txt")"
-	else fail "verify -: exit $rc: $(cat "$BOX/err.txt")"; fi
-else fail "verify $lic"; fi
+check "verify the installed license" user verify "$lic"
+# a license's file name selects its seat: from stdin the name is given
+rc=0; user verify --name "$(basename "$lic")" - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+[ $rc -eq 0 ] && grep -q '^valid: KRE' "$BOX/out.txt" && pass "verify --name NAME - reads a license from stdin" ||
+	fail "verify --name -: exit $rc: $(cat "$BOX/err.txt")"
+usage_err user verify -
+usage_err user verify --name "$(basename "$lic")" "$lic"
+usage_err user verify --name sub/x.lic -
+rc=0; user verify --name KRE_$(user id)_9.lic - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q "license file name not granted" "$BOX/err.txt" &&
+	pass "verify - under a name the license does not grant: refused" || fail "verify wrong --name: exit $rc $(cat "$BOX/err.txt")"
 admin export-key -o - | grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' && pass "klic-admin export-key -o -" ||
 	fail "export-key -o -"
 "$KLIC" --home "$BOX/u2" request --product KRE -o - | admin member add --from-request - >/dev/null &&

@@ -71,7 +71,7 @@ cp "$U/klic/clock" clock.bak
 date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ >"$U/klic/clock"
 doc "clock behind the trusted time" 1 "$U" && has "clock named with its fix" '^FAIL +clock +system clock .* is behind the latest trusted time .* -- set the system clock'
 echo garbage >"$U/klic/clock"
-doc "damaged clock file" 1 "$U" && has "damaged clock named" '^FAIL +clock .*/klic/clock: '
+doc "damaged clock file" 1 "$U" && has "damaged clock named" '^FAIL +clock +.*/klic/clock.*malformed'
 cp clock.bak "$U/klic/clock"
 
 lic=$(ls "$U/license"/*.lic | head -1)
@@ -85,6 +85,10 @@ open(p, 'wb').write(bytes(b))
 PY
 doc "a broken license file" 1 "$U" && has "broken license named" '^FAIL +license +KRE_.*\.lic: .* -- remove it'
 cp lic.bak "$lic"
+cp "$lic" "$U/license/KRE_$(user id)_9.lic"
+doc "a license copied under another name" 1 "$U" &&
+	has "renamed license named" "^FAIL +license +KRE_.*_9\.lic: the license does not grant this file name.* -- remove it"
+rm "$U/license/KRE_$(user id)_9.lic"
 echo "not a license" >"$U/license/README.txt"
 doc "other files in the license folder are left alone" 0 "$U"
 
