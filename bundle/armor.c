@@ -21,7 +21,7 @@
 #define CRC24_POLY 0x1864CFBu
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static const char begin_prefix[] = "-----BEGIN KLIC ";
 static const char dashes[] = "-----";
@@ -112,12 +112,11 @@ int klic_base64_decode(uint8_t *out, size_t outsz, size_t *outlen, const char *i
 			if (v[k] < 0) {
 				/* '=' only as the last one or two characters */
 				if (q[k] != '=' || i + 4 != len || k < 2 || (k == 2 && q[3] != '='))
-					return klic_error_set(KLIC_ERR_ARMOR,
-							      "base64: unexpected '%c' at %zu",
-							      q[k] == '=' || (q[k] > 0x20 && q[k] < 0x7f)
-								      ? q[k]
-								      : '?',
-							      i + (size_t)k);
+					return klic_error_set(
+					    KLIC_ERR_ARMOR, "base64: unexpected '%c' at %zu",
+					    q[k] == '=' || (q[k] > 0x20 && q[k] < 0x7f) ? q[k]
+											: '?',
+					    i + (size_t)k);
 				v[k] = 0;
 				pad++;
 			}
@@ -127,8 +126,8 @@ int klic_base64_decode(uint8_t *out, size_t outsz, size_t *outlen, const char *i
 			return klic_error_set(KLIC_ERR_ARMOR, "base64: non-zero padding bits");
 		n = 3 - (size_t)pad;
 		if (outsz - o < n)
-			return klic_error_set(KLIC_ERR_TOO_BIG, "decoded armor larger than %zu bytes",
-					      outsz);
+			return klic_error_set(KLIC_ERR_TOO_BIG,
+					      "decoded armor larger than %zu bytes", outsz);
 		{
 			uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
 				     (uint32_t)v[2] << 6 | (uint32_t)v[3];
@@ -145,7 +144,9 @@ int klic_base64_decode(uint8_t *out, size_t outsz, size_t *outlen, const char *i
 
 static const char *kind_label(enum klic_bundle_kind kind)
 {
-	return kind == KLIC_KIND_REQUEST ? "REQUEST" : kind == KLIC_KIND_RESPONSE ? "RESPONSE" : NULL;
+	return kind == KLIC_KIND_REQUEST    ? "REQUEST"
+	       : kind == KLIC_KIND_RESPONSE ? "RESPONSE"
+					    : NULL;
 }
 
 int klic_armor_encode(char **out, size_t *outlen, enum klic_bundle_kind kind, const uint8_t *bin,
@@ -295,8 +296,9 @@ static int decode_block(uint8_t **out, size_t *outlen, const uint8_t *blk, size_
 	if (crc_line.p == NULL)
 		return klic_error_set(KLIC_ERR_ARMOR, "no data between the BEGIN and END lines");
 	if (crc_line.n != 5 || crc_line.p[0] != '=') {
-		return klic_error_set(KLIC_ERR_ARMOR, "the line before the END line is not a "
-						      "checksum line (\"=\" and 4 base64 characters)");
+		return klic_error_set(KLIC_ERR_ARMOR,
+				      "the line before the END line is not a "
+				      "checksum line (\"=\" and 4 base64 characters)");
 	}
 	if ((b64 = malloc(blen + 1)) == NULL) {
 		r = klic_error_set(KLIC_ERR_NOMEM, "armor");
@@ -332,7 +334,7 @@ static int decode_block(uint8_t **out, size_t *outlen, const uint8_t *blk, size_
 	if ((r = klic_base64_decode(bin, cap, &nbin, b64, n64)) != 0)
 		goto out;
 	if ((r = klic_base64_decode(crc_b, sizeof crc_b, &n64, (const char *)crc_line.p + 1, 4)) !=
-		    0 ||
+		0 ||
 	    n64 != 3) {
 		r = klic_error_set(KLIC_ERR_ARMOR, "malformed checksum line");
 		goto out;
@@ -379,8 +381,9 @@ static int qp_undo(uint8_t *out, size_t *outlen, const uint8_t *in, size_t len)
 			i = j + 1;
 			continue;
 		}
-		return klic_error_set(KLIC_ERR_ARMOR, "quoted-printable: '=' at offset %zu is neither "
-						      "\"=3D\" nor a soft line break",
+		return klic_error_set(KLIC_ERR_ARMOR,
+				      "quoted-printable: '=' at offset %zu is neither "
+				      "\"=3D\" nor a soft line break",
 				      i);
 	}
 	*outlen = o;
@@ -422,19 +425,21 @@ int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 		}
 	}
 	if (nbegin == 0)
-		return klic_error_set(KLIC_ERR_ARMOR, "no line of its own starts with "
-						      "\"-----BEGIN KLIC \" (quoted or run into other text?)");
+		return klic_error_set(KLIC_ERR_ARMOR,
+				      "no line of its own starts with "
+				      "\"-----BEGIN KLIC \" (quoted or run into other text?)");
 	if (nbegin > 1)
-		return klic_error_set(KLIC_ERR_ARMOR, "%zu BEGIN KLIC lines: give one armored block only",
-				      nbegin);
+		return klic_error_set(KLIC_ERR_ARMOR,
+				      "%zu BEGIN KLIC lines: give one armored block only", nbegin);
 	if (!line_is(&begin, "-----BEGIN KLIC REQUEST-----") &&
 	    !line_is(&begin, "-----BEGIN KLIC RESPONSE-----"))
 		return klic_error_set(KLIC_ERR_ARMOR, "unknown armor type: %.*s",
 				      (int)(begin.n > 40 ? 40 : begin.n), (const char *)begin.p);
 	if (!line_is(&begin, kind == KLIC_KIND_REQUEST ? "-----BEGIN KLIC REQUEST-----"
 						       : "-----BEGIN KLIC RESPONSE-----"))
-		return klic_error_set(KLIC_ERR_TYPE_TAG, "this is an armored KLIC %s; a KLIC %s is "
-							 "expected here",
+		return klic_error_set(KLIC_ERR_TYPE_TAG,
+				      "this is an armored KLIC %s; a KLIC %s is "
+				      "expected here",
 				      kind == KLIC_KIND_REQUEST ? "RESPONSE" : "REQUEST", want);
 	(void)snprintf(end_want, sizeof end_want, "-----END KLIC %s-----", want);
 	/* the END line: the first line after BEGIN that starts with dashes */
@@ -445,9 +450,9 @@ int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 			break;
 		if (line_starts(&l, dashes)) {
 			if (!line_is(&l, end_want))
-				return klic_error_set(KLIC_ERR_ARMOR, "expected \"%s\", found \"%.*s\"",
-						      end_want, (int)(l.n > 40 ? 40 : l.n),
-						      (const char *)l.p);
+				return klic_error_set(
+				    KLIC_ERR_ARMOR, "expected \"%s\", found \"%.*s\"", end_want,
+				    (int)(l.n > 40 ? 40 : l.n), (const char *)l.p);
 			blk_end = at;
 			found_end = 1;
 			break;

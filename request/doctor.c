@@ -39,9 +39,9 @@ static void vset(char *dst, size_t dstsz, const char *fmt, va_list ap)
 static struct klic_check *add(struct klic_doctor_report *rep, const char *name,
 			      enum klic_check_status st, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 4, 5)))
+    __attribute__((format(printf, 4, 5)))
 #endif
-	;
+    ;
 static struct klic_check *add(struct klic_doctor_report *rep, const char *name,
 			      enum klic_check_status st, const char *fmt, ...)
 {
@@ -62,9 +62,9 @@ static struct klic_check *add(struct klic_doctor_report *rep, const char *name,
 
 static void fix(struct klic_check *c, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-	;
+    ;
 static void fix(struct klic_check *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -124,8 +124,8 @@ static int check_dir(struct klic_doctor_report *rep, const char *name, const cha
 	}
 	if (rule == DIR_NO_OTHER_WRITE && (perm & 022) != 0) {
 		c = add(rep, name, KLIC_CHECK_WARN,
-			"%s (mode %04o) is writable by others: they could plant or remove files", path,
-			(unsigned)perm);
+			"%s (mode %04o) is writable by others: they could plant or remove files",
+			path, (unsigned)perm);
 		fix(c, "chmod go-w %s", path);
 	} else if (rule != DIR_NO_OTHER_WRITE && (perm & 077) != 0) {
 		c = add(rep, name, rule == DIR_PRIVATE_FAIL ? KLIC_CHECK_FAIL : KLIC_CHECK_WARN,
@@ -166,8 +166,8 @@ static void check_keys(struct klic_doctor_report *rep, struct klic_user *u, int 
 		c = add(rep, "user-key", KLIC_CHECK_FAIL, "not checked: the keyring is not usable");
 		fix(c, "fix the keyring first (see above)");
 	} else if ((r = klic_key_secret_fpr(u->kr, fpr)) == KLIC_ERR_NOT_FOUND) {
-		c = add(rep, "user-key", KLIC_CHECK_FAIL, "no secret key in %s: you cannot sign requests",
-			u->gnupghome);
+		c = add(rep, "user-key", KLIC_CHECK_FAIL,
+			"no secret key in %s: you cannot sign requests", u->gnupghome);
 		fix(c, "run: klic init --name NAME --email EMAIL");
 	} else if (r != 0) {
 		c = add(rep, "user-key", KLIC_CHECK_FAIL, "%s: %s", klic_strerror(r),
@@ -239,7 +239,8 @@ static void check_clock(struct klic_doctor_report *rep, const struct klic_user *
 		return;
 	}
 	if (trusted == 0) {
-		add(rep, "clock", KLIC_CHECK_OK, "system clock %s; no trusted time recorded yet", ns);
+		add(rep, "clock", KLIC_CHECK_OK, "system clock %s; no trusted time recorded yet",
+		    ns);
 		return;
 	}
 	(void)klic_time_format(ts, trusted);
@@ -287,11 +288,13 @@ static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHI
 			}
 		} else if (rs[i] == KLIC_ERR_NOT_FOUND) {
 			if (used >= 0 && (int)i > used) {
-				add(rep, "machine-id", KLIC_CHECK_OK, "%s: absent (not needed)", src);
+				add(rep, "machine-id", KLIC_CHECK_OK, "%s: absent (not needed)",
+				    src);
 			} else if (used >= 0) {
-				c = add(rep, "machine-id", KLIC_CHECK_WARN,
-					"%s: absent; the ID comes from %s and changes if %s appears",
-					src, mid_sources[used], src);
+				c = add(
+				    rep, "machine-id", KLIC_CHECK_WARN,
+				    "%s: absent; the ID comes from %s and changes if %s appears",
+				    src, mid_sources[used], src);
 				fix(c, "as root: ln -s %s %s", mid_sources[used], src);
 			} else {
 				c = add(rep, "machine-id", KLIC_CHECK_FAIL, "%s: absent", src);
@@ -301,21 +304,25 @@ static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHI
 			c = add(rep, "machine-id", used >= 0 ? KLIC_CHECK_WARN : KLIC_CHECK_FAIL,
 				"%s: unusable: %s", src, errs[i]);
 			if (rs[i] == KLIC_ERR_IO)
-				fix(c, "as root: chmod 444 %s (any user must be able to read it)", src);
+				fix(c, "as root: chmod 444 %s (any user must be able to read it)",
+				    src);
 			else
-				fix(c, "as root: regenerate it (systemd-machine-id-setup); note that "
-				       "this changes the machine ID");
+				fix(c,
+				    "as root: regenerate it (systemd-machine-id-setup); note that "
+				    "this changes the machine ID");
 		}
 	}
 	if (used < 0) {
 		c = add(rep, "machine-id", KLIC_CHECK_FAIL,
 			"no machine ID: no license can be requested or checked");
-		fix(c, "as root: systemd-machine-id-setup (or dbus-uuidgen --ensure=/etc/machine-id)");
+		fix(c,
+		    "as root: systemd-machine-id-setup (or dbus-uuidgen --ensure=/etc/machine-id)");
 		return;
 	}
 	/* the ID everything else uses */
 	if (klic_this_machine_id(mid) != 0 || strcmp(mid, ids[used]) != 0) {
-		c = add(rep, "machine-id", KLIC_CHECK_FAIL, "internal: machine ID sources disagree");
+		c = add(rep, "machine-id", KLIC_CHECK_FAIL,
+			"internal: machine ID sources disagree");
 		fix(c, "report this as a bug, with the output of 'klic id'");
 		mid[0] = '\0';
 		return;
@@ -357,46 +364,52 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u, c
 	switch (r) {
 	case 0:
 		if (days_left(lic.expires, now) < KLIC_DOCTOR_EXPIRY_WARN_DAYS) {
-			c = add(rep, "license", KLIC_CHECK_WARN, "%s: valid %s license, expires %s (%ld "
-								 "days left)",
+			c = add(rep, "license", KLIC_CHECK_WARN,
+				"%s: valid %s license, expires %s (%ld "
+				"days left)",
 				name, lic.product, exp, days_left(lic.expires, now));
-			fix(c, "request a new license soon: klic request --product %s", lic.product);
+			fix(c, "request a new license soon: klic request --product %s",
+			    lic.product);
 		} else {
-			add(rep, "license", KLIC_CHECK_OK, "%s: valid %s license until %s (%ld days left)",
-			    name, lic.product, exp, days_left(lic.expires, now));
+			add(rep, "license", KLIC_CHECK_OK,
+			    "%s: valid %s license until %s (%ld days left)", name, lic.product, exp,
+			    days_left(lic.expires, now));
 		}
 		break;
 	case KLIC_ERR_LICENSE_EXPIRED:
-		c = add(rep, "license", KLIC_CHECK_WARN, "%s: %s license expired %s", name, lic.product,
-			exp);
+		c = add(rep, "license", KLIC_CHECK_WARN, "%s: %s license expired %s", name,
+			lic.product, exp);
 		fix(c, "remove it; for a new one: klic request --product %s", lic.product);
 		break;
 	case KLIC_ERR_WRONG_MACHINE:
 		c = add(rep, "license", KLIC_CHECK_WARN,
-			"%s: made for machine %s, not this one: not valid here", name, lic.machine_id);
+			"%s: made for machine %s, not this one: not valid here", name,
+			lic.machine_id);
 		fix(c, "remove it (a license binds to one machine); request one for this machine");
 		break;
 	case KLIC_ERR_LICENSE_FUTURE:
-		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: issued in the future: %s", name, detail);
+		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: issued in the future: %s", name,
+			detail);
 		fix(c, "check that the system clock is right");
 		break;
 	case KLIC_ERR_CLOCK:
-		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: cannot be checked: the clock is set back",
-			name);
+		c = add(rep, "license", KLIC_CHECK_FAIL,
+			"%s: cannot be checked: the clock is set back", name);
 		fix(c, "set the system clock to the correct time");
 		break;
 	case KLIC_ERR_LICENSE_NAME:
 		c = add(rep, "license", KLIC_CHECK_FAIL,
-			"%s: the license does not grant this file name (renamed or copied?): %s", name,
-			detail);
+			"%s: the license does not grant this file name (renamed or copied?): %s",
+			name, detail);
 		fix(c, "remove it; install the response again to get each license under its name");
 		break;
 	case KLIC_ERR_SIG_UNKNOWN_KEY:
 	case KLIC_ERR_SIG_WRONG_KEY:
 	case KLIC_ERR_NOT_ISSUER:
-		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: not signed by a pinned issuer: %s", name,
-			detail);
-		fix(c, "pin your organization's issuer key (klic trust FILE.asc), or remove the file");
+		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: not signed by a pinned issuer: %s",
+			name, detail);
+		fix(c,
+		    "pin your organization's issuer key (klic trust FILE.asc), or remove the file");
 		break;
 	case KLIC_ERR_IO:
 	case KLIC_ERR_NOT_FOUND:
@@ -447,7 +460,8 @@ static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u, 
 			continue;
 		}
 		if (klic_rq_path(path, u->licdir, ents[i]->d_name) != 0) {
-			c = add(rep, "license", KLIC_CHECK_FAIL, "%s: path too long", ents[i]->d_name);
+			c = add(rep, "license", KLIC_CHECK_FAIL, "%s: path too long",
+				ents[i]->d_name);
 			fix(c, "use a shorter --home");
 			continue;
 		}

@@ -19,11 +19,12 @@ extern "C" {
 enum klic_check_status { KLIC_CHECK_OK = 0, KLIC_CHECK_WARN = 1, KLIC_CHECK_FAIL = 2 };
 
 struct klic_check {
-	char name[16];                /* "home", "keyring", "user-key", "issuer", "clock",
-				       * "machine-id", "license-dir", "license" */
+	/* "home", "state", "keyring", "user-key", "issuer", "clock",
+	 * "machine-id", "license-dir", "license" */
+	char name[16];
 	enum klic_check_status status;
-	char detail[768];             /* what was found; printable ASCII */
-	char fix[384];                /* what to do about it; "" when nothing */
+	char detail[768]; /* what was found; printable ASCII */
+	char fix[384];    /* what to do about it; "" when nothing */
 };
 
 struct klic_doctor_report {

@@ -14,8 +14,8 @@
 extern "C" {
 #endif
 
-#define KLIC_QR_QUIET 4       /* quiet zone, modules on every side (ISO 18004) */
-#define KLIC_QR_PNG_SCALE 4   /* pixels per module in PNG output */
+#define KLIC_QR_QUIET 4        /* quiet zone, modules on every side (ISO 18004) */
+#define KLIC_QR_PNG_SCALE 4    /* pixels per module in PNG output */
 #define KLIC_QR_MAX_BYTES 2953 /* 8-bit capacity of version 40 at level L */
 
 struct klic_qr;

@@ -18,8 +18,9 @@ static uint8_t *text_of(size_t n)
 	uint8_t *b = malloc(n);
 	assert_non_null(b);
 	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\n"
-				 [i % 65]);
+		b[i] =
+		    (uint8_t)("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/\n"
+				  [i % 65]);
 	return b;
 }
 
@@ -137,10 +138,10 @@ static void test_png(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_capacity),
-		cmocka_unit_test(test_level_boost),
-		cmocka_unit_test(test_text),
-		cmocka_unit_test(test_png),
+	    cmocka_unit_test(test_capacity),
+	    cmocka_unit_test(test_level_boost),
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_png),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,19 +132,24 @@ static void test_crc24(void **state)
 static void test_base64_vectors(void **state)
 {
 	/* RFC 4648 section 10 */
-	static const char *const v[][2] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-					   {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+	static const char *const v[][2] = {{"", ""},
+					   {"f", "Zg=="},
+					   {"fo", "Zm8="},
+					   {"foo", "Zm9v"},
+					   {"foob", "Zm9vYg=="},
+					   {"fooba", "Zm9vYmE="},
 					   {"foobar", "Zm9vYmFy"}};
 	char enc[32];
 	uint8_t dec[32];
 	size_t n;
 	(void)state;
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		assert_int_equal(klic_base64_encode(enc, sizeof enc, (const uint8_t *)v[i][0],
-						    strlen(v[i][0])),
-				 0);
+		assert_int_equal(
+		    klic_base64_encode(enc, sizeof enc, (const uint8_t *)v[i][0], strlen(v[i][0])),
+		    0);
 		assert_string_equal(enc, v[i][1]);
-		assert_int_equal(klic_base64_decode(dec, sizeof dec, &n, v[i][1], strlen(v[i][1])), 0);
+		assert_int_equal(klic_base64_decode(dec, sizeof dec, &n, v[i][1], strlen(v[i][1])),
+				 0);
 		assert_int_equal(n, strlen(v[i][0]));
 		assert_memory_equal(dec, v[i][0], n);
 	}
@@ -160,30 +165,30 @@ static void test_base64_vectors(void **state)
 		assert_memory_equal(back, all, 256);
 	}
 	/* output buffer too small */
-	assert_int_equal(klic_base64_encode(enc, 4, (const uint8_t *)"foo", 3), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_base64_encode(enc, 4, (const uint8_t *)"foo", 3),
+			 KLIC_ERR_INVALID_ARG);
 	assert_int_equal(klic_base64_decode(dec, 2, &n, "Zm9v", 4), KLIC_ERR_TOO_BIG);
 }
 
 static void test_base64_strict(void **state)
 {
 	static const char *const bad[] = {
-		"Zg=",      /* not a multiple of 4 */
-		"Zh==",     /* unused bits set (non-canonical) */
-		"Zm9=",     /* unused bits set */
-		"Z===",     /* three pad characters */
-		"=Zg=",     /* pad first */
-		"Zg==Zm9v", /* pad in the middle */
-		"Zm9v\n",   /* whitespace is the armor's business */
-		"Zm9v Zg==",
-		"Zm-v",     /* base64url is not base64 */
-		"Zm_v",
-		"Zg=A",
+	    "Zg=",               /* not a multiple of 4 */
+	    "Zh==",              /* unused bits set (non-canonical) */
+	    "Zm9=",              /* unused bits set */
+	    "Z===",              /* three pad characters */
+	    "=Zg=",              /* pad first */
+	    "Zg==Zm9v",          /* pad in the middle */
+	    "Zm9v\n",            /* whitespace is the armor's business */
+	    "Zm9v Zg==", "Zm-v", /* base64url is not base64 */
+	    "Zm_v",      "Zg=A",
 	};
 	uint8_t dec[32];
 	size_t n;
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		if (klic_base64_decode(dec, sizeof dec, &n, bad[i], strlen(bad[i])) != KLIC_ERR_ARMOR)
+		if (klic_base64_decode(dec, sizeof dec, &n, bad[i], strlen(bad[i])) !=
+		    KLIC_ERR_ARMOR)
 			fail_msg("accepted \"%s\"", bad[i]);
 	}
 }
@@ -202,9 +207,10 @@ static void test_format(void **state)
 		uint8_t cb[3] = {(uint8_t)(c >> 16), (uint8_t)(c >> 8), (uint8_t)c};
 		char cs[5], want[200];
 		assert_int_equal(klic_base64_encode(cs, sizeof cs, cb, 3), 0);
-		snprintf(want, sizeof want,
-			 "-----BEGIN KLIC REQUEST-----\n\nZm9vYmFy\n=%s\n-----END KLIC REQUEST-----\n",
-			 cs);
+		snprintf(
+		    want, sizeof want,
+		    "-----BEGIN KLIC REQUEST-----\n\nZm9vYmFy\n=%s\n-----END KLIC REQUEST-----\n",
+		    cs);
 		assert_string_equal(t, want);
 	}
 	free(t);
@@ -239,15 +245,15 @@ static void test_format(void **state)
 static void test_spec_vector(void **state)
 {
 	static const char want[] =
-		"-----BEGIN KLIC REQUEST-----\n\n"
-		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
-		"MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n"
-		"YGFiYw==\n=ojIo\n-----END KLIC REQUEST-----\n";
+	    "-----BEGIN KLIC REQUEST-----\n\n"
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
+	    "MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n"
+	    "YGFiYw==\n=ojIo\n-----END KLIC REQUEST-----\n";
 	static const char qp[] =
-		"-----BEGIN KLIC REQUEST-----\n\n"
-		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
-		"MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n"
-		"YGFiYw=3D=3D\n=3DojIo\n-----END KLIC REQUEST-----\n";
+	    "-----BEGIN KLIC REQUEST-----\n\n"
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n"
+	    "MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n"
+	    "YGFiYw=3D=3D\n=3DojIo\n-----END KLIC REQUEST-----\n";
 	uint8_t bin[100];
 	char *t;
 	(void)state;
@@ -288,7 +294,8 @@ static void test_roundtrip_bundle(void **state)
 	t = armor_of(KLIC_KIND_REQUEST, kreq, len);
 	expect_decodes(KLIC_KIND_REQUEST, t, kreq, len);
 	assert_int_equal(klic_archive_read(&a, KLIC_KIND_REQUEST, kreq, len), 0);
-	assert_int_equal(klic_archive_read(&b, KLIC_KIND_REQUEST, (const uint8_t *)t, strlen(t)), 0);
+	assert_int_equal(klic_archive_read(&b, KLIC_KIND_REQUEST, (const uint8_t *)t, strlen(t)),
+			 0);
 	assert_int_equal(a.n, b.n);
 	for (size_t i = 0; i < a.n; i++) {
 		assert_string_equal(a.m[i].name, b.m[i].name);
@@ -315,8 +322,8 @@ static void test_roundtrip_bundle(void **state)
 		char *t1 = armor_of(KLIC_KIND_REQUEST, kreq, len);
 		char *t2 = armor_of(KLIC_KIND_REQUEST, (const uint8_t *)t1, strlen(t1));
 		assert_int_equal(
-			klic_archive_read(&b, KLIC_KIND_REQUEST, (const uint8_t *)t2, strlen(t2)),
-			KLIC_ERR_ARCHIVE_FORMAT);
+		    klic_archive_read(&b, KLIC_KIND_REQUEST, (const uint8_t *)t2, strlen(t2)),
+		    KLIC_ERR_ARCHIVE_FORMAT);
 		free(t1);
 		free(t2);
 	}
@@ -355,9 +362,10 @@ static void test_transport_forms(void **state)
 	w = replace_all(t, "\n", "\n> ");
 	v = malloc(strlen(t) + strlen(w) + 200);
 	assert_non_null(v);
-	snprintf(v, strlen(t) + strlen(w) + 200, "Hello admin,\n\nmy request is below.\n\n%s\nThanks,\nAda\n-- \nAda User\n"
-		   "\nOn Monday you wrote:\n> %s",
-		t, w);
+	snprintf(v, strlen(t) + strlen(w) + 200,
+		 "Hello admin,\n\nmy request is below.\n\n%s\nThanks,\nAda\n-- \nAda User\n"
+		 "\nOn Monday you wrote:\n> %s",
+		 t, w);
 	expect_decodes(KLIC_KIND_REQUEST, v, kreq, len);
 	free(v);
 	free(w);
@@ -573,7 +581,8 @@ static void test_encode_limits(void **state)
 	assert_true(tl <= KLIC_MAX_BUNDLE_BYTES);
 	expect_decodes(KLIC_KIND_REQUEST, t, bin, big);
 	free(t);
-	assert_int_equal(klic_armor_encode(&t, &tl, KLIC_KIND_REQUEST, bin, 0), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_armor_encode(&t, &tl, KLIC_KIND_REQUEST, bin, 0),
+			 KLIC_ERR_INVALID_ARG);
 	assert_int_equal(klic_armor_encode(&t, &tl, (enum klic_bundle_kind)0, bin, 3),
 			 KLIC_ERR_INVALID_ARG);
 	free(bin);
@@ -581,8 +590,8 @@ static void test_encode_limits(void **state)
 
 static void test_detect(void **state)
 {
-	static const uint8_t gz[] = {0x1f, 0x8b, '-', '-', '-', '-', '-', 'B', 'E', 'G', 'I',
-				     'N', ' ', 'K', 'L', 'I', 'C', ' ', 'R'};
+	static const uint8_t gz[] = {0x1f, 0x8b, '-', '-', '-', '-', '-', 'B', 'E', 'G',
+				     'I',  'N',  ' ', 'K', 'L', 'I', 'C', ' ', 'R'};
 	(void)state;
 	assert_false(klic_armor_detect(gz, sizeof gz));
 	assert_true(klic_armor_detect(gz + 2, sizeof gz - 2));
@@ -594,18 +603,18 @@ static void test_detect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc24),
-		cmocka_unit_test(test_base64_vectors),
-		cmocka_unit_test(test_base64_strict),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_spec_vector),
-		cmocka_unit_test(test_roundtrip_sizes),
-		cmocka_unit_test(test_roundtrip_bundle),
-		cmocka_unit_test(test_transport_forms),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_every_bit_flip),
-		cmocka_unit_test(test_encode_limits),
-		cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_crc24),
+	    cmocka_unit_test(test_base64_vectors),
+	    cmocka_unit_test(test_base64_strict),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_spec_vector),
+	    cmocka_unit_test(test_roundtrip_sizes),
+	    cmocka_unit_test(test_roundtrip_bundle),
+	    cmocka_unit_test(test_transport_forms),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_every_bit_flip),
+	    cmocka_unit_test(test_encode_limits),
+	    cmocka_unit_test(test_detect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
