@@ -67,6 +67,7 @@ static const struct klic_err_info klic_errors[] = {
 	E(KLIC_ERR_LEDGER, "ledger failure", 4),
 	E(KLIC_ERR_NOT_ISSUER, "no issuer key pinned", 1),
 	E(KLIC_ERR_NO_MACHINE_ID, "no machine ID source readable", 1),
+	E(KLIC_ERR_ARMOR, "malformed ASCII armor", 1),
 };
 #undef E
 
