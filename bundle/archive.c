@@ -20,6 +20,7 @@
 #include <archive_entry.h>
 #include <zlib.h>
 
+#include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_internal.h"
 
@@ -27,38 +28,6 @@
 #define TAR_EOA (2 * TAR_BLOCK)
 
 /* ---- names ------------------------------------------------------------------ */
-
-/* "KRE_<id>.lic" or "KRE_<id>_<k>.lic" (k 2..64, no leading zero). */
-static int license_name_ok(const char *name)
-{
-	char id[KLIC_MACHINE_ID_LEN + 1];
-	size_t len = strnlen(name, KLIC_MAX_NAME_LEN + 1), rest;
-	const char *p;
-
-	if (len > KLIC_MAX_NAME_LEN || len < 4 + KLIC_MACHINE_ID_LEN + 4)
-		return 0;
-	if (strncmp(name, "KRE_", 4) != 0 && strncmp(name, "KSE_", 4) != 0)
-		return 0;
-	memcpy(id, name + 4, KLIC_MACHINE_ID_LEN);
-	id[KLIC_MACHINE_ID_LEN] = '\0';
-	if (klic_machine_id_check(id) != 0) {
-		klic_error_clear();
-		return 0;
-	}
-	p = name + 4 + KLIC_MACHINE_ID_LEN;
-	rest = len - 4 - KLIC_MACHINE_ID_LEN;
-	if (rest == 4)
-		return strcmp(p, ".lic") == 0;
-	if (p[0] != '_' || p[1] < '1' || p[1] > '9')
-		return 0;
-	if (rest == 6 && strcmp(p + 2, ".lic") == 0)
-		return p[1] >= '2'; /* _2 .. _9 */
-	if (rest == 7 && p[2] >= '0' && p[2] <= '9' && strcmp(p + 3, ".lic") == 0) {
-		unsigned k = (unsigned)(p[1] - '0') * 10 + (unsigned)(p[2] - '0');
-		return k <= KLIC_MAX_SEATS;
-	}
-	return 0;
-}
 
 int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name)
 {
@@ -69,7 +38,7 @@ int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name)
 	if (kind == KLIC_KIND_REQUEST)
 		return strcmp(name, "requester.pgp") == 0;
 	if (kind == KLIC_KIND_RESPONSE)
-		return license_name_ok(name);
+		return klic_license_name_parse(NULL, NULL, NULL, name) == 0;
 	return 0;
 }
 
@@ -393,8 +362,8 @@ out:
 	return r;
 }
 
-int klic_archive_read(struct klic_archive *out, enum klic_bundle_kind kind, const uint8_t *buf,
-		      size_t len)
+static int archive_read_binary(struct klic_archive *out, enum klic_bundle_kind kind,
+			       const uint8_t *buf, size_t len)
 {
 	uint8_t *tar = NULL;
 	size_t tarlen = 0, tar_end = 0;
@@ -442,6 +411,26 @@ out:
 	free(tar);
 	if (r != 0)
 		klic_archive_dispose(out);
+	return r;
+}
+
+/* Armored input (spec/ARMOR.md) is decoded into a bounded buffer first and
+ * then read exactly like a binary bundle; the decoded bytes are never
+ * looked at for armor again. */
+int klic_archive_read(struct klic_archive *out, enum klic_bundle_kind kind, const uint8_t *buf,
+		      size_t len)
+{
+	uint8_t *bin = NULL;
+	size_t binlen = 0;
+	int r;
+
+	if (out == NULL || !klic_armor_detect(buf, len))
+		return archive_read_binary(out, kind, buf, len);
+	memset(out, 0, sizeof(*out));
+	if ((r = klic_armor_decode(&bin, &binlen, kind, buf, len)) != 0)
+		return r;
+	r = archive_read_binary(out, kind, bin, binlen);
+	free(bin);
 	return r;
 }
 

@@ -66,6 +66,13 @@ struct klic_user {
 	struct klic_keyring *kr;     /* opened on demand */
 	char issuers[KLIC_MAX_ISSUERS][KLIC_FPR_HEX_LEN + 1];
 	size_t n_issuers;
+	/* signatures already verified by a pinned issuer in this run:
+	 * SHA-256 of the signature and of the data, and the verdict */
+	struct klic_verified {
+		uint8_t sig_sha[KLIC_SHA256_LEN], data_sha[KLIC_SHA256_LEN];
+		struct klic_sig_info info;
+	} verified[8];
+	size_t n_verified;
 };
 
 /* Fill the paths (gnupghome NULL: <home>/klic/gnupg) and load the pinned
@@ -92,14 +99,21 @@ int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], int *ad
  * truncated to KLIC_MAX_HOSTNAME bytes. */
 void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in);
 
+/* Flags of klic_user_request(). */
+#define KLIC_REQUEST_ARMOR 0x1u /* write the ASCII armor (spec/ARMOR.md), not the binary */
+#define KLIC_REQUEST_QR 0x2u    /* the armor must fit one QR code (klic_qr.h), else
+				 * KLIC_ERR_TOO_BIG before anything is written */
+
 /* klic request: build, sign and write a .kreq to out_path (NULL: the default
  * name "<PRODUCT>_<machineID>.kreq" in the current directory; "-": stdout)
  * and record the pending request.  path_out gets the path written,
  * digest the request digest.  seats 1..64, KSE exactly 1
- * (KLIC_ERR_INVALID_ARG otherwise). */
+ * (KLIC_ERR_INVALID_ARG otherwise).  With armor_out (and armor_len) not
+ * NULL and KLIC_REQUEST_ARMOR or KLIC_REQUEST_QR set, *armor_out gets the
+ * request's armored text (NUL-terminated, owned by the caller). */
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		      char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
-		      const char *out_path);
+		      const char *out_path, unsigned flags, char **armor_out, size_t *armor_len);
 
 /* ---- pending requests and installed markers (spec 5.1, 5.6) -------------- */
 /* Store the request manifest bytes as <home>/klic/pending/<digest>.json,
@@ -124,38 +138,39 @@ int klic_user_clock_check(struct klic_user *u, int64_t now);
 int klic_user_clock_advance(struct klic_user *u, int64_t t);
 
 /* ---- licenses --------------------------------------------------------------- */
-/* Verify one .lic against this machine at `now`, in the order of klic
- * verify: strict split, detached signature by a pinned issuer, strict parse,
- * issuer_fpr == signer, machine, issued <= now + 5 min, expires > now.
- * `lic` gets the decoded license as soon as its signature verified (even
- * when a later check fails); otherwise it is zeroed.  Does not check the
- * clock. */
-int klic_user_check_license(struct klic_user *u, struct klic_license *lic, const uint8_t *buf,
-			    size_t len, const char *machine_id, int64_t now);
+/* Verify one .lic, named `filename` (its base name selects the seat),
+ * against this machine at `now`, in the order of klic verify: strict split,
+ * detached text-mode signature by a pinned issuer naming its digest in the
+ * Hash line, strict parse of the signed response, issuer_fpr == signer,
+ * the file name is one the license lists, machine, issued <= now + 5 min,
+ * expires > now.  `lic` gets the decoded license as soon as its signature
+ * verified and its name is listed (even when a later check fails);
+ * otherwise it is zeroed.  Does not check the clock.  Identical bytes are
+ * verified by gpg once per klic_user (all the files of one response are
+ * byte-identical). */
+int klic_user_check_license(struct klic_user *u, struct klic_license *lic, const char *filename,
+			    const uint8_t *buf, size_t len, const char *machine_id, int64_t now);
 
 /* Short reason for status output: "bad signature", "other machine",
  * "expired", "unpinned issuer", "clock set back", "unreadable" ... */
 const char *klic_license_reason(int code);
 
-/* ---- slot selection (spec 5.4), pure ---------------------------------------- */
+/* ---- the license file a new license goes to (spec 5.4), pure ----------------- */
 struct klic_slot_info {
-	int exists;              /* a file is at that name */
-	int valid;               /* it is a currently valid license for this machine */
-	char license_id[33];     /* its verified license_id, "" if none */
-	int64_t expires;         /* its verified expiry (when valid) */
-	int taken;               /* chosen for another license of this response */
+	int exists;          /* a file is at that name */
+	int valid;           /* it is a currently valid license for this machine */
+	char license_id[33]; /* its verified license_id, "" if none */
+	int64_t expires;     /* its verified expiry (when valid) */
 };
 enum klic_slot_action { KLIC_SLOT_WRITE = 1, KLIC_SLOT_PRESENT = 2 };
 
-/* slots[0] is the delivered name, slots[1..n-1] the other names in order
- * (<P>_<id>.lic, <P>_<id>_2.lic ... without the delivered one).  Chooses:
- * a slot holding the same license_id (PRESENT); else the delivered slot if
- * free or not a valid license; KLIC_ERR_OLDER if it holds a valid license
- * expiring later than `expires`; else the first other slot that is free or
- * not a valid license.  KLIC_ERR_EXISTS when none is left. */
-int klic_slot_choose(size_t *idx, enum klic_slot_action *action,
-		     const struct klic_slot_info *slots, size_t n, const char *license_id,
-		     int64_t expires);
+/* A new license (license_id, expires) goes under the name the signed
+ * response gives it.  What is there decides: nothing, or a file that is not
+ * a currently valid license: WRITE; the same license: PRESENT (nothing to
+ * do); another valid license: never overwritten: KLIC_ERR_OLDER when it
+ * expires later than the new one, else KLIC_ERR_EXISTS. */
+int klic_slot_decide(enum klic_slot_action *action, const struct klic_slot_info *cur,
+		     const char *license_id, int64_t expires);
 
 /* ---- install (spec 5.2) -------------------------------------------------- */
 struct klic_install_item {

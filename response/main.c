@@ -417,9 +417,12 @@ static int cmd_member(struct global *g, int argc, char **argv)
 /* ---- issue ------------------------------------------------------------------- */
 
 static const char issue_help[] =
-    "usage: klic-admin issue FILE.kreq... [-o DIR] [--yes] [--jobs N]\n"
+    "usage: klic-admin issue FILE.kreq... [-o DIR] [--yes] [--jobs N] [--armor]\n"
     "Answer each request with DIR/NAME.kresp (issued or denied).  Asks before\n"
-    "spending seats unless --yes.  Exit 0 when no request failed, 1 otherwise.\n";
+    "spending seats unless --yes.  Exit 0 when no request failed, 1 otherwise.\n"
+    "Requests may be binary or armored (-----BEGIN KLIC REQUEST-----).\n"
+    "  --armor  write each response as ASCII text that can be pasted into an\n"
+    "           e-mail body (-----BEGIN KLIC RESPONSE-----)\n";
 
 struct issue_ui {
 	int declined;
@@ -490,9 +493,11 @@ static int cmd_issue(struct global *g, int argc, char **argv)
 	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
 					     {"yes", no_argument, NULL, 'y'},
 					     {"jobs", required_argument, NULL, 'j'},
+					     {"armor", no_argument, NULL, 'A'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	const char *outdir = NULL, *jobs_s = NULL;
+	int armor = 0;
 	struct klic_issue_opts o;
 	struct klic_issue_tally t;
 	struct issue_ui ui = {0};
@@ -515,6 +520,11 @@ static int cmd_issue(struct global *g, int argc, char **argv)
 				return usage_error("issue", "option --yes given twice");
 			yes = 1;
 			break;
+		case 'A':
+			if (armor)
+				return usage_error("issue", "option --armor given twice");
+			armor = 1;
+			break;
 		case 'h':
 			fputs(issue_help, stdout);
 			return 0;
@@ -534,6 +544,7 @@ static int cmd_issue(struct global *g, int argc, char **argv)
 	o.confirm = yes ? NULL : confirm;
 	o.report = report;
 	o.ctx = &ui;
+	o.armor = armor;
 	r = klic_issue_batch(a, (const char *const *)(argv + optind), (size_t)(argc - optind), &o,
 			     &t);
 	klic_admin_free(a);
