@@ -1,6 +1,6 @@
 /* libFuzzer target: the .lic reader without its signature check: strict
- * clear-signed split, the signed response it carries, and the license a
- * file name selects in it. */
+ * clear-signed split, the signed response it carries, the license a file
+ * name selects in it, and the license file-name parser. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +9,28 @@
 #include "klic_bundle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A license file name (up to the first NUL or newline): what parses is
+ * canonical and rebuilds to the same name. */
+static void name_parse(const uint8_t *data, size_t size)
+{
+	char name[2 * KLIC_MAX_NAME_LEN], again[KLIC_MAX_NAME_LEN + 1], product[4];
+	char mid[KLIC_MACHINE_ID_LEN + 1];
+	size_t n = 0;
+	unsigned k = 0;
+
+	while (n < size && n < sizeof name - 1 && data[n] != '\0' && data[n] != '\n') {
+		name[n] = (char)data[n];
+		n++;
+	}
+	name[n] = '\0';
+	if (klic_license_name_parse(&k, product, mid, name) != 0)
+		return;
+	if (k < 1 || k > KLIC_MAX_SEATS || klic_product_check(product) != 0 ||
+	    klic_machine_id_check(mid) != 0 || klic_license_filename(again, product, mid, k) != 0 ||
+	    strcmp(again, name) != 0)
+		__builtin_trap();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out = NULL;
 	size_t n = 0;
 
+	name_parse(data, size);
 	if (klic_license_split(&p, data, size) == 0) {
 		if (p.body < data || p.body + p.body_len > data + size || p.sig < data ||
 		    p.sig + p.sig_len != data + size ||

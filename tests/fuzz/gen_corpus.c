@@ -6,10 +6,48 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "klic_armor.h"
 #include "klic_bundle.h"
 #include "tutil.h"
 
 static const char *root;
+
+/* text with every "\n" turned into "\r\n" (a mail client's line ends) */
+static char *crlf(const char *t, size_t len, size_t *outlen)
+{
+	char *o = malloc(2 * len + 1);
+	size_t n = 0;
+	if (o == NULL)
+		exit(3);
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] == '\n')
+			o[n++] = '\r';
+		o[n++] = t[i];
+	}
+	o[n] = '\0';
+	*outlen = n;
+	return o;
+}
+
+/* the quoted-printable form a mail client may send: "=" as "=3D" */
+static char *qp(const char *t, size_t len, size_t *outlen)
+{
+	char *o = malloc(3 * len + 1);
+	size_t n = 0;
+	if (o == NULL)
+		exit(3);
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] == '=') {
+			memcpy(o + n, "=3D", 3);
+			n += 3;
+		} else {
+			o[n++] = t[i];
+		}
+	}
+	o[n] = '\0';
+	*outlen = n;
+	return o;
+}
 
 static void put(const char *target, const char *name, const void *buf, size_t len)
 {
@@ -49,6 +87,37 @@ int main(int argc, char **argv)
 	put("fuzz_archive", "trailing.kresp", b, n + 4);
 	free(b);
 	put("fuzz_archive", "garbage", "not an archive\n", 15);
+	/* ASCII armor (spec/ARMOR.md): as written, with CRLF, quoted-printable,
+	 * inside an e-mail, and the other kind's armor */
+	{
+		char *t, *t2;
+		size_t tn, tn2;
+		b = tu_sample_kreq(&n);
+		if (klic_armor_encode(&t, &tn, KLIC_KIND_REQUEST, b, n) != 0)
+			exit(3);
+		put("fuzz_archive", "armored.kreq", t, tn);
+		t2 = crlf(t, tn, &tn2);
+		put("fuzz_archive", "armored-crlf.kreq", t2, tn2);
+		free(t2);
+		free(t);
+		free(b);
+		b = tu_sample_kresp(&n, 2);
+		if (klic_armor_encode(&t, &tn, KLIC_KIND_RESPONSE, b, n) != 0)
+			exit(3);
+		put("fuzz_archive", "armored.kresp", t, tn);
+		t2 = qp(t, tn, &tn2);
+		put("fuzz_archive", "armored-qp.kresp", t2, tn2);
+		free(t2);
+		t2 = malloc(tn + 200);
+		if (t2 == NULL)
+			exit(3);
+		tn2 = (size_t)snprintf(t2, tn + 200, "Subject: your license\n\nHi,\n\n%s\n> quoted reply\n",
+				       t);
+		put("fuzz_archive", "armored-mail.kresp", t2, tn2);
+		free(t2);
+		free(t);
+		free(b);
+	}
 	/* manifests */
 	tu_sample_request(&rq);
 	klic_request_manifest_build(&s, &n, &rq);
@@ -80,6 +149,16 @@ int main(int argc, char **argv)
 	put("fuzz_license", "denial.lic", s, n);
 	free(s);
 	free(body);
+	/* license file names (the name selects the seat) */
+	{
+		char nm[KLIC_MAX_NAME_LEN + 1];
+		if (klic_license_filename(nm, "KRE", tu_mid, 1) != 0)
+			exit(3);
+		put("fuzz_license", "name1", nm, strlen(nm));
+		if (klic_license_filename(nm, "KSE", tu_mid, 64) != 0)
+			exit(3);
+		put("fuzz_license", "name64", nm, strlen(nm));
+	}
 	/* machine IDs */
 	put("fuzz_machine_id", "canonical", tu_mid, strlen(tu_mid));
 	put("fuzz_machine_id", "typed", "93ax8bb8qx4g7t62gc39rhavx", 25);
