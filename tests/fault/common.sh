@@ -12,10 +12,11 @@ cd "$BOX"
 # The system python3 (a pyenv shim re-execs through bash: slow in loops).
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-# The two failure modes each loop runs through every injection point with:
+# The failure modes each loop runs through every injection point with:
 #   EIO            the Nth call fails once (a transient I/O error)
 #   ENOSPC:persist the Nth and every later call fails (the disk stays full)
-FAULT_MODES=${KLIC_FAULT_MODES:-"EIO ENOSPC:persist"}
+#   KILL           the process is killed (SIGKILL) just before the Nth call
+FAULT_MODES=${KLIC_FAULT_MODES:-"EIO ENOSPC:persist KILL"}
 # KLIC_FAULT_STRIDE=K injects at points 1, 1+K, 1+2K ... only (default 1:
 # every point); the sanitizer build uses it to keep CI short.
 STRIDE=${KLIC_FAULT_STRIDE:-1}
@@ -24,19 +25,23 @@ STRIDE=${KLIC_FAULT_STRIDE:-1}
 # sanitizer runtime of a --sanitize build must not insist on coming first.
 shim() {
 	local prefix=$1 log=$2 fault=$3; shift 3
-	env LD_PRELOAD="$SHIM" KLIC_FAULT="$fault" KLIC_FAULT_PREFIX="$prefix" KLIC_FAULT_LOG="$log" \
-		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+	# (the group's own stderr is /dev/null so that bash does not report a
+	# process the KILL mode killed; the command's stderr is the caller's)
+	{ env LD_PRELOAD="$SHIM" KLIC_FAULT="$fault" KLIC_FAULT_PREFIX="$prefix" KLIC_FAULT_LOG="$log" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@" 2>&3 3>&-; } 3>&2 2>/dev/null
 }
 
 # files_sum DIR: one line per regular file (sha256, path) and symlink; the
 # directories themselves are not listed (an empty directory left by a
 # mkdir -p is not state).  With NORM_CLOCK=1 the trusted clock's content
-# (a time) is replaced by "present".
+# (a time) is replaced by "present"; with NO_TEMPS=1 temporary files
+# (*.tmp*) are left out.
 files_sum() {
 	local d=$1
 	[ -e "$d" ] || { echo absent; return; }
 	(cd "$d" && find . \( -type f -o -type l \) -print0 | sort -z | while IFS= read -r -d '' p; do
-		if [ "${NORM_CLOCK:-0}" = 1 ] && [ "$p" = ./klic/clock ]; then echo "present $p"
+		if [ "${NO_TEMPS:-0}" = 1 ] && [[ "$p" == *.tmp* ]]; then continue
+		elif [ "${NORM_CLOCK:-0}" = 1 ] && [ "$p" = ./klic/clock ]; then echo "present $p"
 		elif [ -L "$p" ]; then echo "link $p -> $(readlink "$p")"
 		else printf '%s %s\n' "$(sha256sum < "$p" | cut -c1-64)" "$p"; fi
 	done)
@@ -53,6 +58,15 @@ sum_diff() {
 	     END { for (p in b) if (!(p in a)) o = o " +" p; else if (a[p] != b[p]) o = o " ~" p
 	           for (p in a) if (!(p in b)) o = o " -" p
 	           sub(/^ /, "", o); print o }' <(echo "$1") <(echo "$2")
+}
+
+# mixed BEFORE CLEAN AFTER: the files of AFTER (files_sum, NO_TEMPS=1) that
+# are neither as in BEFORE nor as in CLEAN (a half-written or foreign file);
+# the trusted clock is exempt (it holds a time).
+mixed() {
+	awk 'FILENAME == ARGV[1] { a[$2] = $1; next } FILENAME == ARGV[2] { c[$2] = $1; next }
+	     $2 != "./klic/clock" && $1 != a[$2] && $1 != c[$2] { o = o " " $2 }
+	     END { sub(/^ /, "", o); print o }' <(echo "$1") <(echo "$2") <(echo "$3")
 }
 
 # note_point MSG: a detail line for a failing injection point; at most

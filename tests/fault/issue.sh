@@ -3,9 +3,10 @@
 # KRE requests, a KSE request denied no-entitlement, a request by a
 # non-member): every write, fsync, rename, create and truncate the admin
 # tool makes under its state and output folders, SQLite's included, fails
-# in turn, once with EIO and once with ENOSPC that persists (disk full),
-# through the LD_PRELOAD shim tests/fault/shim.c.  After each injected
-# failure:
+# in turn through the LD_PRELOAD shim tests/fault/shim.c: once with EIO,
+# with ENOSPC that persists (disk full), and as a crash (SIGKILL just
+# before the call: exit 137, no message; temporary files the kill
+# interrupted may remain until the re-run).  After each injected failure:
 #   - exit 0 (the call did not matter), or non-zero with one stderr line
 #     per failed request ("klic-admin: FILE: ..."; exactly one for a
 #     one-shot fault);
@@ -83,7 +84,7 @@ echo "# issue batch of ${#BATCH[@]}: $POINTS injection points ($(cut -d' ' -f2,4
 TOTAL=0
 for mode in $FAULT_MODES; do
 	echo "# issue, $mode:"
-	NOTES=0 bad=0 absorbed=0 failed=0 missed=0 rerun_bad=0 covered=0
+	NOTES=0 bad=0 absorbed=0 failed=0 missed=0 rerun_bad=0 covered=0 killed_temps=0
 	declare -A rcs=() example=()
 	for ((n = 1; n <= POINTS; n += STRIDE)); do
 		covered=$((covered + 1))
@@ -94,7 +95,17 @@ for mode in $FAULT_MODES; do
 		lines=$(wc -l <"$BOX/err")
 		rcs[$rc]=$(( ${rcs[$rc]:-0} + 1 ))
 		[ "$rc" -eq 0 ] || [ -n "${example[$rc]:-}" ] || example[$rc]="#$n ($what): $(head -1 "$BOX/err")"
-		if [ "$rc" -eq 0 ]; then
+		if [ "$mode" = KILL ]; then
+			# a crash: no message; the ledger must be consistent, the
+			# temporary files the kill interrupted are counted here and
+			# must be gone after the re-run
+			[ "$rc" -eq 137 ] || { note_point "#$n ($what): exit $rc, expected 137 (killed)"; bad=$((bad + 1)); }
+			failed=$((failed + 1))
+			killed_temps=$((killed_temps + $(find "$RUN" -name '*.tmp*' | wc -l)))
+			rm -rf "$BOX/chk"; cp -a "$A" "$BOX/chk"
+			p=$(ledger_problems "$BOX/chk" "$OUT" 0 | grep -v '^temporary file' || true)
+			[ -z "$p" ] || { note_point "#$n ($what): after the kill: $p"; bad=$((bad + 1)); }
+		elif [ "$rc" -eq 0 ]; then
 			absorbed=$((absorbed + 1))
 			p=$(ledger_problems "$A" "$OUT" 1)
 			[ -z "$p" ] || { note_point "#$n ($what): exit 0 but: $p"; bad=$((bad + 1)); }
@@ -120,6 +131,7 @@ for mode in $FAULT_MODES; do
 	TOTAL=$((TOTAL + covered))
 	dist=$(for k in "${!rcs[@]}"; do echo "exit $k: ${rcs[$k]}"; done | sort | paste -sd, | sed 's/,/, /g')
 	summary="$covered of $POINTS points: $failed failed ($dist), $absorbed absorbed, $missed not reached; re-runs: $((covered - rerun_bad)) reached the clean result"
+	[ "$mode" != KILL ] || summary+="; $killed_temps temp file(s) left by the kills"
 	if [ "$bad" -eq 0 ] && [ "$missed" -eq 0 ]; then pass "issue, $mode: $summary"
 	else fail "issue, $mode: $summary; $bad problem(s)"; fi
 	for k in "${!example[@]}"; do echo "#   first exit $k: ${example[$k]}" | cut -c1-300; done

@@ -21,7 +21,9 @@
  *       sequence); the Nth counted call of OP fails with ERRNO (ENOSPC,
  *       EIO, EDQUOT, EROFS; default EIO) without doing anything.  With
  *       "persist" every later counted call of OP fails too (a disk that
- *       stays full).  Unset or empty: count only.
+ *       stays full).  ERRNO "KILL" instead kills the process with SIGKILL
+ *       just before the Nth call (a crash at exactly that point).  Unset
+ *       or empty: count only.
  *   KLIC_FAULT_PREFIX=DIR   only paths under DIR count.
  *   KLIC_FAULT_LOG=FILE     append one line per counted call:
  *       "SEQ CLASS CLASS_SEQ FUNC RESULT PATH" (RESULT "ok" or "FAIL").
@@ -44,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -60,6 +63,7 @@ static int fault_class;	     /* C_* or C_ANY */
 static unsigned long fault_n; /* 1-based */
 static int fault_errno; /* 0 until parsed; default EIO */
 static int fault_persist;
+static int fault_kill; /* SIGKILL instead of an error */
 static char prefix[PATH_MAX];
 static size_t prefix_len;
 static char log_path[PATH_MAX];
@@ -178,6 +182,8 @@ __attribute__((constructor)) static void shim_init(void)
 		int en;
 		if (n == 7 && memcmp(e, "persist", 7) == 0 && !fault_persist)
 			fault_persist = 1;
+		else if (n == 4 && memcmp(e, "KILL", 4) == 0 && fault_errno == 0 && !fault_kill)
+			fault_kill = 1, fault_errno = EINTR; /* never seen: the process dies */
 		else if ((en = parse_errno(e, n)) > 0 && fault_errno == 0)
 			fault_errno = en;
 		else
@@ -283,6 +289,8 @@ static int hit(int cls, const char *fn, const char *path)
 			fail = 1;
 	}
 	log_line(s, cls, cs, fn, fail, path);
+	if (fail && fault_kill)
+		(void)kill(getpid(), SIGKILL);
 	if (fail)
 		errno = fault_errno;
 	return fail;

@@ -15,7 +15,7 @@ PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 py() {
 	local f=$1 code=$2
 	rm -f "$BOX/log"
-	env LD_PRELOAD="$SHIM" KLIC_FAULT="$f" KLIC_FAULT_PREFIX="$IN" KLIC_FAULT_LOG="$BOX/log" \
+	{ env LD_PRELOAD="$SHIM" KLIC_FAULT="$f" KLIC_FAULT_PREFIX="$IN" KLIC_FAULT_LOG="$BOX/log" \
 		IN="$IN" OUT="$BOX/out" "$PY" -c "
 import os, subprocess, errno
 IN = os.environ['IN']; OUT = os.environ['OUT']
@@ -30,7 +30,7 @@ def wr(p, s, mode='w'):
         os.write(fd, s.encode()); os.fsync(fd)
     finally:
         os.close(fd)
-$code" >"$BOX/o" 2>"$BOX/e" || true
+$code" >"$BOX/o" 2>"$BOX/e"; } 2>/dev/null || true
 }
 classes() { [ -f "$BOX/log" ] && cut -d' ' -f2 "$BOX/log" | tr '\n' ' '; }
 
@@ -62,6 +62,9 @@ py "any:1:EIO:persist" "subprocess.run(['sh', '-c', 'echo b > ' + IN + '/child; 
 	&& pass "children (spawned without LD_PRELOAD) are not affected" || fail "child affected: $(cat "$BOX/log" "$BOX/e" 2>&1)"
 py "write:1:persist" "t(wr, OUT+'/q', 'a')"
 [ "$(cat "$BOX/out/q")" = a ] && pass "paths outside the prefix never fail" || fail "outside prefix"
+py "write:2:KILL" "t(wr, IN+'/k', 'a'); t(wr, IN+'/k', 'b', 'a'); print('survived')"
+[ "$(cat "$IN/k")" = a ] && ! grep -q survived "$BOX/o" && grep -q ' FAIL ' "$BOX/log" \
+	&& pass "write:2:KILL kills the process just before the 2nd write" || fail "KILL: $(cat "$BOX/o")"
 rc=0; env LD_PRELOAD="$SHIM" KLIC_FAULT="frobnicate:1" true 2>/dev/null || rc=$?
 [ "$rc" = 125 ] && pass "a malformed KLIC_FAULT is refused (exit 125)" || fail "malformed spec: rc $rc"
 t_done
