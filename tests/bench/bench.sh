@@ -14,12 +14,14 @@
 #                    tests/bench/klic_bench_gpg_floor (default build/normal)
 #   --keep           keep the sandbox (also KEEP=1)
 #   --floor-iter M   iterations of the gpg floor (default N, within 10..100)
+#   --big-n N, --ledger-rows R   smaller --big runs (quick checks, smoke test)
 # Exit 0 when every step ran (targets met or not), non-zero when one failed.
 # It never asserts a timing: the summary says MET / NOT MET.
 set -euo pipefail
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ARGS=("$@")
 SRC=$(cd "$HERE/../.." && pwd)
 N=200
 BIG=0
@@ -31,7 +33,7 @@ LEDGER_ROWS=1000000
 USERS=4 # distinct members (homes, keys); requests go round-robin
 LAT_N=10 # timed 1-seat requests (agent running) for latency
 
-usage() { sed -n '7,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '/^# usage:/,/^# It never/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() {
 	echo "bench: $*" >&2
 	exit 1
@@ -69,11 +71,17 @@ TIME=/usr/bin/time
 for x in "$KLIC" "$ADMIN" "$FLOOR" "$RUN" "$TIME"; do
 	[ -x "$x" ] || die "$x: not found or not executable (build first; /usr/bin/time is Debian's 'time')"
 done
-for t in gpg gpgconf gpg-connect-agent sqlite3 tar gzip sha256sum awk getconf; do
+for t in gpg gpgconf sqlite3 tar gzip sha256sum awk; do
 	command -v "$t" >/dev/null || die "$t: not found (run setup.sh)"
 done
+# The whole run under the runner (a child subreaper): the gpg processes
+# GPGME double-forks and the agents are orphans, reaped by it rather than
+# left as zombies for the system's init.
+if [ "${KLIC_BENCH_REAPER:-0}" != 1 ]; then
+	export KLIC_BENCH_REAPER=1
+	exec "$RUN" -- bash "${BASH_SOURCE[0]}" ${ARGS[@]+"${ARGS[@]}"}
+fi
 CORES=$(nproc)
-CLK_TCK=$(getconf CLK_TCK)
 
 BOX=$(mktemp -d /tmp/kb-XXXXXX)
 # Kill the gpg-agent of every GNUPGHOME in the sandbox (those we started).
@@ -83,8 +91,10 @@ kill_agents() {
 		gpgconf --homedir "$d" --kill all >/dev/null 2>&1 || true
 	done < <(find "$BOX" \( -name pubring.kbx -o -name 'S.gpg-agent' \) -printf '%h\n' 2>/dev/null | sort -u)
 }
+GEN_PIDS=() # request makers running in the background
 cleanup() {
-	local rc=$?
+	local rc=$? p
+	for p in ${GEN_PIDS[@]+"${GEN_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
 	kill_agents
 	if [ "$KEEP" = 1 ]; then echo "bench: sandbox kept: $BOX" >&2; else rm -rf "$BOX"; fi
 	[ "$rc" -eq 0 ] || echo "bench: FAILED (exit $rc)" >&2
@@ -174,7 +184,7 @@ for ((i = first; i <= last; i += step)); do
 	if [ "$multi" = 1 ]; then umount /etc/machine-id; fi
 done'
 gen_requests() {
-	local dir=$1 prefix=$2 first=$3 count=$4 base=$5 p=1 w pids=() rc=0 last
+	local dir=$1 prefix=$2 first=$3 count=$4 base=$5 p=1 w rc=0 last
 	last=$((first + count - 1))
 	mkdir -p "$dir"
 	if [ "$CORES" -ge 4 ]; then p=4; elif [ "$CORES" -ge 2 ]; then p=2; fi # divides USERS
@@ -187,9 +197,10 @@ gen_requests() {
 			bash -c "$GEN_INNER" gen "$KLIC" "$BOX" "$dir" "$prefix" \
 				$((first + w)) "$last" "$p" "$USERS" 0 "$base" &
 		fi
-		pids+=($!)
+		GEN_PIDS+=($!)
 	done
-	for w in "${pids[@]}"; do wait "$w" || rc=$?; done
+	for w in "${GEN_PIDS[@]}"; do wait "$w" || rc=$?; done
+	GEN_PIDS=()
 	[ "$rc" -eq 0 ] || die "generating requests in $dir failed"
 	[ "$(find "$dir" -name "$prefix*.kreq" | wc -l)" -eq "$count" ] || die "$dir: not $count requests"
 }
