@@ -8,6 +8,7 @@
  * Prints the decoded license and exits 0 when it is valid on this machine
  * now; else prints "invalid: <ERRNAME>: <message>: <detail>" on stderr and
  * exits 1 (2 for a usage error).  Includes nothing of klic but <klic.h>. */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include <klic.h>
 #include <stdio.h>
 #include <string.h>
