@@ -284,6 +284,8 @@ static int ent_list(struct global *g, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
+			if (json)
+				return usage_error("entitlement list", "option --json given twice");
 			json = 1;
 			break;
 		case 'h':
@@ -306,13 +308,16 @@ static int ent_list(struct global *g, int argc, char **argv)
 		char *s;
 		for (i = 0; arr != NULL && i < n; i++) {
 			unsigned freeseats = e[i].used >= e[i].seats ? 0 : e[i].seats - e[i].used;
-			json_array_append_new(
-			    arr, json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:b}", "id",
+			json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:b}", "id",
 					   (json_int_t)e[i].id, "product", e[i].product, "model",
 					   e[i].model, "billing", e[i].billing, "seats",
 					   (int)e[i].seats, "used", (int)e[i].used, "free",
 					   (int)freeseats, "until", e[i].until, "ref", e[i].ref,
-					   "created", e[i].created, "valid", e[i].until_end > now));
+					   "created", e[i].created, "valid", e[i].until_end > now);
+			if (o == NULL || json_array_append_new(arr, o) != 0) {
+				json_decref(arr); /* never print a partial list */
+				arr = NULL;
+			}
 		}
 		s = arr != NULL ? json_dumps(arr, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
 		json_decref(arr);
@@ -562,6 +567,7 @@ struct list_out {
 	int json;
 	int first;
 	int64_t now;
+	json_t *arr; /* --json: the whole list, printed only when complete */
 };
 
 static int list_row(void *vctx, const struct klic_license_row *row)
@@ -579,12 +585,8 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 				      "request_digest", row->request_digest, "seat", (int)row->seat,
 				      "issued", is, "expires", ex, "state", state, "entitlement_id",
 				      (json_int_t)row->entitlement_id);
-		char *s = o != NULL ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-		json_decref(o);
-		if (s == NULL)
+		if (o == NULL || json_array_append_new(lo->arr, o) != 0)
 			return klic_error_set(KLIC_ERR_NOMEM, "json");
-		printf("%s  %s", lo->first ? "" : ",\n", s);
-		free(s);
 	} else {
 		printf("%-32s %-3s %-29s %-40s %4u %-20s %-20s %s\n", row->license_id, row->product,
 		       row->machine_id, row->member_fpr, row->seat, is, ex, state);
@@ -601,7 +603,7 @@ static int cmd_list(struct global *g, int argc, char **argv)
 	    {"active", no_argument, NULL, 'a'},        {"expired", no_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	struct klic_list_filter f;
-	struct list_out lo = {0, 1, 0};
+	struct list_out lo = {0, 1, 0, NULL};
 	struct klic_admin *a = NULL;
 	char mid[KLIC_MACHINE_ID_LEN + 1];
 	int c, r, rc;
@@ -610,6 +612,8 @@ static int cmd_list(struct global *g, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
+			if (lo.json)
+				return usage_error("list", "option --json given twice");
 			lo.json = 1;
 			break;
 		case 'p':
@@ -652,16 +656,25 @@ static int cmd_list(struct global *g, int argc, char **argv)
 	f.now = lo.now = klic_now();
 	if ((rc = open_admin(&a, g)) != 0)
 		return rc;
-	if (lo.json)
-		printf("[\n");
-	else
+	if (lo.json && (lo.arr = json_array()) == NULL) {
+		klic_admin_free(a);
+		return fail("list", klic_error_set(KLIC_ERR_NOMEM, "json"));
+	}
+	if (!lo.json)
 		printf("%-32s %-3s %-29s %-40s %4s %-20s %-20s %s\n", "LICENSE_ID", "PRD",
 		       "MACHINE", "MEMBER", "SEAT", "ISSUED", "EXPIRES", "STATE");
 	r = klic_ledger_list(a->ledger, &f, list_row, &lo);
-	if (lo.json)
-		printf("%s]\n", lo.first ? "" : "\n");
+	if (r == 0 && lo.json) {
+		char *s = json_dumps(lo.arr, JSON_SORT_KEYS | JSON_INDENT(2));
+		if (s == NULL)
+			r = klic_error_set(KLIC_ERR_NOMEM, "json");
+		else
+			printf("%s\n", s);
+		free(s);
+	}
+	json_decref(lo.arr);
 	if (r != 0)
-		rc = fail(a->ledger_path, r);
+		rc = fail(lo.json ? "list" : a->ledger_path, r);
 	klic_admin_free(a);
 	return rc;
 }

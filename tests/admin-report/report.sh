@@ -126,6 +126,29 @@ else
 	fail "report numbers (JSON above)"
 fi
 
+# the other --json outputs of klic-admin, on the same state: exact keys
+at_now "$ADMIN" --state "$A" list --json >l.json
+at_now "$ADMIN" --state "$A" list --json --active >la.json
+if python3 - l.json la.json e.json <<'EOF'; then
+import json, sys
+l, la, e = (json.load(open(f)) for f in sys.argv[1:4])
+lk = {"license_id", "product", "machine_id", "member_fpr", "request_digest", "seat", "issued",
+      "expires", "state", "entitlement_id"}
+assert isinstance(l, list) and len(l) == 9 and len(la) == 6, (len(l), len(la))
+for x in l:
+    assert lk <= set(x) and set(x) - lk <= {"file"}, sorted(x)   # "file": ledger v2
+    assert x["state"] in ("active", "expired") and isinstance(x["seat"], int)
+assert [x["state"] for x in l].count("active") == 6
+assert l[0]["issued"] == "2025-12-01T00:00:00Z" and l[0]["expires"] == "2026-01-30T00:00:00Z"
+ek = {"id", "product", "model", "billing", "seats", "used", "free", "until", "ref", "created", "valid"}
+assert all(set(x) == ek for x in e) and len(e) == 4, [sorted(x) for x in e]
+assert [(x["id"], x["used"], x["free"], x["valid"]) for x in e] == [(1, 4, 6, True), (2, 2, 0, True), (3, 0, 5, True), (4, 0, 3, False)]
+EOF
+	pass "list --json and entitlement list --json: exact keys, the same counts"
+else
+	fail "list / entitlement list JSON"
+fi
+
 # --- the table -------------------------------------------------------------------------
 at_now "$ADMIN" --state "$A" report >t.txt
 if grep -qE '^1 +KRE +node-locked +yearly +10 +4 +6 +2 +3 +2026-12-31' t.txt &&
