@@ -1,6 +1,7 @@
 /* klic response/ — the seat report (klic_report.h): read-only queries of the
  * ledger, the daily series, and the self-contained HTML page. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,10 @@ static int fill_series(struct klic_report *r, struct klic_ledger *l)
 	sqlite3_finalize(st);
 	st = NULL;
 
+	if (r->n > SIZE_MAX / sizeof *diff / (r->n_days + 1)) {
+		ret = klic_error_set(KLIC_ERR_TOO_BIG, "report: %zu entitlements", r->n);
+		goto out;
+	}
 	if (r->n > 0 && (diff = calloc(r->n * (r->n_days + 1), sizeof *diff)) == NULL) {
 		ret = klic_error_set(KLIC_ERR_NOMEM, "report series");
 		goto out;

@@ -5,8 +5,9 @@
 # request -> issue -> install round trip, and an example program built with
 # `pkg-config --cflags --libs klic` (shared, then static) checks the
 # installed license and refuses a tampered copy.
-# Usage: install.sh BUILD_DIR SOURCE_DIR BINDIR LIBDIR INCLUDEDIR MANDIR VERSION
-# (the directories as GNUInstallDirs gave them, relative to the prefix)
+# Usage: install.sh BUILD_DIR SOURCE_DIR BINDIR LIBDIR INCLUDEDIR MANDIR VERSION [CFLAGS]
+# (the directories as GNUInstallDirs gave them, relative to the prefix;
+# CFLAGS for the example programs, e.g. the sanitizers of the build)
 . "$(dirname "$0")/../lib.sh"
 BUILD=$1
 SRC=$2
@@ -15,6 +16,7 @@ LIBDIR=$4
 INCDIR=$5
 MANDIR=$6
 VERSION=$7
+XCFLAGS=${8:-}
 
 for d in "$BINDIR" "$LIBDIR" "$INCDIR" "$MANDIR"; do
 	case $d in /*) echo "# absolute install directory $d: cannot relocate, skipped"; exit 77 ;; esac
@@ -147,7 +149,7 @@ export PKG_CONFIG_PATH="$LIB/pkgconfig"
 	fail "klic.pc prefix: $(pkg-config --variable=prefix klic)"
 flags=$(pkg-config --cflags --libs klic || true)
 mkdir -p ex
-if cc -std=c99 -Wall -Wextra -Werror "$SRC/tests/runtime/example.c" $flags -o ex/example 2>"$BOX/cc.err"; then
+if cc -std=c99 -Wall -Wextra -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $flags -o ex/example 2>"$BOX/cc.err"; then
 	pass "example.c builds with: $flags"
 else
 	fail "example.c: $(head -5 "$BOX/cc.err")"
@@ -177,7 +179,7 @@ fi
 # static: libklic.a, then its dependencies (Requires.private of klic.pc) as
 # shared libraries (their own static archives are not all installed here)
 deps="$(pkg-config --libs $(pkg-config --print-requires-private klic) 2>/dev/null || true) -lpthread"
-if cc -std=c99 -Wall -Werror "$SRC/tests/runtime/example.c" $(pkg-config --cflags klic) \
+if cc -std=c99 -Wall -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $(pkg-config --cflags klic) \
 	"$LIB/libklic.a" $deps -o ex/example-static 2>"$BOX/cc.err"; then
 	if ! ldd ex/example-static | grep -q libklic && ex/example-static "$LIC" "$U" >/dev/null 2>&1; then
 		pass "static example (libklic.a + $deps): valid"

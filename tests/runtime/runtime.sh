@@ -6,6 +6,9 @@
 # public API.
 # Usage: runtime.sh KLIC KLIC_ADMIN EXAMPLE RT_THREADS SOURCE_DIR LIBKLIC_SO
 . "$(dirname "$0")/../lib.sh"
+# faketime preloads itself before the sanitizer runtime; let ASan builds
+# run under it (no effect on normal builds).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 KLIC=$1
 ADMIN=$2
 EXAMPLE=$3
