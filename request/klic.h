@@ -75,6 +75,7 @@ enum klic_err {
 	KLIC_ERR_FIELD = -33,
 	KLIC_ERR_MACHINE_ID = -34,
 	KLIC_ERR_LICENSE_FORMAT = -35,
+	KLIC_ERR_LICENSE_NAME = -36,
 	KLIC_ERR_SIG_NONE = -40,
 	KLIC_ERR_SIG_MULTIPLE = -41,
 	KLIC_ERR_SIG_BAD = -42,
@@ -106,6 +107,7 @@ enum klic_err {
 #define KLIC_INFO_PRODUCT_SIZE 4     /* "KRE" | "KSE" */
 #define KLIC_INFO_MACHINE_ID_SIZE 30 /* "7K3QD-9WXTB-0M2RA-FE5NP-4HJCV" */
 #define KLIC_INFO_LICENSE_ID_SIZE 33 /* 32 lower-case hex */
+#define KLIC_INFO_FILE_SIZE 65       /* "KRE_<machine ID>_<k>.lic" */
 #define KLIC_INFO_TEXT_SIZE 201      /* printable ASCII, at most 200 */
 #define KLIC_INFO_FPR_SIZE 41        /* 40 upper-case hex */
 #define KLIC_INFO_DIGEST_SIZE 65     /* 64 lower-case hex */
@@ -114,14 +116,15 @@ enum klic_err {
 /* A decoded license.  Every string is NUL-terminated printable ASCII. */
 struct klic_license_info {
 	/* 1 when the fields below come from a license whose signature by a
-	 * pinned issuer verified; they are then filled even when a later check
-	 * failed (another machine, expired, issued in the future, clock set
-	 * back), so a runtime can say which license is not valid and why.
-	 * 0: the fields are empty (zero). */
+	 * pinned issuer verified and that lists the file's name; they are
+	 * then filled even when a later check failed (another machine,
+	 * expired, issued in the future, clock set back), so a runtime can
+	 * say which license is not valid and why.  0: the fields are empty. */
 	int verified;
 	char product[KLIC_INFO_PRODUCT_SIZE];
 	char machine_id[KLIC_INFO_MACHINE_ID_SIZE]; /* the machine it is bound to */
 	char license_id[KLIC_INFO_LICENSE_ID_SIZE];
+	char file[KLIC_INFO_FILE_SIZE]; /* the file name that selected this seat */
 	unsigned seat;  /* this license's seat, 1..seats */
 	unsigned seats; /* seats granted by the same request */
 	time_t issued;
@@ -139,7 +142,10 @@ struct klic_license_info {
  * `klic --home KLIC_HOME verify LIC_PATH` does:
  *   strict clear-signed format; one signature by an issuer pinned in
  *   KLIC_HOME (keys of <home>/klic/gnupg, list <home>/klic/issuers);
- *   strict document; the license names this machine's ID; issued no more
+ *   strict document; the file's base name is one the license lists (all
+ *   the files of one response are the same signed document, the name
+ *   selects the seat: keep the name when copying a license); the license
+ *   names this machine's ID; issued no more
  *   than 5 minutes in the future; not expired; the system clock not set
  *   back behind the latest trusted time (<home>/klic/clock).
  * On success the latest trusted time is advanced to now (as klic does).

@@ -56,6 +56,7 @@ static void info_fill(struct klic_license_info *out, const struct klic_license *
 	copy_printable(out->product, sizeof(out->product), lic->product);
 	copy_printable(out->machine_id, sizeof(out->machine_id), lic->machine_id);
 	copy_printable(out->license_id, sizeof(out->license_id), lic->license_id);
+	copy_printable(out->file, sizeof(out->file), lic->file);
 	out->seat = lic->seat;
 	out->seats = lic->seats;
 	out->issued = (time_t)lic->issued;
@@ -70,6 +71,7 @@ KLIC_API int klic_license_verify(struct klic_license_info *out, const char *lic_
 				 const char *klic_home)
 {
 	char home[KLIC_PATH_MAX], mid[KLIC_MACHINE_ID_LEN + 1];
+	const char *base;
 	struct klic_license lic;
 	struct klic_user u;
 	uint8_t *buf = NULL;
@@ -98,7 +100,11 @@ KLIC_API int klic_license_verify(struct klic_license_info *out, const char *lic_
 		goto out;
 	if ((r = klic_this_machine_id(mid)) != 0)
 		goto out;
-	r = klic_user_check_license(&u, &lic, buf, len, mid, now);
+	/* the base name selects the seat: a license is valid only under a
+	 * name it lists (spec 3.5) */
+	base = strrchr(lic_path, '/');
+	base = base != NULL ? base + 1 : lic_path;
+	r = klic_user_check_license(&u, &lic, base, buf, len, mid, now);
 	if (lic.license_id[0] != '\0')
 		info_fill(out, &lic); /* signature verified, even if a later check failed */
 	if (r != 0)

@@ -579,12 +579,12 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
 	if (lo->json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I}", "license_id",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:s}", "license_id",
 				      row->license_id, "product", row->product, "machine_id",
 				      row->machine_id, "member_fpr", row->member_fpr,
 				      "request_digest", row->request_digest, "seat", (int)row->seat,
 				      "issued", is, "expires", ex, "state", state, "entitlement_id",
-				      (json_int_t)row->entitlement_id);
+				      (json_int_t)row->entitlement_id, "file", row->file);
 		if (o == NULL || json_array_append_new(lo->arr, o) != 0)
 			return klic_error_set(KLIC_ERR_NOMEM, "json");
 	} else {

@@ -77,9 +77,11 @@ for i, (ent, prod, iss, exp) in enumerate(rows):
     digest = hashlib.sha256(b"req%d" % i).hexdigest()
     insert("requests", dict(digest=digest, member_fpr=fpr, machine_id=mid, product=prod, seats=1,
                             status="issued", entitlement_id=ent, created=iss))
-    insert("licenses", dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1,
-                            machine_id=mid, product=prod, issued=t(iss), expires=t(exp),
-                            entitlement_id=ent, member_fpr=fpr))
+    lic = dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1, machine_id=mid,
+               product=prod, issued=t(iss), expires=t(exp), entitlement_id=ent, member_fpr=fpr)
+    if "file" in [c[0] for c in cols("licenses")]:
+        lic["file"] = "%s_%s.lic" % (prod, mid)
+    insert("licenses", lic)
 db.commit()
 EOF
 
@@ -136,13 +138,14 @@ if python3 - l.json la.json e.json <<'EOF'; then
 import json, sys
 l, la, e = (json.load(open(f)) for f in sys.argv[1:4])
 lk = {"license_id", "product", "machine_id", "member_fpr", "request_digest", "seat", "issued",
-      "expires", "state", "entitlement_id"}
+      "expires", "state", "entitlement_id", "file"}
 assert isinstance(l, list) and len(l) == 9 and len(la) == 6, (len(l), len(la))
 for x in l:
-    assert lk <= set(x) and set(x) - lk <= {"file"}, sorted(x)   # "file": ledger v2
+    assert set(x) == lk, sorted(x)
     assert x["state"] in ("active", "expired") and isinstance(x["seat"], int)
 assert [x["state"] for x in l].count("active") == 6
 assert l[0]["issued"] == "2025-12-01T00:00:00Z" and l[0]["expires"] == "2026-01-30T00:00:00Z"
+assert l[0]["file"] == "KRE_AHK71-7GYA7-9T7JC-4WBRZ-19YG5.lic", l[0]["file"]
 ek = {"id", "product", "model", "billing", "seats", "used", "free", "until", "ref", "created", "valid"}
 assert all(set(x) == ek for x in e) and len(e) == 4, [sorted(x) for x in e]
 assert [(x["id"], x["used"], x["free"], x["valid"]) for x in e] == [(1, 4, 6, True), (2, 2, 0, True), (3, 0, 5, True), (4, 0, 3, False)]

@@ -28,6 +28,7 @@ static void print_info(const struct klic_license_info *i)
 	printf("product         %s\n", i->product);
 	printf("machine_id      %s\n", i->machine_id);
 	printf("license_id      %s\n", i->license_id);
+	printf("file            %s\n", i->file);
 	printf("seat            %u of %u\n", i->seat, i->seats);
 	print_time("issued", i->issued);
 	print_time("expires", i->expires);

@@ -97,6 +97,7 @@ lid=$(user status --json | python3 -c 'import json,sys; print([l["license_id"] f
 exp=$(user status --json | python3 -c 'import json,sys; print([l["expires"] for l in json.load(sys.stdin)["licenses"] if l["file"] == sys.argv[1]][0])' "KRE_${MID}.lic")
 field() { awk -v k="$1" '$1 == k {sub(/^[^ ]+ +/, ""); print; exit}' "$BOX/ok.txt"; }
 if [ "$(field product)" = KRE ] && [ "$(field machine_id)" = "$MID" ] &&
+	[ "$(field seat)" = "1 of 2" ] && [ "$(field file)" = "KRE_${MID}.lic" ] &&
 	[ "$(field license_id)" = "$lid" ] && [ "$(field expires)" = "$exp" ] &&
 	[ "$(field issuer_org)" = "Runtime Org" ] && [ "$(field issuer_fpr)" = "$IFPR" ] && grep -q "^this machine    $MID\$" "$BOX/ok.txt"; then
 	pass "decoded license agrees with klic status --json (id $lid, expires $exp)"
@@ -115,6 +116,18 @@ mkdir -p t
 sed 's/"seats": 2/"seats": 3/' "$LIC" >"t/KRE_${MID}.lic"
 expect "edited license" KLIC_ERR_SIG_BAD "$EXAMPLE" "t/KRE_${MID}.lic" "$U"
 grep -q '^not valid:' "$BOX/out.txt" && fail "edited license reported as verified" || pass "edited license: no decoded fields"
+cp "$LIC" "t/KRE_${MID}_9.lic"
+expect "a valid license under a name it does not list" KLIC_ERR_LICENSE_NAME "$EXAMPLE" "t/KRE_${MID}_9.lic" "$U"
+cp "$LIC" "t/renamed.lic"
+expect "a valid license renamed" KLIC_ERR_LICENSE_NAME "$EXAMPLE" t/renamed.lic "$U"
+# the second seat: the same signed bytes under the other listed name
+cp "$LIC" "t/KRE_${MID}_2.lic"
+if "$EXAMPLE" "t/KRE_${MID}_2.lic" "$U" >"$BOX/ok2.txt" 2>&1 && grep -q "^seat            2 of 2$" "$BOX/ok2.txt" &&
+	grep -q "^file            KRE_${MID}_2.lic$" "$BOX/ok2.txt"; then
+	pass "the file name selects the seat (seat 2 of 2)"
+else
+	fail "seat 2: $(cat "$BOX/ok2.txt")"
+fi
 expect "missing file" KLIC_ERR_NOT_FOUND "$EXAMPLE" "$BOX/nope/KRE_${MID}.lic" "$U"
 expect "a response is not a license" KLIC_ERR_LICENSE_FORMAT "$EXAMPLE" outbox/ada.kresp "$U"
 { echo "free license"; cat "$LIC"; } >"t/prefixed.lic"
