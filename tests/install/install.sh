@@ -21,7 +21,7 @@ XCFLAGS=${8:-}
 for d in "$BINDIR" "$LIBDIR" "$INCDIR" "$MANDIR"; do
 	case $d in /*) echo "# absolute install directory $d: cannot relocate, skipped"; exit 77 ;; esac
 done
-for tool in pkg-config cc man groff python3; do
+for tool in pkg-config cc man groff col readelf nm python3; do
 	command -v "$tool" >/dev/null || { echo "# $tool missing: skipped"; exit 77; }
 done
 
