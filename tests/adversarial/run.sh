@@ -13,18 +13,27 @@
 #     keyrings, the admin -o directory, the current directory, HOME, TMPDIR),
 #   - every admin ledger dumps identically (seats, requests, members, audit),
 #   - for bombs: under BOUND_S seconds and BOUND_MIB MiB resident.
+# Two other kinds of case: unchanged() for a legitimate no-op (installing
+# the installed response again: exit 0, nothing changed), and denial() for a
+# request the admin can attribute but must not serve (spec 5.3: exit 0, a
+# signed not-member denial is the only new file, no seat spent).  The
+# harness checks itself first with fake tools that break each assertion.
 # Members are enumerated from the real bundles (tar tzf), so the per-member
-# cases follow whatever the format holds.
+# cases follow whatever the format holds.  The other-machine cases need root
+# and unshare -m, the clock cases faketime: without them they are reported
+# as SKIP lines and in the summary, never silently.
 #
-# usage: run.sh KLIC KLIC_ADMIN MUTATE     (KEEP=1 keeps the sandbox)
+# usage: run.sh KLIC KLIC_ADMIN MUTATE     (KEEP=1 keeps the sandbox,
+#        VERBOSE=1 shows the harness self-test)
 . "$(dirname "$0")/../lib.sh"
 KLIC=$1 ADMIN=$2 MUTATE=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
+trap 'echo "FAIL - run.sh stopped: line $LINENO: $BASH_COMMAND (exit $?)"' ERR
 BOUND_S=5 BOUND_MIB=200
 
 A="$BOX/a"       # organization A: the users' pinned issuer
 AOLD="$BOX/a-old" # a copy of A's state (same issuer key), short entitlement
-ABAK="$BOX/a-bak" # a copy of A's state taken before a request was issued
+ABAK="$BOX/a-bak" # a backup of A's state, restored after A issued more
 B="$BOX/b"       # organization B: another organization's admin
 U="$BOX/u"       # ada: member of A (and of B), the victim of most cases
 V="$BOX/v"       # bob: member of A
@@ -204,6 +213,7 @@ adm "$A" member add --from-request u.kreq >/dev/null && adm "$A" member add --fr
 adm "$B" member add --from-request u.kreq >/dev/null || die "member add B"
 clone "$A" "$AOLD"
 adm "$A" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until $far >/dev/null
+clone "$A" "$ABAK" # a backup restored later: it knows nothing issued from now on
 adm "$AOLD" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until "$soon" >/dev/null
 adm "$B" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until $far >/dev/null
 adm "$A" issue u.kreq v.kreq -o "$OUT" --yes >/dev/null || die "issue u, v"
@@ -212,7 +222,6 @@ mkdir -p "$OUT/b" && adm "$B" issue u.kreq -o "$OUT/b" --yes >/dev/null && mv "$
 usr "$U" request --product KSE -o u-kse.kreq >/dev/null && adm "$A" issue u-kse.kreq -o . --yes >/dev/null || die "KSE denial"
 usr "$U" request --product KRE -o u-old.kreq >/dev/null && adm "$AOLD" issue u-old.kreq -o . --yes >/dev/null || die "older"
 usr "$U" request --product KRE -o u-inst.kreq >/dev/null || die "request u-inst"
-clone "$A" "$ABAK"
 adm "$A" issue u-inst.kreq -o . --yes >/dev/null || die "issue u-inst"
 adm "$ABAK" issue u-inst.kreq -o "$OUT" --yes >/dev/null && mv "$OUT/u-inst.kresp" u-inst-bak.kresp || die "issue from the backup"
 usr "$U" request --product KRE -o u-adm.kreq >/dev/null || die "request u-adm"   # never issued: request cases
@@ -235,7 +244,7 @@ selftest() {
 	local what=$1 out; shift
 	out=$(refused "self-test" "$RX_ANY" "$W/x" "$@")
 	[[ "$out" == FAIL* ]] || die "the harness misses $what: $out"
-	[ "${VERBOSE:-0}" = 1 ] && echo "# self-test, $what: $out"
+	if [ "${VERBOSE:-0}" = 1 ]; then echo "# self-test, $what: $out"; fi
 }
 fake() { echo "klic: $W/x: bad signature" >&2; eval "$1"; return "${2:-1}"; }
 selftest "an exit status 0" fake : 0
@@ -378,10 +387,9 @@ refused "verify: a .kreq given as a license" "$RX_TYPE|license" u.kreq usr "$U" 
 
 # ---- 5. bombs and caps: bounded time and memory ------------------------------------------
 RX_CAP='too large|too many|decompressed'
-mut u.kresp r-bomb200.kresp drop manifest.json bomb manifest.json 200
-mut u-adm.kreq q-bomb200.kreq drop manifest.json bomb manifest.json 200
-mut u.kresp r-bomb1g.kresp drop manifest.json bomb manifest.json 1024
-mut u-adm.kreq q-bomb1g.kreq drop manifest.json bomb manifest.json 1024
+# (a bomb is refused before any other member matters: one file serves both kinds)
+mut - r-bomb200.kresp bomb manifest.json 200; cp r-bomb200.kresp q-bomb200.kreq
+mut - r-bomb300.kresp bomb manifest.json 300; cp r-bomb300.kresp q-bomb300.kreq
 mut u.kresp r-zerotail.kresp zero-tail 200
 mut u-adm.kreq q-zerotail.kreq zero-tail 200
 mut - many-same.kresp many 100000 same; cp many-same.kresp many-same.kreq
@@ -396,7 +404,7 @@ mut u-adm.kreq q-bigfile.kreq set requester.pgp random300k
 echo "# bomb sizes: $(stat -c '%n %s' r-bomb200.kresp r-zerotail.kresp many-same.kresp many-distinct.kresp | tr '\n' ' ')"
 BOMBS=(
 	"bomb200:manifest.json of 200 MiB of zeros (zero bomb under the file cap)"
-	"bomb1g:manifest.json of 1 GiB of zeros"
+	"bomb300:manifest.json of 300 MiB of zeros (over the file cap)"
 	"zerotail:200 MiB of zeros after the end-of-archive marker"
 	"bigman:manifest.json of 20 KB (over its cap)"
 	"bigfile:a 300 KB member (file over 256 KiB)"
@@ -597,6 +605,23 @@ for f in prefix suffix edited-expiry trailing-space; do
 	refused "kresp: license with $f inside the response" "$RX_ANY" "r-lic-$f.kresp" usr "$U" install "r-lic-$f.kresp"
 done
 
+# one seat, two files: a license under a name its signed bytes do not give it
+lic2=$(tar tzf u.kresp | grep '\.lic$' | tail -n 1)
+tar xzOf u.kresp "$lic2" >seat-last.lic
+mut u.kresp r-renamed.kresp drop "$lic2" set "KRE_${MID}_7.lic" seat-last.lic
+refused "kresp: a license member renamed to an unlisted seat name" "$RX_ANY" r-renamed.kresp usr "$U" install r-renamed.kresp
+# Only responses of the one-signature format (PROTOCOL-CHANGE.md: the signed
+# bytes list each license's file name) bind a license to its file name; v1
+# licenses carry no name, so these cases need that format.
+if grep -q '"type": "klic-response"' good.lic; then
+	mkdir -p copied && cp good.lic "copied/KRE_${MID}_7.lic"
+	refused "lic: a valid license copied under another seat's file name" "$RX_LIC|name|seat|listed" "copied/KRE_${MID}_7.lic" usr "$U" verify "copied/KRE_${MID}_7.lic"
+	cp good.lic "copied/KSE_${MID}.lic"
+	refused "lic: a valid KRE license copied under a KSE file name" "$RX_LIC|name|seat|listed|product" "copied/KSE_${MID}.lic" usr "$U" verify "copied/KSE_${MID}.lic"
+else
+	skip "2 license file name cases: v1 licenses do not sign their file name (NOT RUN)"
+fi
+
 # ---- 9. clock set back -------------------------------------------------------------------
 if command -v faketime >/dev/null && faketime -f -2d "$KLIC" --version >/dev/null 2>&1; then
 	refused "kresp: installed with the clock set back 2 days" 'clock' u.kresp faketime -f -2d "$KLIC" --home "$U" install u.kresp
@@ -633,5 +658,10 @@ for j in raw esc; do
 	refused "kresp: control characters ($j) in the manifest" "$RX_ANY" "r-inject-$j.kresp" usr "$U" install "r-inject-$j.kresp"
 done
 
-echo "$N_CASES cases, $N_FAIL failed, $N_SKIP skipped"
-[ "$N_FAIL" -eq 0 ]
+trap - ERR
+if [ "$N_FAIL" -eq 0 ]; then
+	echo "$N_CASES cases, all refused cleanly ($N_SKIP groups skipped)"
+else
+	echo "$N_CASES cases, $N_FAIL FAILED ($N_SKIP groups skipped)"
+	exit 1
+fi
