@@ -126,7 +126,7 @@ refused() {
 		bad "$name: a ledger changed: $(diff_note "$l0" "$l1")"
 	elif [ "${BOUND:-0}" = 1 ] && ! read -r secs kib < <(tail -n 1 "$CAP/time"); then
 		bad "$name: no time/memory measurement"
-	elif [ "${BOUND:-0}" = 1 ] && { [ "$(echo "$secs >= $BOUND_S" | bc)" = 1 ] || [ "$kib" -ge $((BOUND_MIB * 1024)) ]; }; then
+	elif [ "${BOUND:-0}" = 1 ] && { awk -v s="$secs" -v b="$BOUND_S" 'BEGIN { exit !(s >= b) }' || [ "$kib" -ge $((BOUND_MIB * 1024)) ]; }; then
 		bad "$name: took ${secs}s and $((kib / 1024)) MiB (bounds ${BOUND_S}s, ${BOUND_MIB} MiB): $line"
 	else
 		if [ "${BOUND:-0}" = 1 ]; then
@@ -171,7 +171,7 @@ denial() {
 		bad "$name: the denial holds licenses: $(tar tzf "$resp" | tr '\n' ' ')"
 	elif ! gpg --homedir "$v" --batch --quiet --verify "$d/manifest.sig" "$d/manifest.json" 2>/dev/null; then
 		bad "$name: the denial's signature does not verify with the issuer key"
-	elif [ "$(jq -r '.status + " " + .reason_code' "$d/manifest.json")" != "denied not-member" ]; then
+	elif [ "$(python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); print(m["status"], m.get("reason_code"))' "$d/manifest.json")" != "denied not-member" ]; then
 		bad "$name: not a not-member denial: $(head -c 300 "$d/manifest.json")"
 	else
 		ok "$name: signed denial not-member, nothing spent: $(head -n 1 "$CAP/out")"
@@ -346,7 +346,9 @@ hostile_files() {
 	{ printf '\037\213\010\000\000\000\000\000\000\377'; head -c 3000 /dev/urandom; } >"gzgarbage.$k"
 	rm -rf x && mkdir x && tar xzf "$src" -C x
 	(cd x && tar --format=ustar -cf "../plain.$k" $(tar tzf "../$src"))
-	(cd x && tar --format=ustar -cJf "../xz.$k" $(tar tzf "../$src"))
+	python3 -c 'import sys, tarfile
+with tarfile.open(sys.argv[1], "w:xz", format=tarfile.USTAR_FORMAT) as t:
+    for m in sys.argv[3:]: t.add(sys.argv[2] + "/" + m, arcname=m)' "xz.$k" x $(tar tzf "$src")
 	gzip -9nc x/manifest.json >"gznotar.$k"
 	mut "$src" "noeoa.$k" no-eoa
 	mut "$src" "gztrail.$k" gz-garbage
@@ -502,6 +504,13 @@ else
 fi
 
 # ---- 8. license files: unsigned text around the signed part, edits --------------------
+# the control: stock gpg and klic verify both accept the genuine license
+if gpg --homedir "$BOX/gnupg-verify-a" --batch --quiet --verify good.lic 2>"$CAP/gpg" &&
+	usr "$U" verify good.lic >/dev/null 2>&1; then
+	ok "lic: control: the genuine license verifies with stock gpg and with klic verify"
+else
+	bad "lic: control: stock gpg or klic verify refuses the genuine license: $(head -n 3 "$CAP/gpg" | tr '\n' '|')"
+fi
 python3 - good.lic <<'PY'
 import re, sys
 t = open(sys.argv[1], "rb").read()
@@ -651,12 +660,15 @@ denial "kreq: the issuer key asking for itself" "$A" q-issuer-self.kreq
 # ---- 11. text from the file in the error line ---------------------------------------------
 printf '{"type":"klic-request\033]0;owned\007\nklic-admin: OK all issued","version":1}\n' >inject-raw.json
 printf '{"hostname":"\\u001b[2J\\nklic-admin: OK","type":"klic-request","version":1}\n' >inject-esc.json
-for j in raw esc; do
+printf '\033[31m{}\n' >inject-lead.json                                # ESC as the first byte
+printf '{"\342\200\256txt.exe\033":1}\n' >inject-bidi.json             # U+202E (bidi override) in a key
+for j in raw esc lead bidi; do
 	mut u-adm.kreq "q-inject-$j.kreq" set manifest.json "inject-$j.json"
 	refused "kreq: control characters ($j) in the manifest" "$RX_ANY" "q-inject-$j.kreq" adm "$A" issue "q-inject-$j.kreq" -o "$OUT" --yes
 	mut u.kresp "r-inject-$j.kresp" set manifest.json "inject-$j.json"
 	refused "kresp: control characters ($j) in the manifest" "$RX_ANY" "r-inject-$j.kresp" usr "$U" install "r-inject-$j.kresp"
 done
+refused "member add: control characters (lead) in the manifest" "$RX_ANY" q-inject-lead.kreq adm "$A" member add --from-request q-inject-lead.kreq
 
 trap - ERR
 if [ "$N_FAIL" -eq 0 ]; then
