@@ -28,38 +28,6 @@
 
 /* ---- names ------------------------------------------------------------------ */
 
-/* "KRE_<id>.lic" or "KRE_<id>_<k>.lic" (k 2..64, no leading zero). */
-static int license_name_ok(const char *name)
-{
-	char id[KLIC_MACHINE_ID_LEN + 1];
-	size_t len = strnlen(name, KLIC_MAX_NAME_LEN + 1), rest;
-	const char *p;
-
-	if (len > KLIC_MAX_NAME_LEN || len < 4 + KLIC_MACHINE_ID_LEN + 4)
-		return 0;
-	if (strncmp(name, "KRE_", 4) != 0 && strncmp(name, "KSE_", 4) != 0)
-		return 0;
-	memcpy(id, name + 4, KLIC_MACHINE_ID_LEN);
-	id[KLIC_MACHINE_ID_LEN] = '\0';
-	if (klic_machine_id_check(id) != 0) {
-		klic_error_clear();
-		return 0;
-	}
-	p = name + 4 + KLIC_MACHINE_ID_LEN;
-	rest = len - 4 - KLIC_MACHINE_ID_LEN;
-	if (rest == 4)
-		return strcmp(p, ".lic") == 0;
-	if (p[0] != '_' || p[1] < '1' || p[1] > '9')
-		return 0;
-	if (rest == 6 && strcmp(p + 2, ".lic") == 0)
-		return p[1] >= '2'; /* _2 .. _9 */
-	if (rest == 7 && p[2] >= '0' && p[2] <= '9' && strcmp(p + 3, ".lic") == 0) {
-		unsigned k = (unsigned)(p[1] - '0') * 10 + (unsigned)(p[2] - '0');
-		return k <= KLIC_MAX_SEATS;
-	}
-	return 0;
-}
-
 int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name)
 {
 	if (name == NULL)
@@ -69,7 +37,7 @@ int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name)
 	if (kind == KLIC_KIND_REQUEST)
 		return strcmp(name, "requester.pgp") == 0;
 	if (kind == KLIC_KIND_RESPONSE)
-		return license_name_ok(name);
+		return klic_license_name_parse(NULL, NULL, NULL, name) == 0;
 	return 0;
 }
 

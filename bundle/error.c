@@ -42,6 +42,7 @@ static const struct klic_err_info klic_errors[] = {
 	E(KLIC_ERR_FIELD, "missing, unknown or invalid field", 1),
 	E(KLIC_ERR_MACHINE_ID, "malformed machine ID", 1),
 	E(KLIC_ERR_LICENSE_FORMAT, "malformed license file", 1),
+	E(KLIC_ERR_LICENSE_NAME, "license file name not granted by the license", 1),
 	E(KLIC_ERR_SIG_NONE, "no signature", 1),
 	E(KLIC_ERR_SIG_MULTIPLE, "more than one signature", 1),
 	E(KLIC_ERR_SIG_BAD, "bad signature", 1),

@@ -27,7 +27,7 @@ extern "C" {
 #define KLIC_MAX_MANIFEST_BYTES (16u * 1024u)
 #define KLIC_MAX_SIG_BYTES (4u * 1024u)
 #define KLIC_MAX_KEY_BYTES (16u * 1024u)
-#define KLIC_MAX_LIC_BYTES (8u * 1024u)
+#define KLIC_MAX_LIC_BYTES (24u * 1024u)    /* manifest + signature + framing */
 #define KLIC_MAX_SEATS 64
 #define KLIC_MAX_MEMBERS (3 + KLIC_MAX_SEATS)  /* manifest, sig, key|licenses */
 #define KLIC_MAX_NAME_LEN 64                   /* member file names */
@@ -127,12 +127,18 @@ int klic_request_manifest_build(char **out, size_t *outlen, const struct klic_re
 int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, size_t len);
 
 /* ---- response manifest (type "klic-response") ---------------------------- */
+/* One document answers a request, and it is also every license of the
+ * answer: the response carries ONE signature (spec 3.4, 3.5).  It is
+ * canonical JSON with sorted keys, 2-space indent, LF line ends and no
+ * trailing newline, signed in text mode, so that its clear-signed form is
+ * the .lic file and `gpg --verify` checks either form. */
 #define KLIC_STATUS_ISSUED "issued"
 #define KLIC_STATUS_DENIED "denied"
 
 struct klic_response_entry {
-	char file[KLIC_MAX_NAME_LEN + 1];
-	char sha256[KLIC_SHA256_HEX_LEN + 1];
+	char file[KLIC_MAX_NAME_LEN + 1]; /* the .lic name this seat is installed under */
+	char license_id[33];              /* 16 random bytes, hex */
+	unsigned seat;                    /* 1-based; entry i has seat i + 1 */
 };
 
 struct klic_response {
@@ -141,7 +147,8 @@ struct klic_response {
 	char machine_id[KLIC_MACHINE_ID_LEN + 1];
 	char product[4];
 	unsigned seats;                           /* issued: number of licenses; denied: seats asked */
-	int64_t created;
+	int64_t created;                          /* time of issue / denial */
+	int64_t expires;                          /* issued only (0 in a denial) */
 	char issuer_org[KLIC_MAX_TEXT_LEN + 1];
 	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
 	char member_fpr[KLIC_FPR_HEX_LEN + 1];    /* requester the response answers */
@@ -151,12 +158,19 @@ struct klic_response {
 	struct klic_response_entry lic[KLIC_MAX_SEATS];
 };
 
+/* Canonical bytes (the exact bytes that are signed).  *out owned by the
+ * caller.  The built document is re-parsed before it is returned. */
 int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_response *r);
+/* Strict parse: canonical form, exact key set per status, every license
+ * entry well-formed, names and license IDs distinct, seats in order. */
 int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json, size_t len);
 
-/* ---- license (.lic, type "klic-license") -------------------------------- */
+/* ---- license (.lic) --------------------------------------------------------- */
+/* What one license file grants, decoded from the signed response it is a
+ * rendering of and the file name that selects its seat. */
 struct klic_license {
 	char license_id[33];                      /* 16 random bytes, hex */
+	char file[KLIC_MAX_NAME_LEN + 1];         /* the name that selected it */
 	char product[4];
 	char machine_id[KLIC_MACHINE_ID_LEN + 1];
 	unsigned seat, seats;                     /* 1-based seat of seats */
@@ -167,34 +181,43 @@ struct klic_license {
 	char request_digest[KLIC_SHA256_HEX_LEN + 1];
 };
 
-/* The signed body: canonical JSON, sorted keys, 2-space indent, LF line
- * ends, no trailing newline (exactly the bytes a clear signature covers). */
-int klic_license_body_build(char **out, size_t *outlen, const struct klic_license *l);
-int klic_license_body_parse(struct klic_license *out, const uint8_t *body, size_t len);
+/* The license named `filename` (a base name, no directory) in an issued
+ * response.  KLIC_ERR_FIELD for a denial; KLIC_ERR_LICENSE_NAME when the
+ * response does not list that name. */
+int klic_license_from_response(struct klic_license *out, const struct klic_response *r,
+			       const char *filename);
 
 /* Split a .lic (an OpenPGP clear-signed message, LF only) strictly:
  *   "-----BEGIN PGP SIGNED MESSAGE-----\n"
- *   "Hash: SHA256\n" | "Hash: SHA512\n" | "Hash: SHA384\n"
+ *   "Hash: SHA256\n" | "Hash: SHA384\n" | "Hash: SHA512\n"
  *   "\n"
  *   <body: lines, none starting with '-', no CR, no trailing blanks>
  *   "\n-----BEGIN PGP SIGNATURE-----\n\n" <base64 lines> "=" <crc> "\n"
  *   "-----END PGP SIGNATURE-----\n"   and nothing after.
  * Returns pointers into buf: body (the signed bytes, without the LF before
- * the signature) and sig (the armored signature block from "-----BEGIN PGP
- * SIGNATURE-----" through the final LF), for a detached verification. */
+ * the signature: a response manifest), sig (the armored signature block
+ * from "-----BEGIN PGP SIGNATURE-----" through the final LF, which is the
+ * response's manifest.sig) and the digest the Hash line names, which must
+ * be the signature's. */
 struct klic_lic_parts {
 	const uint8_t *body;
 	size_t body_len;
 	const uint8_t *sig;
 	size_t sig_len;
+	unsigned hash_bits; /* 256, 384 or 512 */
 };
 int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len);
 
-/* File name a license is delivered under in a .kresp:
- * "<PRODUCT>_<machine_id>.lic" for seat 1, "<PRODUCT>_<machine_id>_<k>.lic"
- * for seat k >= 2. */
+/* The canonical name of a license file: "<PRODUCT>_<machine_id>.lic" for
+ * k = 1, "<PRODUCT>_<machine_id>_<k>.lic" for k in 2..64. */
 int klic_license_filename(char out[KLIC_MAX_NAME_LEN + 1], const char *product,
-			  const char *machine_id, unsigned seat);
+			  const char *machine_id, unsigned k);
+
+/* Parse such a name: *k (1..64), product and machine ID.  0, or
+ * KLIC_ERR_LICENSE_NAME for anything else (no error detail is recorded, so
+ * it can be used as a predicate). */
+int klic_license_name_parse(unsigned *k, char product[4], char machine_id[KLIC_MACHINE_ID_LEN + 1],
+			    const char *name);
 
 #ifdef __cplusplus
 }

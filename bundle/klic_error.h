@@ -50,6 +50,7 @@ enum klic_err {
 	KLIC_ERR_FIELD = -33,         /* field missing, unknown, wrong type or bad value */
 	KLIC_ERR_MACHINE_ID = -34,    /* malformed machine ID or wrong check character */
 	KLIC_ERR_LICENSE_FORMAT = -35,/* .lic is not a strict clear-signed klic license */
+	KLIC_ERR_LICENSE_NAME = -36,  /* .lic file name is not one its license lists */
 
 	/* signatures (exit 1) */
 	KLIC_ERR_SIG_NONE = -40,      /* no signature found */

@@ -35,6 +35,27 @@ int klic_read_file(uint8_t **out, size_t *outlen, const char *path, size_t max);
  * standard output instead. */
 int klic_write_atomic(const char *path, const void *buf, size_t len, mode_t mode, int flags);
 
+/* One file of klic_write_atomic_set(). */
+struct klic_write_item {
+	const char *path; /* not "-" */
+	const void *buf;
+	size_t len;
+	mode_t mode;
+};
+#define KLIC_WRITE_SET_MAX 128
+
+/* Make every items[i].path hold its bytes, or leave all of them as they
+ * were: all new contents are first written to synced temp files beside
+ * their targets; then each target that exists gets a second (hidden) name
+ * and each temp is renamed over its target; then the directories are
+ * fsynced and the second names removed.  If anything fails (including any
+ * fsync), the renames done so far are undone (previous files back, new
+ * files removed), temps are removed, and KLIC_ERR_IO (or KLIC_ERR_EXISTS
+ * for a target that is not a regular file) is returned.  Directories must
+ * exist.  A crash in the middle can leave hidden ".NAME.tmp.*" /
+ * ".NAME.bak.*" files, never a half-written target. */
+int klic_write_atomic_set(const struct klic_write_item *items, size_t n);
+
 /* mkdir -p with `mode` for every directory created; existing directories
  * are accepted as they are. */
 int klic_mkdir_p(const char *path, mode_t mode);

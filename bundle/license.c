@@ -1,24 +1,14 @@
-/* klic — the .lic license: signed body and clear-signed shape
- * (spec/PROTOCOL.md 3.5). */
+/* klic — the .lic license: file names, the license a name selects in a
+ * signed response, and the strict clear-signed shape (spec/PROTOCOL.md 3.5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "klic_bundle.h"
-#include "klic_doc.h"
 #include "klic_internal.h"
 
-#define BODY_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS)
-
-static const char *const license_keys[] = {
-	"type",	      "version",    "license_id", "product",	"machine_id",
-	"seat",	      "seats",	    "issued",	  "expires",	"issuer_org",
-	"issuer_fpr", "member_fpr", "request_digest",
-};
-#define NKEYS (sizeof(license_keys) / sizeof(license_keys[0]))
-
 int klic_license_filename(char out[KLIC_MAX_NAME_LEN + 1], const char *product,
-			  const char *machine_id, unsigned seat)
+			  const char *machine_id, unsigned k)
 {
 	int n;
 
@@ -29,96 +19,103 @@ int klic_license_filename(char out[KLIC_MAX_NAME_LEN + 1], const char *product,
 		return KLIC_ERR_FIELD;
 	if (klic_machine_id_check(machine_id) != 0)
 		return KLIC_ERR_MACHINE_ID;
-	if (seat < 1 || seat > KLIC_MAX_SEATS)
-		return klic_error_set(KLIC_ERR_FIELD, "seat %u out of range 1..%d", seat,
+	if (k < 1 || k > KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_FIELD, "license file index %u out of range 1..%d", k,
 				      KLIC_MAX_SEATS);
-	if (seat == 1)
+	if (k == 1)
 		n = snprintf(out, KLIC_MAX_NAME_LEN + 1, "%s_%s.lic", product, machine_id);
 	else
-		n = snprintf(out, KLIC_MAX_NAME_LEN + 1, "%s_%s_%u.lic", product, machine_id, seat);
+		n = snprintf(out, KLIC_MAX_NAME_LEN + 1, "%s_%s_%u.lic", product, machine_id, k);
 	if (n < 0 || n > KLIC_MAX_NAME_LEN)
 		return klic_error_set(KLIC_ERR_INTERNAL, "license file name too long");
 	return 0;
 }
 
-int klic_license_body_parse(struct klic_license *out, const uint8_t *body, size_t len)
+/* "KRE_<id>.lic" or "KRE_<id>_<k>.lic" (k 2..64, no leading zero). */
+int klic_license_name_parse(unsigned *k, char product[4], char machine_id[KLIC_MACHINE_ID_LEN + 1],
+			    const char *name)
 {
-	struct klic_license l;
-	json_t *root = NULL;
-	int rc;
+	char id[KLIC_MACHINE_ID_LEN + 1];
+	size_t len, rest;
+	const char *p;
+	unsigned idx;
 
-	if (out == NULL)
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "license: NULL argument");
-	memset(&l, 0, sizeof(l));
-	if ((rc = klic_doc_load(&root, body, len, KLIC_MAX_LIC_BYTES, 0, BODY_FLAGS,
-				"klic-license", license_keys, NKEYS, NKEYS)) != 0)
-		goto out;
-	if ((rc = klic_doc_hex(l.license_id, root, "license_id", 32)) != 0 ||
-	    (rc = klic_doc_product(l.product, root, "product")) != 0 ||
-	    (rc = klic_doc_machine_id(l.machine_id, root, "machine_id")) != 0 ||
-	    (rc = klic_doc_uint(&l.seats, root, "seats", 1, KLIC_MAX_SEATS)) != 0 ||
-	    (rc = klic_doc_uint(&l.seat, root, "seat", 1, l.seats)) != 0 ||
-	    (rc = klic_doc_time(&l.issued, root, "issued")) != 0 ||
-	    (rc = klic_doc_time(&l.expires, root, "expires")) != 0 ||
-	    (rc = klic_doc_str(l.issuer_org, sizeof(l.issuer_org), root, "issuer_org", 1,
-			       KLIC_MAX_TEXT_LEN)) != 0 ||
-	    (rc = klic_doc_fpr(l.issuer_fpr, root, "issuer_fpr")) != 0 ||
-	    (rc = klic_doc_fpr(l.member_fpr, root, "member_fpr")) != 0 ||
-	    (rc = klic_doc_hex(l.request_digest, root, "request_digest", KLIC_SHA256_HEX_LEN)) != 0)
-		goto out;
-	if (l.expires <= l.issued) {
-		rc = klic_error_set(KLIC_ERR_FIELD, "\"expires\" is not after \"issued\"");
-		goto out;
+	if (name == NULL)
+		return KLIC_ERR_LICENSE_NAME;
+	len = strnlen(name, KLIC_MAX_NAME_LEN + 1);
+	if (len > KLIC_MAX_NAME_LEN || len < 4 + KLIC_MACHINE_ID_LEN + 4)
+		return KLIC_ERR_LICENSE_NAME;
+	if (strncmp(name, "KRE_", 4) != 0 && strncmp(name, "KSE_", 4) != 0)
+		return KLIC_ERR_LICENSE_NAME;
+	memcpy(id, name + 4, KLIC_MACHINE_ID_LEN);
+	id[KLIC_MACHINE_ID_LEN] = '\0';
+	if (klic_machine_id_check(id) != 0) {
+		klic_error_clear();
+		return KLIC_ERR_LICENSE_NAME;
 	}
-	if (strcmp(l.product, "KSE") == 0 && l.seats != 1) {
-		rc = klic_error_set(KLIC_ERR_FIELD, "KSE is issued one seat at a time");
-		goto out;
+	p = name + 4 + KLIC_MACHINE_ID_LEN;
+	rest = len - 4 - KLIC_MACHINE_ID_LEN;
+	if (rest == 4 && strcmp(p, ".lic") == 0) {
+		idx = 1;
+	} else if (rest < 6 || p[0] != '_' || p[1] < '1' || p[1] > '9') {
+		return KLIC_ERR_LICENSE_NAME;
+	} else if (rest == 6 && strcmp(p + 2, ".lic") == 0 && p[1] >= '2') {
+		idx = (unsigned)(p[1] - '0'); /* _2 .. _9 */
+	} else if (rest == 7 && p[2] >= '0' && p[2] <= '9' && strcmp(p + 3, ".lic") == 0) {
+		idx = (unsigned)(p[1] - '0') * 10 + (unsigned)(p[2] - '0');
+		if (idx > KLIC_MAX_SEATS)
+			return KLIC_ERR_LICENSE_NAME;
+	} else {
+		return KLIC_ERR_LICENSE_NAME;
 	}
-	*out = l;
-	rc = 0;
-out:
-	json_decref(root);
-	return rc;
+	if (k != NULL)
+		*k = idx;
+	if (product != NULL) {
+		memcpy(product, name, 3);
+		product[3] = '\0';
+	}
+	if (machine_id != NULL)
+		memcpy(machine_id, id, sizeof(id));
+	return 0;
 }
 
-int klic_license_body_build(char **out, size_t *outlen, const struct klic_license *l)
+int klic_license_from_response(struct klic_license *out, const struct klic_response *r,
+			       const char *filename)
 {
-	char issued[KLIC_TIME_LEN + 1], expires[KLIC_TIME_LEN + 1];
-	struct klic_license check;
-	json_t *root = NULL;
-	char *s = NULL;
-	size_t n = 0;
-	int rc;
+	const struct klic_response_entry *e = NULL;
+	struct klic_license l;
 
-	if (out == NULL || outlen == NULL || l == NULL)
+	if (out == NULL || r == NULL || filename == NULL)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "license: NULL argument");
-	*out = NULL;
-	*outlen = 0;
-	if (klic_time_format(issued, l->issued) != 0 || klic_time_format(expires, l->expires) != 0)
-		return klic_error_set(KLIC_ERR_FIELD, "license time out of range");
-	root = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
-			 "type", "klic-license", "version", KLIC_PROTOCOL_VERSION, "license_id",
-			 l->license_id, "product", l->product, "machine_id", l->machine_id, "seat",
-			 (json_int_t)l->seat, "seats", (json_int_t)l->seats, "issued", issued,
-			 "expires", expires, "issuer_org", l->issuer_org, "issuer_fpr",
-			 l->issuer_fpr, "member_fpr", l->member_fpr, "request_digest",
-			 l->request_digest);
-	if (root == NULL) {
-		rc = klic_error_set(KLIC_ERR_FIELD, "license: a string is not valid UTF-8");
-		goto out;
+	memset(out, 0, sizeof(*out));
+	if (strcmp(r->status, KLIC_STATUS_ISSUED) != 0 || r->n_licenses == 0)
+		return klic_error_set(KLIC_ERR_FIELD, "a denial is not a license");
+	for (size_t i = 0; i < r->n_licenses && i < KLIC_MAX_SEATS; i++) {
+		if (strcmp(r->lic[i].file, filename) == 0) {
+			e = &r->lic[i];
+			break;
+		}
 	}
-	if ((rc = klic_doc_dump(&s, &n, root, BODY_FLAGS, 0)) != 0)
-		goto out;
-	if ((rc = klic_license_body_parse(&check, (const uint8_t *)s, n)) != 0)
-		goto out;
-	*out = s;
-	s = NULL; /* transferred */
-	*outlen = n;
-	rc = 0;
-out:
-	free(s);
-	json_decref(root);
-	return rc;
+	if (e == NULL)
+		return klic_error_set(
+		    KLIC_ERR_LICENSE_NAME, "the license grants %zu file name(s), none is \"%.64s\"",
+		    r->n_licenses,
+		    klic_is_printable(filename, strnlen(filename, 64)) ? filename : "?");
+	memset(&l, 0, sizeof(l));
+	memcpy(l.license_id, e->license_id, sizeof(l.license_id));
+	memcpy(l.file, e->file, sizeof(l.file));
+	memcpy(l.product, r->product, sizeof(l.product));
+	memcpy(l.machine_id, r->machine_id, sizeof(l.machine_id));
+	l.seat = e->seat;
+	l.seats = r->seats;
+	l.issued = r->created;
+	l.expires = r->expires;
+	memcpy(l.issuer_org, r->issuer_org, sizeof(l.issuer_org));
+	memcpy(l.issuer_fpr, r->issuer_fpr, sizeof(l.issuer_fpr));
+	memcpy(l.member_fpr, r->member_fpr, sizeof(l.member_fpr));
+	memcpy(l.request_digest, r->request_digest, sizeof(l.request_digest));
+	*out = l;
+	return 0;
 }
 
 /* ---- clear-signed shape --------------------------------------------------- */
@@ -150,6 +147,7 @@ int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t le
 {
 	size_t pos, body_start, body_end, sig_start, line, nlines = 0;
 	size_t i;
+	unsigned hash_bits;
 
 	if (out == NULL || (buf == NULL && len > 0))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "license_split: NULL argument");
@@ -171,6 +169,7 @@ int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t le
 			break;
 	if (i == 3)
 		return fmt_err("second line is not \"Hash: SHA256|SHA384|SHA512\"");
+	hash_bits = i == 0 ? 256 : (i == 1 ? 384 : 512);
 	pos += strlen(hash_lines[i]);
 	if (!starts(buf, len, pos, "\n"))
 		return fmt_err("armor headers other than one Hash line");
@@ -245,5 +244,6 @@ int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t le
 	out->body_len = body_end - body_start;
 	out->sig = buf + sig_start;
 	out->sig_len = len - sig_start;
+	out->hash_bits = hash_bits;
 	return 0;
 }

@@ -1,7 +1,9 @@
 /* klic — request and response manifests (spec/PROTOCOL.md 3.3, 3.4).
- * Built canonically (compact, sorted keys, "\n"), parsed strictly; a
- * built manifest is re-parsed before it is returned, so a builder never
- * emits a document the reader would refuse. */
+ * Built canonically (sorted keys; a request compact with one "\n", a
+ * response indented by 2 without a trailing newline, since it is also the
+ * clear-signed body of every license), parsed strictly; a built manifest
+ * is re-parsed before it is returned, so a builder never emits a document
+ * the reader would refuse. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +18,9 @@ static const char *const request_keys[] = {
 	"nonce",   "created",	    "requester_fpr", "requester_key_sha256", "hostname",
 };
 
-static const char *const response_keys[] = {
-	"type",	      "version",    "status",	  "request_digest", "machine_id", "product",
-	"seats",      "created",    "issuer_org", "issuer_fpr",	    "member_fpr", "licenses",
-	"reason_code", "reason",
-};
-
 static const char *const reason_codes[] = {
 	"not-member", "malformed-request",   "no-entitlement", "floating",
-	"monthly",    "entitlement-expired", "no-seats",
+	"monthly",    "entitlement-expired", "no-seats",       "machine-full",
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -113,9 +109,12 @@ out:
 
 /* ---- response ----------------------------------------------------------- */
 
+#define RESPONSE_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS)
+
+static const char *const entry_keys[] = {"file", "license_id", "seat"};
+
 static int parse_licenses(struct klic_response *r, const json_t *arr)
 {
-	static const char *const entry_keys[] = {"file", "sha256"};
 	size_t n;
 
 	if (!json_is_array(arr))
@@ -126,33 +125,60 @@ static int parse_licenses(struct klic_response *r, const json_t *arr)
 	for (size_t i = 0; i < n; i++) {
 		const json_t *e = json_array_get(arr, i);
 		struct klic_response_entry *le = &r->lic[i];
-		char want[KLIC_MAX_NAME_LEN + 1];
+		char product[4], mid[KLIC_MACHINE_ID_LEN + 1];
 		const char *key;
 		json_t *v;
 		int rc;
 
 		if (!json_is_object(e) || json_object_size(e) != N(entry_keys))
-			return klic_error_set(KLIC_ERR_FIELD,
-					      "\"licenses\"[%zu] is not {\"file\", \"sha256\"}", i);
+			return klic_error_set(
+			    KLIC_ERR_FIELD,
+			    "\"licenses\"[%zu] is not {\"file\", \"license_id\", \"seat\"}", i);
 		json_object_foreach((json_t *)(uintptr_t)e, key, v) {
-			if (strcmp(key, "file") != 0 && strcmp(key, "sha256") != 0)
+			size_t k;
+			for (k = 0; k < N(entry_keys); k++)
+				if (strcmp(key, entry_keys[k]) == 0)
+					break;
+			if (k == N(entry_keys))
 				return klic_error_set(KLIC_ERR_FIELD,
 						      "\"licenses\"[%zu]: unknown field", i);
 		}
 		if ((rc = klic_doc_str(le->file, sizeof(le->file), e, "file", 1,
 				       KLIC_MAX_NAME_LEN)) != 0 ||
-		    (rc = klic_doc_hex(le->sha256, e, "sha256", KLIC_SHA256_HEX_LEN)) != 0)
+		    (rc = klic_doc_hex(le->license_id, e, "license_id", 32)) != 0 ||
+		    (rc = klic_doc_uint(&le->seat, e, "seat", 1, KLIC_MAX_SEATS)) != 0)
 			return klic_error_set(rc, "\"licenses\"[%zu]: %s", i, klic_error_detail());
-		if ((rc = klic_license_filename(want, r->product, r->machine_id,
-						(unsigned)i + 1)) != 0)
-			return rc;
-		if (strcmp(want, le->file) != 0)
+		if (le->seat != i + 1)
+			return klic_error_set(KLIC_ERR_FIELD, "\"licenses\"[%zu]: seat must be %zu", i,
+					      i + 1);
+		if (klic_license_name_parse(NULL, product, mid, le->file) != 0 ||
+		    strcmp(product, r->product) != 0 || strcmp(mid, r->machine_id) != 0)
 			return klic_error_set(KLIC_ERR_FIELD,
-					      "\"licenses\"[%zu]: file must be \"%s\"", i, want);
+					      "\"licenses\"[%zu]: file is not a %s license name for "
+					      "machine %s",
+					      i, r->product, r->machine_id);
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(r->lic[j].file, le->file) == 0)
+				return klic_error_set(KLIC_ERR_FIELD,
+						      "\"licenses\"[%zu]: file %s listed twice", i,
+						      le->file);
+			if (strcmp(r->lic[j].license_id, le->license_id) == 0)
+				return klic_error_set(KLIC_ERR_FIELD,
+						      "\"licenses\"[%zu]: license_id listed twice", i);
+		}
 	}
 	r->n_licenses = n;
 	return 0;
 }
+
+/* The fields after the first N_ALWAYS of response_keys depend on status. */
+static const char *const response_keys[] = {
+	"type",	      "version",    "status",	  "request_digest", "machine_id", "product",
+	"seats",      "created",    "issuer_org", "issuer_fpr",	    "member_fpr", "licenses",
+	"expires",    "reason_code", "reason",
+};
+#define N_ALWAYS 12
+static const int issued_only[] = {1, 0, 0};
 
 int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json, size_t len)
 {
@@ -164,10 +190,8 @@ int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json,
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "response manifest: NULL argument");
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "response manifest");
-	/* reason_code and reason are optional here, checked by status below */
-	if ((rc = klic_doc_load(&root, json, len, KLIC_MAX_MANIFEST_BYTES, 1, MANIFEST_FLAGS,
-				"klic-response", response_keys, N(response_keys),
-				N(response_keys) - 2)) != 0)
+	if ((rc = klic_doc_load(&root, json, len, KLIC_MAX_MANIFEST_BYTES, 0, RESPONSE_FLAGS,
+				"klic-response", response_keys, N(response_keys), N_ALWAYS)) != 0)
 		goto out;
 	if ((rc = klic_doc_str(r->status, sizeof(r->status), root, "status", 1, 7)) != 0)
 		goto out;
@@ -179,12 +203,13 @@ int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json,
 		rc = klic_error_set(KLIC_ERR_FIELD, "\"status\" must be issued or denied");
 		goto out;
 	}
-	for (size_t i = N(response_keys) - 2; i < N(response_keys); i++) {
+	for (size_t i = N_ALWAYS; i < N(response_keys); i++) {
 		int present = json_object_get(root, response_keys[i]) != NULL;
-		if (present != denied) {
-			rc = klic_error_set(KLIC_ERR_FIELD, denied ? "missing field \"%s\""
-								   : "\"%s\" only in a denial",
-					    response_keys[i]);
+		int wanted = issued_only[i - N_ALWAYS] ? !denied : denied;
+		if (present != wanted) {
+			rc = klic_error_set(KLIC_ERR_FIELD,
+					    wanted ? "missing field \"%s\"" : "\"%s\" not allowed in %s",
+					    response_keys[i], denied ? "a denial" : "an issued response");
 			goto out;
 		}
 	}
@@ -215,6 +240,12 @@ int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json,
 			goto out;
 		}
 	} else {
+		if ((rc = klic_doc_time(&r->expires, root, "expires")) != 0)
+			goto out;
+		if (r->expires <= r->created) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "\"expires\" is not after \"created\"");
+			goto out;
+		}
 		if (r->n_licenses != r->seats) {
 			rc = klic_error_set(KLIC_ERR_FIELD, "%zu licenses listed for %u seats",
 					    r->n_licenses, r->seats);
@@ -235,7 +266,7 @@ out:
 
 int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_response *r)
 {
-	char created[KLIC_TIME_LEN + 1];
+	char created[KLIC_TIME_LEN + 1], expires[KLIC_TIME_LEN + 1];
 	struct klic_response *check = NULL;
 	json_t *root = NULL, *lics = NULL;
 	char *s = NULL;
@@ -251,13 +282,15 @@ int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_r
 	if ((rc = klic_time_format(created, r->created)) != 0)
 		return klic_error_set(KLIC_ERR_FIELD, "\"created\" out of range");
 	denied = strcmp(r->status, KLIC_STATUS_DENIED) == 0;
+	if (!denied && klic_time_format(expires, r->expires) != 0)
+		return klic_error_set(KLIC_ERR_FIELD, "\"expires\" out of range");
 	if ((lics = json_array()) == NULL) {
 		rc = klic_error_set(KLIC_ERR_NOMEM, "response manifest");
 		goto out;
 	}
 	for (size_t i = 0; i < r->n_licenses; i++) {
-		json_t *e = json_pack("{s:s, s:s}", "file", r->lic[i].file, "sha256",
-				      r->lic[i].sha256);
+		json_t *e = json_pack("{s:s, s:s, s:I}", "file", r->lic[i].file, "license_id",
+				      r->lic[i].license_id, "seat", (json_int_t)r->lic[i].seat);
 		if (e == NULL || json_array_append_new(lics, e) != 0) {
 			rc = klic_error_set(KLIC_ERR_FIELD, "\"licenses\"[%zu] invalid", i);
 			goto out;
@@ -273,12 +306,17 @@ int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_r
 		rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: a string is not valid UTF-8");
 		goto out;
 	}
-	if (denied && (json_object_set_new(root, "reason_code", json_string(r->reason_code)) != 0 ||
-		       json_object_set_new(root, "reason", json_string(r->reason)) != 0)) {
-		rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: bad reason");
+	if (denied) {
+		if (json_object_set_new(root, "reason_code", json_string(r->reason_code)) != 0 ||
+		    json_object_set_new(root, "reason", json_string(r->reason)) != 0) {
+			rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: bad reason");
+			goto out;
+		}
+	} else if (json_object_set_new(root, "expires", json_string(expires)) != 0) {
+		rc = klic_error_set(KLIC_ERR_NOMEM, "response manifest");
 		goto out;
 	}
-	if ((rc = klic_doc_dump(&s, &n, root, MANIFEST_FLAGS, 1)) != 0)
+	if ((rc = klic_doc_dump(&s, &n, root, RESPONSE_FLAGS, 0)) != 0)
 		goto out;
 	if ((check = malloc(sizeof(*check))) == NULL) {
 		rc = klic_error_set(KLIC_ERR_NOMEM, "response manifest");

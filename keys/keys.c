@@ -1,8 +1,20 @@
 /* klic — OpenPGP through GPGME (see klic_keys.h and spec/PROTOCOL.md §4).
  *
- * One gpgme context per operation: struct klic_keyring only holds the home
- * directory and the passphrase settings, both read-only after setup, so
- * several threads may sign/verify with the same keyring at once.
+ * One gpgme context per operation: struct klic_keyring holds the home
+ * directory and the passphrase settings, read-only after setup, and two
+ * key caches behind a mutex, so several threads may sign/verify with the
+ * same keyring at once.
+ *
+ * Cost model: every gpgme operation is one gpg process (about 7 ms here),
+ * while the signature math is ~0.05 ms.  So a signature is ONE process and
+ * a verification is ONE process: the signing key is looked up once per
+ * keyring object and kept; the public keys that verification needs (to
+ * attribute a subkey to its primary and to check key algorithm, size,
+ * revocation and expiry from the key itself) are listed once per keyring
+ * object with a single keylist and kept.  A key missing from that
+ * snapshot is looked up on its own (it may have been imported since), and
+ * an import through this keyring object drops the snapshot.  Revocation and
+ * expiry are still reported live by gpg in every verification's status.
  *
  * This file is the one place where gpgme_error_t is mapped to KLIC_ERR_*.
  *
@@ -66,6 +78,12 @@ struct klic_keyring {
 	char *passfile;
 	klic_passphrase_fn pcb;
 	void *pcb_ctx;
+	pthread_mutex_t mu;   /* guards the caches below */
+	gpgme_key_t sign_key; /* secret key sign_fpr, checked usable */
+	char sign_fpr[KLIC_FPR_HEX_LEN + 1];
+	gpgme_key_t *pub; /* snapshot of the public keyring */
+	size_t npub, cappub;
+	int pub_loaded;
 };
 
 /* gpg.conf written into every keyring we create. */
@@ -429,14 +447,33 @@ int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int crea
 		free(kr);
 		return klic_error_set(KLIC_ERR_NOMEM, "keyring");
 	}
+	if (pthread_mutex_init(&kr->mu, NULL) != 0) {
+		free(kr->home);
+		free(kr);
+		return klic_error_set(KLIC_ERR_INTERNAL, "keyring mutex");
+	}
 	*out = kr;
 	return 0;
+}
+
+/* Drop the public key snapshot (caller holds kr->mu). */
+static void pub_cache_drop(struct klic_keyring *kr)
+{
+	for (size_t i = 0; i < kr->npub; i++)
+		gpgme_key_unref(kr->pub[i]);
+	free(kr->pub);
+	kr->pub = NULL;
+	kr->npub = kr->cappub = 0;
+	kr->pub_loaded = 0;
 }
 
 void klic_keyring_free(struct klic_keyring *kr)
 {
 	if (kr == NULL)
 		return;
+	pub_cache_drop(kr);
+	gpgme_key_unref(kr->sign_key);
+	pthread_mutex_destroy(&kr->mu);
 	free(kr->home);
 	free(kr->passfile);
 	free(kr);
@@ -775,6 +812,11 @@ int klic_key_import(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
 	memcpy(fpr_out, fpr, sizeof fpr);
 	r = 0;
 out:
+	if (nst > 0) { /* the keyring changed: the snapshot is stale */
+		pthread_mutex_lock(&kr->mu);
+		pub_cache_drop(kr);
+		pthread_mutex_unlock(&kr->mu);
+	}
 	gpgme_key_unref(key);
 	gpgme_data_release(d);
 	gpgme_release(ctx);
@@ -856,6 +898,38 @@ static int key_usable_for_signing(gpgme_key_t key, const char *fpr)
 			return 0;
 	}
 	return klic_error_set(KLIC_ERR_KEY, "key %s has no usable secret signing (sub)key", fpr);
+}
+
+/* The usable secret key `fpr` (a new reference), looked up once per
+ * keyring object: every later signature is then one gpg process. */
+static int signing_key(struct klic_keyring *kr, gpgme_ctx_t ctx, gpgme_key_t *out, const char *fpr)
+{
+	gpgme_key_t key = NULL;
+	int r;
+
+	*out = NULL;
+	pthread_mutex_lock(&kr->mu);
+	if (kr->sign_key != NULL && strcmp(kr->sign_fpr, fpr) == 0) {
+		gpgme_key_ref(kr->sign_key);
+		*out = kr->sign_key;
+		pthread_mutex_unlock(&kr->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&kr->mu);
+	if ((r = get_primary(ctx, &key, fpr, 1)) != 0)
+		return r;
+	if ((r = key_usable_for_signing(key, fpr)) != 0) {
+		gpgme_key_unref(key);
+		return r;
+	}
+	pthread_mutex_lock(&kr->mu);
+	gpgme_key_unref(kr->sign_key);
+	gpgme_key_ref(key);
+	kr->sign_key = key;
+	memcpy(kr->sign_fpr, fpr, sizeof kr->sign_fpr);
+	pthread_mutex_unlock(&kr->mu);
+	*out = key; /* transferred: our reference */
+	return 0;
 }
 
 int klic_key_can_sign(struct klic_keyring *kr, const char *fpr)
@@ -996,9 +1070,7 @@ static int do_sign(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const
 		return klic_error_set(KLIC_ERR_TOO_BIG, "%zu bytes to sign", len);
 	if ((r = kr_ctx(kr, &ctx)) != 0)
 		return r;
-	if ((r = get_primary(ctx, &key, fpr, 1)) != 0)
-		goto out;
-	if ((r = key_usable_for_signing(key, fpr)) != 0)
+	if ((r = signing_key(kr, ctx, &key, fpr)) != 0)
 		goto out;
 	if ((e = gpgme_signers_add(ctx, key)) != 0) {
 		r = map_err(e, KLIC_ERR_KEY, "signers_add");
@@ -1018,6 +1090,21 @@ static int do_sign(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const
 		if (inv != NULL && is_passphrase_err(inv->reason))
 			e = inv->reason;
 		r = map_err(e, KLIC_ERR_GPG, "signing");
+		if (r == KLIC_ERR_GPG || r == KLIC_ERR_KEY) {
+			/* the kept key may have changed since it was looked up
+			 * (revoked, expired): look again, and say why */
+			gpgme_key_t fresh = NULL;
+			pthread_mutex_lock(&kr->mu);
+			gpgme_key_unref(kr->sign_key);
+			kr->sign_key = NULL;
+			pthread_mutex_unlock(&kr->mu);
+			int r2 = signing_key(kr, ctx, &fresh, fpr);
+			gpgme_key_unref(fresh);
+			if (r2 != 0)
+				r = r2;
+			else
+				r = map_err(e, KLIC_ERR_GPG, "signing");
+		}
 		goto out;
 	}
 	if (res == NULL) {
@@ -1102,13 +1189,32 @@ struct verify_watch {
 	int literal;
 	int encrypted;
 	int newsig;
+	int sig_class; /* from VALIDSIG, -1 if none */
 };
+
+/* Field `idx` (0-based, space separated) of a status line as a hex byte. */
+static int status_hex_field(const char *args, int idx)
+{
+	const char *p = args;
+	char *end;
+	long v;
+
+	for (int i = 0; i < idx; i++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return -1;
+		p++;
+	}
+	v = strtol(p, &end, 16);
+	if (end == p || (*end != ' ' && *end != '\0') || v < 0 || v > 0xff)
+		return -1;
+	return (int)v;
+}
 
 static gpgme_error_t verify_status_cb(void *opaque, const char *keyword, const char *args)
 {
 	struct verify_watch *w = opaque;
 
-	(void)args;
 	if (keyword == NULL)
 		return 0;
 	if (strcmp(keyword, "PLAINTEXT") == 0 || strcmp(keyword, "PLAINTEXT_LENGTH") == 0)
@@ -1118,6 +1224,8 @@ static gpgme_error_t verify_status_cb(void *opaque, const char *keyword, const c
 		w->encrypted = 1;
 	else if (strcmp(keyword, "NEWSIG") == 0)
 		w->newsig++;
+	else if (strcmp(keyword, "VALIDSIG") == 0 && args != NULL)
+		w->sig_class = status_hex_field(args, 8);
 	return 0;
 }
 
@@ -1137,26 +1245,170 @@ static gpgme_subkey_t find_subkey(gpgme_key_t key, const char *sig_fpr)
 	return NULL;
 }
 
+/* Add a reference to key to the snapshot (caller holds kr->mu). */
+static int pub_cache_add(struct klic_keyring *kr, gpgme_key_t key)
+{
+	if (kr->npub == kr->cappub) {
+		size_t cap = kr->cappub ? kr->cappub * 2 : 16;
+		gpgme_key_t *p;
+		if (cap > SIZE_MAX / sizeof *p || (p = realloc(kr->pub, cap * sizeof *p)) == NULL)
+			return klic_error_set(KLIC_ERR_NOMEM, "key cache");
+		kr->pub = p;
+		kr->cappub = cap;
+	}
+	gpgme_key_ref(key);
+	kr->pub[kr->npub++] = key;
+	return 0;
+}
+
+/* List every public key once (caller holds kr->mu). */
+static int pub_cache_load(struct klic_keyring *kr)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_error_t e;
+	int r;
+
+	pub_cache_drop(kr);
+	if ((r = kr_ctx(kr, &ctx)) != 0)
+		return r;
+	if ((e = gpgme_op_keylist_start(ctx, NULL, 0)) != 0) {
+		r = map_err(e, KLIC_ERR_GPG, "keylist");
+		goto out;
+	}
+	for (;;) {
+		e = gpgme_op_keylist_next(ctx, &key);
+		if (gpgme_err_code(e) == GPG_ERR_EOF)
+			break;
+		if (e) {
+			r = map_err(e, KLIC_ERR_GPG, "keylist");
+			goto out;
+		}
+		r = pub_cache_add(kr, key);
+		gpgme_key_unref(key);
+		key = NULL;
+		if (r != 0)
+			goto out;
+	}
+	kr->pub_loaded = 1;
+	r = 0;
+out:
+	if (r != 0) {
+		(void)gpgme_op_keylist_end(ctx);
+		pub_cache_drop(kr);
+	}
+	gpgme_release(ctx);
+	return r;
+}
+
+/* Find the one key holding the (sub)key sig_fpr in the snapshot: 1 found
+ * (*out referenced), 0 none, -1 ambiguous (caller holds kr->mu). */
+static int pub_cache_find(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t *out,
+			  gpgme_subkey_t *sk_out)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < kr->npub; i++) {
+		gpgme_subkey_t sk = find_subkey(kr->pub[i], sig_fpr);
+		if (sk == NULL)
+			continue;
+		if (found++) {
+			gpgme_key_unref(*out);
+			*out = NULL;
+			return -1;
+		}
+		gpgme_key_ref(kr->pub[i]);
+		*out = kr->pub[i];
+		*sk_out = sk;
+	}
+	return found;
+}
+
+/* The public key that made a signature (sig_fpr: its subkey fingerprint or
+ * key ID), a new reference, from the snapshot or looked up on its own. */
+static int signer_key(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t *out,
+		      gpgme_subkey_t *sk_out)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_subkey_t sk;
+	gpgme_error_t e;
+	int r, f;
+
+	*out = NULL;
+	*sk_out = NULL;
+	pthread_mutex_lock(&kr->mu);
+	r = kr->pub_loaded ? 0 : pub_cache_load(kr);
+	f = r == 0 ? pub_cache_find(kr, sig_fpr, out, sk_out) : 0;
+	pthread_mutex_unlock(&kr->mu);
+	if (r != 0)
+		return r;
+	if (f < 0)
+		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s is ambiguous", sig_fpr);
+	if (f > 0)
+		return 0;
+	/* not in the snapshot: imported since? */
+	if ((r = kr_ctx(kr, &ctx)) != 0)
+		return r;
+	e = gpgme_get_key(ctx, sig_fpr, &key, 0);
+	gpgme_release(ctx);
+	if (e || key == NULL || key->subkeys == NULL || (sk = find_subkey(key, sig_fpr)) == NULL) {
+		gpgme_key_unref(key);
+		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s not found unambiguously: %s",
+				      sig_fpr, e ? gpgme_strerror(e) : "no such subkey");
+	}
+	pthread_mutex_lock(&kr->mu);
+	r = pub_cache_add(kr, key);
+	pthread_mutex_unlock(&kr->mu);
+	if (r != 0) {
+		gpgme_key_unref(key);
+		return r;
+	}
+	*out = key; /* transferred */
+	*sk_out = sk;
+	return 0;
+}
+
+static unsigned hash_bits(gpgme_hash_algo_t h)
+{
+	return h == GPGME_MD_SHA256 ? 256 : h == GPGME_MD_SHA384 ? 384 : h == GPGME_MD_SHA512 ? 512 : 0;
+}
+
 int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_LEN + 1],
 			 const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
 			 klic_fpr_allow_fn allow, void *allow_ctx)
 {
-	gpgme_ctx_t ctx = NULL, kctx = NULL;
+	struct klic_sig_info info;
+	int r;
+
+	if (signer_out != NULL)
+		signer_out[0] = '\0';
+	r = klic_verify_detached_info(kr, &info, sig, siglen, data, len, allow, allow_ctx);
+	if (r == 0 && signer_out != NULL)
+		memcpy(signer_out, info.signer, sizeof info.signer);
+	return r;
+}
+
+int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *info,
+			      const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
+			      klic_fpr_allow_fn allow, void *allow_ctx)
+{
+	gpgme_ctx_t ctx = NULL;
 	gpgme_data_t sigd = NULL, textd = NULL;
 	gpgme_verify_result_t res;
 	gpgme_signature_t s;
 	gpgme_key_t key = NULL;
 	gpgme_subkey_t sk;
 	gpgme_error_t e, ve;
-	struct verify_watch w = {0, 0, 0};
+	struct verify_watch w = {0, 0, 0, -1};
 	char primary[KLIC_FPR_HEX_LEN + 1];
 	const char *sfpr;
 	unsigned sum;
 	int r, n = 0;
 
-	if (signer_out != NULL)
-		signer_out[0] = '\0';
-	if (kr == NULL || allow == NULL || (data == NULL && len != 0))
+	if (info != NULL)
+		memset(info, 0, sizeof *info);
+	if (kr == NULL || info == NULL || allow == NULL || (data == NULL && len != 0))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "verify_detached");
 	if (sig == NULL || siglen == 0)
 		return klic_error_set(KLIC_ERR_SIG_NONE, "empty signature");
@@ -1250,12 +1502,12 @@ int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_L
 				   sfpr);
 		goto out;
 	}
-	if ((r = kr_ctx(kr, &kctx)) != 0)
+	if ((r = signer_key(kr, sfpr, &key, &sk)) != 0)
 		goto out;
-	e = gpgme_get_key(kctx, sfpr, &key, 0);
-	if (e || key == NULL || (sk = find_subkey(key, sfpr)) == NULL || key->subkeys == NULL) {
-		r = klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s not found unambiguously: %s",
-				   sfpr, e ? gpgme_strerror(e) : "no such subkey");
+	if (w.sig_class != 0x00 && w.sig_class != 0x01) {
+		r = klic_error_set(KLIC_ERR_SIG_BAD, "signature by %s of class %d, not a document "
+						     "signature",
+				   sfpr, w.sig_class);
 		goto out;
 	}
 	if (fpr_copy(primary, key->subkeys->fpr) != 0) {
@@ -1295,14 +1547,14 @@ int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_L
 		r = klic_error_set(r, "signed by %s", primary);
 		goto out;
 	}
-	if (signer_out != NULL)
-		memcpy(signer_out, primary, sizeof primary);
+	memcpy(info->signer, primary, sizeof primary);
+	info->hash_bits = hash_bits(s->hash_algo);
+	info->sig_class = w.sig_class;
 	r = 0;
 out:
 	gpgme_key_unref(key);
 	gpgme_data_release(sigd);
 	gpgme_data_release(textd);
-	gpgme_release(kctx);
 	gpgme_release(ctx);
 	return r;
 }

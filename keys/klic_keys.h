@@ -101,6 +101,20 @@ int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_L
 			 const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
 			 klic_fpr_allow_fn allow, void *allow_ctx);
 
+/* What a verification established. */
+struct klic_sig_info {
+	char signer[KLIC_FPR_HEX_LEN + 1]; /* primary fingerprint of the signer */
+	unsigned hash_bits;                /* 256, 384 or 512 (SHA-2) */
+	int sig_class;                     /* 0x00 binary document, 0x01 canonical text */
+};
+
+/* klic_verify_detached() that also reports the digest and signature
+ * class (a clear-signed .lic must name its digest in its Hash: line, and
+ * a response manifest must be signed in text mode). */
+int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *info,
+			      const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
+			      klic_fpr_allow_fn allow, void *allow_ctx);
+
 /* Same, accepting only the one pinned primary fingerprint. */
 int klic_verify_pinned(struct klic_keyring *kr, const uint8_t *sig, size_t siglen,
 		       const uint8_t *data, size_t len, const char *pinned_fpr);

@@ -66,6 +66,13 @@ struct klic_user {
 	struct klic_keyring *kr;     /* opened on demand */
 	char issuers[KLIC_MAX_ISSUERS][KLIC_FPR_HEX_LEN + 1];
 	size_t n_issuers;
+	/* signatures already verified by a pinned issuer in this run:
+	 * SHA-256 of the signature and of the data, and the verdict */
+	struct klic_verified {
+		uint8_t sig_sha[KLIC_SHA256_LEN], data_sha[KLIC_SHA256_LEN];
+		struct klic_sig_info info;
+	} verified[8];
+	size_t n_verified;
 };
 
 /* Fill the paths (gnupghome NULL: <home>/klic/gnupg) and load the pinned
@@ -124,38 +131,39 @@ int klic_user_clock_check(struct klic_user *u, int64_t now);
 int klic_user_clock_advance(struct klic_user *u, int64_t t);
 
 /* ---- licenses --------------------------------------------------------------- */
-/* Verify one .lic against this machine at `now`, in the order of klic
- * verify: strict split, detached signature by a pinned issuer, strict parse,
- * issuer_fpr == signer, machine, issued <= now + 5 min, expires > now.
- * `lic` gets the decoded license as soon as its signature verified (even
- * when a later check fails); otherwise it is zeroed.  Does not check the
- * clock. */
-int klic_user_check_license(struct klic_user *u, struct klic_license *lic, const uint8_t *buf,
-			    size_t len, const char *machine_id, int64_t now);
+/* Verify one .lic, named `filename` (its base name selects the seat),
+ * against this machine at `now`, in the order of klic verify: strict split,
+ * detached text-mode signature by a pinned issuer naming its digest in the
+ * Hash line, strict parse of the signed response, issuer_fpr == signer,
+ * the file name is one the license lists, machine, issued <= now + 5 min,
+ * expires > now.  `lic` gets the decoded license as soon as its signature
+ * verified and its name is listed (even when a later check fails);
+ * otherwise it is zeroed.  Does not check the clock.  Identical bytes are
+ * verified by gpg once per klic_user (all the files of one response are
+ * byte-identical). */
+int klic_user_check_license(struct klic_user *u, struct klic_license *lic, const char *filename,
+			    const uint8_t *buf, size_t len, const char *machine_id, int64_t now);
 
 /* Short reason for status output: "bad signature", "other machine",
  * "expired", "unpinned issuer", "clock set back", "unreadable" ... */
 const char *klic_license_reason(int code);
 
-/* ---- slot selection (spec 5.4), pure ---------------------------------------- */
+/* ---- the license file a new license goes to (spec 5.4), pure ----------------- */
 struct klic_slot_info {
-	int exists;              /* a file is at that name */
-	int valid;               /* it is a currently valid license for this machine */
-	char license_id[33];     /* its verified license_id, "" if none */
-	int64_t expires;         /* its verified expiry (when valid) */
-	int taken;               /* chosen for another license of this response */
+	int exists;          /* a file is at that name */
+	int valid;           /* it is a currently valid license for this machine */
+	char license_id[33]; /* its verified license_id, "" if none */
+	int64_t expires;     /* its verified expiry (when valid) */
 };
 enum klic_slot_action { KLIC_SLOT_WRITE = 1, KLIC_SLOT_PRESENT = 2 };
 
-/* slots[0] is the delivered name, slots[1..n-1] the other names in order
- * (<P>_<id>.lic, <P>_<id>_2.lic ... without the delivered one).  Chooses:
- * a slot holding the same license_id (PRESENT); else the delivered slot if
- * free or not a valid license; KLIC_ERR_OLDER if it holds a valid license
- * expiring later than `expires`; else the first other slot that is free or
- * not a valid license.  KLIC_ERR_EXISTS when none is left. */
-int klic_slot_choose(size_t *idx, enum klic_slot_action *action,
-		     const struct klic_slot_info *slots, size_t n, const char *license_id,
-		     int64_t expires);
+/* A new license (license_id, expires) goes under the name the signed
+ * response gives it.  What is there decides: nothing, or a file that is not
+ * a currently valid license: WRITE; the same license: PRESENT (nothing to
+ * do); another valid license: never overwritten: KLIC_ERR_OLDER when it
+ * expires later than the new one, else KLIC_ERR_EXISTS. */
+int klic_slot_decide(enum klic_slot_action *action, const struct klic_slot_info *cur,
+		     const char *license_id, int64_t expires);
 
 /* ---- install (spec 5.2) -------------------------------------------------- */
 struct klic_install_item {

@@ -1,5 +1,6 @@
 /* klic — checking one license file on this machine (spec 3.5, 5.2 #13-14). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "klic_request.h"
@@ -14,18 +15,47 @@ static int issuer_allow(void *ctx, const char *fpr)
 	return klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "signed by %s, not a pinned issuer", fpr);
 }
 
-int klic_rq_verify_issuer(struct klic_user *u, char signer[KLIC_FPR_HEX_LEN + 1],
-			  const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len)
+/* A verdict from this run for exactly these bytes, if any. */
+static const struct klic_sig_info *verified_get(const struct klic_user *u,
+						const uint8_t sig_sha[KLIC_SHA256_LEN],
+						const uint8_t data_sha[KLIC_SHA256_LEN])
 {
+	for (size_t i = 0; i < u->n_verified; i++)
+		if (memcmp(u->verified[i].sig_sha, sig_sha, KLIC_SHA256_LEN) == 0 &&
+		    memcmp(u->verified[i].data_sha, data_sha, KLIC_SHA256_LEN) == 0)
+			return &u->verified[i].info;
+	return NULL;
+}
+
+int klic_rq_verify_issuer(struct klic_user *u, struct klic_sig_info *info, const uint8_t *sig,
+			  size_t siglen, const uint8_t *data, size_t len)
+{
+	uint8_t sig_sha[KLIC_SHA256_LEN], data_sha[KLIC_SHA256_LEN];
+	const struct klic_sig_info *known;
 	int r;
-	signer[0] = '\0';
+
+	memset(info, 0, sizeof(*info));
 	if (u->n_issuers == 0)
 		return klic_error_set(KLIC_ERR_NOT_ISSUER, "no issuer pinned (run 'klic trust')");
+	if ((r = klic_sha256(sig_sha, sig, siglen)) != 0 ||
+	    (r = klic_sha256(data_sha, data, len)) != 0)
+		return r;
+	if ((known = verified_get(u, sig_sha, data_sha)) != NULL) {
+		*info = *known;
+		return 0;
+	}
 	if ((r = klic_user_open_keyring(u, 0)) != 0)
 		return r;
-	r = klic_verify_detached(u->kr, signer, sig, siglen, data, len, issuer_allow, u);
-	if (r != 0 && r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY &&
-	    r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED) {
+	r = klic_verify_detached_info(u->kr, info, sig, siglen, data, len, issuer_allow, u);
+	if (r == 0) {
+		struct klic_verified *v = &u->verified[u->n_verified % 8];
+		memcpy(v->sig_sha, sig_sha, sizeof(sig_sha));
+		memcpy(v->data_sha, data_sha, sizeof(data_sha));
+		v->info = *info;
+		if (u->n_verified < 8)
+			u->n_verified++;
+	} else if (r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY &&
+		   r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED) {
 		/* A clock set back makes good signatures look bad (made "in the
 		 * future"): report the cause, which also refuses (spec 5.5). */
 		int64_t trusted;
@@ -39,39 +69,74 @@ int klic_rq_verify_issuer(struct klic_user *u, char signer[KLIC_FPR_HEX_LEN + 1]
 	return r;
 }
 
-int klic_user_check_license(struct klic_user *u, struct klic_license *lic, const uint8_t *buf,
-			    size_t len, const char *machine_id, int64_t now)
+int klic_rq_check_response_sig(const struct klic_sig_info *info, unsigned hash_bits)
+{
+	if (info->sig_class != 0x01)
+		return klic_error_set(KLIC_ERR_SIG_BAD,
+				      "not a text-mode signature (class 0x%02x): stock gpg could "
+				      "not check the license",
+				      (unsigned)info->sig_class & 0xffu);
+	if (hash_bits != 0 && info->hash_bits != hash_bits)
+		return klic_error_set(KLIC_ERR_LICENSE_FORMAT,
+				      "the Hash line names SHA%u, the signature uses SHA%u", hash_bits,
+				      info->hash_bits);
+	return 0;
+}
+
+int klic_user_check_license(struct klic_user *u, struct klic_license *lic, const char *filename,
+			    const uint8_t *buf, size_t len, const char *machine_id, int64_t now)
 {
 	struct klic_lic_parts parts;
+	struct klic_sig_info info;
+	struct klic_response *resp = NULL;
 	struct klic_license l;
-	char signer[KLIC_FPR_HEX_LEN + 1], t[KLIC_TIME_LEN + 1] = "?";
+	const char *base;
+	char t[KLIC_TIME_LEN + 1] = "?";
 	int r;
 
 	memset(lic, 0, sizeof(*lic));
 	memset(&l, 0, sizeof(l));
+	if (filename == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "license file name");
+	base = strrchr(filename, '/');
+	base = base != NULL ? base + 1 : filename;
 	if ((r = klic_license_split(&parts, buf, len)) != 0)
 		return r;
-	if ((r = klic_rq_verify_issuer(u, signer, parts.sig, parts.sig_len, parts.body,
-				       parts.body_len)) != 0)
+	if ((r = klic_rq_verify_issuer(u, &info, parts.sig, parts.sig_len, parts.body,
+				       parts.body_len)) != 0 ||
+	    (r = klic_rq_check_response_sig(&info, parts.hash_bits)) != 0)
 		return r;
-	if ((r = klic_license_body_parse(&l, parts.body, parts.body_len)) != 0)
-		return r;
-	if (strcmp(l.issuer_fpr, signer) != 0)
-		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "license names issuer %s, signed by %s",
-				      l.issuer_fpr, signer);
+	if ((resp = malloc(sizeof(*resp))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "license");
+	if ((r = klic_response_manifest_parse(resp, parts.body, parts.body_len)) != 0)
+		goto out;
+	if (strcmp(resp->issuer_fpr, info.signer) != 0) {
+		r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "license names issuer %s, signed by %s",
+				   resp->issuer_fpr, info.signer);
+		goto out;
+	}
+	if ((r = klic_license_from_response(&l, resp, base)) != 0)
+		goto out;
 	*lic = l; /* verified from here on */
-	if (strcmp(l.machine_id, machine_id) != 0)
-		return klic_error_set(KLIC_ERR_WRONG_MACHINE, "license is for %s, this machine is %s",
-				      l.machine_id, machine_id);
+	if (strcmp(l.machine_id, machine_id) != 0) {
+		r = klic_error_set(KLIC_ERR_WRONG_MACHINE, "license is for %s, this machine is %s",
+				   l.machine_id, machine_id);
+		goto out;
+	}
 	if (l.issued > now + KLIC_FUTURE_SKEW) {
 		(void)klic_time_format(t, l.issued);
-		return klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
+		r = klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
+		goto out;
 	}
 	if (l.expires <= now) {
 		(void)klic_time_format(t, l.expires);
-		return klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
+		r = klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
+		goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	free(resp);
+	return r;
 }
 
 const char *klic_license_reason(int code)
@@ -95,6 +160,8 @@ const char *klic_license_reason(int code)
 	case KLIC_ERR_SIG_WRONG_KEY:
 	case KLIC_ERR_NOT_ISSUER:
 		return "unpinned issuer";
+	case KLIC_ERR_LICENSE_NAME:
+		return "renamed (name not granted)";
 	case KLIC_ERR_SIG_NONE:
 	case KLIC_ERR_SIG_MULTIPLE:
 	case KLIC_ERR_SIG_BAD:

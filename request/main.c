@@ -330,7 +330,7 @@ static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, ch
 		return r;
 	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_LIC_BYTES)) != 0 ||
 	    (r = klic_this_machine_id(mid)) != 0 ||
-	    (r = klic_user_check_license(&u, &lic, buf, len, mid, now)) != 0 ||
+	    (r = klic_user_check_license(&u, &lic, file, buf, len, mid, now)) != 0 ||
 	    (r = klic_user_clock_check(&u, now)) != 0 ||
 	    (r = klic_user_clock_advance(&u, now)) != 0) {
 		r = fail(file, r);
@@ -434,7 +434,7 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 		if (pn < 0 || (size_t)pn >= sizeof(path))
 			r = KLIC_ERR_IO;
 		else if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) == 0)
-			r = klic_user_check_license(&u, &lic, buf, len, mid, now);
+			r = klic_user_check_license(&u, &lic, ents[i]->d_name, buf, len, mid, now);
 		free(buf);
 		klic_error_clear();
 		if (!clock_ok && (r == 0 || r == KLIC_ERR_LICENSE_FUTURE ||

@@ -13,8 +13,14 @@ int klic_rq_issuers_load(struct klic_user *u);
 int klic_rq_issuers_save(const struct klic_user *u);
 
 /* Verify a detached signature by one of the pinned issuers
- * (KLIC_ERR_NOT_ISSUER when none is pinned). */
-int klic_rq_verify_issuer(struct klic_user *u, char signer[KLIC_FPR_HEX_LEN + 1],
-			  const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len);
+ * (KLIC_ERR_NOT_ISSUER when none is pinned); the same bytes are verified
+ * by gpg only once per klic_user. */
+int klic_rq_verify_issuer(struct klic_user *u, struct klic_sig_info *info, const uint8_t *sig,
+			  size_t siglen, const uint8_t *data, size_t len);
+
+/* A response or license signature must be text mode (so stock gpg checks
+ * the clear-signed .lic) and use the digest its Hash line names
+ * (hash_bits; 0: no Hash line to match). */
+int klic_rq_check_response_sig(const struct klic_sig_info *info, unsigned hash_bits);
 
 #endif

@@ -128,19 +128,14 @@ static int verify_item(struct worker *w, struct item *it)
 		goto out;
 	if ((r = klic_sha256_hex(it->digest, man->data, man->len)) != 0)
 		goto out;
-	/* 3: the embedded key is the one the manifest names */
+	/* 3: the embedded key is the one the manifest names (its fingerprint
+	 * is checked where the key is used: step 5; a member's request is
+	 * verified with the key registered for that member) */
 	if ((r = klic_sha256_hex(keysha, key->data, key->len)) != 0)
 		goto out;
 	if (strcmp(keysha, it->req.requester_key_sha256) != 0) {
 		r = klic_error_set(KLIC_ERR_MEMBER_HASH,
 				   "requester.pgp does not match requester_key_sha256");
-		goto out;
-	}
-	if ((r = klic_key_inspect(a->kr, kfpr, uid, key->data, key->len)) != 0)
-		goto out;
-	if (strcmp(kfpr, it->req.requester_fpr) != 0) {
-		r = klic_error_set(KLIC_ERR_MISMATCH, "requester.pgp is %s, requester_fpr says %s",
-				   kfpr, it->req.requester_fpr);
 		goto out;
 	}
 	/* 4: signed by a registered member (admin keyring) */
@@ -156,6 +151,14 @@ static int verify_item(struct worker *w, struct item *it)
 		it->kind = K_NORMAL;
 	} else if (r == KLIC_ERR_SIG_UNKNOWN_KEY || r == KLIC_ERR_SIG_WRONG_KEY) {
 		/* 5: attribute with the embedded key alone */
+		if ((r = klic_key_inspect(a->kr, kfpr, uid, key->data, key->len)) != 0)
+			goto out;
+		if (strcmp(kfpr, it->req.requester_fpr) != 0) {
+			r = klic_error_set(KLIC_ERR_MISMATCH,
+					   "requester.pgp is %s, requester_fpr says %s", kfpr,
+					   it->req.requester_fpr);
+			goto out;
+		}
 		if ((r = klic_verify_with_embedded_key(key->data, key->len, it->req.requester_fpr,
 						       sig->data, sig->len, man->data, man->len)) !=
 		    0)
@@ -261,46 +264,18 @@ out:
 
 /* ---- building the response ------------------------------------------------- */
 
-static int add_license(struct klic_admin *a, struct klic_archive *lics, struct klic_response *resp,
-		       const struct klic_license *lic)
-{
-	char *body = NULL;
-	size_t blen = 0, slen = 0;
-	uint8_t *signed_lic = NULL;
-	struct klic_response_entry *e;
-	int r;
-
-	if (resp->n_licenses >= KLIC_MAX_SEATS)
-		return klic_error_set(KLIC_ERR_LEDGER, "too many licenses for one request");
-	e = &resp->lic[resp->n_licenses];
-	if ((r = klic_license_body_build(&body, &blen, lic)) != 0)
-		goto out;
-	if ((r = klic_sign_clear(a->kr, &signed_lic, &slen, a->issuer_fpr, (const uint8_t *)body,
-				 blen)) != 0)
-		goto out;
-	if ((r = klic_license_filename(e->file, lic->product, lic->machine_id, lic->seat)) != 0)
-		goto out;
-	if ((r = klic_sha256_hex(e->sha256, signed_lic, slen)) != 0)
-		goto out;
-	if ((r = klic_archive_add(lics, e->file, signed_lic, slen)) != 0)
-		goto out;
-	resp->n_licenses++;
-	r = 0;
-out:
-	free(body);
-	free(signed_lic);
-	return r;
-}
-
-/* The signed .kresp for a request row (issued: from its license rows). */
+/* The signed .kresp for a request row (issued: from its license rows).
+ * ONE signature: the manifest is clear-signed; its signature block is
+ * manifest.sig, and the clear-signed text is every license file. */
 static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t **out,
 			  size_t *outlen, const char *digest, const struct req_row *row)
 {
 	struct klic_response *resp = NULL;
-	struct klic_archive lics = KLIC_ARCHIVE_INIT, ar = KLIC_ARCHIVE_INIT;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_lic_parts parts;
 	char *man = NULL;
-	size_t manlen = 0, siglen = 0, i;
-	uint8_t *sig = NULL;
+	size_t manlen = 0, liclen = 0, i;
+	uint8_t *lic = NULL;
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -323,7 +298,7 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 		copy_str(resp->reason, sizeof resp->reason, row->reason);
 	} else if (l != NULL) {
 		if (sqlite3_prepare_v2(klic_ledger_db(l),
-				       "SELECT license_id, seat, issued, expires FROM licenses "
+				       "SELECT license_id, seat, file, issued, expires FROM licenses "
 				       "WHERE request_digest = ?1 ORDER BY seat",
 				       -1, &st, NULL) != SQLITE_OK) {
 			r = klic_ledger_err(l, "licenses");
@@ -331,26 +306,26 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 		}
 		sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct klic_license lic;
-			memset(&lic, 0, sizeof lic);
-			copy_str(lic.license_id, sizeof lic.license_id, coltext(st, 0));
-			copy_str(lic.product, sizeof lic.product, row->product);
-			copy_str(lic.machine_id, sizeof lic.machine_id, row->machine_id);
-			lic.seat = (unsigned)sqlite3_column_int(st, 1);
-			lic.seats = row->seats;
-			lic.issued = sqlite3_column_int64(st, 2);
-			lic.expires = sqlite3_column_int64(st, 3);
-			copy_str(lic.issuer_org, sizeof lic.issuer_org, a->org);
-			copy_str(lic.issuer_fpr, sizeof lic.issuer_fpr, a->issuer_fpr);
-			copy_str(lic.member_fpr, sizeof lic.member_fpr, row->member_fpr);
-			copy_str(lic.request_digest, sizeof lic.request_digest, digest);
-			if (lic.seat != resp->n_licenses + 1) {
-				r = klic_error_set(KLIC_ERR_LEDGER,
-						   "request %s: seat rows out of order", digest);
+			struct klic_response_entry *e;
+			int64_t issued = sqlite3_column_int64(st, 3);
+			int64_t expires = sqlite3_column_int64(st, 4);
+			if (resp->n_licenses >= KLIC_MAX_SEATS) {
+				r = klic_error_set(KLIC_ERR_LEDGER, "request %s: too many licenses",
+						   digest);
 				goto out;
 			}
-			if ((r = add_license(a, &lics, resp, &lic)) != 0)
+			e = &resp->lic[resp->n_licenses];
+			copy_str(e->license_id, sizeof e->license_id, coltext(st, 0));
+			e->seat = (unsigned)sqlite3_column_int(st, 1);
+			copy_str(e->file, sizeof e->file, coltext(st, 2));
+			if (e->seat != resp->n_licenses + 1 || issued != row->created ||
+			    (resp->n_licenses > 0 && expires != resp->expires)) {
+				r = klic_error_set(KLIC_ERR_LEDGER,
+						   "request %s: license rows inconsistent", digest);
 				goto out;
+			}
+			resp->expires = expires;
+			resp->n_licenses++;
 		}
 		if (rc != SQLITE_DONE) {
 			r = klic_ledger_err(l, "licenses");
@@ -365,34 +340,114 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 	}
 	if ((r = klic_response_manifest_build(&man, &manlen, resp)) != 0)
 		goto out;
-	if ((r = klic_sign_detached(a->kr, &sig, &siglen, a->issuer_fpr, (const uint8_t *)man,
-				    manlen)) != 0)
+	if ((r = klic_sign_clear(a->kr, &lic, &liclen, a->issuer_fpr, (const uint8_t *)man,
+				 manlen)) != 0)
 		goto out;
+	if ((r = klic_license_split(&parts, lic, liclen)) != 0)
+		goto out;
+	if (parts.body_len != manlen || memcmp(parts.body, man, manlen) != 0) {
+		r = klic_error_set(KLIC_ERR_GPG, "clear-signed text differs from the manifest");
+		goto out;
+	}
 	if ((r = klic_archive_add(&ar, "manifest.json", man, manlen)) != 0 ||
-	    (r = klic_archive_add(&ar, "manifest.sig", sig, siglen)) != 0)
+	    (r = klic_archive_add(&ar, "manifest.sig", parts.sig, parts.sig_len)) != 0)
 		goto out;
-	for (i = 0; i < lics.n; i++)
-		if ((r = klic_archive_add(&ar, lics.m[i].name, lics.m[i].data, lics.m[i].len)) != 0)
+	for (i = 0; i < resp->n_licenses; i++)
+		if ((r = klic_archive_add(&ar, resp->lic[i].file, lic, liclen)) != 0)
 			goto out;
 	r = klic_archive_write(out, outlen, &ar);
 out:
 	sqlite3_finalize(st);
-	klic_archive_dispose(&lics);
 	klic_archive_dispose(&ar);
 	free(man);
-	free(sig);
+	free(lic);
 	free(resp);
 	return r;
+}
+
+/* ---- the decision (steps 6 and 8, and the license file names) --------------- */
+
+typedef char license_file_t[KLIC_MAX_NAME_LEN + 1];
+
+/* Names for `seats` new licenses on the request's machine: the lowest of
+ * <P>_<id>.lic, <P>_<id>_2.lic ... _64.lic not held by a license of that
+ * machine and product that is still active at `now` (those may still be
+ * installed there).  Turns the decision into a machine-full denial when
+ * fewer than `seats` names are free. */
+static int alloc_files(struct klic_ledger *l, struct klic_decision *d, license_file_t *files,
+		       const struct klic_request *req, int64_t now)
+{
+	unsigned char used[KLIC_MAX_SEATS + 1];
+	sqlite3_stmt *st = NULL;
+	unsigned k, got = 0, active = 0;
+	int r, rc;
+
+	memset(used, 0, sizeof used);
+	if (sqlite3_prepare_v2(klic_ledger_db(l),
+			       "SELECT file FROM licenses WHERE machine_id = ?1 AND product = ?2 "
+			       "AND expires > ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return klic_ledger_err(l, "licenses");
+	sqlite3_bind_text(st, 1, req->machine_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, req->product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (klic_license_name_parse(&k, NULL, NULL, coltext(st, 0)) == 0)
+			used[k] = 1;
+		active++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "licenses");
+		goto out;
+	}
+	for (k = 1; k <= KLIC_MAX_SEATS && got < req->seats; k++) {
+		if (used[k])
+			continue;
+		if ((r = klic_license_filename(files[got], req->product, req->machine_id, k)) != 0)
+			goto out;
+		got++;
+	}
+	if (got < req->seats) {
+		d->issue = 0;
+		copy_str(d->reason_code, sizeof d->reason_code, "machine-full");
+		snprintf(d->reason, sizeof d->reason,
+			 "machine %s already holds %u active %s license(s); one machine holds at "
+			 "most %d at a time",
+			 req->machine_id, active, req->product, KLIC_MAX_SEATS);
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* What the request gets at `now`: request semantics, eligibility among the
+ * product's entitlements, and names for the licenses. */
+static int decide(struct klic_ledger *l, const struct klic_request *req, int64_t now,
+		  struct klic_decision *d, license_file_t *files)
+{
+	struct klic_entitlement *ents = NULL;
+	size_t n = 0;
+	int r;
+
+	if (klic_request_semantics(d, req))
+		return 0;
+	if ((r = klic_ledger_entitlements(l, &ents, &n, req->product, now)) != 0)
+		return r;
+	r = klic_eligibility_decide(d, ents, n, req->product, req->seats, now);
+	free(ents);
+	if (r != 0 || !d->issue)
+		return r;
+	return alloc_files(l, d, files, req, now);
 }
 
 /* ---- plan (read-only) ------------------------------------------------------- */
 
 static int plan_item(struct worker *w, struct item *it, struct klic_issue_result *res)
 {
+	license_file_t files[KLIC_MAX_SEATS];
 	struct klic_decision d;
-	struct klic_entitlement *ents = NULL;
 	struct req_row row;
-	size_t n = 0;
 	int r;
 
 	fill_common(res, it);
@@ -400,11 +455,6 @@ static int plan_item(struct worker *w, struct item *it, struct klic_issue_result
 	if (it->kind == K_NOT_MEMBER) {
 		copy_str(res->status, sizeof res->status, KLIC_STATUS_DENIED);
 		copy_str(res->reason_code, sizeof res->reason_code, "not-member");
-		return 0;
-	}
-	if (klic_request_semantics(&d, &it->req)) {
-		copy_str(res->status, sizeof res->status, KLIC_STATUS_DENIED);
-		copy_str(res->reason_code, sizeof res->reason_code, d.reason_code);
 		return 0;
 	}
 	if ((r = load_request(w->l, &row, it->digest)) != 0)
@@ -415,11 +465,8 @@ static int plan_item(struct worker *w, struct item *it, struct klic_issue_result
 		res->outcome = KLIC_OUTCOME_REISSUED;
 		return 0;
 	}
-	if ((r = klic_ledger_entitlements(w->l, &ents, &n, it->req.product, klic_now())) != 0)
-		return r;
-	r = klic_eligibility_decide(&d, ents, n, it->req.product, it->req.seats, klic_now());
-	free(ents);
-	if (r != 0)
+	memset(&d, 0, sizeof d);
+	if ((r = decide(w->l, &it->req, klic_now(), &d, files)) != 0)
 		return r;
 	if (d.issue) {
 		copy_str(res->status, sizeof res->status, KLIC_STATUS_ISSUED);
@@ -459,12 +506,11 @@ static int spend(struct worker *w, struct item *it, int *existed)
 	struct klic_ledger *l = w->l;
 	sqlite3 *db = klic_ledger_db(l);
 	sqlite3_stmt *st = NULL;
-	struct klic_entitlement *ents = NULL;
+	license_file_t files[KLIC_MAX_SEATS];
 	struct klic_decision d;
 	struct req_row row;
 	char created[KLIC_TIME_LEN + 1], detail[600], exp_s[KLIC_TIME_LEN + 1];
 	int64_t now = klic_now();
-	size_t n = 0;
 	unsigned seat;
 	int r;
 
@@ -481,13 +527,9 @@ static int spend(struct worker *w, struct item *it, int *existed)
 		klic_ledger_rollback(l);
 		return 0;
 	}
-	if (!klic_request_semantics(&d, &it->req)) {
-		if ((r = klic_ledger_entitlements(l, &ents, &n, it->req.product, now)) != 0)
-			goto out;
-		if ((r = klic_eligibility_decide(&d, ents, n, it->req.product, it->req.seats,
-						 now)) != 0)
-			goto out;
-	}
+	memset(&d, 0, sizeof d);
+	if ((r = decide(l, &it->req, now, &d, files)) != 0)
+		goto out;
 	if (d.issue && !it->may_spend) {
 		r = klic_error_set(
 		    KLIC_ERR_INVALID_ARG,
@@ -527,8 +569,8 @@ static int spend(struct worker *w, struct item *it, int *existed)
 		if (sqlite3_prepare_v2(
 			db,
 			"INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
-			" product, issued, expires, entitlement_id, member_fpr) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			" product, issued, expires, entitlement_id, member_fpr, file) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			-1, &st, NULL) != SQLITE_OK) {
 			r = klic_ledger_err(l, "licenses");
 			goto out;
@@ -549,6 +591,7 @@ static int spend(struct worker *w, struct item *it, int *existed)
 			sqlite3_bind_int64(st, 7, d.expires);
 			sqlite3_bind_int64(st, 8, d.entitlement_id);
 			sqlite3_bind_text(st, 9, it->req.requester_fpr, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 10, files[seat - 1], -1, SQLITE_STATIC);
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				r = klic_ledger_err(l, "licenses insert");
 				goto out;
@@ -570,11 +613,9 @@ static int spend(struct worker *w, struct item *it, int *existed)
 	if ((r = klic_ledger_audit_append(l, now, d.issue ? "issued" : "denied", it->digest,
 					  detail)) != 0)
 		goto out;
-	free(ents);
 	return klic_ledger_commit(l);
 out:
 	sqlite3_finalize(st);
-	free(ents);
 	klic_ledger_rollback(l);
 	return r;
 }

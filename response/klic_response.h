@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 1 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 2 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"
@@ -96,6 +96,7 @@ struct klic_license_row {
 	char member_fpr[KLIC_FPR_HEX_LEN + 1];
 	char request_digest[KLIC_SHA256_HEX_LEN + 1];
 	unsigned seat;
+	char file[KLIC_MAX_NAME_LEN + 1]; /* the .lic name it is installed under */
 	int64_t issued, expires;
 	int64_t entitlement_id;
 };

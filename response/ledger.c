@@ -21,6 +21,7 @@ static const struct {
 	const char *sql;
 } migrations[] = {
     {1, klic_ledger_sql},
+    {2, klic_ledger2_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -631,7 +632,7 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 	if ((r = prep(
 		 l, &st,
 		 "SELECT license_id, product, machine_id, member_fpr, request_digest, seat, issued,"
-		 " expires, entitlement_id FROM licenses"
+		 " expires, entitlement_id, file FROM licenses"
 		 " WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR machine_id = ?2)"
 		 " AND (?3 IS NULL OR member_fpr = ?3)"
 		 " AND (?4 = 0 OR (?4 = 1 AND expires > ?5) OR (?4 = -1 AND expires <= ?5))"
@@ -656,6 +657,7 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		row.issued = sqlite3_column_int64(st, 6);
 		row.expires = sqlite3_column_int64(st, 7);
 		row.entitlement_id = sqlite3_column_int64(st, 8);
+		copy_str(row.file, sizeof row.file, col(st, 9));
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}

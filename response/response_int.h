@@ -6,8 +6,9 @@
 
 #include "klic_response.h"
 
-/* spec/ledger.sql, generated at build time (ledger_sql.c). */
+/* spec/ledger.sql and spec/ledger-2.sql, generated at build time. */
 extern const char klic_ledger_sql[];
+extern const char klic_ledger2_sql[];
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */

@@ -46,7 +46,7 @@ check_denial() {
 	if [ ! -f "$f" ]; then fail "$name: no $f"; return; fi
 	unpack "$f" "$d"
 	if ! manifest_ok "$d"; then fail "$name: manifest signature does not verify"; return; fi
-	if [ "$(jfield "$d/manifest.json" status)" != denied ]; then fail "$name: status not denied"; return; fi
+	if [ "$(jfield "$d/manifest.json" status)" != denied ]; then fail "$name: status not denied: $(head -c 600 "$d/manifest.json")"; return; fi
 	if [ "$(jfield "$d/manifest.json" reason_code)" != "$code" ]; then
 		fail "$name: reason_code $(jfield "$d/manifest.json" reason_code), expected $code"; return
 	fi

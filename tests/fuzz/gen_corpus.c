@@ -29,7 +29,6 @@ int main(int argc, char **argv)
 	size_t n, bn;
 	struct klic_request rq;
 	struct klic_response rs;
-	struct klic_license l;
 
 	if (argc != 2)
 		return 2;
@@ -67,14 +66,18 @@ int main(int argc, char **argv)
 	free(s);
 	put("fuzz_manifest", "dup_key.json",
 	    "{\"type\":\"klic-request\",\"type\":\"klic-request\"}\n", 47);
-	/* licenses */
-	tu_sample_license(&l, 1, 2);
-	klic_license_body_build(&body, &bn, &l);
+	/* licenses: the clear-signed response document */
+	body = tu_sample_response_doc(&bn, 2, 0);
 	put("fuzz_license", "body.json", body, bn);
 	s = tu_wrap_license(body, &n);
 	put("fuzz_license", "license.lic", s, n);
 	memcpy(s + 35, "Hash: SHA1  \n", 13);
 	put("fuzz_license", "bad_hash.lic", s, n);
+	free(s);
+	free(body);
+	body = tu_sample_response_doc(&bn, 1, 1);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_license", "denial.lic", s, n);
 	free(s);
 	free(body);
 	/* machine IDs */

@@ -50,8 +50,11 @@ mk ada.kreq m1.kresp machine=$OTHER_MID
 expect_fail_file "response for another machine" "$L" m1.kresp user install m1.kresp
 expect_msg "another machine: message" "made for another machine"
 mk ada.kreq m2.kresp lic_machine=$OTHER_MID
-expect_fail_file "license for another machine inside" "$L" m2.kresp user install m2.kresp
-expect_msg "license for another machine: mismatch" "documents disagree"
+expect_fail_file "license member signed for another machine" "$L" m2.kresp user install m2.kresp
+expect_msg "license for another machine: mismatch" "is not the clear-signed manifest.json"
+mk ada.kreq mb.kresp binary=1
+expect_fail_file "binary (not text-mode) manifest signature" "$L" mb.kresp user install mb.kresp
+expect_msg "binary signature: message" "not a text-mode signature"
 mk ada.kreq m3.kresp issued=-7000000 days=60
 expect_fail_file "expired license" "$L" m3.kresp user install m3.kresp
 expect_msg "expired: message" "license expired"
@@ -61,8 +64,9 @@ expect_msg "future: message" "issued in the future"
 mk ada.kreq m5.kresp digest=$(printf 'ab%.0s' {1..32})
 expect_fail_file "unknown request digest" "$L" m5.kresp user install m5.kresp
 user request --product KRE --seats 2 -o two.kreq >/dev/null
-mk two.kreq m6.kresp seat=1
-expect_fail_file "wrong seat number" "$L" m6.kresp user install m6.kresp
+mk two.kreq m6.kresp extra=1
+expect_fail_file "a license member the manifest does not list" "$L" m6.kresp user install m6.kresp
+expect_msg "unlisted member: message" "archive members do not match the manifest"
 mk ada.kreq m7.kresp status=denied reason_code=no-seats reason="all seats in use"
 expect_fail_file "denied response" "$L" m7.kresp user install m7.kresp
 grep -qx "klic: m7.kresp: request denied: no-seats: all seats in use" "$BOX/err.txt" &&
@@ -110,6 +114,7 @@ PY
 # --- status of broken files, verify refusals -------------------------------------------
 cp "$L/KRE_${MID}.lic" good.lic
 sed 's/"seat": 1/"seat": 2/' good.lic > "$L/KRE_${MID}_9.lic"
+cp good.lic "$L/KRE_${MID}_7.lic"
 echo junk > "$L/KRE_${MID}_8.lic"
 rc=0; user status --json > st2.json || rc=$?
 python3 - st2.json <<'PY' && [ "$rc" -eq 0 ] && pass "status reports bad signature / malformed, exit 0" || fail "status: rc $rc $(cat st2.json)"
@@ -117,9 +122,12 @@ import json, sys
 d = {l["file"].split("_")[-1]: l for l in json.load(open(sys.argv[1]))["licenses"]}
 assert d["9.lic"]["valid"] is False and d["9.lic"]["reason"] == "bad signature" and d["9.lic"]["product"] is None, d
 assert d["8.lic"]["reason"] == "malformed", d
+assert d["7.lic"]["valid"] is False and d["7.lic"]["reason"] == "renamed (name not granted)", d
 PY
 expect_fail_file "verify: edited license" "$L" "$L/KRE_${MID}_9.lic" user verify "$L/KRE_${MID}_9.lic"
-rm -f "$L/KRE_${MID}_9.lic" "$L/KRE_${MID}_8.lic"
+expect_fail_file "verify: a license copied to a name it does not grant" "$L" "$L/KRE_${MID}_7.lic" user verify "$L/KRE_${MID}_7.lic"
+expect_msg "copied license: message" "license file name not granted by the license"
+rm -f "$L/KRE_${MID}_9.lic" "$L/KRE_${MID}_8.lic" "$L/KRE_${MID}_7.lic"
 "$KLIC" --home "$V" request --product KRE -o bob2.kreq >/dev/null
 "$MKRESP" "$A/gnupg" bob2.kreq bob2.kresp machine=$OTHER_MID
 mkdir -p xb && tar xzf bob2.kresp -C xb
@@ -137,14 +145,20 @@ if command -v faketime >/dev/null; then
 	expect_msg "install clock: message" "system clock is behind"
 fi
 
-# --- slots: older refused, newer goes next to it ----------------------------------------
+# --- names: a valid license is never overwritten; each license has its own name ---------
 mk two.kreq older.kresp days=30
 expect_fail_file "a license expiring earlier never replaces a valid one" "$L" older.kresp user install older.kresp
 expect_msg "older: message" "older one"
 mk two.kreq newer.kresp days=90
-out=$(user install newer.kresp)
+expect_fail_file "a newer license never overwrites another valid one either" "$L" newer.kresp user install newer.kresp
+expect_msg "newer: message" "already exists"
+mk two.kreq next.kresp days=90 start=2
+out=$(user install next.kresp)
 cmp -s good.lic "$L/KRE_${MID}.lic" && [ -f "$L/KRE_${MID}_2.lic" ] && [ -f "$L/KRE_${MID}_3.lic" ] &&
-	pass "newer licenses go to the next free names, the valid one stays" || fail "slots: $out / $(ls "$L")"
+	cmp -s "$L/KRE_${MID}_2.lic" "$L/KRE_${MID}_3.lic" &&
+	pass "licenses go to the names the issuer gave them, the valid one stays" || fail "names: $out / $(ls "$L")"
+two=$(user verify "$L/KRE_${MID}_2.lic") && three=$(user verify "$L/KRE_${MID}_3.lic") &&
+	pass "both seats of one response verify: $two" || fail "seats: $two / $three"
 
 # --- an expired license is replaced (separate home, time moved forward) -----------------
 W="$BOX/w"

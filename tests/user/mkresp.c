@@ -1,10 +1,14 @@
 /* Test-only (never installed): build a signed .kresp for a .kreq with the
  * issuer key of a given keyring, optionally hostile, to test `klic install`.
  *   klic_test_mkresp GNUPGHOME REQ.kreq OUT.kresp [KEY=VALUE ...]
- * keys: machine=ID (manifest+licenses), lic_machine=ID (licenses only),
- *   issued=SECONDS (offset from now), days=N (validity, may be <= 0),
- *   seat=K (seat written into every license), status=denied,
- *   reason_code=CODE, reason=TEXT, org=TEXT, digest=HEX. */
+ * keys: machine=ID (manifest and names), issued=SECONDS (offset from now),
+ *   days=N (validity, may be <= 0), start=K (first license file index),
+ *   status=denied, reason_code=CODE, reason=TEXT, org=TEXT, digest=HEX,
+ *   lic_machine=ID (license members render another manifest, naming ID),
+ *   binary=1 (manifest.sig a binary, not a text-mode, signature),
+ *   extra=1 (one more license member than listed).
+ * "derive:HEX32" as an ID gives the machine ID of a machine with that
+ * machine-id. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +37,6 @@ static long num(const char *s, long dflt)
 
 static void cpy(char *dst, size_t n, const char *src)
 {
-	/* "derive:HEX32" gives the machine ID of a machine with that machine-id */
 	char mid[KLIC_MACHINE_ID_LEN + 1];
 	if (strncmp(src, "derive:", 7) == 0 &&
 	    klic_machine_id_derive(mid, src + 7, strlen(src + 7)) == 0)
@@ -41,18 +44,31 @@ static void cpy(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src);
 }
 
+/* manifest bytes and their clear-signed form (the license member) */
+static int sign_doc(struct klic_keyring *kr, const char *issuer, const struct klic_response *r,
+		    char **man, size_t *mlen, uint8_t **lic, size_t *llen)
+{
+	int rc;
+	if ((rc = klic_response_manifest_build(man, mlen, r)) != 0)
+		return rc;
+	return klic_sign_clear(kr, lic, llen, issuer, (const uint8_t *)*man, *mlen);
+}
+
 int main(int argc, char **argv)
 {
 	struct klic_keyring *kr = NULL;
 	struct klic_archive in = KLIC_ARCHIVE_INIT, out = KLIC_ARCHIVE_INIT;
 	struct klic_request req;
-	struct klic_response resp;
-	uint8_t *file = NULL, *bundle = NULL, *sig = NULL;
-	size_t flen = 0, blen = 0, siglen = 0, mlen = 0;
-	char *man = NULL, issuer[KLIC_FPR_HEX_LEN + 1], digest[KLIC_SHA256_HEX_LEN + 1];
+	static struct klic_response resp, other;
+	struct klic_lic_parts parts;
+	uint8_t *file = NULL, *bundle = NULL, *lic = NULL, *olic = NULL, *bsig = NULL;
+	size_t flen = 0, blen = 0, mlen = 0, llen = 0, omlen = 0, ollen = 0, bsiglen = 0;
+	char *man = NULL, *oman = NULL, issuer[KLIC_FPR_HEX_LEN + 1],
+	     digest[KLIC_SHA256_HEX_LEN + 1];
 	const struct klic_member *m;
 	const char *v;
 	int64_t now = klic_now();
+	unsigned start;
 	int r;
 
 	if (argc < 4) {
@@ -69,7 +85,6 @@ int main(int argc, char **argv)
 	    (r = klic_sha256_hex(digest, m->data, m->len)) != 0)
 		goto out;
 
-	memset(&resp, 0, sizeof(resp));
 	v = opt(argc, argv, "status");
 	cpy(resp.status, sizeof(resp.status), v != NULL ? v : KLIC_STATUS_ISSUED);
 	v = opt(argc, argv, "digest");
@@ -78,7 +93,7 @@ int main(int argc, char **argv)
 	cpy(resp.machine_id, sizeof(resp.machine_id), v != NULL ? v : req.machine_id);
 	cpy(resp.product, sizeof(resp.product), req.product);
 	resp.seats = req.seats;
-	resp.created = now;
+	resp.created = now + num(opt(argc, argv, "issued"), 0);
 	v = opt(argc, argv, "org");
 	cpy(resp.issuer_org, sizeof(resp.issuer_org), v != NULL ? v : "Test Org");
 	cpy(resp.issuer_fpr, sizeof(resp.issuer_fpr), issuer);
@@ -89,59 +104,61 @@ int main(int argc, char **argv)
 		v = opt(argc, argv, "reason");
 		cpy(resp.reason, sizeof(resp.reason), v != NULL ? v : "test denial");
 	} else {
+		/* expires <= created is refused by the builder: keep the shape valid */
+		resp.expires = resp.created + 86400 * num(opt(argc, argv, "days"), 60);
+		if (resp.expires <= resp.created)
+			resp.expires = resp.created + 1;
 		resp.n_licenses = req.seats;
-	}
-	/* licenses first (their hashes go into the manifest) */
-	uint8_t *lics[KLIC_MAX_SEATS] = {NULL};
-	size_t liclen[KLIC_MAX_SEATS] = {0};
-	for (size_t i = 0; i < resp.n_licenses; i++) {
-		struct klic_license l;
-		uint8_t id[16];
-		char *body = NULL;
-		size_t bodylen = 0;
-		memset(&l, 0, sizeof(l));
-		if ((r = klic_random(id, sizeof(id))) != 0)
-			goto out;
-		klic_hex(l.license_id, id, sizeof(id));
-		cpy(l.product, sizeof(l.product), resp.product);
-		v = opt(argc, argv, "lic_machine");
-		cpy(l.machine_id, sizeof(l.machine_id), v != NULL ? v : resp.machine_id);
-		l.seat = (unsigned)num(opt(argc, argv, "seat"), (long)i + 1);
-		l.seats = resp.seats;
-		l.issued = now + num(opt(argc, argv, "issued"), 0);
-		l.expires = l.issued + 86400 * num(opt(argc, argv, "days"), 60);
-		cpy(l.issuer_org, sizeof(l.issuer_org), resp.issuer_org);
-		cpy(l.issuer_fpr, sizeof(l.issuer_fpr), issuer);
-		cpy(l.member_fpr, sizeof(l.member_fpr), resp.member_fpr);
-		cpy(l.request_digest, sizeof(l.request_digest), resp.request_digest);
-		/* expires <= issued is refused by the builder: keep the shape valid */
-		if (l.expires <= l.issued)
-			l.expires = l.issued + 1;
-		if ((r = klic_license_body_build(&body, &bodylen, &l)) != 0 ||
-		    (r = klic_sign_clear(kr, &lics[i], &liclen[i], issuer, (uint8_t *)body,
-					 bodylen)) != 0) {
-			free(body);
-			goto out;
+		start = (unsigned)num(opt(argc, argv, "start"), 1);
+		for (unsigned i = 0; i < req.seats; i++) {
+			uint8_t id[16];
+			if ((r = klic_random(id, sizeof(id))) != 0 ||
+			    (r = klic_license_filename(resp.lic[i].file, resp.product, resp.machine_id,
+						       start + i)) != 0)
+				goto out;
+			klic_hex(resp.lic[i].license_id, id, sizeof(id));
+			resp.lic[i].seat = i + 1;
 		}
-		free(body);
-		if ((r = klic_license_filename(resp.lic[i].file, resp.product, resp.machine_id,
-					       (unsigned)i + 1)) != 0 ||
-		    (r = klic_sha256_hex(resp.lic[i].sha256, lics[i], liclen[i])) != 0)
+	}
+	if ((r = sign_doc(kr, issuer, &resp, &man, &mlen, &lic, &llen)) != 0 ||
+	    (r = klic_license_split(&parts, lic, llen)) != 0)
+		goto out;
+	if (num(opt(argc, argv, "binary"), 0) == 1) {
+		if ((r = klic_sign_detached(kr, &bsig, &bsiglen, issuer, (uint8_t *)man, mlen)) != 0)
+			goto out;
+		r = klic_archive_add(&out, "manifest.json", man, mlen);
+		if (r == 0)
+			r = klic_archive_add(&out, "manifest.sig", bsig, bsiglen);
+	} else {
+		r = klic_archive_add(&out, "manifest.json", man, mlen);
+		if (r == 0)
+			r = klic_archive_add(&out, "manifest.sig", parts.sig, parts.sig_len);
+	}
+	if (r != 0)
+		goto out;
+	if ((v = opt(argc, argv, "lic_machine")) != NULL) {
+		other = resp;
+		cpy(other.machine_id, sizeof(other.machine_id), v);
+		for (size_t i = 0; i < other.n_licenses; i++)
+			if ((r = klic_license_filename(other.lic[i].file, other.product,
+						       other.machine_id, (unsigned)i + 1)) != 0)
+				goto out;
+		if ((r = sign_doc(kr, issuer, &other, &oman, &omlen, &olic, &ollen)) != 0)
 			goto out;
 	}
-	if ((r = klic_response_manifest_build(&man, &mlen, &resp)) != 0 ||
-	    (r = klic_sign_detached(kr, &sig, &siglen, issuer, (uint8_t *)man, mlen)) != 0 ||
-	    (r = klic_archive_add(&out, "manifest.json", man, mlen)) != 0 ||
-	    (r = klic_archive_add(&out, "manifest.sig", sig, siglen)) != 0)
-		goto out;
 	for (size_t i = 0; i < resp.n_licenses; i++)
-		if ((r = klic_archive_add(&out, resp.lic[i].file, lics[i], liclen[i])) != 0)
+		if ((r = klic_archive_add(&out, resp.lic[i].file, olic ? olic : lic,
+					  olic ? ollen : llen)) != 0)
 			goto out;
+	if (resp.n_licenses > 0 && num(opt(argc, argv, "extra"), 0) == 1) {
+		char name[KLIC_MAX_NAME_LEN + 1];
+		if ((r = klic_license_filename(name, resp.product, resp.machine_id, 64)) != 0 ||
+		    (r = klic_archive_add(&out, name, lic, llen)) != 0)
+			goto out;
+	}
 	if ((r = klic_archive_write(&bundle, &blen, &out)) != 0 ||
 	    (r = klic_write_atomic(argv[3], bundle, blen, 0644, 0)) != 0)
 		goto out;
-	for (size_t i = 0; i < resp.n_licenses; i++)
-		free(lics[i]);
 out:
 	if (r != 0)
 		fprintf(stderr, "mkresp: %s: %s\n", klic_strerror(r), klic_error_detail());
@@ -150,7 +167,10 @@ out:
 	klic_keyring_free(kr);
 	free(file);
 	free(bundle);
-	free(sig);
+	free(lic);
+	free(olic);
+	free(bsig);
 	free(man);
+	free(oman);
 	return r == 0 ? 0 : 1;
 }

@@ -1,4 +1,5 @@
-/* Unit tests: license body and clear-signed shape (spec 3.5). */
+/* Unit tests: license file names, the license a name selects in a signed
+ * response, and the clear-signed shape (spec 3.5). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,97 +9,50 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
 #include "klic_bundle.h"
 #include "tutil.h"
 
-static char *body_of(const struct klic_license *l, size_t *n)
+static void test_from_response(void **state)
 {
-	char *b;
-	assert_int_equal(klic_license_body_build(&b, n, l), 0);
-	return b;
-}
-
-static void test_body_roundtrip(void **state)
-{
-	struct klic_license l, back;
-	size_t n1, n2;
-	(void)state;
-	tu_sample_license(&l, 2, 3);
-	char *a = body_of(&l, &n1), *b = body_of(&l, &n2);
-	assert_int_equal(n1, n2);
-	assert_memory_equal(a, b, n1);
-	assert_int_equal(a[0], '{');
-	assert_int_equal(a[n1 - 1], '}'); /* no trailing newline */
-	assert_non_null(strstr(a, "\n  \"expires\": \"2027-01-21T18:00:00Z\",\n"));
-	assert_int_equal(klic_license_body_parse(&back, (const uint8_t *)a, n1), 0);
-	assert_memory_equal(&back, &l, sizeof l);
-	/* a trailing newline, or compact form, is not the canonical body */
-	char *c = malloc(n1 + 1);
-	memcpy(c, a, n1);
-	c[n1] = '\n';
-	assert_int_equal(klic_license_body_parse(&back, (const uint8_t *)c, n1 + 1), KLIC_ERR_JSON);
-	free(c);
-	json_t *j = json_loadb(a, n1, 0, NULL);
-	c = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_int_equal(klic_license_body_parse(&back, (const uint8_t *)c, strlen(c)),
-			 KLIC_ERR_JSON);
-	free(c);
-	json_decref(j);
-	free(a);
-	free(b);
-}
-
-static int parse_mod(const char *key, json_t *val)
-{
+	struct klic_response r;
 	struct klic_license l;
-	size_t n;
-	tu_sample_license(&l, 1, 2);
-	char *b = body_of(&l, &n);
-	json_t *j = json_loadb(b, n, 0, NULL);
-	free(b);
-	if (val == NULL)
-		json_object_del(j, key);
-	else
-		json_object_set_new(j, key, val);
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-	int rc = klic_license_body_parse(&l, (const uint8_t *)s, strlen(s));
-	free(s);
-	json_decref(j);
-	return rc;
-}
-
-static void test_body_fields(void **state)
-{
-	struct klic_license l;
-	char *b;
-	size_t n;
+	char name[KLIC_MAX_NAME_LEN + 1];
 	(void)state;
-	assert_int_equal(parse_mod("type", json_string("klic-response")), KLIC_ERR_TYPE_TAG);
-	assert_int_equal(parse_mod("version", json_integer(2)), KLIC_ERR_VERSION);
-	assert_int_equal(parse_mod("extra", json_true()), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("seat", json_integer(0)), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("seat", json_integer(3)), KLIC_ERR_FIELD); /* > seats (2) */
-	assert_int_equal(parse_mod("seats", json_integer(65)), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("seats", json_integer(1)), 0); /* seat 1 of 1 */
-	assert_int_equal(parse_mod("seats", json_integer(0)), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("expires", json_string("2026-11-22T18:00:00Z")), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("expires", json_string("2026-11-22T17:59:59Z")), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("issued", json_string("2026-11-22")), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("license_id", json_string("1111")), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("product", json_string("KSE")), KLIC_ERR_FIELD); /* 2 seats */
-	assert_int_equal(parse_mod("machine_id", json_string("x")), KLIC_ERR_MACHINE_ID);
-	assert_int_equal(parse_mod("issuer_org", json_string("Org\x7f")), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("member_fpr", json_integer(5)), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("request_digest", NULL), KLIC_ERR_FIELD);
-	assert_int_equal(parse_mod("issuer_org", json_string("Other Org")), 0);
-	/* builder refuses bad input */
-	tu_sample_license(&l, 3, 2);
-	assert_int_equal(klic_license_body_build(&b, &n, &l), KLIC_ERR_FIELD);
-	tu_sample_license(&l, 1, 1);
-	l.expires = l.issued;
-	assert_int_equal(klic_license_body_build(&b, &n, &l), KLIC_ERR_FIELD);
+	tu_sample_response(&r, 3, 0);
+	/* the file name selects the seat */
+	for (unsigned k = 1; k <= 3; k++) {
+		assert_int_equal(klic_license_filename(name, "KRE", tu_mid, k), 0);
+		assert_int_equal(klic_license_from_response(&l, &r, name), 0);
+		assert_int_equal(l.seat, k);
+		assert_int_equal(l.seats, 3);
+		assert_string_equal(l.license_id, r.lic[k - 1].license_id);
+		assert_string_equal(l.file, name);
+		assert_string_equal(l.product, "KRE");
+		assert_string_equal(l.machine_id, tu_mid);
+		assert_true(l.issued == r.created && l.expires == r.expires);
+		assert_string_equal(l.issuer_org, r.issuer_org);
+		assert_string_equal(l.issuer_fpr, r.issuer_fpr);
+		assert_string_equal(l.member_fpr, r.member_fpr);
+		assert_string_equal(l.request_digest, r.request_digest);
+	}
+	/* a name the license does not grant: renamed, or copied to more seats */
+	assert_int_equal(klic_license_filename(name, "KRE", tu_mid, 4), 0);
+	assert_int_equal(klic_license_from_response(&l, &r, name), KLIC_ERR_LICENSE_NAME);
+	assert_int_equal(l.license_id[0], '\0');
+	assert_int_equal(klic_license_filename(name, "KSE", tu_mid, 1), 0);
+	assert_int_equal(klic_license_from_response(&l, &r, name), KLIC_ERR_LICENSE_NAME);
+	assert_int_equal(klic_license_from_response(&l, &r, "copy.lic"), KLIC_ERR_LICENSE_NAME);
+	assert_int_equal(klic_license_from_response(&l, &r, ""), KLIC_ERR_LICENSE_NAME);
+	/* names are chosen by the issuer: seat 1 may live in _2 */
+	snprintf(r.lic[0].file, sizeof r.lic[0].file, "%s", r.lic[1].file);
+	assert_int_equal(klic_license_filename(r.lic[1].file, "KRE", tu_mid, 7), 0);
+	assert_int_equal(klic_license_from_response(&l, &r, r.lic[1].file), 0);
+	assert_int_equal(l.seat, 2);
+	/* a denial grants nothing */
+	tu_sample_response(&r, 1, 1);
+	assert_int_equal(klic_license_filename(name, "KRE", tu_mid, 1), 0);
+	assert_int_equal(klic_license_from_response(&l, &r, name), KLIC_ERR_FIELD);
 }
 
 static void test_filename(void **state)
@@ -118,13 +72,42 @@ static void test_filename(void **state)
 	assert_int_equal(klic_license_filename(n, "KRE", "../../etc", 1), KLIC_ERR_MACHINE_ID);
 }
 
+static void test_name_parse(void **state)
+{
+	char n[KLIC_MAX_NAME_LEN + 1], p[4], m[KLIC_MACHINE_ID_LEN + 1];
+	unsigned k;
+	(void)state;
+	for (unsigned i = 1; i <= 64; i++) {
+		assert_int_equal(klic_license_filename(n, i % 2 ? "KRE" : "KSE", tu_mid, i), 0);
+		assert_int_equal(klic_license_name_parse(&k, p, m, n), 0);
+		assert_int_equal(k, i);
+		assert_string_equal(p, i % 2 ? "KRE" : "KSE");
+		assert_string_equal(m, tu_mid);
+	}
+	static const char *const bad[] = {
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_1.lic",  /* seat 1 has no suffix */
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_01.lic", /* leading zero */
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_65.lic", /* over 64 */
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_100.lic",
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_.lic",
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.LIC",
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVW.lic", /* bad check symbol */
+		"kre_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic",
+		"XYZ_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic",
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic.bak",
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_2",
+		"../KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic",
+		"",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (klic_license_name_parse(&k, p, m, bad[i]) != KLIC_ERR_LICENSE_NAME)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(klic_license_name_parse(&k, p, m, NULL), KLIC_ERR_LICENSE_NAME);
+}
+
 /* ---- split ---- */
 
-static const char SIGBLOCK[] = "-----BEGIN PGP SIGNATURE-----\n\n"
-			       "iHUEARYIAB0WIQQAAAAAAAAAAAAAAAAAAAAAAAAAAAUCAAAAAAAKCRAAAAAAAAAA\n"
-			       "AAAAAQD/AAAA\n"
-			       "=AbCd\n"
-			       "-----END PGP SIGNATURE-----\n";
+#define SIGBLOCK tu_sigblock
 
 static int split_str(const char *s, struct klic_lic_parts *p)
 {
@@ -154,25 +137,30 @@ static void expect_split(const char *head, const char *body, const char *sig, co
 
 static void test_split_ok(void **state)
 {
-	struct klic_license l;
 	struct klic_lic_parts p;
+	struct klic_response back;
 	size_t bn, n;
 	(void)state;
-	tu_sample_license(&l, 1, 1);
-	char *body = body_of(&l, &bn);
+	char *body = tu_sample_response_doc(&bn, 2, 0);
 	char *lic = tu_wrap_license(body, &n);
 	assert_int_equal(klic_license_split(&p, (const uint8_t *)lic, n), 0);
 	assert_int_equal(p.body_len, bn);
 	assert_memory_equal(p.body, body, bn);
 	assert_int_equal(p.sig_len, strlen(SIGBLOCK));
 	assert_memory_equal(p.sig, SIGBLOCK, p.sig_len);
-	struct klic_license back;
-	assert_int_equal(klic_license_body_parse(&back, p.body, p.body_len), 0);
+	assert_int_equal(p.hash_bits, 256);
+	/* the body is the response document: it parses as one */
+	assert_int_equal(klic_response_manifest_parse(&back, p.body, p.body_len), 0);
+	assert_int_equal(back.n_licenses, 2);
 	free(lic);
-	for (const char *h = "256"; h; h = strcmp(h, "256") == 0 ? "384" : strcmp(h, "384") == 0 ? "512" : NULL) {
+	for (unsigned bits = 256; bits <= 512; bits += 128) {
 		char head[80];
-		snprintf(head, sizeof head, "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA%s\n\n", h);
-		expect_split(head, body, SIGBLOCK, "", 0);
+		struct klic_lic_parts q;
+		snprintf(head, sizeof head, "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA%u\n\n", bits);
+		char *s2 = mk(head, body, SIGBLOCK, "");
+		assert_int_equal(split_str(s2, &q), 0);
+		assert_int_equal(q.hash_bits, bits);
+		free(s2);
 	}
 	/* empty lines inside the body are fine */
 	expect_split(HEAD, "a\n\nb", SIGBLOCK, "", 0);
@@ -249,11 +237,9 @@ static void test_split_refused(void **state)
 	}
 	/* every truncation of a valid license is refused */
 	{
-		struct klic_license l;
 		struct klic_lic_parts p;
 		size_t bn, n;
-		tu_sample_license(&l, 1, 1);
-		char *body = body_of(&l, &bn);
+		char *body = tu_sample_response_doc(&bn, 1, 0);
 		char *lic = tu_wrap_license(body, &n);
 		for (size_t k = 0; k < n; k++)
 			assert_int_equal(klic_license_split(&p, (const uint8_t *)lic, k), E);
@@ -265,8 +251,8 @@ static void test_split_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_body_roundtrip), cmocka_unit_test(test_body_fields),
-		cmocka_unit_test(test_filename),       cmocka_unit_test(test_split_ok),
+		cmocka_unit_test(test_from_response), cmocka_unit_test(test_filename),
+		cmocka_unit_test(test_name_parse),    cmocka_unit_test(test_split_ok),
 		cmocka_unit_test(test_split_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

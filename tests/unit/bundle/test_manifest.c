@@ -259,11 +259,19 @@ static json_t *response_json(unsigned seats, int denied)
 	return j;
 }
 
+/* The canonical form of a response: indented, no trailing newline. */
+static char *canon_resp(json_t *obj, size_t *len)
+{
+	char *s = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+	*len = strlen(s);
+	return s;
+}
+
 static int parse_resp(json_t *j)
 {
 	struct klic_response r;
 	size_t n;
-	char *s = canon(j, &n);
+	char *s = canon_resp(j, &n);
 	int rc = klic_response_manifest_parse(&r, (const uint8_t *)s, n);
 	free(s);
 	json_decref(j);
@@ -282,14 +290,35 @@ static void test_response_roundtrip(void **state)
 		assert_int_equal(klic_response_manifest_build(&b, &lb, &r), 0);
 		assert_int_equal(la, lb);
 		assert_memory_equal(a, b, la);
-		assert_int_equal(a[la - 1], '\n');
+		/* the clear-signed body of a license: indented, no trailing LF */
+		assert_int_equal(a[0], '{');
+		assert_int_equal(a[la - 1], '}');
+		assert_non_null(strstr(a, "{\n  \"created\": \"2026-11-22T18:00:00Z\",\n"));
 		assert_int_equal(klic_response_manifest_parse(&back, (const uint8_t *)a, la), 0);
 		assert_memory_equal(&back, &r, sizeof r);
 		if (denied) {
-			assert_non_null(strstr(a, "\"licenses\":[]"));
-			assert_non_null(strstr(a, "\"reason_code\":\"no-seats\""));
+			assert_non_null(strstr(a, "\"licenses\": []"));
+			assert_non_null(strstr(a, "\"reason_code\": \"no-seats\""));
+			assert_null(strstr(a, "expires"));
 		} else {
 			assert_null(strstr(a, "reason"));
+			assert_non_null(strstr(a, "\n  \"expires\": \"2027-01-21T18:00:00Z\",\n"));
+			assert_non_null(strstr(a, "\n      \"license_id\": \"11110000000000000000000000000002\",\n"));
+		}
+		/* a trailing newline, or the compact form, is not canonical */
+		{
+			char *c = malloc(la + 1);
+			memcpy(c, a, la);
+			c[la] = '\n';
+			assert_int_equal(klic_response_manifest_parse(&back, (const uint8_t *)c, la + 1),
+					 KLIC_ERR_JSON);
+			free(c);
+			json_t *jj = json_loadb(a, la, 0, NULL);
+			c = canon(jj, &lb);
+			json_decref(jj);
+			assert_int_equal(klic_response_manifest_parse(&back, (const uint8_t *)c, lb),
+					 KLIC_ERR_JSON);
+			free(c);
 		}
 		free(a);
 		free(b);
@@ -306,6 +335,16 @@ static void test_response_roundtrip(void **state)
 	tu_sample_response(&r, 2, 1);
 	snprintf(r.reason_code, sizeof r.reason_code, "because");
 	assert_int_equal(klic_response_manifest_build(&a, &la, &r), KLIC_ERR_FIELD);
+	tu_sample_response(&r, 2, 0);
+	r.expires = r.created;
+	assert_int_equal(klic_response_manifest_build(&a, &la, &r), KLIC_ERR_FIELD);
+	tu_sample_response(&r, 2, 0);
+	memcpy(r.lic[1].license_id, r.lic[0].license_id, sizeof r.lic[0].license_id);
+	assert_int_equal(klic_response_manifest_build(&a, &la, &r), KLIC_ERR_FIELD);
+	tu_sample_response(&r, 1, 1);
+	snprintf(r.reason_code, sizeof r.reason_code, "machine-full");
+	assert_int_equal(klic_response_manifest_build(&a, &la, &r), 0);
+	free(a);
 }
 
 static void test_response_fields(void **state)
@@ -351,24 +390,69 @@ static void test_response_fields(void **state)
 	j = response_json(2, 0);
 	json_object_set_new(j, "seats", json_integer(3));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
-	/* license entries: wrong order, wrong name, extra key, bad digest */
+	/* expires only when issued, and after created */
+	j = response_json(2, 0);
+	json_object_del(j, "expires");
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(2, 1);
+	json_object_set_new(j, "expires", json_string("2027-01-21T18:00:00Z"));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(2, 0);
+	json_object_set_new(j, "expires", json_string("2026-11-22T18:00:00Z"));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(2, 0);
+	json_object_set_new(j, "expires", json_integer(1800000000));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	/* license entries: wrong order, wrong or repeated name or ID, extra
+	 * key, another machine's or product's name */
 	j = response_json(2, 0);
 	lics = json_object_get(j, "licenses");
 	json_t *first = json_deep_copy(json_array_get(lics, 0));
 	json_array_remove(lics, 0);
 	json_array_append_new(lics, first);
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
-	j = response_json(1, 0);
-	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "file",
-			    json_string("../KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic"));
+	j = response_json(2, 0);
+	lics = json_object_get(j, "licenses");
+	json_object_set(json_array_get(lics, 1), "file",
+			json_object_get(json_array_get(lics, 0), "file"));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(2, 0);
+	lics = json_object_get(j, "licenses");
+	json_object_set(json_array_get(lics, 1), "license_id",
+			json_object_get(json_array_get(lics, 0), "license_id"));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(2, 0); /* the issuer picks the names: _2 and _5 */
+	lics = json_object_get(j, "licenses");
+	json_object_set_new(json_array_get(lics, 0), "file",
+			    json_string("KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_5.lic"));
+	assert_int_equal(parse_resp(j), 0);
+	static const char *const bad_names[] = {
+		"../KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic",
+		"KSE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic",
+		"KRE_0WHZ8-HHFBC-G2ADB-PVYH9-WGDF7.lic",
+		"KRE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_65.lic",
+		"license.lic",
+	};
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		j = response_json(1, 0);
+		json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "file",
+				    json_string(bad_names[i]));
+		assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	}
 	j = response_json(1, 0);
 	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "mode",
 			    json_string("0755"));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
 	j = response_json(1, 0);
-	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "sha256",
-			    json_string("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+	json_object_del(json_array_get(json_object_get(j, "licenses"), 0), "license_id");
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(1, 0);
+	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "license_id",
+			    json_string("1111000000000000000000000000000G"));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(1, 0);
+	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "seat",
+			    json_integer(2));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
 	j = response_json(1, 0);
 	json_array_set_new(json_object_get(j, "licenses"), 0, json_string("x"));
@@ -401,12 +485,12 @@ static void test_response_fields(void **state)
 	struct klic_request rq;
 	size_t n;
 	j = request_json();
-	char *s = canon(j, &n);
+	char *s = canon_resp(j, &n); /* in the response's canonical form */
 	json_decref(j);
 	assert_int_equal(klic_response_manifest_parse(&rr, (const uint8_t *)s, n), KLIC_ERR_TYPE_TAG);
 	free(s);
 	j = response_json(1, 0);
-	s = canon(j, &n);
+	s = canon(j, &n); /* in the request's compact form */
 	json_decref(j);
 	assert_int_equal(klic_request_manifest_parse(&rq, (const uint8_t *)s, n), KLIC_ERR_TYPE_TAG);
 	free(s);

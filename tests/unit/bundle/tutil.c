@@ -182,36 +182,31 @@ void tu_sample_request(struct klic_request *r)
 	snprintf(r->hostname, sizeof(r->hostname), "lab-host-7");
 }
 
-void tu_sample_license(struct klic_license *l, unsigned seat, unsigned seats)
-{
-	memset(l, 0, sizeof(*l));
-	fill(l->license_id, '1', 32);
-	snprintf(l->product, sizeof(l->product), "KRE");
-	snprintf(l->machine_id, sizeof(l->machine_id), "%s", tu_mid);
-	l->seat = seat;
-	l->seats = seats;
-	l->issued = 1795370400;
-	l->expires = 1795370400 + 60 * 86400;
-	snprintf(l->issuer_org, sizeof(l->issuer_org), "Example Org");
-	fill(l->issuer_fpr, 'A', 40);
-	fill(l->member_fpr, 'B', 40);
-	fill(l->request_digest, 'd', 64);
-}
+const char tu_sigblock[] = "-----BEGIN PGP SIGNATURE-----\n\n"
+			  "iHUEARYIAB0WIQQAAAAAAAAAAAAAAAAAAAAAAAAAAAUCAAAAAAAKCRAAAAAAAAAA\n"
+			  "AAAAAQD/AAAA\n"
+			  "=AbCd\n"
+			  "-----END PGP SIGNATURE-----\n";
 
 char *tu_wrap_license(const char *body, size_t *len)
 {
 	static const char head[] = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n";
-	static const char sig[] = "\n-----BEGIN PGP SIGNATURE-----\n\n"
-				  "iHUEARYIAB0WIQQAAAAAAAAAAAAAAAAAAAAAAAAAAAUCAAAAAAAKCRAAAAAAAAAA\n"
-				  "AAAAAQD/AAAA\n"
-				  "=AbCd\n"
-				  "-----END PGP SIGNATURE-----\n";
-	size_t n = strlen(head) + strlen(body) + strlen(sig);
+	size_t n = strlen(head) + strlen(body) + 1 + strlen(tu_sigblock);
 	char *s = malloc(n + 1);
 	if (s == NULL)
 		DIE("oom\n");
-	snprintf(s, n + 1, "%s%s%s", head, body, sig);
+	snprintf(s, n + 1, "%s%s\n%s", head, body, tu_sigblock);
 	*len = n;
+	return s;
+}
+
+char *tu_sample_response_doc(size_t *len, unsigned seats, int denied)
+{
+	struct klic_response r;
+	char *s = NULL;
+	tu_sample_response(&r, seats, denied);
+	if (klic_response_manifest_build(&s, len, &r) != 0)
+		DIE("sample response: %s\n", klic_error_detail());
 	return s;
 }
 
@@ -256,52 +251,38 @@ void tu_sample_response(struct klic_response *r, unsigned seats, int denied)
 		snprintf(r->reason, sizeof(r->reason), "not enough free KRE seats");
 		return;
 	}
+	r->expires = r->created + 60 * 86400;
 	r->n_licenses = seats;
 	for (unsigned k = 1; k <= seats; k++) {
 		if (klic_license_filename(r->lic[k - 1].file, "KRE", tu_mid, k) != 0)
 			DIE("filename\n");
-		fill(r->lic[k - 1].sha256, 'e', 64);
+		snprintf(r->lic[k - 1].license_id, sizeof(r->lic[k - 1].license_id), "1111%028x", k);
+		r->lic[k - 1].seat = k;
 	}
 }
 
 uint8_t *tu_sample_kresp(size_t *len, unsigned seats)
 {
-	struct klic_response r;
 	struct klic_archive a = KLIC_ARCHIVE_INIT;
-	uint8_t sig[119], *out = NULL;
-	char *man = NULL;
-	size_t mlen;
+	struct klic_response r;
+	uint8_t *out = NULL;
+	size_t mlen, llen;
+	char *man, *lic;
 
 	tu_sample_response(&r, seats, 0);
-	for (unsigned k = 1; k <= seats; k++) {
-		struct klic_license l;
-		char *body = NULL, *lic;
-		size_t blen, llen;
-		tu_sample_license(&l, k, seats);
-		if (klic_license_body_build(&body, &blen, &l) != 0)
-			DIE("license body: %s\n", klic_error_detail());
-		lic = tu_wrap_license(body, &llen);
-		if (klic_sha256_hex(r.lic[k - 1].sha256, lic, llen) != 0 ||
-		    klic_archive_add(&a, r.lic[k - 1].file, lic, llen) != 0)
-			DIE("license member\n");
-		free(body);
-		free(lic);
-	}
-	for (size_t i = 0; i < sizeof(sig); i++)
-		sig[i] = (uint8_t)(i * 5 + 1);
+	man = tu_sample_response_doc(&mlen, seats, 0);
+	lic = tu_wrap_license(man, &llen);
 	/* members in spec order: manifest, signature, licenses */
-	struct klic_archive b = KLIC_ARCHIVE_INIT;
-	if (klic_response_manifest_build(&man, &mlen, &r) != 0 ||
-	    klic_archive_add(&b, "manifest.json", man, mlen) != 0 ||
-	    klic_archive_add(&b, "manifest.sig", sig, sizeof(sig)) != 0)
+	if (klic_archive_add(&a, "manifest.json", man, mlen) != 0 ||
+	    klic_archive_add(&a, "manifest.sig", tu_sigblock, strlen(tu_sigblock)) != 0)
 		DIE("sample kresp: %s\n", klic_error_detail());
-	for (size_t i = 0; i < a.n; i++)
-		if (klic_archive_add(&b, a.m[i].name, a.m[i].data, a.m[i].len) != 0)
+	for (unsigned k = 0; k < seats; k++)
+		if (klic_archive_add(&a, r.lic[k].file, lic, llen) != 0)
 			DIE("sample kresp add\n");
-	if (klic_archive_write(&out, len, &b) != 0)
+	if (klic_archive_write(&out, len, &a) != 0)
 		DIE("sample kresp write: %s\n", klic_error_detail());
 	free(man);
+	free(lic);
 	klic_archive_dispose(&a);
-	klic_archive_dispose(&b);
 	return out;
 }

@@ -29,11 +29,16 @@ uint8_t *tu_gzip(const uint8_t *in, size_t len, size_t *outlen);
 /* Sample valid documents and bundles. */
 extern const char tu_mid[]; /* canonical machine ID */
 void tu_sample_request(struct klic_request *r);
-void tu_sample_license(struct klic_license *l, unsigned seat, unsigned seats);
-/* A syntactically valid clear-signed .lic around body (fake signature). */
+/* A sample response (issued: seats licenses KRE_<mid>[_k].lic, license IDs
+ * "1111" + k in hex) and its canonical document. */
+void tu_sample_response(struct klic_response *r, unsigned seats, int denied);
+char *tu_sample_response_doc(size_t *len, unsigned seats, int denied);
+/* A syntactically valid armored signature block (not a real signature). */
+extern const char tu_sigblock[];
+/* The clear-signed .lic form of body with tu_sigblock. */
 char *tu_wrap_license(const char *body, size_t *len);
 uint8_t *tu_sample_kreq(size_t *len);
+/* manifest.json, manifest.sig (tu_sigblock) and seats license members. */
 uint8_t *tu_sample_kresp(size_t *len, unsigned seats);
-void tu_sample_response(struct klic_response *r, unsigned seats, int denied);
 
 #endif

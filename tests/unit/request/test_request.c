@@ -279,59 +279,41 @@ static void slot_set(struct klic_slot_info *s, int exists, int valid, const char
 
 static void test_slot(void **state)
 {
-	struct klic_slot_info s[4];
+	struct klic_slot_info s;
 	enum klic_slot_action act;
-	size_t idx;
 	(void)state;
 
-	/* free delivered name */
-	for (int i = 0; i < 4; i++)
-		slot_set(&s[i], 0, 0, NULL, 0);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 0);
+	/* nothing at the name: write */
+	slot_set(&s, 0, 0, NULL, 0);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), 0);
 	assert_int_equal(act, KLIC_SLOT_WRITE);
-	/* same license already there (at another name): present, nothing to write */
-	slot_set(&s[0], 1, 1, ID_OLD, 3000);
-	slot_set(&s[2], 1, 1, ID_NEW, 2000);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 2);
+	/* the same license already there: present, nothing to write */
+	slot_set(&s, 1, 1, ID_NEW, 2000);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), 0);
 	assert_int_equal(act, KLIC_SLOT_PRESENT);
-	/* ... even when it is at the delivered name */
-	slot_set(&s[0], 1, 1, ID_NEW, 2000);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 0);
-	assert_int_equal(act, KLIC_SLOT_PRESENT);
-	/* an expired / invalid / unreadable file at the delivered name is replaced */
-	slot_set(&s[0], 1, 0, ID_OLD, 1000);
-	slot_set(&s[2], 0, 0, NULL, 0);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 0);
+	/* an expired / invalid / unreadable file is replaced */
+	slot_set(&s, 1, 0, ID_OLD, 1000);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), 0);
 	assert_int_equal(act, KLIC_SLOT_WRITE);
-	slot_set(&s[0], 1, 0, NULL, 0);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 0);
-	/* a valid license that expires later is never replaced by an older one */
-	slot_set(&s[0], 1, 1, ID_OLD, 3000);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), KLIC_ERR_OLDER);
-	/* a valid license expiring earlier (or at the same time) is kept: next name */
-	slot_set(&s[0], 1, 1, ID_OLD, 1500);
-	slot_set(&s[1], 1, 1, ID_OLD2, 1500);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 2);
+	slot_set(&s, 1, 0, NULL, 0);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), 0);
 	assert_int_equal(act, KLIC_SLOT_WRITE);
-	slot_set(&s[0], 1, 1, ID_OLD, 2000);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 2);
-	/* names taken by other licenses of the same response are skipped */
-	s[2].taken = 1;
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), 0);
-	assert_int_equal(idx, 3);
-	/* every name holds a valid license: no room */
-	slot_set(&s[3], 1, 1, ID_OLD2, 1800);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, ID_NEW, 2000), KLIC_ERR_EXISTS);
+	/* even an expired copy of the same license is rewritten */
+	slot_set(&s, 1, 0, ID_NEW, 2000);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), 0);
+	assert_int_equal(act, KLIC_SLOT_WRITE);
+	/* another valid license is never overwritten: older, or not */
+	slot_set(&s, 1, 1, ID_OLD, 3000);
+	act = KLIC_SLOT_WRITE;
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), KLIC_ERR_OLDER);
+	assert_int_equal(act, 0);
+	slot_set(&s, 1, 1, ID_OLD, 1500);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), KLIC_ERR_EXISTS);
+	slot_set(&s, 1, 1, ID_OLD2, 2000);
+	assert_int_equal(klic_slot_decide(&act, &s, ID_NEW, 2000), KLIC_ERR_EXISTS);
 	/* arguments */
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 0, ID_NEW, 2000), KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_slot_choose(&idx, &act, s, 4, "", 2000), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_slot_decide(&act, NULL, ID_NEW, 2000), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_slot_decide(&act, &s, "", 2000), KLIC_ERR_INVALID_ARG);
 }
 
 /* ---- clock ----------------------------------------------------------------- */

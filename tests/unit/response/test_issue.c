@@ -230,6 +230,7 @@ static void test_issue_idempotent_and_rebuild(void **state)
 	struct klic_archive ar = KLIC_ARCHIVE_INIT;
 	struct klic_lic_parts parts;
 	struct klic_license lic;
+	static struct klic_response lresp;
 	char id_before[33];
 	sqlite3 *db;
 
@@ -287,8 +288,12 @@ static void test_issue_idempotent_and_rebuild(void **state)
 		const struct klic_member *m = klic_archive_get(&ar, resp.lic[0].file);
 		assert_non_null(m);
 		assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
-		assert_int_equal(klic_license_body_parse(&lic, parts.body, parts.body_len), 0);
+		assert_int_equal(klic_response_manifest_parse(&lresp, parts.body, parts.body_len), 0);
+		assert_int_equal(klic_license_from_response(&lic, &lresp, m->name), 0);
 		memcpy(id_before, lic.license_id, sizeof id_before);
+		/* r1's two active licenses hold the first two names of this
+		 * machine: r2's license gets the third */
+		assert_non_null(strstr(m->name, "_3.lic"));
 	}
 	klic_archive_dispose(&ar);
 	free(b2);
@@ -312,7 +317,8 @@ static void test_issue_idempotent_and_rebuild(void **state)
 		const struct klic_member *m = klic_archive_get(&ar, resp.lic[0].file);
 		assert_non_null(m);
 		assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
-		assert_int_equal(klic_license_body_parse(&lic, parts.body, parts.body_len), 0);
+		assert_int_equal(klic_response_manifest_parse(&lresp, parts.body, parts.body_len), 0);
+		assert_int_equal(klic_license_from_response(&lic, &lresp, m->name), 0);
 		assert_string_equal(lic.license_id, id_before);
 	}
 	klic_archive_dispose(&ar);

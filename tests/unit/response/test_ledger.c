@@ -19,6 +19,9 @@
 #define DAY 86400
 #define FPR_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define FPR_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+#define DIGEST_D "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define LID_1 "11111111111111111111111111111111"
+#define LID_2 "22222222222222222222222222222222"
 
 struct fx {
 	char dir[32];
@@ -83,7 +86,7 @@ static void test_create_and_reopen(void **state)
 	f->l = NULL;
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 1);
+	assert_int_equal(v, 2);
 }
 
 static void test_migrate_from_zero(void **state)
@@ -97,12 +100,74 @@ static void test_migrate_from_zero(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 1);
-	/* the schema is there: licenses and the seat index exist */
+	assert_int_equal(v, 2);
+	/* the schema is there: licenses, the seat index, the machine index */
 	assert_int_equal(klic_ledger_exec(f->l, "SELECT count(*) FROM licenses INDEXED BY "
 						"licenses_ent_exp WHERE entitlement_id = 1 AND "
 						"expires > 0"),
 			 0);
+	assert_int_equal(klic_ledger_exec(f->l, "SELECT file FROM licenses INDEXED BY "
+						"licenses_machine WHERE machine_id = 'm' AND "
+						"product = 'KRE' AND expires > 0"),
+			 0);
+}
+
+/* A schema-1 ledger (spec/ledger.sql alone) with an issued request is
+ * brought to schema 2: file names as schema 1 gave them, stored draft
+ * responses dropped (rebuilt on the next issue), triggers still there. */
+static void test_migrate_from_1(void **state)
+{
+	struct fx *f = *state;
+	char *sql = NULL, *ins = NULL;
+	size_t len = 0;
+	int v = -1;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(klic_read_file((uint8_t **)&sql, &len, KLIC_SOURCE_DIR "/spec/ledger.sql",
+					1 << 20),
+			 0);
+	raw(f->path, sql);
+	raw(f->path, "PRAGMA user_version = 1");
+	free(sql);
+	ins = sqlite3_mprintf(
+	    "INSERT INTO entitlements(product, model, billing, seats, until, created) VALUES "
+	    "('KRE', 'node-locked', 'yearly', 5, '2099-12-31', '2026-01-01T00:00:00Z');"
+	    "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, status, "
+	    "entitlement_id, created, response) VALUES ('%s', '%s', 'M', 'KRE', 2, 'issued', 1, "
+	    "'2026-01-01T00:00:00Z', x'00');"
+	    "INSERT INTO licenses VALUES ('%s', '%s', 1, 'M', 'KRE', 10, 20, 1, '%s');"
+	    "INSERT INTO licenses VALUES ('%s', '%s', 2, 'M', 'KRE', 10, 20, 1, '%s');",
+	    DIGEST_D, FPR_A, LID_1, DIGEST_D, FPR_A, LID_2, DIGEST_D, FPR_A);
+	raw(f->path, ins);
+	sqlite3_free(ins);
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT file FROM licenses ORDER BY seat", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "KRE_M.lic");
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "KRE_M_2.lic");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT response IS NULL FROM requests", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	/* append-only still holds */
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE licenses SET file = 'x'", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM licenses", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE requests SET response = x'01'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(db, "UPDATE requests SET response = x'02'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 }
 
 static void test_newer_version_refused(void **state)
@@ -112,7 +177,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "PRAGMA user_version = 2");
+	raw(f->path, "PRAGMA user_version = 3");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -441,6 +506,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_file_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_only_triggers, setup, teardown),

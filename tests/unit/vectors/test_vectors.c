@@ -59,6 +59,12 @@ static int teardown(void **state)
 	return f == NULL || pclose(f) != 0;
 }
 
+static int allow_issuer(void *ctx, const char *fpr)
+{
+	(void)ctx;
+	return strcmp(fpr, issuer) == 0 ? 0 : KLIC_ERR_SIG_WRONG_KEY;
+}
+
 static void expected_mid(char out[KLIC_MACHINE_ID_LEN + 1])
 {
 	size_t len;
@@ -106,6 +112,7 @@ static void read_request(const char *file, struct klic_request *req, char digest
 
 static void read_response(const char *file, struct klic_response *resp, struct klic_archive *ar)
 {
+	struct klic_sig_info info;
 	size_t len;
 	uint8_t *b = slurp(file, &len);
 	assert_int_equal(klic_archive_read(ar, KLIC_KIND_RESPONSE, b, len), 0);
@@ -114,16 +121,33 @@ static void read_response(const char *file, struct klic_response *resp, struct k
 	assert_int_equal(klic_verify_pinned(kr, s->data, s->len, m->data, m->len, issuer), 0);
 	assert_int_equal(klic_verify_pinned(kr, s->data, s->len, m->data, m->len, member),
 			 KLIC_ERR_SIG_WRONG_KEY);
+	/* one text-mode signature, so that the .lic renderings verify too */
+	assert_int_equal(klic_verify_detached_info(kr, &info, s->data, s->len, m->data, m->len,
+						   allow_issuer, NULL),
+			 0);
+	assert_int_equal(info.sig_class, 0x01);
 	assert_int_equal(klic_response_manifest_parse(resp, m->data, m->len), 0);
 	free(b);
 }
 
-static void check_license(const uint8_t *buf, size_t len, struct klic_license *lic)
+/* A .lic as a runtime checks it: split, signature by the issuer with the
+ * digest its Hash line names, the signed response, the seat its name
+ * selects. */
+static void check_license(const uint8_t *buf, size_t len, const char *name,
+			  struct klic_license *lic)
 {
+	static struct klic_response r;
 	struct klic_lic_parts p;
+	struct klic_sig_info info;
 	assert_int_equal(klic_license_split(&p, buf, len), 0);
-	assert_int_equal(klic_verify_pinned(kr, p.sig, p.sig_len, p.body, p.body_len, issuer), 0);
-	assert_int_equal(klic_license_body_parse(lic, p.body, p.body_len), 0);
+	assert_int_equal(
+	    klic_verify_detached_info(kr, &info, p.sig, p.sig_len, p.body, p.body_len, allow_issuer, NULL),
+	    0);
+	assert_int_equal(info.hash_bits, p.hash_bits);
+	assert_int_equal(info.sig_class, 0x01);
+	assert_int_equal(klic_response_manifest_parse(&r, p.body, p.body_len), 0);
+	assert_string_equal(r.issuer_fpr, info.signer);
+	assert_int_equal(klic_license_from_response(lic, &r, name), 0);
 }
 
 static void test_issued(void **state)
@@ -131,6 +155,7 @@ static void test_issued(void **state)
 	struct klic_request req;
 	struct klic_response resp;
 	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_lic_parts p;
 	char digest[65], mid[KLIC_MACHINE_ID_LEN + 1];
 	(void)state;
 	expected_mid(mid);
@@ -144,38 +169,55 @@ static void test_issued(void **state)
 	assert_string_equal(resp.machine_id, mid);
 	assert_string_equal(resp.issuer_fpr, issuer);
 	assert_string_equal(resp.member_fpr, member);
+	assert_true(resp.expires - resp.created == 60 * 86400);
 	assert_int_equal(resp.n_licenses, 2);
+	assert_int_equal(ar.n, 4);
+	const struct klic_member *man = klic_archive_get(&ar, "manifest.json"),
+				 *sig = klic_archive_get(&ar, "manifest.sig");
 	for (size_t i = 0; i < resp.n_licenses; i++) {
 		const struct klic_member *l = klic_archive_get(&ar, resp.lic[i].file);
 		struct klic_license lic;
-		char h[65], name[KLIC_MAX_NAME_LEN + 1];
+		char name[KLIC_MAX_NAME_LEN + 1];
 		assert_non_null(l);
-		assert_int_equal(klic_sha256_hex(h, l->data, l->len), 0);
-		assert_string_equal(h, resp.lic[i].sha256);
-		check_license(l->data, l->len, &lic);
+		/* every license is the clear-signed manifest */
+		assert_int_equal(klic_license_split(&p, l->data, l->len), 0);
+		assert_int_equal(p.body_len, man->len);
+		assert_memory_equal(p.body, man->data, man->len);
+		assert_int_equal(p.sig_len, sig->len);
+		assert_memory_equal(p.sig, sig->data, sig->len);
+		check_license(l->data, l->len, l->name, &lic);
 		assert_int_equal(lic.seat, i + 1);
 		assert_int_equal(lic.seats, 2);
+		assert_string_equal(lic.license_id, resp.lic[i].license_id);
 		assert_string_equal(lic.request_digest, digest);
 		assert_string_equal(lic.machine_id, mid);
-		assert_true(lic.expires - lic.issued == 60 * 86400);
+		/* a fresh ledger: the first names of the machine */
 		assert_int_equal(klic_license_filename(name, "KRE", mid, (unsigned)i + 1), 0);
 		assert_string_equal(name, l->name);
 	}
+	assert_string_not_equal(resp.lic[0].license_id, resp.lic[1].license_id);
 	klic_archive_dispose(&ar);
 }
 
 static void test_standalone_license(void **state)
 {
 	struct klic_license lic;
+	char mid[KLIC_MACHINE_ID_LEN + 1], name[KLIC_MAX_NAME_LEN + 1];
 	size_t len;
 	uint8_t *b = slurp(VEC "license.lic", &len);
+	static struct klic_response r;
+	struct klic_lic_parts p;
 	(void)state;
-	check_license(b, len, &lic);
+	expected_mid(mid);
+	assert_int_equal(klic_license_filename(name, "KRE", mid, 1), 0);
+	check_license(b, len, name, &lic);
 	assert_string_equal(lic.product, "KRE");
 	assert_int_equal(lic.seat, 1);
-	/* any changed byte of the signed body fails */
-	struct klic_lic_parts p;
+	/* the name selects the seat: license.lic is not a name it grants */
 	assert_int_equal(klic_license_split(&p, b, len), 0);
+	assert_int_equal(klic_response_manifest_parse(&r, p.body, p.body_len), 0);
+	assert_int_equal(klic_license_from_response(&lic, &r, "license.lic"), KLIC_ERR_LICENSE_NAME);
+	/* any changed byte of the signed body fails */
 	size_t off = (size_t)(p.body - b) + p.body_len / 2;
 	b[off] ^= 1;
 	struct klic_lic_parts q;
