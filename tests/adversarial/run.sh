@@ -239,6 +239,13 @@ adm "$BOX/a-ctl" issue u-adm.kreq -o "$BOX/a-ctl" --yes 2>/dev/null | grep -q '^
 usr "$U" install u-inst.kresp >/dev/null || die "install u-inst"
 L="$U/license"
 LIC=$(ls "$L"/*.lic | head -n 1); cp "$LIC" good.lic
+# a license is only valid under a name its signed bytes grant: standalone
+# copies keep the installed name, each in its own folder
+LICNAME=$(basename "$LIC"); mkdir -p lic && cp "$LIC" "lic/$LICNAME"; GOOD="lic/$LICNAME"
+LIC1=$(tar tzf u.kresp | grep '\.lic$' | head -n 1)   # a license member of u.kresp
+FREE=""                                               # a license name u.kresp does not hold
+for k in 61 62 63; do tar tzf u.kresp | grep -qxF "KRE_${MID}_$k.lic" || { FREE="KRE_${MID}_$k.lic"; break; }; done
+[ -n "$FREE" ] || die "no free license name"
 # the harness itself: each of these fake refusals must be caught
 selftest() {
 	local what=$1 out; shift
@@ -301,13 +308,13 @@ RESP_EXTRA=(
 	"nested path:reg license/KRE_$MID.lic -"
 	"./ prefix on a listed name:reg ./manifest.json -"
 	"unknown regular file:reg extra.txt -"
-	"symlink with a license name:symlink KRE_${MID}_3.lic /etc/passwd"
+	"symlink with a license name:symlink $FREE /etc/passwd"
 	"symlink out of the folder:symlink link ../../../../etc/passwd"
-	"hardlink with a license name:hardlink KRE_${MID}_3.lic manifest.json"
+	"hardlink with a license name:hardlink $FREE manifest.json"
 	"hardlink to an absolute path:hardlink x /etc/passwd"
-	"directory:dir KRE_${MID}_3.lic -"
-	"fifo:fifo KRE_${MID}_3.lic -"
-	"character device:chr KRE_${MID}_3.lic -"
+	"directory:dir $FREE -"
+	"fifo:fifo $FREE -"
+	"character device:chr $FREE -"
 	"block device:blk dev -"
 	"name with a newline and a terminal escape:reg $(printf 'x\n\033[2Jklic: all good') -"
 )
@@ -328,7 +335,7 @@ mut u-adm.kreq q-longname.kreq longname 5000
 refused "kreq: extra member with a 5000-character name" "$RX_NAME" q-longname.kreq adm "$A" issue q-longname.kreq -o "$OUT" --yes
 # names the other kind of bundle allows
 cp good.lic extra.lic
-mut u.kresp r-unlisted.kresp set "KRE_${MID}_3.lic" extra.lic
+mut u.kresp r-unlisted.kresp set "$FREE" extra.lic
 refused "kresp: an extra, unlisted license (a valid one)" 'do not match|unlisted|listed' r-unlisted.kresp usr "$U" install r-unlisted.kresp
 mut u.kresp r-reqkey.kresp set requester.pgp extra.lic
 refused "kresp: a request's member (requester.pgp)" "$RX_NAME" r-reqkey.kresp usr "$U" install r-reqkey.kresp
@@ -401,7 +408,7 @@ head -c 20000 /dev/zero | tr '\0' ' ' >big-manifest
 mut u.kresp r-bigman.kresp set manifest.json big-manifest
 mut u-adm.kreq q-bigman.kreq set manifest.json big-manifest
 head -c 300000 /dev/urandom >random300k
-mut u.kresp r-bigfile.kresp set "KRE_${MID}_3.lic" random300k
+mut u.kresp r-bigfile.kresp set "$FREE" random300k
 mut u-adm.kreq q-bigfile.kreq set requester.pgp random300k
 echo "# bomb sizes: $(stat -c '%n %s' r-bomb200.kresp r-zerotail.kresp many-same.kresp many-distinct.kresp | tr '\n' ' ')"
 BOMBS=(
@@ -487,10 +494,10 @@ refused "kresp: a second genuine response (restored admin backup) for an install
 unchanged "kresp: the installed response installed again" usr "$U" install u-inst.kresp
 refused "kresp: an older license would replace a newer one" 'older' u-old.kresp usr "$U" install u-old.kresp
 refused "kresp: a signed denial" 'denied' u-kse.kresp usr "$U" install u-kse.kresp
-mut u-kse.kresp r-denied-plus.kresp set "KRE_$MID.lic" good.lic
+mut u-kse.kresp r-denied-plus.kresp set "$LICNAME" good.lic
 refused "kresp: a signed denial with a valid license added" "$RX_ANY" r-denied-plus.kresp usr "$U" install r-denied-plus.kresp
 tar xzOf v.kresp "$(tar tzf v.kresp | grep '\.lic$' | head -n 1)" >bob.lic
-mut u.kresp r-bobs-lic.kresp set "KRE_$MID.lic" bob.lic
+mut u.kresp r-bobs-lic.kresp set "$LIC1" bob.lic
 refused "kresp: bob's valid license swapped in" "$RX_ANY" r-bobs-lic.kresp usr "$U" install r-bobs-lic.kresp
 if can_unshare && unshare -m --propagation private bash -c 'mount --bind /dev/null /etc/machine-id' 2>/dev/null; then
 	echo 0123456789abcdef0123456789abcdef >"$BOX/other-id"
@@ -498,18 +505,18 @@ if can_unshare && unshare -m --propagation private bash -c 'mount --bind /dev/nu
 		adm "$A" issue u-other.kreq -o . --yes >/dev/null || bad "fixture: request on another machine"
 	refused "kresp: installed on another machine" 'machine' u.kresp on_machine "$BOX/other-id" "$KLIC" --home "$U" install u.kresp
 	refused "kresp: the response to a request made on another machine" 'machine' u-other.kresp usr "$U" install u-other.kresp
-	refused "lic: verified on another machine" 'machine' good.lic on_machine "$BOX/other-id" "$KLIC" --home "$U" verify good.lic
+	refused "lic: verified on another machine" 'machine' "$GOOD" on_machine "$BOX/other-id" "$KLIC" --home "$U" verify "$GOOD"
 else
 	skip "3 other-machine cases: needs root, unshare -m and mount --bind (NOT RUN)"
 fi
 
 # ---- 8. license files: unsigned text around the signed part, edits --------------------
 # the control: stock gpg and klic verify both accept the genuine license
-if gpg --homedir "$BOX/gnupg-verify-a" --batch --quiet --verify good.lic 2>"$CAP/gpg" &&
-	usr "$U" verify good.lic >/dev/null 2>&1; then
+if gpg --homedir "$BOX/gnupg-verify-a" --batch --quiet --verify "$GOOD" 2>"$CAP/gpg" &&
+	usr "$U" verify "$GOOD" >"$CAP/out" 2>&1; then
 	ok "lic: control: the genuine license verifies with stock gpg and with klic verify"
 else
-	bad "lic: control: stock gpg or klic verify refuses the genuine license: $(head -n 3 "$CAP/gpg" | tr '\n' '|')"
+	bad "lic: control: stock gpg or klic verify refuses the genuine license: $(cat "$CAP/gpg" "$CAP/out" | tr '\n' '|')"
 fi
 python3 - good.lic <<'PY'
 import re, sys
@@ -519,7 +526,11 @@ body, sig = rest.split(b"\n-----BEGIN PGP SIGNATURE-----\n", 1)
 sig = b"-----BEGIN PGP SIGNATURE-----\n" + sig
 later = re.sub(rb'("expires": ")(\d{4})', lambda m: m.group(1) + str(int(m.group(2)) + 5).encode(), body, count=1)
 def w(name, data):
+    assert data != t, name + " would not change the license"
     open(name, "wb").write(data)
+lines = body.split(b"\n")
+def body_with(i, line):
+    return b"\n".join(lines[:i] + [line] + lines[i + 1:])
 w("l-prefix.lic", later + b"\n" + t)                 # an unsigned, later-expiring body first
 w("l-suffix.lic", t + later + b"\n")                 # and after
 w("l-text-suffix.lic", t + b"unsigned trailer\n")
@@ -529,9 +540,11 @@ w("l-twice.lic", t + t)
 w("l-edited-expiry.lic", head + b"\n\n" + later + b"\n" + sig)
 w("l-edited-product.lic", t.replace(b'"product": "KRE"', b'"product": "KSE"'))
 w("l-crlf.lic", t.replace(b"\n", b"\r\n"))
-w("l-trailing-space.lic", t.replace(b'"seat": 1,', b'"seat": 1,  ', 1))
-w("l-dash-escaped.lic", head + b"\n\n" + body.replace(b"\n  \"seat\"", b"\n- \"seat\"", 1) + b"\n" + sig)
-w("l-hash-header.lic", re.sub(rb"Hash: SHA\d+", b"Hash: SHA384", t, count=1))
+# stock gpg strips trailing blanks and "- " before checking: both still verify there
+w("l-trailing-space.lic", head + b"\n\n" + body_with(1, lines[1] + b"  ") + b"\n" + sig)
+w("l-dash-escaped.lic", head + b"\n\n" + body_with(1, b"- " + lines[1]) + b"\n" + sig)
+other = b"SHA256" if b"Hash: SHA384" in head else b"SHA384"
+w("l-hash-header.lic", re.sub(rb"Hash: SHA\d+", b"Hash: " + other, t, count=1))
 w("l-no-signature.lic", head + b"\n\n" + body + b"\n")
 PY
 tar xzOf v.kresp "$(tar tzf v.kresp | grep '\.lic$' | head -n 1)" >l-bob.lic
@@ -561,7 +574,7 @@ LICS=(
 	"edited-product:edited product, signature kept"
 	"crlf:CRLF line ends"
 	"trailing-space:trailing spaces on a body line (stock gpg ignores them)"
-	"dash-escaped:a dash-escaped body line"
+	"dash-escaped:a dash-escaped body line (stock gpg unescapes it)"
 	"hash-header:Hash: header changed"
 	"no-signature:no signature block"
 	"sig-swapped:signature block of bob's license"
@@ -592,6 +605,7 @@ for name, part in parts.items():
     open("lp-dup-%s.lic" % name, "wb").write(b"".join(
         p + flip(p, len(p) // 2) if n == name else p for n, p in parts.items()))
 PY
+for f in lp-*.lic; do mkdir -p "lv/${f%.lic}" && cp "$f" "lv/${f%.lic}/$LICNAME"; done
 for part in header body signature; do
 	for op in flip-start flip-middle flip-end drop dup; do
 		case $op in
@@ -599,25 +613,27 @@ for part in header body signature; do
 		drop) label=dropped ;;
 		dup) label="duplicated with other bytes" ;;
 		esac
-		refused "lic: $part $label" "$RX_LIC" "lp-$op-$part.lic" usr "$U" verify "lp-$op-$part.lic"
+		f="lv/lp-$op-$part/$LICNAME"
+		refused "lic: $part $label" "$RX_LIC" "$f" usr "$U" verify "$f"
 	done
 done
 head -c $(($(stat -c %s good.lic) / 2)) good.lic >l-truncated.lic
 : >l-empty.lic
 head -c 700 /dev/urandom >l-garbage.lic
+for f in l-*.lic; do mkdir -p "lv/${f%.lic}" && cp "$f" "lv/${f%.lic}/$LICNAME"; done
 for l in "${LICS[@]}"; do
 	f=${l%%:*} what=${l#*:}
-	refused "lic: $what" "$RX_LIC" "l-$f.lic" usr "$U" verify "l-$f.lic"
+	refused "lic: $what" "$RX_LIC" "lv/l-$f/$LICNAME" usr "$U" verify "lv/l-$f/$LICNAME"
 done
 for f in prefix suffix edited-expiry trailing-space; do
-	mut u.kresp "r-lic-$f.kresp" set "KRE_$MID.lic" "l-$f.lic"
+	mut u.kresp "r-lic-$f.kresp" set "$LIC1" "l-$f.lic"
 	refused "kresp: license with $f inside the response" "$RX_ANY" "r-lic-$f.kresp" usr "$U" install "r-lic-$f.kresp"
 done
 
 # one seat, two files: a license under a name its signed bytes do not give it
 lic2=$(tar tzf u.kresp | grep '\.lic$' | tail -n 1)
 tar xzOf u.kresp "$lic2" >seat-last.lic
-mut u.kresp r-renamed.kresp drop "$lic2" set "KRE_${MID}_7.lic" seat-last.lic
+mut u.kresp r-renamed.kresp drop "$lic2" set "$FREE" seat-last.lic
 refused "kresp: a license member renamed to an unlisted seat name" "$RX_ANY" r-renamed.kresp usr "$U" install r-renamed.kresp
 # Only responses of the one-signature format (PROTOCOL-CHANGE.md: the signed
 # bytes list each license's file name) bind a license to its file name; v1
@@ -634,7 +650,7 @@ fi
 # ---- 9. clock set back -------------------------------------------------------------------
 if command -v faketime >/dev/null && faketime -f -2d "$KLIC" --version >/dev/null 2>&1; then
 	refused "kresp: installed with the clock set back 2 days" 'clock' u.kresp faketime -f -2d "$KLIC" --home "$U" install u.kresp
-	refused "lic: verified with the clock set back 2 days" 'clock' good.lic faketime -f -2d "$KLIC" --home "$U" verify good.lic
+	refused "lic: verified with the clock set back 2 days" 'clock' "$GOOD" faketime -f -2d "$KLIC" --home "$U" verify "$GOOD"
 else
 	skip "2 clock cases: faketime cannot run klic here (NOT RUN)"
 fi
