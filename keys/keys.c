@@ -68,6 +68,7 @@
 #define KEYS_MAX_KEY_INPUT (64u * 1024u) /* public key block to import/inspect */
 #define KEYS_MAX_SIG_INPUT (64u * 1024u) /* detached signature */
 #define KEYS_MAX_SIGN_INPUT (16u * 1024u * 1024u)
+#define KEYS_MAX_IDLE_CTX 16
 #define KEYS_MAX_OUTPUT (16u * 1024u * 1024u + 65536u)
 #define KEYS_MAX_PASSPHRASE 1024 /* bytes, including the NUL */
 #define KEYS_MAX_NAME 200
@@ -78,12 +79,15 @@ struct klic_keyring {
 	char *passfile;
 	klic_passphrase_fn pcb;
 	void *pcb_ctx;
-	pthread_mutex_t mu;   /* guards the caches below */
+	pthread_mutex_t mu;      /* guards the caches and the context pool below */
+	pthread_mutex_t load_mu; /* one public keyring listing at a time */
 	gpgme_key_t sign_key; /* secret key sign_fpr, checked usable */
 	char sign_fpr[KLIC_FPR_HEX_LEN + 1];
 	gpgme_key_t *pub; /* snapshot of the public keyring */
 	size_t npub, cappub;
 	int pub_loaded;
+	gpgme_ctx_t idle[KEYS_MAX_IDLE_CTX]; /* contexts set up for this home */
+	size_t n_idle;
 };
 
 /* gpg.conf written into every keyring we create. */
@@ -452,6 +456,12 @@ int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int crea
 		free(kr);
 		return klic_error_set(KLIC_ERR_INTERNAL, "keyring mutex");
 	}
+	if (pthread_mutex_init(&kr->load_mu, NULL) != 0) {
+		pthread_mutex_destroy(&kr->mu);
+		free(kr->home);
+		free(kr);
+		return klic_error_set(KLIC_ERR_INTERNAL, "keyring mutex");
+	}
 	*out = kr;
 	return 0;
 }
@@ -473,6 +483,9 @@ void klic_keyring_free(struct klic_keyring *kr)
 		return;
 	pub_cache_drop(kr);
 	gpgme_key_unref(kr->sign_key);
+	while (kr->n_idle > 0)
+		gpgme_release(kr->idle[--kr->n_idle]);
+	pthread_mutex_destroy(&kr->load_mu);
 	pthread_mutex_destroy(&kr->mu);
 	free(kr->home);
 	free(kr->passfile);
@@ -493,6 +506,14 @@ static int kr_ctx(struct klic_keyring *kr, gpgme_ctx_t *out)
 	gpgme_error_t e;
 
 	*out = NULL;
+	pthread_mutex_lock(&kr->mu);
+	if (kr->n_idle > 0)
+		ctx = kr->idle[--kr->n_idle];
+	pthread_mutex_unlock(&kr->mu);
+	if (ctx != NULL) {
+		*out = ctx;
+		return 0;
+	}
 	if ((e = gpgme_new(&ctx)) != 0)
 		return map_err(e, KLIC_ERR_GPG, "gpgme_new");
 	if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
@@ -509,6 +530,30 @@ static int kr_ctx(struct klic_keyring *kr, gpgme_ctx_t *out)
 	gpgme_set_textmode(ctx, 0);
 	*out = ctx;
 	return 0;
+}
+
+/* Done with a context: keep it for the next operation when it was used
+ * successfully (its engine set-up runs `gpg --version` once, which would
+ * otherwise double the processes per operation), else drop it. */
+static void kr_ctx_put(struct klic_keyring *kr, gpgme_ctx_t ctx, int reuse)
+{
+	if (ctx == NULL)
+		return;
+	if (reuse) {
+		gpgme_signers_clear(ctx);
+		gpgme_set_status_cb(ctx, NULL, NULL);
+		reuse = gpgme_set_ctx_flag(ctx, "full-status", "0") == 0;
+		gpgme_set_armor(ctx, 0);
+		gpgme_set_textmode(ctx, 0);
+		gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL);
+	}
+	pthread_mutex_lock(&kr->mu);
+	if (reuse && kr->n_idle < KEYS_MAX_IDLE_CTX) {
+		kr->idle[kr->n_idle++] = ctx;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&kr->mu);
+	gpgme_release(ctx);
 }
 
 /* The key whose PRIMARY fingerprint is fpr (secret: with secret part). */
@@ -602,7 +647,7 @@ int klic_key_generate(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1
 	}
 	r = 0;
 out:
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -649,7 +694,7 @@ int klic_key_export(struct klic_keyring *kr, uint8_t **out, size_t *outlen, cons
 out:
 	gpgme_data_release(d);
 	gpgme_key_unref(key);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -744,7 +789,7 @@ int klic_key_inspect(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1]
 		if (uid_out != NULL)
 			uid_out[0] = '\0';
 	}
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -819,7 +864,7 @@ out:
 	}
 	gpgme_key_unref(key);
 	gpgme_data_release(d);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -876,7 +921,7 @@ int klic_key_secret_fpr(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN +
 out:
 	if (started)
 		(void)gpgme_op_keylist_end(ctx);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -949,7 +994,7 @@ int klic_key_can_sign(struct klic_keyring *kr, const char *fpr)
 	r = key_usable_for_signing(key, fpr);
 out:
 	gpgme_key_unref(key);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -1153,7 +1198,7 @@ out:
 	gpgme_data_release(in);
 	gpgme_data_release(sigd);
 	gpgme_key_unref(key);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 
@@ -1245,33 +1290,42 @@ static gpgme_subkey_t find_subkey(gpgme_key_t key, const char *sig_fpr)
 	return NULL;
 }
 
-/* Add a reference to key to the snapshot (caller holds kr->mu). */
-static int pub_cache_add(struct klic_keyring *kr, gpgme_key_t key)
+/* Append a new reference to key to a growing array. */
+static int keys_append(gpgme_key_t **arr, size_t *n, size_t *cap, gpgme_key_t key)
 {
-	if (kr->npub == kr->cappub) {
-		size_t cap = kr->cappub ? kr->cappub * 2 : 16;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
 		gpgme_key_t *p;
-		if (cap > SIZE_MAX / sizeof *p || (p = realloc(kr->pub, cap * sizeof *p)) == NULL)
+		if (c > SIZE_MAX / sizeof *p || (p = realloc(*arr, c * sizeof *p)) == NULL)
 			return klic_error_set(KLIC_ERR_NOMEM, "key cache");
-		kr->pub = p;
-		kr->cappub = cap;
+		*arr = p;
+		*cap = c;
 	}
 	gpgme_key_ref(key);
-	kr->pub[kr->npub++] = key;
+	(*arr)[(*n)++] = key;
 	return 0;
 }
 
-/* List every public key once (caller holds kr->mu). */
+/* List every public key once (one gpg process) into the snapshot.  Loads
+ * are serialized by load_mu; kr->mu is held only to install the result. */
 static int pub_cache_load(struct klic_keyring *kr)
 {
 	gpgme_ctx_t ctx = NULL;
-	gpgme_key_t key = NULL;
+	gpgme_key_t key = NULL, *keys = NULL;
+	size_t n = 0, cap = 0;
 	gpgme_error_t e;
-	int r;
+	int r, loaded;
 
-	pub_cache_drop(kr);
+	pthread_mutex_lock(&kr->load_mu);
+	pthread_mutex_lock(&kr->mu);
+	loaded = kr->pub_loaded;
+	pthread_mutex_unlock(&kr->mu);
+	if (loaded) {
+		pthread_mutex_unlock(&kr->load_mu);
+		return 0;
+	}
 	if ((r = kr_ctx(kr, &ctx)) != 0)
-		return r;
+		goto out;
 	if ((e = gpgme_op_keylist_start(ctx, NULL, 0)) != 0) {
 		r = map_err(e, KLIC_ERR_GPG, "keylist");
 		goto out;
@@ -1284,20 +1338,30 @@ static int pub_cache_load(struct klic_keyring *kr)
 			r = map_err(e, KLIC_ERR_GPG, "keylist");
 			goto out;
 		}
-		r = pub_cache_add(kr, key);
+		r = keys_append(&keys, &n, &cap, key);
 		gpgme_key_unref(key);
 		key = NULL;
 		if (r != 0)
 			goto out;
 	}
+	pthread_mutex_lock(&kr->mu);
+	pub_cache_drop(kr);
+	kr->pub = keys;
+	kr->npub = n;
+	kr->cappub = cap;
 	kr->pub_loaded = 1;
+	pthread_mutex_unlock(&kr->mu);
+	keys = NULL; /* transferred */
+	n = 0;
 	r = 0;
 out:
-	if (r != 0) {
+	if (r != 0 && ctx != NULL)
 		(void)gpgme_op_keylist_end(ctx);
-		pub_cache_drop(kr);
-	}
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
+	while (n > 0)
+		gpgme_key_unref(keys[--n]);
+	free(keys);
+	pthread_mutex_unlock(&kr->load_mu);
 	return r;
 }
 
@@ -1337,12 +1401,11 @@ static int signer_key(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t 
 
 	*out = NULL;
 	*sk_out = NULL;
-	pthread_mutex_lock(&kr->mu);
-	r = kr->pub_loaded ? 0 : pub_cache_load(kr);
-	f = r == 0 ? pub_cache_find(kr, sig_fpr, out, sk_out) : 0;
-	pthread_mutex_unlock(&kr->mu);
-	if (r != 0)
+	if ((r = pub_cache_load(kr)) != 0)
 		return r;
+	pthread_mutex_lock(&kr->mu);
+	f = pub_cache_find(kr, sig_fpr, out, sk_out);
+	pthread_mutex_unlock(&kr->mu);
 	if (f < 0)
 		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s is ambiguous", sig_fpr);
 	if (f > 0)
@@ -1351,14 +1414,14 @@ static int signer_key(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t 
 	if ((r = kr_ctx(kr, &ctx)) != 0)
 		return r;
 	e = gpgme_get_key(ctx, sig_fpr, &key, 0);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	if (e || key == NULL || key->subkeys == NULL || (sk = find_subkey(key, sig_fpr)) == NULL) {
 		gpgme_key_unref(key);
 		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s not found unambiguously: %s",
 				      sig_fpr, e ? gpgme_strerror(e) : "no such subkey");
 	}
 	pthread_mutex_lock(&kr->mu);
-	r = pub_cache_add(kr, key);
+	r = keys_append(&kr->pub, &kr->npub, &kr->cappub, key);
 	pthread_mutex_unlock(&kr->mu);
 	if (r != 0) {
 		gpgme_key_unref(key);
@@ -1555,7 +1618,7 @@ out:
 	gpgme_key_unref(key);
 	gpgme_data_release(sigd);
 	gpgme_data_release(textd);
-	gpgme_release(ctx);
+	kr_ctx_put(kr, ctx, r == 0);
 	return r;
 }
 

@@ -6,9 +6,12 @@
  *   plan    (steps 6-8 read-only: what would be spent; for confirmation)
  *   execute (one BEGIN IMMEDIATE transaction re-deciding and spending, then
  *            building, signing and storing the response, then writing it).
- * Worker threads each hold their own SQLite connection; gpg runs in one
- * process per operation, so verifications and signatures run in parallel
- * while the seat transactions are serialized by SQLite.
+ * Worker threads (one per core) each hold their own SQLite connection; gpg
+ * runs in one process per operation, so verifications and signatures run
+ * in parallel, while the write transactions take turns on one mutex (one
+ * writer in this process) and across processes on BEGIN IMMEDIATE.  A
+ * response costs one verification and one signature (spec 3.4).  With
+ * --yes the batch streams in windows of BATCH_WINDOW requests.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +24,7 @@
 #include "response_int.h"
 
 #define MAX_JOBS 8
+#define BATCH_WINDOW 256 /* requests in memory at once with --yes */
 
 enum { K_NORMAL = 0, K_NOT_MEMBER = 1 };
 enum { PH_ALL = 0, PH_PLAN = 1, PH_EXEC = 2 };
@@ -44,6 +48,8 @@ struct batch {
 	struct klic_issue_result *res;
 	char outdir[4096];
 	pthread_mutex_t mu;
+	pthread_mutex_t wmu; /* one ledger writer: write transactions take turns
+			      * here instead of in SQLite's busy-wait */
 	size_t next, next_report;
 	int phase;
 	struct klic_issue_tally tally;
@@ -698,13 +704,15 @@ static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_
 		return r;
 	snprintf(detail, sizeof detail, "not-member: %s (%u %s seat(s), machine %s)",
 		 it->req.requester_fpr, it->req.seats, it->req.product, it->req.machine_id);
-	if ((r = klic_ledger_begin(w->l)) != 0)
-		return r;
-	if ((r = klic_ledger_audit_append(w->l, now, "denied", it->digest, detail)) != 0) {
-		klic_ledger_rollback(w->l);
-		return r;
+	pthread_mutex_lock(&w->b->wmu);
+	if ((r = klic_ledger_begin(w->l)) == 0) {
+		if ((r = klic_ledger_audit_append(w->l, now, "denied", it->digest, detail)) != 0)
+			klic_ledger_rollback(w->l);
+		else
+			r = klic_ledger_commit(w->l);
 	}
-	if ((r = klic_ledger_commit(w->l)) != 0)
+	pthread_mutex_unlock(&w->b->wmu);
+	if (r != 0)
 		return r;
 	copy_str(res->status, sizeof res->status, row.status);
 	copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
@@ -733,7 +741,10 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 			goto out;
 	} else {
 		/* 6-9: decide and spend in one transaction (or find it done) */
-		if ((r = spend(w, it, &existed)) != 0)
+		pthread_mutex_lock(&w->b->wmu);
+		r = spend(w, it, &existed);
+		pthread_mutex_unlock(&w->b->wmu);
+		if (r != 0)
 			goto out;
 		if ((r = load_request(w->l, &row, it->digest)) != 0)
 			goto out;
@@ -752,7 +763,10 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 				goto out;
 			res->rebuilt = existed;
 		}
-		if ((r = store_response(w->l, it->digest, &bytes, &len, existed, klic_now())) != 0)
+		pthread_mutex_lock(&w->b->wmu);
+		r = store_response(w->l, it->digest, &bytes, &len, existed, klic_now());
+		pthread_mutex_unlock(&w->b->wmu);
+		if (r != 0)
 			goto out;
 		copy_str(res->status, sizeof res->status, row.status);
 		copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
@@ -875,7 +889,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	struct worker ws[MAX_JOBS];
 	unsigned jobs, k;
 	long cpus;
-	size_t i;
+	size_t i, cap;
 	int r;
 
 	memset(tally, 0, sizeof *tally);
@@ -898,7 +912,16 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	b->paths = paths;
 	b->n = n;
 	b->o = o;
+	/* --yes streams the batch in windows of BATCH_WINDOW requests: memory
+	 * does not grow with the number of requests; asking first needs the
+	 * whole plan, so it holds every request */
+	cap = o->confirm == NULL && n > BATCH_WINDOW ? BATCH_WINDOW : n;
 	if (pthread_mutex_init(&b->mu, NULL) != 0) {
+		free(b);
+		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
+	}
+	if (pthread_mutex_init(&b->wmu, NULL) != 0) {
+		pthread_mutex_destroy(&b->mu);
 		free(b);
 		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
 	}
@@ -906,14 +929,12 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
 	}
-	b->items = calloc(n, sizeof *b->items);
-	b->res = calloc(n, sizeof *b->res);
+	b->items = calloc(cap, sizeof *b->items);
+	b->res = calloc(cap, sizeof *b->res);
 	if (b->items == NULL || b->res == NULL) {
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		b->res[i].path = paths[i];
 	if (snprintf(b->outdir, sizeof b->outdir, "%s", o->outdir != NULL ? o->outdir : ".") >=
 	    (int)sizeof b->outdir) {
 		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
@@ -929,9 +950,19 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		}
 	}
 	if (o->confirm == NULL) {
-		run_phase(b, ws, jobs, PH_ALL);
+		for (size_t base = 0; base < n; base += cap) {
+			b->paths = paths + base;
+			b->n = n - base < cap ? n - base : cap;
+			memset(b->items, 0, b->n * sizeof *b->items);
+			memset(b->res, 0, b->n * sizeof *b->res);
+			for (i = 0; i < b->n; i++)
+				b->res[i].path = b->paths[i];
+			run_phase(b, ws, jobs, PH_ALL);
+		}
 	} else {
 		unsigned total = 0;
+		for (i = 0; i < n; i++)
+			b->res[i].path = paths[i];
 		run_phase(b, ws, jobs, PH_PLAN);
 		for (i = 0; i < n; i++) {
 			total += b->res[i].spend;
@@ -946,6 +977,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 out:
 	for (k = 0; k < jobs; k++)
 		klic_ledger_free(ws[k].l);
+	pthread_mutex_destroy(&b->wmu);
 	pthread_mutex_destroy(&b->mu);
 	free(b->items);
 	free(b->res);
