@@ -68,7 +68,7 @@ foreach(_d LIBDIR INCLUDEDIR)
     set(KLIC_PC_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
   endif()
 endforeach()
-set(KLIC_PC_REQUIRES_PRIVATE "gpgme libarchive zlib jansson libgcrypt")
+set(KLIC_PC_REQUIRES_PRIVATE "gpgme libarchive zlib jansson libgcrypt libqrencode libpng")
 configure_file(${_rt_dir}/klic.pc.in ${_rt_bin}/klic.pc.stage @ONLY)
 install(CODE "
   file(READ \"${_rt_bin}/klic.pc.stage\" _pc)

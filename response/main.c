@@ -24,14 +24,28 @@ struct global {
 	char state[4096];
 };
 
-/* One stderr line: "klic-admin: FILE: <message>: <detail>". */
+/* A printable copy of a file name for a terminal (a batch's file names
+ * come from whoever filled the inbox): other bytes become '?'. */
+static const char *pname(char *buf, size_t n, const char *s)
+{
+	size_t i;
+	for (i = 0; s[i] != '\0' && i + 1 < n; i++)
+		buf[i] = klic_is_printable(s + i, 1) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* One stderr line: "klic-admin: FILE: <message>: <detail>" (the detail is
+ * printable ASCII, see klic_error_set). */
 static int fail(const char *file, int code)
 {
 	const char *d = klic_error_detail();
+	char f[4096];
+	pname(f, sizeof f, file);
 	if (d != NULL && d[0] != '\0')
-		fprintf(stderr, "%s: %s: %s: %s\n", PROG, file, klic_strerror(code), d);
+		fprintf(stderr, "%s: %s: %s: %s\n", PROG, f, klic_strerror(code), d);
 	else
-		fprintf(stderr, "%s: %s: %s\n", PROG, file, klic_strerror(code));
+		fprintf(stderr, "%s: %s: %s\n", PROG, f, klic_strerror(code));
 	return klic_exit_code(code);
 }
 
@@ -464,30 +478,32 @@ static int confirm(void *vctx, const struct klic_issue_result *plan, size_t n, u
 
 static void report(void *vctx, const struct klic_issue_result *r)
 {
+	char p[4096], o[4096];
+	const char *path = pname(p, sizeof p, r->path), *out = pname(o, sizeof o, r->out_path);
 	(void)vctx;
 	switch (r->outcome) {
 	case KLIC_OUTCOME_ISSUED:
-		printf("OK   %s -> %s: issued %u %s seat(s) to %s machine %s\n", r->path,
-		       r->out_path, r->seats, r->product, r->member_fpr, r->machine_id);
+		printf("OK   %s -> %s: issued %u %s seat(s) to %s machine %s\n", path,
+		       out, r->seats, r->product, r->member_fpr, r->machine_id);
 		break;
 	case KLIC_OUTCOME_DENIED:
-		printf("DENY %s -> %s: %s: %s\n", r->path, r->out_path, r->reason_code, r->reason);
+		printf("DENY %s -> %s: %s: %s\n", path, out, r->reason_code, r->reason);
 		break;
 	case KLIC_OUTCOME_REISSUED:
 		if (strcmp(r->status, KLIC_STATUS_ISSUED) == 0)
 			printf(
 			    "OK   %s -> %s: re-issued %u %s seat(s) to %s machine %s (%s, nothing "
 			    "spent)\n",
-			    r->path, r->out_path, r->seats, r->product, r->member_fpr,
+			    path, out, r->seats, r->product, r->member_fpr,
 			    r->machine_id,
 			    r->rebuilt ? "rebuilt from the ledger" : "stored response");
 		else
-			printf("DENY %s -> %s: re-issued denial %s: %s\n", r->path, r->out_path,
+			printf("DENY %s -> %s: re-issued denial %s: %s\n", path, out,
 			       r->reason_code, r->reason);
 		break;
 	default:
-		printf("ERR  %s: %s: %s\n", r->path, klic_strerror(r->err), r->detail);
-		fprintf(stderr, "%s: %s: %s: %s\n", PROG, r->path, klic_strerror(r->err),
+		printf("ERR  %s: %s: %s\n", path, klic_strerror(r->err), r->detail);
+		fprintf(stderr, "%s: %s: %s: %s\n", PROG, path, klic_strerror(r->err),
 			r->detail);
 		break;
 	}

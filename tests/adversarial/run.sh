@@ -216,7 +216,10 @@ adm "$A" entitlement add --product KRE --model node-locked --billing yearly --se
 clone "$A" "$ABAK" # a backup restored later: it knows nothing issued from now on
 adm "$AOLD" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until "$soon" >/dev/null
 adm "$B" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until $far >/dev/null
-adm "$A" issue u.kreq v.kreq -o "$OUT" --yes >/dev/null || die "issue u, v"
+# u first, on its own: its licenses get the machine's first names (KRE_<id>.lic,
+# _2), which the older-license case relies on (a batch may answer v first)
+adm "$A" issue u.kreq -o "$OUT" --yes >/dev/null && adm "$A" issue v.kreq -o "$OUT" --yes >/dev/null ||
+	die "issue u, v"
 mv "$OUT/u.kresp" u.kresp; mv "$OUT/v.kresp" v.kresp
 mkdir -p "$OUT/b" && adm "$B" issue u.kreq -o "$OUT/b" --yes >/dev/null && mv "$OUT/b/u.kresp" b-u.kresp && rmdir "$OUT/b" || die "issue B"
 usr "$U" request --product KSE -o u-kse.kreq >/dev/null && adm "$A" issue u-kse.kreq -o . --yes >/dev/null || die "KSE denial"
@@ -237,6 +240,12 @@ usr "$BOX/u-ctl" install u.kresp >/dev/null 2>&1 || die "control: u.kresp does n
 clone "$A" "$BOX/a-ctl"
 adm "$BOX/a-ctl" issue u-adm.kreq -o "$BOX/a-ctl" --yes 2>/dev/null | grep -q '^OK ' || die "control: u-adm.kreq is not issued"
 usr "$U" install u-inst.kresp >/dev/null || die "install u-inst"
+# a home holding u.kresp's licenses (KRE_<id>.lic, _2, from A, 60 days): the
+# old ledger, which knows nothing of them, named u-old's short license
+# KRE_<id>.lic too
+UOLD="$BOX/u-older"
+clone "$U" "$UOLD"
+usr "$UOLD" install u.kresp >/dev/null || die "install u.kresp in the older-license home"
 L="$U/license"
 LIC=$(ls "$L"/*.lic | head -n 1); cp "$LIC" good.lic
 # a license is only valid under a name its signed bytes grant: standalone
@@ -492,7 +501,7 @@ refused "kresp: the response to another user's request (same machine)" 'pending'
 refused "kresp: ada's response installed in bob's home" 'pending' u.kresp usr "$V" install u.kresp
 refused "kresp: a second genuine response (restored admin backup) for an installed request" "$RX_ANY" u-inst-bak.kresp usr "$U" install u-inst-bak.kresp
 unchanged "kresp: the installed response installed again" usr "$U" install u-inst.kresp
-refused "kresp: an older license would replace a newer one" 'older' u-old.kresp usr "$U" install u-old.kresp
+refused "kresp: an older license would replace a newer one" 'older' u-old.kresp usr "$UOLD" install u-old.kresp
 refused "kresp: a signed denial" 'denied' u-kse.kresp usr "$U" install u-kse.kresp
 mut u-kse.kresp r-denied-plus.kresp set "$LICNAME" good.lic
 refused "kresp: a signed denial with a valid license added" "$RX_ANY" r-denied-plus.kresp usr "$U" install r-denied-plus.kresp
