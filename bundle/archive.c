@@ -20,6 +20,7 @@
 #include <archive_entry.h>
 #include <zlib.h>
 
+#include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_internal.h"
 
@@ -361,8 +362,8 @@ out:
 	return r;
 }
 
-int klic_archive_read(struct klic_archive *out, enum klic_bundle_kind kind, const uint8_t *buf,
-		      size_t len)
+static int archive_read_binary(struct klic_archive *out, enum klic_bundle_kind kind,
+			       const uint8_t *buf, size_t len)
 {
 	uint8_t *tar = NULL;
 	size_t tarlen = 0, tar_end = 0;
@@ -410,6 +411,26 @@ out:
 	free(tar);
 	if (r != 0)
 		klic_archive_dispose(out);
+	return r;
+}
+
+/* Armored input (spec/ARMOR.md) is decoded into a bounded buffer first and
+ * then read exactly like a binary bundle; the decoded bytes are never
+ * looked at for armor again. */
+int klic_archive_read(struct klic_archive *out, enum klic_bundle_kind kind, const uint8_t *buf,
+		      size_t len)
+{
+	uint8_t *bin = NULL;
+	size_t binlen = 0;
+	int r;
+
+	if (out == NULL || !klic_armor_detect(buf, len))
+		return archive_read_binary(out, kind, buf, len);
+	memset(out, 0, sizeof(*out));
+	if ((r = klic_armor_decode(&bin, &binlen, kind, buf, len)) != 0)
+		return r;
+	r = archive_read_binary(out, kind, bin, binlen);
+	free(bin);
 	return r;
 }
 

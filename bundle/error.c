@@ -67,6 +67,7 @@ static const struct klic_err_info klic_errors[] = {
 	E(KLIC_ERR_LEDGER, "ledger failure", 4),
 	E(KLIC_ERR_NOT_ISSUER, "no issuer key pinned", 1),
 	E(KLIC_ERR_NO_MACHINE_ID, "no machine ID source readable", 1),
+	E(KLIC_ERR_ARMOR, "malformed ASCII armor", 1),
 };
 #undef E
 
@@ -126,6 +127,11 @@ int klic_error_set(int code, const char *fmt, ...)
 		/* truncation is intended: the detail is capped at 511 bytes */
 		(void)vsnprintf(err_detail, sizeof(err_detail), fmt, ap);
 		va_end(ap);
+		/* details quote bytes from hostile files (jansson's "near '...'",
+		 * member names): only printable ASCII ever reaches a terminal */
+		for (char *p = err_detail; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 	}
 	return code;
 }

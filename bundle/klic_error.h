@@ -79,6 +79,7 @@ enum klic_err {
 	KLIC_ERR_LEDGER = -71,        /* ledger (SQLite) failure or inconsistency */
 	KLIC_ERR_NOT_ISSUER = -72,    /* no issuer pinned / issuer key missing */
 	KLIC_ERR_NO_MACHINE_ID = -73, /* no machine identifier source readable */
+	KLIC_ERR_ARMOR = -74,         /* malformed ASCII armor (spec/ARMOR.md), checksum mismatch */
 };
 
 /* Short, fixed, human message for a code ("signature made by the wrong key").

@@ -99,14 +99,21 @@ int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], int *ad
  * truncated to KLIC_MAX_HOSTNAME bytes. */
 void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in);
 
+/* Flags of klic_user_request(). */
+#define KLIC_REQUEST_ARMOR 0x1u /* write the ASCII armor (spec/ARMOR.md), not the binary */
+#define KLIC_REQUEST_QR 0x2u    /* the armor must fit one QR code (klic_qr.h), else
+				 * KLIC_ERR_TOO_BIG before anything is written */
+
 /* klic request: build, sign and write a .kreq to out_path (NULL: the default
  * name "<PRODUCT>_<machineID>.kreq" in the current directory; "-": stdout)
  * and record the pending request.  path_out gets the path written,
  * digest the request digest.  seats 1..64, KSE exactly 1
- * (KLIC_ERR_INVALID_ARG otherwise). */
+ * (KLIC_ERR_INVALID_ARG otherwise).  With armor_out (and armor_len) not
+ * NULL and KLIC_REQUEST_ARMOR or KLIC_REQUEST_QR set, *armor_out gets the
+ * request's armored text (NUL-terminated, owned by the caller). */
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		      char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
-		      const char *out_path);
+		      const char *out_path, unsigned flags, char **armor_out, size_t *armor_len);
 
 /* ---- pending requests and installed markers (spec 5.1, 5.6) -------------- */
 /* Store the request manifest bytes as <home>/klic/pending/<digest>.json,
@@ -116,8 +123,6 @@ int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 /* Load and strictly parse the pending request `digest` (64 lower hex).
  * KLIC_ERR_NOT_PENDING if absent or if its bytes do not hash to digest. */
 int klic_pending_load(struct klic_request *out, const char *home, const char *digest);
-/* Write the marker <home>/klic/installed/<digest>. */
-int klic_installed_mark(const char *home, const char *digest);
 
 /* ---- trusted clock (spec 5.5) --------------------------------------------- */
 /* Pure rule: 0 when `now` is not more than KLIC_CLOCK_SKEW before

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "klic_doctor.h"
+#include "klic_qr.h"
 #include "klic_request.h"
 
 #ifndef KLIC_VERSION
@@ -30,7 +33,10 @@ struct globals {
 static int fail(const char *file, int code)
 {
 	const char *d = klic_error_detail();
-	fprintf(stderr, "klic: %s: %s", file, klic_strerror(code));
+	fputs("klic: ", stderr);
+	for (; *file != '\0'; file++)
+		fputc(klic_is_printable(file, 1) ? *file : '?', stderr);
+	fprintf(stderr, ": %s", klic_strerror(code));
 	if (d != NULL && d[0] != '\0') {
 		fputs(": ", stderr);
 		for (; *d != '\0'; d++)
@@ -223,30 +229,78 @@ static int parse_seats(unsigned *out, const char *s)
 	return 0;
 }
 
+/* A QR code wider than the terminal is cut or wrapped and cannot be read:
+ * say so (on stderr; the request was made all the same). */
+static void qr_width_note(const struct klic_qr *q)
+{
+	struct winsize ws;
+	int need = klic_qr_width(q) + 2 * KLIC_QR_QUIET;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
+	    ws.ws_col < need)
+		fprintf(stderr,
+			"klic: request: note: the QR code is %d columns wide, the terminal %u: "
+			"widen the window or use a smaller font (or --qr-png FILE)\n",
+			need, (unsigned)ws.ws_col);
+}
+
+/* Where --qr-png goes: "-" is standard output. */
+static int write_qr_png(const struct klic_qr *q, const char *file)
+{
+	uint8_t *png = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = klic_qr_render_png(&png, &len, q)) == 0)
+		r = klic_write_atomic(file, png, len, 0644, 0);
+	free(png);
+	return r != 0 ? fail(file, r) : EXIT_OK;
+}
+
 static int cmd_request(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	static const struct option lo[] = {{"product", required_argument, NULL, 'p'},
 					   {"seats", required_argument, NULL, 's'},
 					   {"output", required_argument, NULL, 'o'},
+					   {"armor", no_argument, NULL, 'a'},
+					   {"qr", no_argument, NULL, 'q'},
+					   {"qr-png", required_argument, NULL, 'Q'},
 					   HELP_OPT,
 					   {NULL, 0, NULL, 0}};
-	const char *product = NULL, *out = NULL, *seats_s = NULL;
-	char path[KLIC_PATH_MAX], digest[KLIC_SHA256_HEX_LEN + 1];
-	unsigned seats = 1;
+	const char *product = NULL, *out = NULL, *seats_s = NULL, *png = NULL;
+	char path[KLIC_PATH_MAX], digest[KLIC_SHA256_HEX_LEN + 1], *armor = NULL;
+	size_t alen = 0;
+	unsigned seats = 1, flags = 0;
+	struct klic_qr *qr = NULL;
 	struct klic_user u;
-	int ch, r;
+	int ch, r, to_stdout = 0, qr_text;
 
 	opt_reset();
 	while ((ch = next_opt(c, argc, argv, ":o:", lo)) != -1) {
-		const char **slot = ch == 'p' ? &product : ch == 's' ? &seats_s : ch == 'o' ? &out : NULL;
+		const char **slot = ch == 'p'   ? &product
+				    : ch == 's' ? &seats_s
+				    : ch == 'o' ? &out
+				    : ch == 'Q' ? &png
+						: NULL;
+		unsigned bit = ch == 'a' ? KLIC_REQUEST_ARMOR : ch == 'q' ? KLIC_REQUEST_QR : 0;
 		if (ch == 'h') {
 			cmd_help(c);
 			return EXIT_OK;
 		}
+		if (bit != 0) {
+			if ((flags & bit) != 0)
+				return usage_error(c->name, "repeated option", argv[optind - 1]);
+			flags |= bit;
+			continue;
+		}
 		if (slot == NULL)
 			return EXIT_USAGE;
 		if (*slot != NULL)
-			return usage_error(c->name, "repeated option", argv[optind - 1]);
+			return usage_error(c->name, "repeated option",
+					   ch == 'p'   ? "--product"
+					   : ch == 's' ? "--seats"
+					   : ch == 'o' ? "-o"
+						       : "--qr-png");
 		*slot = optarg;
 	}
 	if (optind != argc)
@@ -261,14 +315,54 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 		return usage_error(c->name, "KSE is licensed one seat per machine", seats_s);
 	if (out != NULL && out[0] == '\0')
 		return usage_error(c->name, "-o needs a file name", NULL);
+	if (png != NULL && png[0] == '\0')
+		return usage_error(c->name, "--qr-png needs a file name", NULL);
+	/* one thing at most on standard output */
+	to_stdout = (out != NULL && strcmp(out, "-") == 0) + ((flags & KLIC_REQUEST_QR) != 0) +
+		    (png != NULL && strcmp(png, "-") == 0);
+	if (to_stdout > 1)
+		return usage_error(c->name, "only one of -o -, --qr and --qr-png - can use stdout",
+				   NULL);
+	qr_text = (flags & KLIC_REQUEST_QR) != 0;
+	if (png != NULL)
+		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
 	if ((r = user_open(&u, g)) != 0)
 		return r;
-	r = klic_user_request(&u, path, digest, product, seats, out);
+	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
 	if (r != 0) {
 		r = fail(path[0] != '\0' ? path : "request", r);
-	} else if (strcmp(path, "-") != 0) {
-		printf("%s\nrequest digest: %s\n", path, digest);
+		goto out;
 	}
+	if ((flags & KLIC_REQUEST_QR) != 0 &&
+	    (r = klic_qr_encode(&qr, (const uint8_t *)armor, alen)) != 0) {
+		r = fail("qr", r);
+		goto out;
+	}
+	if (png != NULL && (r = write_qr_png(qr, png)) != 0)
+		goto out;
+	if (qr_text) {
+		char *text = NULL;
+		size_t tlen = 0;
+		if ((r = klic_qr_render_text(&text, &tlen, qr)) != 0) {
+			r = fail("qr", r);
+			goto out;
+		}
+		fwrite(text, 1, tlen, stdout);
+		free(text);
+		qr_width_note(qr);
+	}
+	r = EXIT_OK;
+	if (strcmp(path, "-") == 0 || (png != NULL && strcmp(png, "-") == 0))
+		goto out; /* standard output carries the data only */
+	printf("%s\nrequest digest: %s\n", path, digest);
+	if (qr != NULL)
+		printf("QR code: version %d, level %c, %d modules (+%d quiet zone), %zu bytes of "
+		       "armored text%s%s\n",
+		       klic_qr_version(qr), klic_qr_level(qr), klic_qr_width(qr), KLIC_QR_QUIET, alen,
+		       png != NULL ? "; PNG: " : "", png != NULL ? png : "");
+out:
+	klic_qr_free(qr);
+	free(armor);
 	klic_user_dispose(&u);
 	return r;
 }
@@ -320,17 +414,40 @@ static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, ch
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int64_t now = klic_now();
-	const char *file;
-	int r;
+	static const struct option lo[] = {
+		{"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	const char *file, *name = NULL;
+	int r, ch;
 
-	if ((r = simple_args(c, argc, argv, 1, "expects one .lic file")) != 0)
-		return r - 1000;
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
+		}
+		if (ch != 'n')
+			return EXIT_USAGE;
+		if (name != NULL)
+			return usage_error(c->name, "repeated option", "--name");
+		name = optarg;
+	}
+	if (argc - optind != 1)
+		return usage_error(c->name, "expects one .lic file",
+				   argc - optind > 1 ? argv[optind + 1] : NULL);
 	file = argv[optind];
+	/* a license's file name selects its seat: standard input has none */
+	if (strcmp(file, "-") == 0 && name == NULL)
+		return usage_error(c->name, "reading - needs --name PRODUCT_MACHINEID[_K].lic", NULL);
+	if (strcmp(file, "-") != 0 && name != NULL)
+		return usage_error(c->name, "--name is only for -", name);
+	if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
+		return usage_error(c->name, "--name takes a file name, no folder", name);
 	if ((r = user_open(&u, g)) != 0)
 		return r;
 	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_LIC_BYTES)) != 0 ||
 	    (r = klic_this_machine_id(mid)) != 0 ||
-	    (r = klic_user_check_license(&u, &lic, file, buf, len, mid, now)) != 0 ||
+	    (r = klic_user_check_license(&u, &lic, name != NULL ? name : file, buf, len, mid,
+					 now)) != 0 ||
 	    (r = klic_user_clock_check(&u, now)) != 0 ||
 	    (r = klic_user_clock_advance(&u, now)) != 0) {
 		r = fail(file, r);
@@ -494,6 +611,80 @@ out:
 	return r;
 }
 
+static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	struct klic_doctor_report *rep = NULL;
+	char home[KLIC_PATH_MAX];
+	int json = 0, ch, r;
+
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
+		}
+		if (ch == 'j' && !json)
+			json = 1;
+		else if (ch == 'j')
+			return usage_error(c->name, "repeated option", "--json");
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc)
+		return usage_error(c->name, "unexpected argument", argv[optind]);
+	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
+		return fail("home", r);
+	if ((r = klic_keys_init()) != 0)
+		return fail("gpgme", r);
+	if ((rep = calloc(1, sizeof(*rep))) == NULL)
+		return fail("doctor", klic_error_set(KLIC_ERR_NOMEM, "doctor"));
+	if ((r = klic_doctor_run(rep, home, g->gnupghome, klic_now())) != 0) {
+		free(rep);
+		return fail(home, r);
+	}
+	if (json) {
+		json_t *root = json_object(), *arr = json_array();
+		char *s = NULL;
+		int bad = root == NULL || arr == NULL;
+		for (size_t i = 0; !bad && i < rep->n; i++) {
+			const struct klic_check *k = &rep->c[i];
+			json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "check", k->name, "status",
+					      klic_check_status_name(k->status), "detail", k->detail,
+					      "fix", k->fix[0] ? json_string(k->fix) : json_null());
+			bad = o == NULL || json_array_append_new(arr, o) != 0;
+		}
+		if (!bad)
+			bad = json_object_set(root, "checks", arr) != 0 ||
+			      json_object_set_new(root, "home", json_string(home)) != 0 ||
+			      json_object_set_new(root, "fail", json_integer((json_int_t)rep->n_fail)) !=
+				      0 ||
+			      json_object_set_new(root, "warn", json_integer((json_int_t)rep->n_warn)) !=
+				      0 ||
+			      json_object_set_new(root, "ok", json_boolean(rep->n_fail == 0)) != 0 ||
+			      (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL;
+		json_decref(arr);
+		json_decref(root);
+		if (bad) {
+			free(rep);
+			return fail("doctor", klic_error_set(KLIC_ERR_NOMEM, "json"));
+		}
+		printf("%s\n", s);
+		free(s);
+	} else {
+		for (size_t i = 0; i < rep->n; i++) {
+			const struct klic_check *k = &rep->c[i];
+			printf("%-4s  %-11s %s%s%s\n", klic_check_status_name(k->status), k->name,
+			       k->detail, k->fix[0] ? " -- " : "", k->fix);
+		}
+		printf("%zu failed, %zu warnings\n", rep->n_fail, rep->n_warn);
+	}
+	r = rep->n_fail > 0 ? EXIT_REFUSED : EXIT_OK;
+	free(rep);
+	return r;
+}
+
 static const struct cmd cmds[] = {
 	{"id", cmd_id, "Print this machine's ID (the one license file names carry).", "id",
 	 "\nThe ID is derived from /etc/machine-id (else /var/lib/dbus/machine-id);\n"
@@ -505,20 +696,38 @@ static const struct cmd cmds[] = {
 	 "Refused when the keyring already holds a secret key.\n"},
 	{"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
 	 "trust FILE.asc",
-	 "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"},
+	 "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
+	 "FILE may be binary or ASCII-armored; - reads standard input.\n"},
 	{"request", cmd_request, "Write a signed license request (.kreq).",
-	 "request --product KRE|KSE [--seats N] [-o FILE]",
+	 "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
 	 "\n  --product KRE|KSE  the product\n"
 	 "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
 	 "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
-	 "Prints the file written and the request digest.\n"},
+	 "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
+	 "                     pasted into an e-mail body or a chat\n"
+	 "  --qr               also print the request as a QR code on the terminal, for\n"
+	 "                     a phone camera (the code holds the armored text)\n"
+	 "  --qr-png FILE      also write that QR code as a PNG image (- is stdout)\n"
+	 "Refused before anything is written when the request does not fit one QR code.\n"
+	 "Prints the file written and the request digest (nothing when stdout carries\n"
+	 "the request or the PNG).\n"},
 	{"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
 	 "install FILE.kresp",
-	 "\nNothing is installed unless every check passed; prints each installed path.\n"},
+	 "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
+	 "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
+	 "check passed; prints each installed path.\n"},
 	{"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
-	 "status [--json]", "\n  --json  machine-readable output\n"},
+	 "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n"},
 	{"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-	 "verify FILE.lic", ""},
+	 "verify FILE.lic | verify --name NAME.lic -",
+	 "\nPrints the product, the expiry and the days left.  A license's file name\n"
+	 "selects its seat, so a license read from standard input (-) needs its name:\n"
+	 "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n"},
+	{"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
+	 "doctor [--json]",
+	 "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
+	 "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
+	 "  --json  machine-readable output (keys: see klic(1))\n"},
 };
 
 static void help(FILE *f)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "klic_armor.h"
+#include "klic_qr.h"
 #include "klic_request.h"
 #include "request_int.h"
 
@@ -149,15 +151,19 @@ void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in)
 
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		      char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
-		      const char *out_path)
+		      const char *out_path, unsigned flags, char **armor_out, size_t *armor_len)
 {
 	struct klic_request req;
 	struct klic_archive ar = KLIC_ARCHIVE_INIT;
 	uint8_t *key = NULL, *sig = NULL, *bundle = NULL, nonce[32];
-	char *manifest = NULL, host[256];
-	size_t keylen = 0, siglen = 0, blen = 0, mlen = 0;
+	char *manifest = NULL, host[256], *armor = NULL;
+	size_t keylen = 0, siglen = 0, blen = 0, mlen = 0, alen = 0;
 	int r, n;
 
+	if (armor_out != NULL)
+		*armor_out = NULL;
+	if (armor_len != NULL)
+		*armor_len = 0;
 	memset(&req, 0, sizeof(req));
 	path_out[0] = '\0';
 	digest[0] = '\0';
@@ -202,12 +208,27 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 	    (r = klic_archive_add(&ar, "requester.pgp", key, keylen)) != 0 ||
 	    (r = klic_archive_write(&bundle, &blen, &ar)) != 0)
 		goto out;
+	/* transports (spec/ARMOR.md, klic_qr.h): settled before anything is written */
+	if ((flags & (KLIC_REQUEST_ARMOR | KLIC_REQUEST_QR)) != 0 &&
+	    (r = klic_armor_encode(&armor, &alen, KLIC_KIND_REQUEST, bundle, blen)) != 0)
+		goto out;
+	if ((flags & KLIC_REQUEST_QR) != 0 && (r = klic_qr_fits((const uint8_t *)armor, alen)) != 0)
+		goto out;
 	/* Record the pending request first: a response can only ever be
 	 * installed for a request that was recorded. */
 	if ((r = klic_pending_store(u->home, digest, (const uint8_t *)manifest, mlen)) != 0)
 		goto out;
-	r = klic_write_atomic(path_out, bundle, blen, 0644, 0);
+	if ((flags & KLIC_REQUEST_ARMOR) != 0)
+		r = klic_write_atomic(path_out, armor, alen, 0644, 0);
+	else
+		r = klic_write_atomic(path_out, bundle, blen, 0644, 0);
+	if (r == 0 && armor_out != NULL && armor_len != NULL) {
+		*armor_out = armor;
+		armor = NULL; /* transferred */
+		*armor_len = alen;
+	}
 out:
+	free(armor);
 	klic_archive_dispose(&ar);
 	free(key);
 	free(sig);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "klic_armor.h"
 #include "response_int.h"
 
 #define MAX_JOBS 8
@@ -778,6 +779,16 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 			res->outcome = KLIC_OUTCOME_ISSUED;
 		else
 			res->outcome = KLIC_OUTCOME_DENIED;
+	}
+	if (w->b->o->armor) {
+		/* --armor: the same response as ASCII armor (spec/ARMOR.md) */
+		char *text = NULL;
+		size_t tlen = 0;
+		if ((r = klic_armor_encode(&text, &tlen, KLIC_KIND_RESPONSE, bytes, len)) != 0)
+			goto out;
+		free(bytes);
+		bytes = (uint8_t *)text;
+		len = tlen;
 	}
 	if ((r = klic_write_atomic(res->out_path, bytes, len, 0644, 0)) != 0)
 		goto out;

@@ -227,6 +227,7 @@ struct klic_issue_opts {
 	klic_issue_confirm_fn confirm; /* NULL: no confirmation (--yes) */
 	klic_issue_report_fn report;
 	void *ctx;
+	int armor;                     /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
 };
 
 /* Answer every request in paths[0..n).  Returns 0 when it ran (per-request

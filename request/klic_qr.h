@@ -1,0 +1,53 @@
+/* klic — a request as one QR code (libqrencode), for labs where only a
+ * phone camera can carry data out.  The symbol holds the request's ASCII
+ * armor (spec/ARMOR.md) in 8-bit mode: plain ASCII survives every scanner
+ * app, and a phone can send the scanned text as an e-mail body, which
+ * klic-admin reads as it is.  Rendering goes to memory; the caller prints
+ * or writes it.  Library code: never prints, never exits. */
+#ifndef KLIC_QR_H
+#define KLIC_QR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KLIC_QR_QUIET 4        /* quiet zone, modules on every side (ISO 18004) */
+#define KLIC_QR_PNG_SCALE 4    /* pixels per module in PNG output */
+#define KLIC_QR_MAX_BYTES 2953 /* 8-bit capacity of version 40 at level L */
+
+struct klic_qr;
+
+/* Encode data[0..len) in 8-bit mode as a single symbol of the smallest
+ * version that holds it at level L, with the highest error-correction level
+ * that still fits that version.  KLIC_ERR_TOO_BIG (with a detail naming the
+ * size) when it does not fit one QR code; *out owned by the caller. */
+int klic_qr_encode(struct klic_qr **out, const uint8_t *data, size_t len);
+void klic_qr_free(struct klic_qr *q);
+/* 0 when data fits one QR code, else KLIC_ERR_TOO_BIG (as klic_qr_encode). */
+int klic_qr_fits(const uint8_t *data, size_t len);
+
+int klic_qr_version(const struct klic_qr *q); /* 1..40 */
+int klic_qr_width(const struct klic_qr *q);   /* modules per side, without quiet zone */
+char klic_qr_level(const struct klic_qr *q);  /* 'L', 'M', 'Q' or 'H' */
+/* 1 when the module at (x, y) is dark; coordinates outside the symbol
+ * (the quiet zone) are light. */
+int klic_qr_dark(const struct klic_qr *q, int x, int y);
+
+/* The symbol for a terminal: UTF-8 half blocks (two module rows per text
+ * line), black on bright white set explicitly with ANSI SGR codes so that
+ * dark and light themes show the same code, quiet zone included, every
+ * line reset ("\033[0m") before its '\n'.  *out NUL-terminated, owned by
+ * the caller. */
+int klic_qr_render_text(char **out, size_t *outlen, const struct klic_qr *q);
+
+/* The symbol as a 1-bit grayscale PNG (libpng), KLIC_QR_PNG_SCALE pixels per
+ * module, quiet zone included.  *out owned by the caller. */
+int klic_qr_render_png(uint8_t **out, size_t *outlen, const struct klic_qr *q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
