@@ -128,7 +128,9 @@ clone_state() {
 # their CPU time is counted); output in $BOX/NAME.log.  With NS, in a PID
 # namespace of its own, which counts the processes created.
 # Sets R_WALL (ms, start to CMD's exit), R_USER, R_SYS (s, whole process
-# tree), R_RSS (KiB, largest single process), R_PIDS (processes, or n/a).
+# tree), R_CMD_USER, R_CMD_SYS (s, CMD itself and the children it waited
+# for), R_RSS (KiB, largest single process), R_PIDS (PIDs used: processes,
+# GPGME's intermediate forks, threads; or n/a).
 run_timed() {
 	local name=$1 dir=$2 home=$3 rc=0 wrap=()
 	shift 3
@@ -148,11 +150,14 @@ run_timed() {
 	# instead of 10 ms resolution); peak RSS: /usr/bin/time -v.
 	R_USER=$(awk '$1 == "user_s" { print $2 }' "$BOX/$name.run")
 	R_SYS=$(awk '$1 == "sys_s" { print $2 }' "$BOX/$name.run")
+	R_CMD_USER=$(awk '$1 == "cmd_user_s" { print $2 }' "$BOX/$name.run")
+	R_CMD_SYS=$(awk '$1 == "cmd_sys_s" { print $2 }' "$BOX/$name.run")
 	R_RSS=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$BOX/$name.time")
-	[ -n "$R_WALL" ] && [ -n "$R_USER" ] && [ -n "$R_SYS" ] && [ -n "$R_RSS" ] ||
+	[ -n "$R_WALL" ] && [ -n "$R_USER" ] && [ -n "$R_SYS" ] && [ -n "$R_RSS" ] &&
+		[ -n "$R_CMD_USER" ] && [ -n "$R_CMD_SYS" ] ||
 		die "$name: cannot parse $BOX/$name.time / $BOX/$name.run"
 }
-# per_req PIDS COUNT: processes per request, or n/a.
+# per_req PIDS COUNT: PIDs per request, or n/a.
 per_req() { if [ "$1" = n/a ]; then echo n/a; else calc "$1 / $2" 1; fi; }
 
 # nlicenses STATE: licenses rows in that admin state's ledger.
@@ -330,6 +335,7 @@ batch() {
 	[ "$(find "$BOX/out-$name" -name '*.kresp' | wc -l)" -eq "$count" ] || die "batch $name: not $count responses"
 	B_WALL=$R_WALL
 	B_CPU=$(calc "$R_USER + $R_SYS" 3)
+	B_CMD_USER=$R_CMD_USER B_CMD_SYS=$R_CMD_SYS
 	B_RSS=$R_RSS
 	B_PIDS=$R_PIDS
 }
@@ -341,6 +347,10 @@ K_MSPC=$(calc "$K_WALL * $CORES / $N" 2)
 K_UTIL=$(calc "100 * $K_CPU / ($K_WALL / 1000 * $CORES)" 0)
 K_FLOOR_RATIO=$(calc "$K_MSPC / $FLOOR_MS" 2)
 K_CPU_MS=$(calc "$K_CPU * 1000 / $N" 2)
+K_SELF_MS=$(calc "($B_CMD_USER + $B_CMD_SYS) * 1000 / $N" 2)
+K_SELF_USER_MS=$(calc "$B_CMD_USER * 1000 / $N" 2)
+K_SELF_SYS_MS=$(calc "$B_CMD_SYS * 1000 / $N" 2)
+K_GPG_MS=$(calc "$K_CPU_MS - $K_SELF_MS" 2)
 K_CPU_RATIO=$(calc "$K_CPU_MS / $FLOOR_CPU_MS" 2)
 
 # --- the shell pipeline over the same requests ------------------------------
@@ -537,9 +547,10 @@ klic request   agent running: mean $REQ_WARM ms, p50 $REQ_WARM_P50, p95 $REQ_WAR
 gpg floor      sign $FLOOR_SIGN ms + verify $FLOOR_VERIFY ms = $FLOOR_MS ms (mean of $FLOOR_ITER each, raw GPGME, median sign $(fl sign_ms_median), verify $(fl verify_ms_median))
                CPU $FLOOR_CPU_MS ms per sign + verify (whole process tree, gpg-agent included)
 admin batch    wall $(calc "$K_WALL / 1000" 3) s, CPU $K_CPU s (whole process tree, gpg-agent included), utilisation $K_UTIL % of $CORES cores
-               CPU $K_CPU_MS ms per request = ${K_CPU_RATIO}x the floor's; peak RSS $(mib "$K_RSS") MiB, $K_PROCS processes per request
+               CPU $K_CPU_MS ms per request = ${K_CPU_RATIO}x the floor's: klic-admin itself $K_SELF_MS (user $K_SELF_USER_MS, sys $K_SELF_SYS_MS), gpg + agent $K_GPG_MS
+               peak RSS $(mib "$K_RSS") MiB, $K_PROCS PIDs per request (processes, GPGME's intermediate forks, threads)
                $K_RPS req/s, $(calc "$K_WALL / $N" 2) ms per request, $K_MSPC ms per request per core = ${K_FLOOR_RATIO}x floor
-shell pipeline wall $(calc "$S_WALL / 1000" 3) s, CPU $S_CPU s (whole process tree), utilisation $S_UTIL % of $CORES cores, $S_PROCS processes per request
+shell pipeline wall $(calc "$S_WALL / 1000" 3) s, CPU $S_CPU s (whole process tree), utilisation $S_UTIL % of $CORES cores, $S_PROCS PIDs per request
                $S_RPS req/s, $S_MSREQ ms per request (sequential), CPU $S_CPU_MS ms per request; admin/shell ${KS_RATIO}x
 klic install   1 seat: mean $INST1 ms, max $INST1_MAX ($((LAT_N + USERS)) runs); 4 seats: mean $INST4 ms, max $INST4_MAX (3 runs)
 EOF

@@ -17,12 +17,15 @@
  *   wall_ms     from start to the command's exit (agents' shutdown not counted)
  *   user_s sys_s  CPU of the whole tree, agents included
  *   maxrss_kib  peak RSS of the largest single process of the tree
+ *   cmd_user_s cmd_sys_s  CPU of the command itself (all its threads) and
+ *               of the children it waited for, without the orphans
  *   procs       processes reaped by the runner itself (the command, orphans,
  *               agents and gpgconf; not what the command reaped itself)
  *   stragglers  descendants still running at the end (should be 0)
  *   pids        run as PID 1 of a new PID namespace (unshare -p -f): the
- *               processes the command tree created, itself included, up to
- *               its exit (the last PID used, minus ours); else -1
+ *               PIDs the command tree used up to its exit -- processes,
+ *               GPGME's intermediate forks and threads, the command itself
+ *               included (the last PID used, minus ours); else -1
  * Exit status: the command's (128 + signal when killed), 125 on our error. */
 #include <errno.h>
 #include <getopt.h>
@@ -71,17 +74,21 @@ static pid_t spawn(char *const argv[])
 
 /* Reap children until `want` has exited (want > 0), or until there are no
  * children left (want == -1) or the deadline passes.  Counts reaped
- * processes in *procs; stores want's status in *status.  Returns 0 when
- * done, 1 when the deadline passed with children left, -1 on error. */
-static int reap(pid_t want, int *status, unsigned long *procs, double deadline)
+ * processes in *procs; stores want's status in *status and its own rusage
+ * (with that of the children it waited for) in *ru.  Returns 0 when done,
+ * 1 when the deadline passed with children left, -1 on error. */
+static int reap(pid_t want, int *status, struct rusage *ru, unsigned long *procs,
+		double deadline)
 {
 	for (;;) {
 		int st;
-		pid_t p = waitpid(-1, &st, want > 0 ? 0 : WNOHANG);
+		struct rusage r;
+		pid_t p = wait4(-1, &st, want > 0 ? 0 : WNOHANG, &r);
 		if (p > 0) {
 			(*procs)++;
 			if (p == want) {
 				*status = st;
+				*ru = r;
 				return 0;
 			}
 			continue;
@@ -91,7 +98,7 @@ static int reap(pid_t want, int *status, unsigned long *procs, double deadline)
 		if (p < 0 && errno == ECHILD)
 			return want > 0 ? -1 : 0;
 		if (p < 0) {
-			fprintf(stderr, "%s: waitpid: %s\n", PROG, strerror(errno));
+			fprintf(stderr, "%s: wait4: %s\n", PROG, strerror(errno));
 			return -1;
 		}
 		/* p == 0: children left, none exited yet */
@@ -144,7 +151,7 @@ int main(int argc, char **argv)
 	const char *outpath = NULL;
 	size_t nhomes = 0, i;
 	unsigned long procs = 0;
-	struct rusage ru;
+	struct rusage ru, self, kru;
 	double t0, wall;
 	long pids = -1;
 	pid_t pid;
@@ -176,7 +183,7 @@ int main(int argc, char **argv)
 	t0 = now_ms();
 	if ((pid = spawn(&argv[optind])) < 0)
 		return 125;
-	if (reap(pid, &status, &procs, 0) != 0)
+	if (reap(pid, &status, &self, &procs, 0) != 0)
 		return 125;
 	wall = now_ms() - t0;
 	if (getpid() == 1 && (pids = last_pid()) > 0)
@@ -186,10 +193,10 @@ int main(int argc, char **argv)
 		char *kill_argv[] = {"gpgconf", "--homedir", homes[i], "--kill", "all", NULL};
 		int kst;
 		pid_t k = spawn(kill_argv);
-		if (k < 0 || reap(k, &kst, &procs, 0) != 0)
+		if (k < 0 || reap(k, &kst, &kru, &procs, 0) != 0)
 			goto out;
 	}
-	left = reap(-1, &ignored, &procs, now_ms() + REAP_LIMIT_MS);
+	left = reap(-1, &ignored, &kru, &procs, now_ms() + REAP_LIMIT_MS);
 	if (left < 0)
 		goto out;
 	if (left > 0)
@@ -204,9 +211,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		fprintf(out,
-			"wall_ms %.3f\nuser_s %.3f\nsys_s %.3f\nmaxrss_kib %ld\nprocs %lu\n"
-			"stragglers %d\npids %ld\n",
-			wall, tv_s(&ru.ru_utime), tv_s(&ru.ru_stime), ru.ru_maxrss, procs, left, pids);
+			"wall_ms %.3f\nuser_s %.3f\nsys_s %.3f\nmaxrss_kib %ld\n"
+			"cmd_user_s %.3f\ncmd_sys_s %.3f\nprocs %lu\nstragglers %d\npids %ld\n",
+			wall, tv_s(&ru.ru_utime), tv_s(&ru.ru_stime), ru.ru_maxrss,
+			tv_s(&self.ru_utime), tv_s(&self.ru_stime), procs, left, pids);
 		if (fclose(out) != 0) {
 			out = NULL;
 			fprintf(stderr, "%s: %s: write error\n", PROG, outpath);
