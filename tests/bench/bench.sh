@@ -171,6 +171,13 @@ NS=0
 if [ "$(id -u)" -eq 0 ] && [ -e /etc/machine-id ] && unshare -m -p -f --propagation private true 2>/dev/null; then
 	NS=1
 fi
+# One machine holds at most 64 active licenses of a product (file names
+# PRODUCT_ID.lic .. PRODUCT_ID_64.lic), so without namespaces a batch is
+# capped there.
+if [ "$NS" = 0 ]; then
+	[ "$N" -le 64 ] || die "--n $N: without root every request comes from this machine, which holds at most 64 licenses per product; run as root, or --n 64 or less"
+	[ "$BIG" = 0 ] || [ "$BIG_N" -le 64 ] || die "--big needs root (one machine per request) unless --big-n is 64 or less"
+fi
 
 # gen_requests DIR PREFIX FIRST COUNT MACHINE_BASE: COUNT 1-seat KRE requests
 # DIR/PREFIX%06d.kreq by the real `klic request`, user homes round-robin, and
