@@ -710,7 +710,8 @@ static int cmd_list(struct global *g, int argc, char **argv)
 
 static const char audit_help[] =
     "usage: klic-admin audit verify\n"
-    "Recompute the audit log's hash chain; exit 1 at the first broken row.\n";
+    "Recompute the audit log's hash chain and every entitlement's seat counter\n"
+    "from the licenses; exit 1 at the first broken row.\n";
 
 static int cmd_audit(struct global *g, int argc, char **argv)
 {
@@ -727,11 +728,15 @@ static int cmd_audit(struct global *g, int argc, char **argv)
 	if ((rc = open_admin(&a, g)) != 0)
 		return rc;
 	r = klic_ledger_audit_verify(a->ledger, &rows, &bad);
+	if (r == 0) {
+		printf("audit chain ok: %lld rows\n", (long long)rows);
+		r = klic_ledger_usage_verify(a->ledger, &rows);
+	}
 	if (r != 0) {
 		fail(a->ledger_path, r);
 		rc = 1;
 	} else {
-		printf("audit chain ok: %lld rows\n", (long long)rows);
+		printf("seat counters ok: %lld entitlements\n", (long long)rows);
 	}
 	klic_admin_free(a);
 	return rc;

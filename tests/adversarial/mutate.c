@@ -479,6 +479,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(op, "drop") == 0 && left >= 1) {
 			if (find(&b, argv[i + 1], &idx) == NULL)
 				return fail("drop: no such member", argv[i + 1]);
+			free(b.m[idx].name);
+			free(b.m[idx].data);
+			free(b.m[idx].link);
 			memmove(&b.m[idx], &b.m[idx + 1], (b.n - idx - 1) * sizeof(b.m[0]));
 			b.n--;
 			i += 2;
