@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config
       libgcrypt20-dev libcmocka-dev
       gnupg gpg-agent faketime sqlite3 util-linux
       clang libclang-rt-14-dev valgrind time python3
-      libqrencode-dev libpng-dev zbar-tools)
+      libqrencode-dev libpng-dev zbar-tools
+      man-db groff-base bsdextrautils)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -127,6 +127,11 @@ int klic_error_set(int code, const char *fmt, ...)
 		/* truncation is intended: the detail is capped at 511 bytes */
 		(void)vsnprintf(err_detail, sizeof(err_detail), fmt, ap);
 		va_end(ap);
+		/* details quote bytes from hostile files (jansson's "near '...'",
+		 * member names): only printable ASCII ever reaches a terminal */
+		for (char *p = err_detail; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 	}
 	return code;
 }

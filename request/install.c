@@ -84,6 +84,30 @@ static int survey(struct klic_user *u, struct klic_slot_info *s, const char *pat
 	return 0;
 }
 
+/* The installed marker of a request holds the SHA-256 of the manifest of
+ * the response installed for it ("<64 hex>\n").  Another response to the
+ * same request (a restored ledger backup, a second admin machine with the
+ * same key) would add seats the admin counted once: refused. */
+static int check_marker(const char *path, const char *man_sha)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r, exists;
+
+	if ((r = klic_rq_exists(path, &exists)) != 0 || !exists)
+		return r;
+	if ((r = klic_read_file(&buf, &len, path, 256)) != 0)
+		return r;
+	if (len != KLIC_SHA256_HEX_LEN + 1 || memcmp(buf, man_sha, KLIC_SHA256_HEX_LEN) != 0 ||
+	    buf[KLIC_SHA256_HEX_LEN] != '\n')
+		r = klic_error_set(KLIC_ERR_EXISTS,
+				   "the request was already answered by another response, "
+				   "installed before (%s)",
+				   path);
+	free(buf);
+	return r;
+}
+
 /* mkdir for the write set; *made = 1 when it did not exist. */
 static int mkdir_tracked(const char *dir, mode_t mode, int *made)
 {
@@ -110,7 +134,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	const struct klic_member *man, *sig, *lic = NULL;
 	char mid[KLIC_MACHINE_ID_LEN + 1], t[KLIC_TIME_LEN + 1];
 	char clock_path[KLIC_PATH_MAX], clock_text[KLIC_TIME_LEN + 2];
-	char mark_dir[KLIC_PATH_MAX], mark_path[KLIC_PATH_MAX];
+	char mark_dir[KLIC_PATH_MAX], mark_path[KLIC_PATH_MAX], man_sha[KLIC_SHA256_HEX_LEN + 2];
 	uint8_t *buf = NULL;
 	size_t len = 0, n_items = 0;
 	int64_t now = klic_now(), trusted;
@@ -145,6 +169,13 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	}
 	/* 7: answers a request made from this home */
 	if ((r = klic_pending_load(&pend, u->home, resp->request_digest)) != 0)
+		goto out;
+	/* 7b: a request is answered once: once a response to it is installed,
+	 * only that same response (same signed manifest) may install again */
+	if ((r = klic_sha256_hex(man_sha, man->data, man->len)) != 0 ||
+	    (r = klic_rq_path(mark_dir, u->home, "klic/installed")) != 0 ||
+	    (r = klic_rq_path(mark_path, mark_dir, resp->request_digest)) != 0 ||
+	    (r = check_marker(mark_path, man_sha)) != 0)
 		goto out;
 	/* 8: this machine, the machine the request was made on */
 	if ((r = klic_this_machine_id(mid)) != 0)
@@ -221,10 +252,9 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 		items[n_items++] =
 		    (struct klic_write_item){clock_path, clock_text, KLIC_TIME_LEN + 1, 0600};
 	}
-	if ((r = klic_rq_path(mark_dir, u->home, "klic/installed")) != 0 ||
-	    (r = klic_rq_path(mark_path, mark_dir, resp->request_digest)) != 0)
-		goto out;
-	items[n_items++] = (struct klic_write_item){mark_path, "", 0, 0600};
+	man_sha[KLIC_SHA256_HEX_LEN] = '\n';
+	items[n_items++] =
+	    (struct klic_write_item){mark_path, man_sha, KLIC_SHA256_HEX_LEN + 1, 0600};
 	if ((r = mkdir_tracked(u->licdir, 0755, &made_licdir)) != 0 ||
 	    (r = mkdir_tracked(mark_dir, 0700, &made_markdir)) != 0)
 		goto out;

@@ -123,8 +123,6 @@ int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 /* Load and strictly parse the pending request `digest` (64 lower hex).
  * KLIC_ERR_NOT_PENDING if absent or if its bytes do not hash to digest. */
 int klic_pending_load(struct klic_request *out, const char *home, const char *digest);
-/* Write the marker <home>/klic/installed/<digest>. */
-int klic_installed_mark(const char *home, const char *digest);
 
 /* ---- trusted clock (spec 5.5) --------------------------------------------- */
 /* Pure rule: 0 when `now` is not more than KLIC_CLOCK_SKEW before

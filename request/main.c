@@ -33,7 +33,10 @@ struct globals {
 static int fail(const char *file, int code)
 {
 	const char *d = klic_error_detail();
-	fprintf(stderr, "klic: %s: %s", file, klic_strerror(code));
+	fputs("klic: ", stderr);
+	for (; *file != '\0'; file++)
+		fputc(klic_is_printable(file, 1) ? *file : '?', stderr);
+	fprintf(stderr, ": %s", klic_strerror(code));
 	if (d != NULL && d[0] != '\0') {
 		fputs(": ", stderr);
 		for (; *d != '\0'; d++)

@@ -151,20 +151,6 @@ out:
 	return r;
 }
 
-int klic_installed_mark(const char *home, const char *digest)
-{
-	char dir[KLIC_PATH_MAX], path[KLIC_PATH_MAX];
-	int r;
-
-	if (digest == NULL || strlen(digest) != KLIC_SHA256_HEX_LEN ||
-	    !klic_is_hex(digest, KLIC_SHA256_HEX_LEN))
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "request digest is not 64 hex digits");
-	if ((r = klic_rq_path(dir, home, "klic/installed")) != 0 ||
-	    (r = klic_mkdir_p(dir, 0700)) != 0 || (r = klic_rq_path(path, dir, digest)) != 0)
-		return r;
-	return klic_write_atomic(path, "", 0, 0600, 0);
-}
-
 /* ---- trusted clock ----------------------------------------------------------- */
 int klic_clock_rule(int64_t now, int64_t trusted)
 {

@@ -535,7 +535,8 @@ static int spend(struct worker *w, struct item *it, int *existed)
 		return 0;
 	}
 	memset(&d, 0, sizeof d);
-	if ((r = decide(l, &it->req, now, &d, files)) != 0)
+	if ((r = klic_ledger_usage_refresh(l, it->req.product, now)) != 0 ||
+	    (r = decide(l, &it->req, now, &d, files)) != 0)
 		goto out;
 	if (d.issue && !it->may_spend) {
 		r = klic_error_set(

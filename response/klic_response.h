@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 2 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 3 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"
@@ -87,6 +87,17 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 /* Recompute the chain.  0 with *rows = number of rows when intact; else
  * KLIC_ERR_LEDGER with *bad_seq = the first broken row. */
 int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_seq);
+
+/* Within the caller's write transaction: record, for every entitlement
+ * of `product`, the seats used at `now` (entitlement_usage,
+ * spec/ledger-3.sql), so later counts only look at licenses expiring
+ * after `now`. */
+int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now);
+
+/* Recount every entitlement_usage row from the licenses (the counter the
+ * free-seat count relies on).  0 when all agree, else KLIC_ERR_LEDGER
+ * naming the first entitlement whose counter is wrong. */
+int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows);
 
 /* ---- licenses issued ------------------------------------------------------ */
 struct klic_license_row {

@@ -22,6 +22,7 @@ static const struct {
 } migrations[] = {
     {1, klic_ledger_sql},
     {2, klic_ledger2_sql},
+    {3, klic_ledger3_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -479,6 +480,67 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 	dst[n] = '\0';
 }
 
+/* Seats of entitlement e used at ?2 (licenses with expires > ?2), from its
+ * entitlement_usage row u when it has one (spec/ledger-3.sql): only the
+ * licenses expiring between u.as_of and ?2 are counted. */
+#define USED_AT_2                                                                              \
+	"CASE WHEN u.entitlement_id IS NULL THEN"                                              \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2)"  \
+	" WHEN ?2 >= u.as_of THEN u.active -"                                                  \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                      \
+	"  AND x.expires > u.as_of AND x.expires <= ?2)"                                       \
+	" ELSE u.active +"                                                                     \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                      \
+	"  AND x.expires > ?2 AND x.expires <= u.as_of) END"
+
+int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = prep(l, &st,
+		      "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
+		      "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
+		      " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
+		      " WHERE e.product = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage refresh");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*rows = 0;
+	if ((r = prep(l, &st,
+		      "SELECT u.entitlement_id, u.as_of, u.active,"
+		      " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
+		      "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
+			r = klic_error_set(KLIC_ERR_LEDGER,
+					   "entitlement %lld: %lld seats counted in use at %lld, the "
+					   "licenses say %lld",
+					   (long long)sqlite3_column_int64(st, 0),
+					   (long long)sqlite3_column_int64(st, 2),
+					   (long long)sqlite3_column_int64(st, 1),
+					   (long long)sqlite3_column_int64(st, 3));
+			goto out;
+		}
+		(*rows)++;
+	}
+	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage verify");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
 int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **out, size_t *n,
 			     const char *product, int64_t now)
 {
@@ -491,9 +553,9 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 	*n = 0;
 	if ((r = prep(
 		 l, &st,
-		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, e.created,"
-		 " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"
-		 "  AND x.expires > ?2) FROM entitlements e"
+		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, e.created, "
+		 USED_AT_2 " FROM entitlements e"
+		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
 		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
 		return r;
 	if (product != NULL)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "klic_report.h"
 #include "klic_response.h"
 
 #ifndef KLIC_ADMIN_VERSION
@@ -23,14 +24,28 @@ struct global {
 	char state[4096];
 };
 
-/* One stderr line: "klic-admin: FILE: <message>: <detail>". */
+/* A printable copy of a file name for a terminal (a batch's file names
+ * come from whoever filled the inbox): other bytes become '?'. */
+static const char *pname(char *buf, size_t n, const char *s)
+{
+	size_t i;
+	for (i = 0; s[i] != '\0' && i + 1 < n; i++)
+		buf[i] = klic_is_printable(s + i, 1) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* One stderr line: "klic-admin: FILE: <message>: <detail>" (the detail is
+ * printable ASCII, see klic_error_set). */
 static int fail(const char *file, int code)
 {
 	const char *d = klic_error_detail();
+	char f[4096];
+	pname(f, sizeof f, file);
 	if (d != NULL && d[0] != '\0')
-		fprintf(stderr, "%s: %s: %s: %s\n", PROG, file, klic_strerror(code), d);
+		fprintf(stderr, "%s: %s: %s: %s\n", PROG, f, klic_strerror(code), d);
 	else
-		fprintf(stderr, "%s: %s: %s\n", PROG, file, klic_strerror(code));
+		fprintf(stderr, "%s: %s: %s\n", PROG, f, klic_strerror(code));
 	return klic_exit_code(code);
 }
 
@@ -283,6 +298,8 @@ static int ent_list(struct global *g, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
+			if (json)
+				return usage_error("entitlement list", "option --json given twice");
 			json = 1;
 			break;
 		case 'h':
@@ -305,13 +322,16 @@ static int ent_list(struct global *g, int argc, char **argv)
 		char *s;
 		for (i = 0; arr != NULL && i < n; i++) {
 			unsigned freeseats = e[i].used >= e[i].seats ? 0 : e[i].seats - e[i].used;
-			json_array_append_new(
-			    arr, json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:b}", "id",
+			json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:b}", "id",
 					   (json_int_t)e[i].id, "product", e[i].product, "model",
 					   e[i].model, "billing", e[i].billing, "seats",
 					   (int)e[i].seats, "used", (int)e[i].used, "free",
 					   (int)freeseats, "until", e[i].until, "ref", e[i].ref,
-					   "created", e[i].created, "valid", e[i].until_end > now));
+					   "created", e[i].created, "valid", e[i].until_end > now);
+			if (o == NULL || json_array_append_new(arr, o) != 0) {
+				json_decref(arr); /* never print a partial list */
+				arr = NULL;
+			}
 		}
 		s = arr != NULL ? json_dumps(arr, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
 		json_decref(arr);
@@ -458,30 +478,32 @@ static int confirm(void *vctx, const struct klic_issue_result *plan, size_t n, u
 
 static void report(void *vctx, const struct klic_issue_result *r)
 {
+	char p[4096], o[4096];
+	const char *path = pname(p, sizeof p, r->path), *out = pname(o, sizeof o, r->out_path);
 	(void)vctx;
 	switch (r->outcome) {
 	case KLIC_OUTCOME_ISSUED:
-		printf("OK   %s -> %s: issued %u %s seat(s) to %s machine %s\n", r->path,
-		       r->out_path, r->seats, r->product, r->member_fpr, r->machine_id);
+		printf("OK   %s -> %s: issued %u %s seat(s) to %s machine %s\n", path,
+		       out, r->seats, r->product, r->member_fpr, r->machine_id);
 		break;
 	case KLIC_OUTCOME_DENIED:
-		printf("DENY %s -> %s: %s: %s\n", r->path, r->out_path, r->reason_code, r->reason);
+		printf("DENY %s -> %s: %s: %s\n", path, out, r->reason_code, r->reason);
 		break;
 	case KLIC_OUTCOME_REISSUED:
 		if (strcmp(r->status, KLIC_STATUS_ISSUED) == 0)
 			printf(
 			    "OK   %s -> %s: re-issued %u %s seat(s) to %s machine %s (%s, nothing "
 			    "spent)\n",
-			    r->path, r->out_path, r->seats, r->product, r->member_fpr,
+			    path, out, r->seats, r->product, r->member_fpr,
 			    r->machine_id,
 			    r->rebuilt ? "rebuilt from the ledger" : "stored response");
 		else
-			printf("DENY %s -> %s: re-issued denial %s: %s\n", r->path, r->out_path,
+			printf("DENY %s -> %s: re-issued denial %s: %s\n", path, out,
 			       r->reason_code, r->reason);
 		break;
 	default:
-		printf("ERR  %s: %s: %s\n", r->path, klic_strerror(r->err), r->detail);
-		fprintf(stderr, "%s: %s: %s: %s\n", PROG, r->path, klic_strerror(r->err),
+		printf("ERR  %s: %s: %s\n", path, klic_strerror(r->err), r->detail);
+		fprintf(stderr, "%s: %s: %s: %s\n", PROG, path, klic_strerror(r->err),
 			r->detail);
 		break;
 	}
@@ -572,6 +594,7 @@ struct list_out {
 	int json;
 	int first;
 	int64_t now;
+	json_t *arr; /* --json: the whole list, printed only when complete */
 };
 
 static int list_row(void *vctx, const struct klic_license_row *row)
@@ -583,18 +606,14 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
 	if (lo->json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I}", "license_id",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:s}", "license_id",
 				      row->license_id, "product", row->product, "machine_id",
 				      row->machine_id, "member_fpr", row->member_fpr,
 				      "request_digest", row->request_digest, "seat", (int)row->seat,
 				      "issued", is, "expires", ex, "state", state, "entitlement_id",
-				      (json_int_t)row->entitlement_id);
-		char *s = o != NULL ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-		json_decref(o);
-		if (s == NULL)
+				      (json_int_t)row->entitlement_id, "file", row->file);
+		if (o == NULL || json_array_append_new(lo->arr, o) != 0)
 			return klic_error_set(KLIC_ERR_NOMEM, "json");
-		printf("%s  %s", lo->first ? "" : ",\n", s);
-		free(s);
 	} else {
 		printf("%-32s %-3s %-29s %-40s %4u %-20s %-20s %s\n", row->license_id, row->product,
 		       row->machine_id, row->member_fpr, row->seat, is, ex, state);
@@ -611,7 +630,7 @@ static int cmd_list(struct global *g, int argc, char **argv)
 	    {"active", no_argument, NULL, 'a'},        {"expired", no_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	struct klic_list_filter f;
-	struct list_out lo = {0, 1, 0};
+	struct list_out lo = {0, 1, 0, NULL};
 	struct klic_admin *a = NULL;
 	char mid[KLIC_MACHINE_ID_LEN + 1];
 	int c, r, rc;
@@ -620,6 +639,8 @@ static int cmd_list(struct global *g, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
+			if (lo.json)
+				return usage_error("list", "option --json given twice");
 			lo.json = 1;
 			break;
 		case 'p':
@@ -662,16 +683,25 @@ static int cmd_list(struct global *g, int argc, char **argv)
 	f.now = lo.now = klic_now();
 	if ((rc = open_admin(&a, g)) != 0)
 		return rc;
-	if (lo.json)
-		printf("[\n");
-	else
+	if (lo.json && (lo.arr = json_array()) == NULL) {
+		klic_admin_free(a);
+		return fail("list", klic_error_set(KLIC_ERR_NOMEM, "json"));
+	}
+	if (!lo.json)
 		printf("%-32s %-3s %-29s %-40s %4s %-20s %-20s %s\n", "LICENSE_ID", "PRD",
 		       "MACHINE", "MEMBER", "SEAT", "ISSUED", "EXPIRES", "STATE");
 	r = klic_ledger_list(a->ledger, &f, list_row, &lo);
-	if (lo.json)
-		printf("%s]\n", lo.first ? "" : "\n");
+	if (r == 0 && lo.json) {
+		char *s = json_dumps(lo.arr, JSON_SORT_KEYS | JSON_INDENT(2));
+		if (s == NULL)
+			r = klic_error_set(KLIC_ERR_NOMEM, "json");
+		else
+			printf("%s\n", s);
+		free(s);
+	}
+	json_decref(lo.arr);
 	if (r != 0)
-		rc = fail(a->ledger_path, r);
+		rc = fail(lo.json ? "list" : a->ledger_path, r);
 	klic_admin_free(a);
 	return rc;
 }
@@ -680,7 +710,8 @@ static int cmd_list(struct global *g, int argc, char **argv)
 
 static const char audit_help[] =
     "usage: klic-admin audit verify\n"
-    "Recompute the audit log's hash chain; exit 1 at the first broken row.\n";
+    "Recompute the audit log's hash chain and every entitlement's seat counter\n"
+    "from the licenses; exit 1 at the first broken row.\n";
 
 static int cmd_audit(struct global *g, int argc, char **argv)
 {
@@ -697,12 +728,160 @@ static int cmd_audit(struct global *g, int argc, char **argv)
 	if ((rc = open_admin(&a, g)) != 0)
 		return rc;
 	r = klic_ledger_audit_verify(a->ledger, &rows, &bad);
+	if (r == 0) {
+		printf("audit chain ok: %lld rows\n", (long long)rows);
+		r = klic_ledger_usage_verify(a->ledger, &rows);
+	}
 	if (r != 0) {
 		fail(a->ledger_path, r);
 		rc = 1;
 	} else {
-		printf("audit chain ok: %lld rows\n", (long long)rows);
+		printf("seat counters ok: %lld entitlements\n", (long long)rows);
 	}
+	klic_admin_free(a);
+	return rc;
+}
+
+/* ---- report ----------------------------------------------------------------------- */
+
+static const char report_help[] =
+    "usage: klic-admin report [--json] [--html FILE]\n"
+    "Seats per entitlement: seats, used (licenses not yet expired), free, expiring\n"
+    "within 7 and within 30 days, until.  A table by default; --json for scripts\n"
+    "(spec/CLI-JSON.md).  --html FILE also writes a self-contained HTML page with a\n"
+    "chart of the seats in use per day ('-': the page on standard output instead).\n";
+
+static json_t *report_json(const struct klic_report *r)
+{
+	char gen[KLIC_TIME_LEN + 1], start[KLIC_TIME_LEN + 1];
+	json_t *root = NULL, *arr = NULL, *o, *daily;
+
+	if (klic_time_format(gen, r->now) != 0)
+		return NULL;
+	if (r->n_days > 0) {
+		if (klic_time_format(start, r->first_day) != 0)
+			return NULL;
+		start[10] = '\0'; /* the date */
+	}
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct klic_report_ent *e = &r->ent[i];
+		if ((daily = json_array()) == NULL)
+			goto out;
+		for (size_t k = 0; k < r->n_days; k++) {
+			if (json_array_append_new(daily, json_integer(e->daily[k])) != 0) {
+				json_decref(daily);
+				goto out;
+			}
+		}
+		/* "o" steals daily, also when json_pack fails */
+		o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:o}", "id",
+			      (json_int_t)e->e.id, "product", e->e.product, "model", e->e.model,
+			      "billing", e->e.billing, "seats", (json_int_t)e->e.seats, "used",
+			      (json_int_t)e->e.used, "free", (json_int_t)e->free, "expiring_7d",
+			      (json_int_t)e->expiring_7d, "expiring_30d",
+			      (json_int_t)e->expiring_30d, "issued_total",
+			      (json_int_t)e->issued_total, "peak", (json_int_t)e->peak, "until",
+			      e->e.until, "ref", e->e.ref, "valid", e->valid, "daily", daily);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			goto out;
+	}
+	root = json_pack("{s:s,s:s,s:s,s:o,s:I,s:b,s:O}", "generated", gen, "org", r->org,
+			 "issuer_fpr", r->issuer_fpr, "daily_start",
+			 r->n_days > 0 ? json_string(start) : json_null(), "daily_days",
+			 (json_int_t)r->n_days, "daily_truncated", r->truncated, "entitlements", arr);
+out:
+	json_decref(arr);
+	return root;
+}
+
+static int cmd_report(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"html", required_argument, NULL, 'H'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *html = NULL;
+	struct klic_admin *a = NULL;
+	struct klic_report *rep = NULL;
+	char *page = NULL, *s = NULL;
+	size_t plen = 0;
+	int json = 0, c, r, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (json)
+				return usage_error("report", "option --json given twice");
+			json = 1;
+			break;
+		case 'H':
+			if ((r = once(&html, optarg, "report", "--html")) != 0)
+				return r;
+			break;
+		case 'h':
+			fputs(report_help, stdout);
+			return 0;
+		default:
+			return usage_error("report", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("report", "unexpected argument");
+	if (html != NULL && html[0] == '\0')
+		return usage_error("report", "--html needs a file name");
+	if (html != NULL && json && strcmp(html, "-") == 0)
+		return usage_error("report", "--json and --html - both want standard output");
+	if ((rc = open_admin(&a, g)) != 0)
+		return rc;
+	if ((r = klic_report_build(&rep, a->ledger, klic_now())) != 0) {
+		rc = fail(a->ledger_path, r);
+		goto out;
+	}
+	if (html != NULL) {
+		if ((r = klic_report_html(&page, &plen, rep)) != 0) {
+			rc = fail(html, r);
+			goto out;
+		}
+		if ((r = klic_write_atomic(html, page, plen, 0644, 0)) != 0) {
+			rc = fail(html, r);
+			goto out;
+		}
+		if (strcmp(html, "-") == 0)
+			goto out;
+	}
+	if (json) {
+		json_t *root = report_json(rep);
+		s = root != NULL ? json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
+		json_decref(root);
+		if (s == NULL) {
+			rc = fail("report", klic_error_set(KLIC_ERR_NOMEM, "json"));
+			goto out;
+		}
+		printf("%s\n", s);
+		goto out;
+	}
+	{
+		char now_s[KLIC_TIME_LEN + 1];
+		(void)klic_time_format(now_s, rep->now);
+		printf("seats of %s at %s\n", rep->org, now_s);
+	}
+	printf("%-4s %-7s %-11s %-7s %6s %6s %6s %7s %7s %-10s %s\n", "ID", "PRODUCT", "MODEL",
+	       "BILLING", "SEATS", "USED", "FREE", "EXP<=7D", "EXP<=30D", "UNTIL", "REF");
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct klic_report_ent *e = &rep->ent[i];
+		printf("%-4lld %-7s %-11s %-7s %6u %6u %6u %7u %8u %-10s %s%s\n", (long long)e->e.id,
+		       e->e.product, e->e.model, e->e.billing, e->e.seats, e->e.used, e->free,
+		       e->expiring_7d, e->expiring_30d, e->e.until, e->e.ref,
+		       e->valid ? "" : " (ended)");
+	}
+	if (html != NULL)
+		printf("HTML report: %s\n", html);
+out:
+	free(s);
+	free(page);
+	klic_report_free(rep);
 	klic_admin_free(a);
 	return rc;
 }
@@ -722,6 +901,7 @@ static const struct cmd cmds[] = {
     {"member", cmd_member, "accept a user's key as a member"},
     {"issue", cmd_issue, "answer requests with signed responses"},
     {"list", cmd_list, "offline licenses issued, active or expired"},
+    {"report", cmd_report, "seats per entitlement: used, free, expiring; HTML chart"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
 };
 

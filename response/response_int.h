@@ -6,9 +6,11 @@
 
 #include "klic_response.h"
 
-/* spec/ledger.sql and spec/ledger-2.sql, generated at build time. */
+/* spec/ledger.sql and spec/ledger-N.sql, generated at build time. */
 extern const char klic_ledger_sql[];
 extern const char klic_ledger2_sql[];
+extern const char klic_ledger3_sql[];
+
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */

@@ -242,5 +242,5 @@ fi
 # --- the ledger is sound ---------------------------------------------------------------------------
 [ "$(ledger 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 admin audit verify >/dev/null && pass "audit chain verifies" || fail "audit verify"
-ledger "PRAGMA user_version" | grep -qx 2 && pass "schema version 2" || fail "user_version"
+ledger "PRAGMA user_version" | grep -qx 3 && pass "schema version 3" || fail "user_version"
 t_done

@@ -86,7 +86,7 @@ static void test_create_and_reopen(void **state)
 	f->l = NULL;
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
 }
 
 static void test_migrate_from_zero(void **state)
@@ -100,7 +100,7 @@ static void test_migrate_from_zero(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
 	/* the schema is there: licenses, the seat index, the machine index */
 	assert_int_equal(klic_ledger_exec(f->l, "SELECT count(*) FROM licenses INDEXED BY "
 						"licenses_ent_exp WHERE entitlement_id = 1 AND "
@@ -143,7 +143,7 @@ static void test_migrate_from_1(void **state)
 	sqlite3_free(ins);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 2);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT file FROM licenses ORDER BY seat", -1, &st,
 					    NULL),
@@ -177,7 +177,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "PRAGMA user_version = 3");
+	raw(f->path, "PRAGMA user_version = 4"); /* KLIC_LEDGER_VERSION + 1 */
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -501,6 +501,89 @@ static void test_seats_return_after_expiry(void **state)
 	free(e);
 }
 
+/* The seat counter (spec/ledger-3.sql) gives the same used seats as a full
+ * count at every time, before and after its as_of, through inserts made
+ * after a refresh; audit's recount catches a tampered counter. */
+static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM licenses WHERE "
+						"entitlement_id = ?1 AND expires > ?2",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, ent);
+	sqlite3_bind_int64(st, 2, t);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void check_used_everywhere(struct fx *f, int64_t ent)
+{
+	for (int64_t t = NOW - 5 * DAY; t <= NOW + 70 * DAY; t += DAY / 3) {
+		struct klic_entitlement *e = NULL;
+		size_t n = 0;
+		assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", t), 0);
+		assert_int_equal(n, 2);
+		for (size_t i = 0; i < n; i++)
+			if (e[i].id == ent && (int64_t)e[i].used != full_count(f, ent, t))
+				fail_msg("used at %lld: %u, full count %lld", (long long)t, e[i].used,
+					 (long long)full_count(f, ent, t));
+		free(e);
+	}
+}
+
+static void test_usage_counter(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = 0, other = 0, rows = 0;
+	char dg[65], lid[33];
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly",
+						     1000, "2035-01-01", "", NOW),
+			 0);
+	assert_int_equal(klic_ledger_entitlement_add(f->l, &other, "KRE", "node-locked", "yearly",
+						     1000, "2035-01-01", "", NOW),
+			 0);
+	for (int k = 0; k < 40; k++) {
+		snprintf(dg, sizeof dg, "%064x", k);
+		snprintf(lid, sizeof lid, "%032x", k);
+		seed_license(f, dg, lid, NOW - DAY, NOW + (k % 20) * DAY + k, k % 3 ? id : other);
+	}
+	/* no counter yet: counted in full */
+	check_used_everywhere(f, id);
+	/* a counter as of NOW + 7 days, then more licenses (the trigger) */
+	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 7 * DAY), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	check_used_everywhere(f, id);
+	for (int k = 40; k < 60; k++) {
+		snprintf(dg, sizeof dg, "%064x", k);
+		snprintf(lid, sizeof lid, "%032x", k);
+		/* some expire before the counter's time, some after */
+		seed_license(f, dg, lid, NOW, NOW + (k % 30) * DAY + 1, id);
+	}
+	check_used_everywhere(f, id);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	assert_int_equal(rows, 2);
+	/* the clock went back: a counter ahead of now still counts right */
+	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 40 * DAY), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	check_used_everywhere(f, id);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	/* a tampered counter is caught by the recount */
+	raw(f->path, "UPDATE entitlement_usage SET active = active + 1 WHERE entitlement_id = 1");
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), KLIC_ERR_LEDGER);
+	assert_non_null(strstr(klic_error_detail(), "entitlement 1:"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +602,7 @@ int main(void)
 	    cmocka_unit_test(test_expiry_cap),
 	    cmocka_unit_test(test_semantics),
 	    cmocka_unit_test_setup_teardown(test_seats_return_after_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_usage_counter, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# `cmake --install` into a temporary prefix, then use only what was
+# installed: the files are all there, the man pages render and document
+# every command and option of --help, the installed binaries run a full
+# request -> issue -> install round trip, and an example program built with
+# `pkg-config --cflags --libs klic` (shared, then static) checks the
+# installed license and refuses a tampered copy.
+# Usage: install.sh BUILD_DIR SOURCE_DIR BINDIR LIBDIR INCLUDEDIR MANDIR VERSION [CFLAGS]
+# (the directories as GNUInstallDirs gave them, relative to the prefix;
+# CFLAGS for the example programs, e.g. the sanitizers of the build)
+. "$(dirname "$0")/../lib.sh"
+BUILD=$1
+SRC=$2
+BINDIR=$3
+LIBDIR=$4
+INCDIR=$5
+MANDIR=$6
+VERSION=$7
+XCFLAGS=${8:-}
+
+for d in "$BINDIR" "$LIBDIR" "$INCDIR" "$MANDIR"; do
+	case $d in /*) echo "# absolute install directory $d: cannot relocate, skipped"; exit 77 ;; esac
+done
+for tool in pkg-config cc man groff col readelf nm python3; do
+	command -v "$tool" >/dev/null || { echo "# $tool missing: skipped"; exit 77; }
+done
+
+P="$BOX/prefix"
+if cmake --install "$BUILD" --prefix "$P" >"$BOX/install.log" 2>&1; then
+	pass "cmake --install --prefix $P"
+else
+	fail "cmake --install: $(tail -5 "$BOX/install.log")"
+	t_done
+fi
+
+# --- the files -----------------------------------------------------------------
+KLIC="$P/$BINDIR/klic"
+ADMIN="$P/$BINDIR/klic-admin"
+LIB="$P/$LIBDIR"
+PC="$LIB/pkgconfig/klic.pc"
+missing=""
+for f in "$KLIC" "$ADMIN"; do [ -x "$f" ] || missing="$missing $f"; done
+for f in "$P/$MANDIR/man1/klic.1" "$P/$MANDIR/man1/klic-admin.1" "$P/$MANDIR/man3/libklic.3" \
+	"$P/$MANDIR/man3/klic_license_verify.3" "$P/$INCDIR/klic.h" "$LIB/libklic.a" \
+	"$LIB/libklic.so" "$LIB/libklic.so.1" "$PC"; do
+	[ -r "$f" ] || missing="$missing $f"
+done
+[ -z "$missing" ] && pass "installed: bin/klic, bin/klic-admin, man1, man3, klic.h, libklic.so.1, libklic.a, klic.pc" ||
+	fail "not installed:$missing"
+other=$(cd "$P" && find . -type f -o -type l | sort | grep -vE "^\./($BINDIR/klic(-admin)?|$MANDIR/man[13]/[a-z_-]+\.[13]|$INCDIR/klic\.h|$LIBDIR/libklic\.(a|so(\.[0-9]+)*)|$LIBDIR/pkgconfig/klic\.pc)$" || true)
+[ -z "$other" ] && pass "nothing else installed (no internal headers, no test programs)" ||
+	fail "unexpected installed files: $other"
+[ "$(readlink "$LIB/libklic.so")" = libklic.so.1 ] && pass "libklic.so -> libklic.so.1" ||
+	fail "libklic.so -> $(readlink "$LIB/libklic.so")"
+syms=$(nm -D --defined-only "$LIB/libklic.so.1" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+if [ "$syms" = "klic_license_errname@@KLIC_1 klic_license_strerror@@KLIC_1 klic_license_verify@@KLIC_1 klic_runtime_machine_id@@KLIC_1 klic_runtime_version@@KLIC_1 " ]; then
+	pass "installed libklic.so.1 exports only the versioned public API"
+else
+	fail "libklic.so.1 exports: $syms"
+fi
+asyms=$(nm -g --defined-only "$LIB/libklic.a" 2>/dev/null | awk 'NF == 3 {print $3}' | sort | tr '\n' ' ')
+[ "$asyms" = "klic_license_errname klic_license_strerror klic_license_verify klic_runtime_machine_id klic_runtime_version " ] &&
+	pass "libklic.a defines only the public API globally" || fail "libklic.a globals: $asyms"
+
+# --- man pages -------------------------------------------------------------------
+render() { groff -t -man -Tascii -rHY=0 -rLL=200n "$1" 2>/dev/null | col -b; }
+for page in man1/klic.1 man1/klic-admin.1 man3/libklic.3 man3/klic_license_verify.3; do
+	rc=0
+	(cd "$P/$MANDIR" && MANWIDTH=80 man -l "$page" >"$BOX/man.txt" 2>"$BOX/man.err") || rc=$?
+	if [ "$rc" -eq 0 ] && [ -s "$BOX/man.txt" ] && [ ! -s "$BOX/man.err" ]; then
+		pass "man -l $page renders ($(wc -l <"$BOX/man.txt") lines)"
+	else
+		fail "man -l $page: exit $rc: $(head -3 "$BOX/man.err")"
+	fi
+done
+# every command and option that --help shows is in the man page, and the
+# page has the exit status table and the files
+man_covers() {
+	local prog=$1 page=$2 text cmds c opts o miss=""
+	text=$(render "$page")
+	cmds=$("$prog" --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}')
+	opts=$("$prog" --help | grep -oE -- '--[a-z][a-z-]+' || true)
+	for c in $cmds; do
+		opts="$opts $("$prog" "$c" --help | grep -oE -- '--[a-z][a-z-]+' || true)"
+		grep -qE "(^|[^a-z-])$c([^a-z-]|$)" <<<"$text" || miss="$miss command:$c"
+	done
+	for o in $(tr ' ' '\n' <<<"$opts" | sort -u); do
+		grep -qF -- "$o" <<<"$text" || miss="$miss $o"
+	done
+	for s in "EXIT STATUS" FILES ENVIRONMENT; do
+		grep -q "^$s" <<<"$text" || miss="$miss section:$s"
+	done
+	for x in 0 1 2 3 4; do
+		sed -n '/^EXIT STATUS/,/^[A-Z]/p' <<<"$text" | grep -qE "^ +$x( |$)" || miss="$miss exit:$x"
+	done
+	if [ -z "$miss" ]; then
+		pass "$(basename "$page"): every command ($(echo $cmds | wc -w)) and option of --help, exit table, files"
+	else
+		fail "$(basename "$page") lacks:$miss"
+	fi
+}
+man_covers "$KLIC" "$P/$MANDIR/man1/klic.1"
+man_covers "$ADMIN" "$P/$MANDIR/man1/klic-admin.1"
+
+# --- the installed binaries ------------------------------------------------------
+for b in "$KLIC" "$ADMIN"; do
+	v=$("$b" --version 2>&1) || true
+	case $v in *"$VERSION"*) pass "$(basename "$b") --version: $v" ;; *) fail "$(basename "$b") --version: $v" ;; esac
+	"$b" --help >/dev/null 2>&1 && pass "$(basename "$b") --help" || fail "$(basename "$b") --help"
+done
+
+A="$BOX/admin"; U="$BOX/home/.katalon"
+admin() { "$ADMIN" --state "$A" "$@"; }
+user() { "$KLIC" --home "$U" "$@"; }
+cd "$BOX"
+{
+	admin init --org "Installed Org" --name "Admin" --email admin@test.invalid &&
+	admin entitlement add --product KRE --model node-locked --billing yearly --seats 3 \
+		--until "$(date -u -d '+300 days' +%F)" &&
+	admin export-key -o issuer.asc &&
+	user init --name "Ada" --email ada@test.invalid &&
+	user trust issuer.asc &&
+	user request --product KRE -o ada.kreq &&
+	admin member add --from-request ada.kreq &&
+	admin issue ada.kreq -o outbox --yes &&
+	user install outbox/ada.kresp
+} >"$BOX/rt.log" 2>&1 && rc=0 || rc=$?
+MID=$(user id)
+LIC="$U/license/KRE_${MID}.lic"
+if [ "$rc" -eq 0 ] && [ -f "$LIC" ]; then
+	pass "round trip with the installed binaries: $LIC"
+else
+	fail "round trip: exit $rc: $(tail -5 "$BOX/rt.log")"
+fi
+user verify "$LIC" >/dev/null && pass "installed klic verify: valid" || fail "installed klic verify"
+if user status --json | python3 -m json.tool >/dev/null && admin list --json | python3 -m json.tool >/dev/null &&
+	admin entitlement list --json | python3 -m json.tool >/dev/null &&
+	admin report --json | python3 -m json.tool >/dev/null; then
+	pass "status, list, entitlement list, report --json: valid JSON"
+else
+	fail "--json output is not valid JSON"
+fi
+
+# --- pkg-config and the example program --------------------------------------------
+export PKG_CONFIG_PATH="$LIB/pkgconfig"
+[ "$(pkg-config --modversion klic)" = "$VERSION" ] && pass "pkg-config --modversion klic: $VERSION" ||
+	fail "pkg-config --modversion klic: $(pkg-config --modversion klic 2>&1)"
+[ "$(pkg-config --variable=prefix klic)" = "$P" ] && pass "klic.pc names the install prefix" ||
+	fail "klic.pc prefix: $(pkg-config --variable=prefix klic)"
+flags=$(pkg-config --cflags --libs klic || true)
+mkdir -p ex
+if cc -std=c99 -Wall -Wextra -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $flags -o ex/example 2>"$BOX/cc.err"; then
+	pass "example.c builds with: $flags"
+else
+	fail "example.c: $(head -5 "$BOX/cc.err")"
+fi
+if LD_LIBRARY_PATH="$LIB" ldd ex/example | grep -q "libklic.so.1 => $LIB/libklic.so.1"; then
+	pass "example uses the installed libklic.so.1"
+else
+	fail "example links: $(LD_LIBRARY_PATH="$LIB" ldd ex/example | grep klic)"
+fi
+if LD_LIBRARY_PATH="$LIB" ex/example "$LIC" "$U" >"$BOX/ex.txt" 2>"$BOX/ex.err" &&
+	grep -q "^product         KRE$" "$BOX/ex.txt" && grep -q "^machine_id      $MID$" "$BOX/ex.txt"; then
+	pass "example on the installed license: exit 0, $(grep -c . "$BOX/ex.txt") lines of decoded license"
+	sed 's/^/#   /' "$BOX/ex.txt"
+else
+	fail "example: $(cat "$BOX/ex.err" "$BOX/ex.txt" | head -5)"
+fi
+mkdir -p tampered
+sed 's/"seats": 1/"seats": 9/' "$LIC" >"tampered/KRE_${MID}.lic"
+rc=0
+LD_LIBRARY_PATH="$LIB" ex/example "tampered/KRE_${MID}.lic" "$U" >/dev/null 2>"$BOX/ex.err" || rc=$?
+if [ "$rc" -eq 1 ] && grep -q "^invalid: KLIC_ERR_SIG_BAD: bad signature" "$BOX/ex.err"; then
+	pass "example on a tampered copy: exit 1, $(cat "$BOX/ex.err")"
+else
+	fail "tampered copy: exit $rc: $(cat "$BOX/ex.err")"
+fi
+
+# static: libklic.a, then its dependencies (Requires.private of klic.pc) as
+# shared libraries (their own static archives are not all installed here)
+deps="$(pkg-config --libs $(pkg-config --print-requires-private klic) 2>/dev/null || true) -lpthread"
+if cc -std=c99 -Wall -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $(pkg-config --cflags klic) \
+	"$LIB/libklic.a" $deps -o ex/example-static 2>"$BOX/cc.err"; then
+	if ! ldd ex/example-static | grep -q libklic && ex/example-static "$LIC" "$U" >/dev/null 2>&1; then
+		pass "static example (libklic.a + $deps): valid"
+	else
+		fail "static example: $(ex/example-static "$LIC" "$U" 2>&1 | head -3)"
+	fi
+else
+	fail "static link: $(head -5 "$BOX/cc.err")"
+fi
+# the installed header alone, from C++
+if command -v c++ >/dev/null; then
+	printf '#include <klic.h>\nint main() { klic_license_info i; return klic_license_verify(&i, "x", nullptr); }\n' >ex/c.cpp
+	c++ -std=c++11 -Wall -Wextra -Werror $(pkg-config --cflags klic) -fsyntax-only ex/c.cpp 2>"$BOX/cxx.err" &&
+		pass "installed klic.h compiles as C++11" || fail "C++: $(head -3 "$BOX/cxx.err")"
+fi
+
+# --- DESTDIR staging ---------------------------------------------------------------
+if DESTDIR="$BOX/stage" cmake --install "$BUILD" --prefix /opt/klic >/dev/null 2>&1 &&
+	[ -x "$BOX/stage/opt/klic/$BINDIR/klic" ] &&
+	grep -qx "prefix=/opt/klic" "$BOX/stage/opt/klic/$LIBDIR/pkgconfig/klic.pc"; then
+	pass "DESTDIR install: files under DESTDIR, klic.pc names the final prefix"
+else
+	fail "DESTDIR install"
+fi
+
+t_done
