@@ -52,6 +52,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* The interposed functions must be exported whatever the project's default
+ * symbol visibility is. */
+#pragma GCC visibility push(default)
+
 enum { C_WRITE, C_FSYNC, C_RENAME, C_CREATE, C_TRUNCATE, C_N, C_ANY = C_N };
 
 static const char *const class_name[C_N + 1] = {"write",  "fsync",    "rename",
