@@ -50,7 +50,7 @@ run() {
 	bash "$@" >"$work/$name.out" 2>&1 || r=$?
 	e=$(date +%s)
 	echo "$name: $(tail -1 "$work/$name.out") (exit $r, $((e - s)) s)"
-	if [ "$r" -ne 0 ]; then grep -E '^FAIL' "$work/$name.out" | head -20; rc=1; fi
+	if [ "$r" -ne 0 ]; then grep -E '^FAIL' "$work/$name.out" | head -20 || true; rc=1; fi
 }
 run e2e_roundtrip "$tests/e2e/roundtrip.sh" "$work/bin/klic" "$work/bin/klic-admin"
 run user_install "$tests/user/install.sh" "$work/bin/klic" "$work/bin/klic-admin" "$MKRESP"
