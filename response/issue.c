@@ -4,8 +4,9 @@
  *   verify  (steps 1-5: read, strict archive, manifest, embedded key,
  *            member signature or not-member attribution)
  *   plan    (steps 6-8 read-only: what would be spent; for confirmation)
- *   execute (one BEGIN IMMEDIATE transaction re-deciding and spending, then
- *            building, signing and storing the response, then writing it).
+ *   execute (decide and sign the answer, then one BEGIN IMMEDIATE
+ *            transaction that re-decides and, if nothing changed, records
+ *            seats, names and response in one commit; then write it).
  * Worker threads (one per core) each hold their own SQLite connection; gpg
  * runs in one process per operation, so verifications and signatures run
  * in parallel, while the write transactions take turns on one mutex (one
@@ -271,26 +272,12 @@ out:
 
 /* ---- building the response ------------------------------------------------- */
 
-/* The signed .kresp for a request row (issued: from its license rows).
- * ONE signature: the manifest is clear-signed; its signature block is
- * manifest.sig, and the clear-signed text is every license file. */
-static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t **out,
-			  size_t *outlen, const char *digest, const struct req_row *row)
+/* The response document for a request row, without licenses yet (a denial
+ * is complete). */
+static void response_head(struct klic_response *resp, const struct klic_admin *a,
+			  const char *digest, const struct req_row *row)
 {
-	struct klic_response *resp = NULL;
-	struct klic_archive ar = KLIC_ARCHIVE_INIT;
-	struct klic_lic_parts parts;
-	char *man = NULL;
-	size_t manlen = 0, liclen = 0, i;
-	uint8_t *lic = NULL;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	*out = NULL;
-	*outlen = 0;
-	resp = calloc(1, sizeof *resp);
-	if (resp == NULL)
-		return klic_error_set(KLIC_ERR_NOMEM, "response");
+	memset(resp, 0, sizeof *resp);
 	copy_str(resp->status, sizeof resp->status, row->status);
 	copy_str(resp->request_digest, sizeof resp->request_digest, digest);
 	copy_str(resp->machine_id, sizeof resp->machine_id, row->machine_id);
@@ -303,48 +290,73 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 	if (strcmp(row->status, KLIC_STATUS_DENIED) == 0) {
 		copy_str(resp->reason_code, sizeof resp->reason_code, row->reason_code);
 		copy_str(resp->reason, sizeof resp->reason, row->reason);
-	} else if (l != NULL) {
-		if (sqlite3_prepare_v2(klic_ledger_db(l),
-				       "SELECT license_id, seat, file, issued, expires FROM licenses "
-				       "WHERE request_digest = ?1 ORDER BY seat",
-				       -1, &st, NULL) != SQLITE_OK) {
-			r = klic_ledger_err(l, "licenses");
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct klic_response_entry *e;
-			int64_t issued = sqlite3_column_int64(st, 3);
-			int64_t expires = sqlite3_column_int64(st, 4);
-			if (resp->n_licenses >= KLIC_MAX_SEATS) {
-				r = klic_error_set(KLIC_ERR_LEDGER, "request %s: too many licenses",
-						   digest);
-				goto out;
-			}
-			e = &resp->lic[resp->n_licenses];
-			copy_str(e->license_id, sizeof e->license_id, coltext(st, 0));
-			e->seat = (unsigned)sqlite3_column_int(st, 1);
-			copy_str(e->file, sizeof e->file, coltext(st, 2));
-			if (e->seat != resp->n_licenses + 1 || issued != row->created ||
-			    (resp->n_licenses > 0 && expires != resp->expires)) {
-				r = klic_error_set(KLIC_ERR_LEDGER,
-						   "request %s: license rows inconsistent", digest);
-				goto out;
-			}
-			resp->expires = expires;
-			resp->n_licenses++;
-		}
-		if (rc != SQLITE_DONE) {
-			r = klic_ledger_err(l, "licenses");
-			goto out;
-		}
-		if (resp->n_licenses != row->seats) {
-			r = klic_error_set(KLIC_ERR_LEDGER,
-					   "request %s: %zu license rows for %u seats", digest,
-					   resp->n_licenses, row->seats);
-			goto out;
-		}
 	}
+}
+
+/* The licenses of an issued request, from its ledger rows (re-issue). */
+static int response_licenses_from_ledger(struct klic_response *resp, struct klic_ledger *l,
+					 const char *digest, const struct req_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (sqlite3_prepare_v2(klic_ledger_db(l),
+			       "SELECT license_id, seat, file, issued, expires FROM licenses "
+			       "WHERE request_digest = ?1 ORDER BY seat",
+			       -1, &st, NULL) != SQLITE_OK)
+		return klic_ledger_err(l, "licenses");
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct klic_response_entry *e;
+		int64_t issued = sqlite3_column_int64(st, 3);
+		int64_t expires = sqlite3_column_int64(st, 4);
+		if (resp->n_licenses >= KLIC_MAX_SEATS) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: too many licenses", digest);
+			goto out;
+		}
+		e = &resp->lic[resp->n_licenses];
+		copy_str(e->license_id, sizeof e->license_id, coltext(st, 0));
+		e->seat = (unsigned)sqlite3_column_int(st, 1);
+		copy_str(e->file, sizeof e->file, coltext(st, 2));
+		if (e->seat != resp->n_licenses + 1 || issued != row->created ||
+		    (resp->n_licenses > 0 && expires != resp->expires)) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: license rows inconsistent",
+					   digest);
+			goto out;
+		}
+		resp->expires = expires;
+		resp->n_licenses++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "licenses");
+		goto out;
+	}
+	if (resp->n_licenses != row->seats) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: %zu license rows for %u seats",
+				   digest, resp->n_licenses, row->seats);
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The signed .kresp of a response document.  ONE signature: the manifest
+ * is clear-signed; its signature block is manifest.sig, and the
+ * clear-signed text is every license file. */
+static int sign_response(struct klic_admin *a, uint8_t **out, size_t *outlen,
+			 const struct klic_response *resp)
+{
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_lic_parts parts;
+	char *man = NULL;
+	size_t manlen = 0, liclen = 0, i;
+	uint8_t *lic = NULL;
+	int r;
+
+	*out = NULL;
+	*outlen = 0;
 	if ((r = klic_response_manifest_build(&man, &manlen, resp)) != 0)
 		goto out;
 	if ((r = klic_sign_clear(a->kr, &lic, &liclen, a->issuer_fpr, (const uint8_t *)man,
@@ -363,11 +375,37 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 		if ((r = klic_archive_add(&ar, resp->lic[i].file, lic, liclen)) != 0)
 			goto out;
 	r = klic_archive_write(out, outlen, &ar);
+	if (r == 0 && *outlen > KLIC_MAX_BUNDLE_BYTES) {
+		r = klic_error_set(KLIC_ERR_TOO_BIG, "response of %zu bytes", *outlen);
+		free(*out);
+		*out = NULL;
+		*outlen = 0;
+	}
 out:
-	sqlite3_finalize(st);
 	klic_archive_dispose(&ar);
 	free(man);
 	free(lic);
+	return r;
+}
+
+/* The signed .kresp for a recorded request (issued: from its license rows;
+ * l NULL: a denial that is not recorded). */
+static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t **out,
+			  size_t *outlen, const char *digest, const struct req_row *row)
+{
+	struct klic_response *resp = calloc(1, sizeof *resp);
+	int r;
+
+	*out = NULL;
+	*outlen = 0;
+	if (resp == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "response");
+	response_head(resp, a, digest, row);
+	r = 0;
+	if (strcmp(row->status, KLIC_STATUS_ISSUED) == 0)
+		r = response_licenses_from_ledger(resp, l, digest, row);
+	if (r == 0)
+		r = sign_response(a, out, outlen, resp);
 	free(resp);
 	return r;
 }
@@ -506,9 +544,86 @@ static int out_path_for(char *out, size_t outsz, const char *outdir, const char 
 	return 0;
 }
 
-/* The seat transaction: re-check everything under BEGIN IMMEDIATE, record
- * the request (issued or denied), its licenses and the audit row. */
-static int spend(struct worker *w, struct item *it, int *existed)
+/* A new request's answer: decided, built and signed BEFORE the transaction
+ * that records it, so the ledger's write lock is never held across a gpg
+ * process and one commit records the seats, the names and the response
+ * together (a crash before it leaves nothing; after it, the stored response
+ * is delivered by the re-run). */
+struct answer {
+	int64_t now;
+	struct klic_decision d;
+	license_file_t files[KLIC_MAX_SEATS];
+	struct req_row row;
+	struct klic_response resp;
+	uint8_t *bytes; /* the signed .kresp (owned) */
+	size_t len;
+};
+
+static int plan_answer(struct worker *w, struct item *it, struct answer *an)
+{
+	struct klic_admin *a = w->b->a;
+	int r;
+
+	free(an->bytes);
+	memset(an, 0, sizeof *an);
+	an->now = klic_now();
+	if ((r = decide(w->l, &it->req, an->now, &an->d, an->files)) != 0)
+		return r;
+	if (an->d.issue && !it->may_spend)
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "seats became available after the confirmation; run issue "
+				      "again");
+	copy_str(an->row.status, sizeof an->row.status,
+		 an->d.issue ? KLIC_STATUS_ISSUED : KLIC_STATUS_DENIED);
+	copy_str(an->row.member_fpr, sizeof an->row.member_fpr, it->req.requester_fpr);
+	copy_str(an->row.machine_id, sizeof an->row.machine_id, it->req.machine_id);
+	copy_str(an->row.product, sizeof an->row.product, it->req.product);
+	an->row.seats = it->req.seats;
+	an->row.created = an->now;
+	if (!an->d.issue) {
+		copy_str(an->row.reason_code, sizeof an->row.reason_code, an->d.reason_code);
+		copy_str(an->row.reason, sizeof an->row.reason, an->d.reason);
+	}
+	response_head(&an->resp, a, it->digest, &an->row);
+	if (an->d.issue) {
+		an->resp.expires = an->d.expires;
+		for (unsigned k = 0; k < it->req.seats; k++) {
+			struct klic_response_entry *e = &an->resp.lic[k];
+			uint8_t raw[16];
+			if ((r = klic_random(raw, sizeof raw)) != 0)
+				return r;
+			klic_hex(e->license_id, raw, sizeof raw);
+			copy_str(e->file, sizeof e->file, an->files[k]);
+			e->seat = k + 1;
+		}
+		an->resp.n_licenses = it->req.seats;
+	}
+	return sign_response(a, &an->bytes, &an->len, &an->resp);
+}
+
+/* Would the transaction decide what the plan did? */
+static int same_decision(const struct answer *an, const struct klic_decision *d,
+			 license_file_t *files, unsigned seats)
+{
+	if (d->issue != an->d.issue)
+		return 0;
+	if (!d->issue)
+		return strcmp(d->reason_code, an->d.reason_code) == 0;
+	if (d->entitlement_id != an->d.entitlement_id || d->expires != an->d.expires)
+		return 0;
+	for (unsigned k = 0; k < seats; k++)
+		if (strcmp(files[k], an->files[k]) != 0)
+			return 0;
+	return 1;
+}
+
+enum { REC_DONE = 0, REC_ANSWERED = 1, REC_STALE = 2 };
+
+/* The seat transaction (steps 7-9 under BEGIN IMMEDIATE): unless the
+ * request was answered meanwhile (REC_ANSWERED) or the ledger changed the
+ * decision (REC_STALE: plan again), record the request with its response,
+ * its licenses and the audit row, in one commit. */
+static int record_answer(struct worker *w, struct item *it, const struct answer *an, int *state)
 {
 	struct klic_ledger *l = w->l;
 	sqlite3 *db = klic_ledger_db(l);
@@ -517,12 +632,10 @@ static int spend(struct worker *w, struct item *it, int *existed)
 	struct klic_decision d;
 	struct req_row row;
 	char created[KLIC_TIME_LEN + 1], detail[600], exp_s[KLIC_TIME_LEN + 1];
-	int64_t now = klic_now();
-	unsigned seat;
 	int r;
 
-	*existed = 0;
-	if ((r = klic_time_format(created, now)) != 0)
+	*state = REC_DONE;
+	if ((r = klic_time_format(created, an->now)) != 0)
 		return r;
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
@@ -530,25 +643,24 @@ static int spend(struct worker *w, struct item *it, int *existed)
 		goto out;
 	free(row.response);
 	if (row.found) {
-		*existed = 1;
+		*state = REC_ANSWERED;
 		klic_ledger_rollback(l);
 		return 0;
 	}
 	memset(&d, 0, sizeof d);
-	if ((r = klic_ledger_usage_refresh(l, it->req.product, now)) != 0 ||
-	    (r = decide(l, &it->req, now, &d, files)) != 0)
+	if ((r = klic_ledger_usage_refresh(l, it->req.product, an->now)) != 0 ||
+	    (r = decide(l, &it->req, an->now, &d, files)) != 0)
 		goto out;
-	if (d.issue && !it->may_spend) {
-		r = klic_error_set(
-		    KLIC_ERR_INVALID_ARG,
-		    "seats became available after the confirmation; run issue again");
-		goto out;
+	if (!same_decision(an, &d, files, it->req.seats)) {
+		*state = REC_STALE;
+		klic_ledger_rollback(l);
+		return 0;
 	}
 	if (sqlite3_prepare_v2(
 		db,
 		"INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
-		"status, reason_code, reason, entitlement_id, created) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		"status, reason_code, reason, entitlement_id, created, response) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 		-1, &st, NULL) != SQLITE_OK) {
 		r = klic_ledger_err(l, "requests");
 		goto out;
@@ -558,15 +670,15 @@ static int spend(struct worker *w, struct item *it, int *existed)
 	sqlite3_bind_text(st, 3, it->req.machine_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, it->req.product, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, it->req.seats);
-	sqlite3_bind_text(st, 6, d.issue ? KLIC_STATUS_ISSUED : KLIC_STATUS_DENIED, -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, an->row.status, -1, SQLITE_STATIC);
 	if (!d.issue) {
-		sqlite3_bind_text(st, 7, d.reason_code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, d.reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, an->row.reason_code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, an->row.reason, -1, SQLITE_STATIC);
 	} else {
 		sqlite3_bind_int64(st, 9, d.entitlement_id);
 	}
 	sqlite3_bind_text(st, 10, created, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, an->bytes, (int)an->len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = klic_ledger_err(l, "requests insert");
 		goto out;
@@ -583,23 +695,19 @@ static int spend(struct worker *w, struct item *it, int *existed)
 			r = klic_ledger_err(l, "licenses");
 			goto out;
 		}
-		for (seat = 1; seat <= it->req.seats; seat++) {
-			uint8_t raw[16];
-			char id[33];
-			if ((r = klic_random(raw, sizeof raw)) != 0)
-				goto out;
-			klic_hex(id, raw, sizeof raw);
+		for (size_t k = 0; k < an->resp.n_licenses; k++) {
+			const struct klic_response_entry *e = &an->resp.lic[k];
 			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 1, e->license_id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, it->digest, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, seat);
+			sqlite3_bind_int64(st, 3, e->seat);
 			sqlite3_bind_text(st, 4, it->req.machine_id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 5, it->req.product, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, now);
+			sqlite3_bind_int64(st, 6, an->now);
 			sqlite3_bind_int64(st, 7, d.expires);
 			sqlite3_bind_int64(st, 8, d.entitlement_id);
 			sqlite3_bind_text(st, 9, it->req.requester_fpr, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 10, files[seat - 1], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 10, e->file, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) != SQLITE_DONE) {
 				r = klic_ledger_err(l, "licenses insert");
 				goto out;
@@ -615,10 +723,10 @@ static int spend(struct worker *w, struct item *it, int *existed)
 			 (long long)d.entitlement_id, exp_s);
 	} else {
 		snprintf(detail, sizeof detail, "%s: %s (%s, %u %s seat(s), machine %s)",
-			 d.reason_code, d.reason, it->req.requester_fpr, it->req.seats,
+			 an->row.reason_code, an->row.reason, it->req.requester_fpr, it->req.seats,
 			 it->req.product, it->req.machine_id);
 	}
-	if ((r = klic_ledger_audit_append(l, now, d.issue ? "issued" : "denied", it->digest,
+	if ((r = klic_ledger_audit_append(l, an->now, d.issue ? "issued" : "denied", it->digest,
 					  detail)) != 0)
 		goto out;
 	return klic_ledger_commit(l);
@@ -723,13 +831,45 @@ static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_
 	return 0;
 }
 
+/* Answer a request already recorded: its stored response, or one rebuilt
+ * from its rows (a crash, or a migration, left it without one); nothing is
+ * spent, a re-issue is audited. */
+static int exec_reissue(struct worker *w, struct item *it, struct klic_issue_result *res,
+			struct req_row *row, uint8_t **bytes, size_t *len)
+{
+	int r;
+
+	if (row->response != NULL) {
+		*bytes = row->response;
+		*len = row->response_len;
+		row->response = NULL; /* transferred */
+	} else {
+		if ((r = build_response(w->b->a, w->l, bytes, len, it->digest, row)) != 0)
+			return r;
+		res->rebuilt = 1;
+	}
+	pthread_mutex_lock(&w->b->wmu);
+	r = store_response(w->l, it->digest, bytes, len, 1, klic_now());
+	pthread_mutex_unlock(&w->b->wmu);
+	if (r != 0)
+		return r;
+	copy_str(res->status, sizeof res->status, row->status);
+	copy_str(res->reason_code, sizeof res->reason_code, row->reason_code);
+	copy_str(res->reason, sizeof res->reason, row->reason);
+	res->seats = row->seats;
+	res->outcome = KLIC_OUTCOME_REISSUED;
+	return 0;
+}
+
+#define MAX_PLANS 8 /* the ledger changed under a plan this often: give up */
+
 static int exec_item(struct worker *w, struct item *it, struct klic_issue_result *res)
 {
-	struct klic_admin *a = w->b->a;
 	struct req_row row;
+	struct answer *an = NULL;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	int existed = 0, r;
+	int r, state = REC_STALE;
 
 	memset(&row, 0, sizeof row);
 	fill_common(res, it);
@@ -742,44 +882,46 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 		if ((r = exec_not_member(w, it, res, &bytes, &len)) != 0)
 			goto out;
 	} else {
-		/* 6-9: decide and spend in one transaction (or find it done) */
-		pthread_mutex_lock(&w->b->wmu);
-		r = spend(w, it, &existed);
-		pthread_mutex_unlock(&w->b->wmu);
-		if (r != 0)
-			goto out;
-		if ((r = load_request(w->l, &row, it->digest)) != 0)
-			goto out;
-		if (!row.found) {
-			r = klic_error_set(KLIC_ERR_LEDGER, "request %s not recorded", it->digest);
+		if ((an = calloc(1, sizeof *an)) == NULL) {
+			r = klic_error_set(KLIC_ERR_NOMEM, "answer");
 			goto out;
 		}
-		if (row.response != NULL) {
-			bytes = row.response;
-			len = row.response_len;
-			row.response = NULL; /* transferred */
-		} else {
-			/* fresh, or a crash left the seats spent without response:
-			 * (re)build from the ledger rows */
-			if ((r = build_response(a, w->l, &bytes, &len, it->digest, &row)) != 0)
+		for (int plans = 0;; plans++) {
+			/* 7: answered before (or meanwhile): the same answer */
+			free(row.response);
+			if ((r = load_request(w->l, &row, it->digest)) != 0)
 				goto out;
-			res->rebuilt = existed;
+			if (row.found) {
+				if ((r = exec_reissue(w, it, res, &row, &bytes, &len)) != 0)
+					goto out;
+				break;
+			}
+			if (plans == MAX_PLANS) {
+				r = klic_error_set(KLIC_ERR_LEDGER,
+						   "the ledger kept changing under the decision; "
+						   "run issue again");
+				goto out;
+			}
+			/* 6, 8: decide, then sign; 9: record it all in one commit */
+			if ((r = plan_answer(w, it, an)) != 0)
+				goto out;
+			pthread_mutex_lock(&w->b->wmu);
+			r = record_answer(w, it, an, &state);
+			pthread_mutex_unlock(&w->b->wmu);
+			if (r != 0)
+				goto out;
+			if (state == REC_DONE) {
+				bytes = an->bytes;
+				len = an->len;
+				an->bytes = NULL; /* transferred */
+				copy_str(res->status, sizeof res->status, an->row.status);
+				copy_str(res->reason_code, sizeof res->reason_code,
+					 an->row.reason_code);
+				copy_str(res->reason, sizeof res->reason, an->row.reason);
+				res->outcome = an->d.issue ? KLIC_OUTCOME_ISSUED : KLIC_OUTCOME_DENIED;
+				break;
+			}
 		}
-		pthread_mutex_lock(&w->b->wmu);
-		r = store_response(w->l, it->digest, &bytes, &len, existed, klic_now());
-		pthread_mutex_unlock(&w->b->wmu);
-		if (r != 0)
-			goto out;
-		copy_str(res->status, sizeof res->status, row.status);
-		copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
-		copy_str(res->reason, sizeof res->reason, row.reason);
-		res->seats = row.seats;
-		if (existed)
-			res->outcome = KLIC_OUTCOME_REISSUED;
-		else if (strcmp(row.status, KLIC_STATUS_ISSUED) == 0)
-			res->outcome = KLIC_OUTCOME_ISSUED;
-		else
-			res->outcome = KLIC_OUTCOME_DENIED;
 	}
 	if (w->b->o->armor) {
 		/* --armor: the same response as ASCII armor (spec/ARMOR.md) */
@@ -795,6 +937,9 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 		goto out;
 	r = 0;
 out:
+	if (an != NULL)
+		free(an->bytes);
+	free(an);
 	free(row.response);
 	free(bytes);
 	if (r != 0)
