@@ -56,6 +56,12 @@ struct klic_write_item {
  * ".NAME.bak.*" files, never a half-written target. */
 int klic_write_atomic_set(const struct klic_write_item *items, size_t n);
 
+/* Remove what a killed writer left in dir: the hidden temporary and
+ * second names of klic_write_atomic() / klic_write_atomic_set()
+ * (".NAME.tmp.PID.XXXXXX", ".NAME.bak.PID.XXXXXX") whose process no longer
+ * exists.  Regular files only; a missing dir is fine. */
+int klic_sweep_stale(const char *dir);
+
 /* mkdir -p with `mode` for every directory created; existing directories
  * are accepted as they are. */
 int klic_mkdir_p(const char *path, mode_t mode);

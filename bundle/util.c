@@ -1,6 +1,8 @@
 /* klic — small shared helpers (klic_util.h): bounded reading, the one
  * atomic-write helper, SHA-256/HMAC via libgcrypt, hex, times, randomness. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -471,8 +473,9 @@ static int split_path(char dir[PATH_MAX], const char **base, const char *path)
 	return 0;
 }
 
-/* A new hidden name ".<base>.<what>.<6 hex>" in dirfd for which make()
- * succeeds (retried on EEXIST).  make returns a fd (>= 0), 0 for success
+/* A new hidden name ".<base>.<what>.<pid>.<6 hex>" in dirfd for which make()
+ * succeeds (retried on EEXIST).  The pid lets klic_sweep_stale() tell the
+ * leftovers of a killed writer from the files of a live one.  make returns a fd (>= 0), 0 for success
  * without a fd, or -1 with errno. */
 static int fresh_name(char name[NAME_MAX + 1], const char *path, const char *base,
 		      const char *what, int (*make)(int dirfd, const char *name, void *ctx),
@@ -485,7 +488,7 @@ static int fresh_name(char name[NAME_MAX + 1], const char *path, const char *bas
 		if ((r = klic_random(rnd, sizeof(rnd))) != 0)
 			return r;
 		klic_hex(sfx, rnd, sizeof(rnd));
-		n = snprintf(name, NAME_MAX + 1, ".%s.%s.%s", base, what, sfx);
+		n = snprintf(name, NAME_MAX + 1, ".%s.%s.%ld.%s", base, what, (long)getpid(), sfx);
 		if (n < 0 || n > NAME_MAX)
 			return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: file name too long", path);
 		*fd_out = make(dirfd, name, ctx);
@@ -581,6 +584,9 @@ out:
 /* One file of a set: where, and how far it got. */
 struct set_slot {
 	int dirfd;
+	dev_t dev; /* its directory, to sync each directory once */
+	ino_t ino;
+	int dir_seen;
 	const char *base;
 	char tmp[NAME_MAX + 1]; /* "" when none */
 	char bak[NAME_MAX + 1]; /* "" when the target did not exist */
@@ -641,6 +647,18 @@ int klic_write_atomic_set(const struct klic_write_item *items, size_t n)
 			goto fail;
 		}
 		opened = i + 1;
+		{
+			struct stat dst;
+			if (fstat(s[i].dirfd, &dst) != 0) {
+				r = klic_error_set(KLIC_ERR_IO, "%s: %s", dir, strerror(errno));
+				goto fail;
+			}
+			s[i].dev = dst.st_dev;
+			s[i].ino = dst.st_ino;
+			for (size_t j = 0; j < i; j++)
+				if (s[j].dev == s[i].dev && s[j].ino == s[i].ino)
+					s[i].dir_seen = 1;
+		}
 		if ((r = write_temp(s[i].tmp, s[i].dirfd, it->path, s[i].base, it->buf, it->len,
 				    it->mode)) != 0) {
 			s[i].tmp[0] = '\0';
@@ -674,19 +692,21 @@ int klic_write_atomic_set(const struct klic_write_item *items, size_t n)
 		s[i].tmp[0] = '\0';
 		s[i].renamed = 1;
 	}
-	/* 3. durable */
+	/* 3. durable: each directory once */
 	for (i = 0; i < n; i++) {
+		if (s[i].dir_seen)
+			continue;
 		if (FAULT("fsync", 1) || fsync(s[i].dirfd) != 0) {
 			r = klic_error_set(KLIC_ERR_IO, "%s: fsync of directory: %s", items[i].path,
 					   strerror(errno));
 			goto fail;
 		}
 	}
-	/* 4. done: the previous files go */
+	/* 4. done: the previous files go (a second name that survives a crash
+	 * here is swept by klic_sweep_stale()) */
 	for (i = 0; i < n; i++) {
 		if (s[i].bak[0] != '\0')
 			(void)unlinkat(s[i].dirfd, s[i].bak, 0);
-		(void)fsync(s[i].dirfd);
 		close(s[i].dirfd);
 	}
 	free(s);
@@ -698,6 +718,54 @@ fail:
 			close(s[i].dirfd);
 	free(s);
 	return r;
+}
+
+/* ".<name>.tmp.<pid>.<6 hex>" or ".<name>.bak.<pid>.<6 hex>": *pid. */
+static int parse_stale(const char *n, long *pid)
+{
+	const char *rnd, *p;
+	char *end;
+	size_t len = strlen(n);
+
+	if (n[0] != '.' || len < 16)
+		return 0;
+	rnd = n + len - 6;
+	for (p = rnd; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	if (rnd[-1] != '.')
+		return 0;
+	for (p = rnd - 2; p > n && *p >= '0' && *p <= '9'; p--)
+		;
+	if (p == rnd - 2 || *p != '.' || p - n < 5 ||
+	    (memcmp(p - 4, ".tmp", 4) != 0 && memcmp(p - 4, ".bak", 4) != 0))
+		return 0;
+	errno = 0;
+	*pid = strtol(p + 1, &end, 10);
+	return errno == 0 && end == rnd - 1 && *pid > 0;
+}
+
+int klic_sweep_stale(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+	long pid;
+
+	if (dir == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "sweep: no directory");
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : klic_error_set(KLIC_ERR_IO, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		if (!parse_stale(e->d_name, &pid) || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its writer may still be at work */
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	return 0;
 }
 
 int klic_mkdir_p(const char *path, mode_t mode)

@@ -138,7 +138,8 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	uint8_t *buf = NULL;
 	size_t len = 0, n_items = 0;
 	int64_t now = klic_now(), trusted;
-	int made_licdir = 0, made_markdir = 0, r;
+	char klic_dir[KLIC_PATH_MAX];
+	int made_licdir = 0, made_markdir = 0, marked = 0, r;
 
 	memset(res, 0, sizeof(*res));
 	if ((resp = calloc(1, sizeof(*resp))) == NULL) {
@@ -237,12 +238,15 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 			    (struct klic_write_item){it->path, lic->data, lic->len, 0644};
 	}
 	res->n = resp->n_licenses;
-	if (n_items == 0) { /* installed before: nothing changes */
-		r = 0;
+	/* Every check passed: the licenses, the trusted clock and the
+	 * installed marker, as one set; what is already in place is kept (a
+	 * run killed between the renames of a set is completed here). */
+	if ((r = klic_rq_exists(mark_path, &marked)) != 0)
+		goto out;
+	if (n_items == 0 && marked && resp->created <= trusted) {
+		r = 0; /* installed before: nothing changes */
 		goto out;
 	}
-	/* Every check passed: the licenses, the trusted clock and the
-	 * installed marker, as one set. */
 	if (resp->created > trusted) {
 		if ((r = klic_rq_path(clock_path, u->home, "klic/clock")) != 0 ||
 		    (r = klic_time_format(clock_text, resp->created)) != 0)
@@ -257,6 +261,11 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	    (struct klic_write_item){mark_path, man_sha, KLIC_SHA256_HEX_LEN + 1, 0600};
 	if ((r = mkdir_tracked(u->licdir, 0755, &made_licdir)) != 0 ||
 	    (r = mkdir_tracked(mark_dir, 0700, &made_markdir)) != 0)
+		goto out;
+	/* what a killed earlier run left behind goes first */
+	if ((r = klic_sweep_stale(u->licdir)) != 0 || (r = klic_sweep_stale(mark_dir)) != 0 ||
+	    (r = klic_rq_path(klic_dir, u->home, "klic")) != 0 ||
+	    (r = klic_sweep_stale(klic_dir)) != 0)
 		goto out;
 	r = klic_write_atomic_set(items, n_items);
 out:

@@ -54,6 +54,7 @@ struct batch {
 			      * here instead of in SQLite's busy-wait */
 	size_t next, next_report;
 	int phase;
+	int swept; /* the output folder was swept of a killed run's leftovers */
 	struct klic_issue_tally tally;
 };
 
@@ -933,6 +934,15 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 		bytes = (uint8_t *)text;
 		len = tlen;
 	}
+	/* what a killed earlier run left in the output folder goes first */
+	pthread_mutex_lock(&w->b->mu);
+	if (!w->b->swept) {
+		w->b->swept = 1;
+		r = klic_sweep_stale(w->b->outdir);
+	}
+	pthread_mutex_unlock(&w->b->mu);
+	if (r != 0)
+		goto out;
 	if ((r = klic_write_atomic(res->out_path, bytes, len, 0644, 0)) != 0)
 		goto out;
 	r = 0;

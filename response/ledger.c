@@ -34,6 +34,20 @@ sqlite3 *klic_ledger_db(struct klic_ledger *l)
 	return l->db;
 }
 
+/* Our code for a SQLite result: the disk (full, I/O error, cannot open a
+ * file) is KLIC_ERR_IO (exit 3); anything else is the ledger's. */
+static int ledger_code(int ec)
+{
+	switch (ec & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+		return KLIC_ERR_IO;
+	default:
+		return KLIC_ERR_LEDGER;
+	}
+}
+
 int klic_ledger_err(struct klic_ledger *l, const char *what)
 {
 	int ec = l != NULL && l->db != NULL ? sqlite3_extended_errcode(l->db) : 0;
@@ -42,7 +56,7 @@ int klic_ledger_err(struct klic_ledger *l, const char *what)
 	if ((ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED)
 		return klic_error_set(KLIC_ERR_LEDGER,
 				      "%s: ledger is busy (another klic-admin?): %s", what, msg);
-	return klic_error_set(KLIC_ERR_LEDGER, "%s: %s", what, msg);
+	return klic_error_set(ledger_code(ec), "%s: %s", what, msg);
 }
 
 int klic_ledger_exec(struct klic_ledger *l, const char *sql)
@@ -51,8 +65,8 @@ int klic_ledger_exec(struct klic_ledger *l, const char *sql)
 	int rc = sqlite3_exec(l->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		int r =
-		    klic_error_set(KLIC_ERR_LEDGER, "%s", msg != NULL ? msg : sqlite3_errstr(rc));
+		int r = klic_error_set(ledger_code(sqlite3_extended_errcode(l->db)), "%s",
+				       msg != NULL ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return r;
 	}
@@ -179,7 +193,9 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 	if (l == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "ledger");
 	if (sqlite3_open_v2(path, &l->db, oflags, NULL) != SQLITE_OK) {
-		r = klic_error_set(KLIC_ERR_LEDGER, "%s: %s", path,
+		r = klic_error_set(l->db != NULL ? ledger_code(sqlite3_extended_errcode(l->db))
+						 : KLIC_ERR_NOMEM,
+				   "%s: %s", path,
 				   l->db != NULL ? sqlite3_errmsg(l->db) : "cannot open");
 		goto out;
 	}
@@ -193,7 +209,7 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 	if ((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
 	    (r = klic_ledger_exec(l, "PRAGMA foreign_keys=ON")) != 0 ||
 	    (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0) {
-		r = prefix_path(KLIC_ERR_LEDGER, path);
+		r = prefix_path(r, path);
 		goto out;
 	}
 	if ((r = migrate(l, create)) != 0) {

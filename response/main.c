@@ -439,13 +439,15 @@ static int cmd_member(struct global *g, int argc, char **argv)
 static const char issue_help[] =
     "usage: klic-admin issue FILE.kreq... [-o DIR] [--yes] [--jobs N] [--armor]\n"
     "Answer each request with DIR/NAME.kresp (issued or denied).  Asks before\n"
-    "spending seats unless --yes.  Exit 0 when no request failed, 1 otherwise.\n"
+    "spending seats unless --yes.  Exit 0 when no request failed, else the highest\n"
+    "status among the failed requests (1 refused, 3 I/O, 4 internal).\n"
     "Requests may be binary or armored (-----BEGIN KLIC REQUEST-----).\n"
     "  --armor  write each response as ASCII text that can be pasted into an\n"
     "           e-mail body (-----BEGIN KLIC RESPONSE-----)\n";
 
 struct issue_ui {
 	int declined;
+	int worst; /* highest exit status among failed requests */
 };
 
 static int confirm(void *vctx, const struct klic_issue_result *plan, size_t n, unsigned total)
@@ -480,7 +482,7 @@ static void report(void *vctx, const struct klic_issue_result *r)
 {
 	char p[4096], o[4096];
 	const char *path = pname(p, sizeof p, r->path), *out = pname(o, sizeof o, r->out_path);
-	(void)vctx;
+	struct issue_ui *ui = vctx;
 	switch (r->outcome) {
 	case KLIC_OUTCOME_ISSUED:
 		printf("OK   %s -> %s: issued %u %s seat(s) to %s machine %s\n", path,
@@ -502,6 +504,8 @@ static void report(void *vctx, const struct klic_issue_result *r)
 			       r->reason_code, r->reason);
 		break;
 	default:
+		if (klic_exit_code(r->err) > ui->worst)
+			ui->worst = klic_exit_code(r->err);
 		printf("ERR  %s: %s: %s\n", path, klic_strerror(r->err), r->detail);
 		fprintf(stderr, "%s: %s: %s: %s\n", PROG, path, klic_strerror(r->err),
 			r->detail);
@@ -579,7 +583,7 @@ static int cmd_issue(struct global *g, int argc, char **argv)
 	}
 	printf("issued: %zu, denied: %zu, re-issued: %zu, errors: %zu\n", t.issued, t.denied,
 	       t.reissued, t.errors);
-	return t.errors > 0 ? 1 : 0;
+	return t.errors == 0 ? 0 : (ui.worst > 1 ? ui.worst : 1);
 }
 
 /* ---- list ----------------------------------------------------------------------- */

@@ -27,7 +27,7 @@ rc=0; "$ADMIN" --state "$BOX/s2" --gnupghome "$BOX/gnupg-smartcard" init --org "
 out=$("$ADMIN" --state "$BOX/s2" --gnupghome "$BOX/gnupg-smartcard" init --org "Card Org" --key "$SC")
 [[ "$out" == "issuer $SC"* ]] && pass "init adopts the existing key $SC" || fail "init --key: $out"
 "$ADMIN" --state "$BOX/s2" export-key > s2.asc
-gpg --batch --with-colons --import-options show-only --import s2.asc 2>/dev/null | grep -q "^fpr:::::::::$SC:" \
+grep -q "^fpr:::::::::$SC:" <<<"$(gpg --batch --with-colons --import-options show-only --import s2.asc 2>/dev/null)" \
 	&& pass "later commands use the recorded --gnupghome" || fail "export-key from s2"
 
 # --- usage errors (exit 2) -----------------------------------------------------

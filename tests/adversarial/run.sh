@@ -238,7 +238,7 @@ done
 clone "$U" "$BOX/u-ctl"
 usr "$BOX/u-ctl" install u.kresp >/dev/null 2>&1 || die "control: u.kresp does not install"
 clone "$A" "$BOX/a-ctl"
-adm "$BOX/a-ctl" issue u-adm.kreq -o "$BOX/a-ctl" --yes 2>/dev/null | grep -q '^OK ' || die "control: u-adm.kreq is not issued"
+grep -q '^OK ' <<<"$(adm "$BOX/a-ctl" issue u-adm.kreq -o "$BOX/a-ctl" --yes 2>/dev/null)" || die "control: u-adm.kreq is not issued"
 usr "$U" install u-inst.kresp >/dev/null || die "install u-inst"
 # a home holding u.kresp's licenses (KRE_<id>.lic, _2, from A, 60 days): the
 # old ledger, which knows nothing of them, named u-old's short license
@@ -253,7 +253,7 @@ LIC=$(ls "$L"/*.lic | head -n 1); cp "$LIC" good.lic
 LICNAME=$(basename "$LIC"); mkdir -p lic && cp "$LIC" "lic/$LICNAME"; GOOD="lic/$LICNAME"
 LIC1=$(tar tzf u.kresp | grep '\.lic$' | head -n 1)   # a license member of u.kresp
 FREE=""                                               # a license name u.kresp does not hold
-for k in 61 62 63; do tar tzf u.kresp | grep -qxF "KRE_${MID}_$k.lic" || { FREE="KRE_${MID}_$k.lic"; break; }; done
+for k in 61 62 63; do grep -qxF "KRE_${MID}_$k.lic" <<<"$(tar tzf u.kresp)" || { FREE="KRE_${MID}_$k.lic"; break; }; done
 [ -n "$FREE" ] || die "no free license name"
 # the harness itself: each of these fake refusals must be caught
 selftest() {
@@ -450,7 +450,7 @@ resign() {
 	mut "$src" "$out" "${ops[@]}"
 }
 # sig_like SRC: gpg options giving a manifest.sig in the form SRC's has
-sig_like() { if tar xzOf "$1" manifest.sig | head -c 10 | grep -q -- '-----'; then echo "--armor --textmode"; fi; }
+sig_like() { if grep -q -- '-----' <<<"$(tar xzOf "$1" manifest.sig | head -c 10)"; then echo "--armor --textmode"; fi; }
 gsign() { local home=$1; shift; gpg --homedir "$home" --batch --yes --quiet --pinentry-mode loopback --passphrase '' "$@"; }
 RX_SIG='signature|key'
 UG="$U/klic/gnupg"; VG="$V/klic/gnupg"; EG="$E/klic/gnupg"

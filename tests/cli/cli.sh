@@ -68,7 +68,7 @@ usage_err "$ADMIN" --state "$A" issue x.kreq --armor --armor
 setup_pair
 user request --product KRE --seats 2 -o - >std.kreq 2>"$BOX/err.txt"
 [ "$(head -c2 std.kreq | od -An -tx1 | tr -d ' ')" = 1f8b ] && [ ! -s "$BOX/err.txt" ] &&
-	tar tzf std.kreq | grep -qx requester.pgp && pass "request -o -: the bundle on stdout, nothing else" ||
+	grep -qx requester.pgp <<<"$(tar tzf std.kreq)" && pass "request -o -: the bundle on stdout, nothing else" ||
 	fail "request -o -"
 "$KLIC" --home "$BOX/u2" init --name U2 --email u2@test.invalid >/dev/null
 fpr=$("$KLIC" --home "$BOX/u2" trust - <issuer.asc)
