@@ -59,8 +59,10 @@ int klic_write_atomic_set(const struct klic_write_item *items, size_t n);
 /* Remove what a killed writer left in dir: the hidden temporary and
  * second names of klic_write_atomic() / klic_write_atomic_set()
  * (".NAME.tmp.PID.XXXXXX", ".NAME.bak.PID.XXXXXX") whose process no longer
- * exists.  Regular files only; a missing dir is fine. */
-int klic_sweep_stale(const char *dir);
+ * exists on this machine; with ext, only those whose NAME ends in ext (in
+ * a folder klic shares with other programs).  Regular files only; a
+ * missing dir is fine. */
+int klic_sweep_stale(const char *dir, const char *ext);
 
 /* mkdir -p with `mode` for every directory created; existing directories
  * are accepted as they are. */

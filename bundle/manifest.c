@@ -146,8 +146,11 @@ static int parse_licenses(struct klic_response *r, const json_t *arr)
 		if ((rc = klic_doc_str(le->file, sizeof(le->file), e, "file", 1,
 				       KLIC_MAX_NAME_LEN)) != 0 ||
 		    (rc = klic_doc_hex(le->license_id, e, "license_id", 32)) != 0 ||
-		    (rc = klic_doc_uint(&le->seat, e, "seat", 1, KLIC_MAX_SEATS)) != 0)
-			return klic_error_set(rc, "\"licenses\"[%zu]: %s", i, klic_error_detail());
+		    (rc = klic_doc_uint(&le->seat, e, "seat", 1, KLIC_MAX_SEATS)) != 0) {
+			char d[256]; /* the detail buffer is also the destination */
+			snprintf(d, sizeof(d), "%s", klic_error_detail());
+			return klic_error_set(rc, "\"licenses\"[%zu]: %s", i, d);
+		}
 		if (le->seat != i + 1)
 			return klic_error_set(KLIC_ERR_FIELD, "\"licenses\"[%zu]: seat must be %zu", i,
 					      i + 1);

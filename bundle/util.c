@@ -509,7 +509,13 @@ static int make_temp(int dirfd, const char *name, void *ctx)
 static int make_backup(int dirfd, const char *name, void *ctx)
 {
 	/* a second name for the current target (kept until all is done) */
-	return linkat(dirfd, (const char *)ctx, dirfd, name, 0) == 0 ? 0 : -1;
+	if (linkat(dirfd, (const char *)ctx, dirfd, name, 0) == 0)
+		return 0;
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != EMLINK && errno != ENOSYS)
+		return -1;
+	/* no hard links here (vfat, some network shares): move it aside; the
+	 * target is then absent until the new file is renamed in */
+	return renameat2(dirfd, (const char *)ctx, dirfd, name, RENAME_NOREPLACE) == 0 ? 0 : -1;
 }
 
 /* Write buf to a new temp file in dirfd and fsync it (name in tmp). */
@@ -598,18 +604,28 @@ struct set_slot {
 static void set_undo(struct set_slot *s, size_t n)
 {
 	for (size_t i = n; i-- > 0;) {
+		int keep_bak = 0;
 		if (s[i].renamed) {
 			if (s[i].bak[0] != '\0') {
 				if (renameat(s[i].dirfd, s[i].bak, s[i].dirfd, s[i].base) == 0)
 					s[i].bak[0] = '\0';
+				else
+					keep_bak = 1; /* the only copy of the previous file */
 			} else {
 				(void)unlinkat(s[i].dirfd, s[i].base, 0);
 			}
 			s[i].renamed = 0;
+		} else if (s[i].bak[0] != '\0' &&
+			   fstatat(s[i].dirfd, s[i].base, &(struct stat){0}, AT_SYMLINK_NOFOLLOW) != 0) {
+			/* moved aside (no hard links), the new file not in yet */
+			if (renameat(s[i].dirfd, s[i].bak, s[i].dirfd, s[i].base) == 0)
+				s[i].bak[0] = '\0';
+			else
+				keep_bak = 1;
 		}
 		if (s[i].tmp[0] != '\0')
 			(void)unlinkat(s[i].dirfd, s[i].tmp, 0);
-		if (s[i].bak[0] != '\0')
+		if (s[i].bak[0] != '\0' && !keep_bak)
 			(void)unlinkat(s[i].dirfd, s[i].bak, 0);
 		s[i].tmp[0] = s[i].bak[0] = '\0';
 	}
@@ -720,8 +736,9 @@ fail:
 	return r;
 }
 
-/* ".<name>.tmp.<pid>.<6 hex>" or ".<name>.bak.<pid>.<6 hex>": *pid. */
-static int parse_stale(const char *n, long *pid)
+/* ".<name>.tmp.<pid>.<6 hex>" or ".<name>.bak.<pid>.<6 hex>": *pid, and
+ * *name_len the length of <name>. */
+static int parse_stale(const char *n, long *pid, size_t *name_len)
 {
 	const char *rnd, *p;
 	char *end;
@@ -742,13 +759,15 @@ static int parse_stale(const char *n, long *pid)
 		return 0;
 	errno = 0;
 	*pid = strtol(p + 1, &end, 10);
+	*name_len = (size_t)(p - 4 - (n + 1));
 	return errno == 0 && end == rnd - 1 && *pid > 0;
 }
 
-int klic_sweep_stale(const char *dir)
+int klic_sweep_stale(const char *dir, const char *ext)
 {
 	DIR *d;
 	struct dirent *e;
+	size_t nl, el = ext != NULL ? strlen(ext) : 0;
 	long pid;
 
 	if (dir == NULL)
@@ -757,8 +776,10 @@ int klic_sweep_stale(const char *dir)
 		return errno == ENOENT ? 0 : klic_error_set(KLIC_ERR_IO, "%s: %s", dir, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
-		if (!parse_stale(e->d_name, &pid) || pid == (long)getpid())
+		if (!parse_stale(e->d_name, &pid, &nl) || pid == (long)getpid())
 			continue;
+		if (el > 0 && (nl < el || memcmp(e->d_name + 1 + nl - el, ext, el) != 0))
+			continue; /* not one of the files this command writes */
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue; /* its writer may still be at work */
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))

@@ -857,7 +857,7 @@ int klic_key_import(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
 	memcpy(fpr_out, fpr, sizeof fpr);
 	r = 0;
 out:
-	if (nst > 0) { /* the keyring changed: the snapshot is stale */
+	if (d != NULL) { /* an import was tried: the snapshot may be stale */
 		pthread_mutex_lock(&kr->mu);
 		pub_cache_drop(kr);
 		pthread_mutex_unlock(&kr->mu);
@@ -1414,13 +1414,25 @@ static int signer_key(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t 
 	if ((r = kr_ctx(kr, &ctx)) != 0)
 		return r;
 	e = gpgme_get_key(ctx, sig_fpr, &key, 0);
-	kr_ctx_put(kr, ctx, r == 0);
+	kr_ctx_put(kr, ctx, e == 0);
 	if (e || key == NULL || key->subkeys == NULL || (sk = find_subkey(key, sig_fpr)) == NULL) {
 		gpgme_key_unref(key);
 		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s not found unambiguously: %s",
 				      sig_fpr, e ? gpgme_strerror(e) : "no such subkey");
 	}
 	pthread_mutex_lock(&kr->mu);
+	/* the key changed since the snapshot (a new subkey, say): its old
+	 * entry goes, so the signer stays unambiguous */
+	for (size_t i = 0; i < kr->npub;) {
+		gpgme_subkey_t p = kr->pub[i]->subkeys;
+		if (p != NULL && p->fpr != NULL && key->subkeys->fpr != NULL &&
+		    strcmp(p->fpr, key->subkeys->fpr) == 0) {
+			gpgme_key_unref(kr->pub[i]);
+			kr->pub[i] = kr->pub[--kr->npub];
+		} else {
+			i++;
+		}
+	}
 	r = keys_append(&kr->pub, &kr->npub, &kr->cappub, key);
 	pthread_mutex_unlock(&kr->mu);
 	if (r != 0) {

@@ -62,6 +62,30 @@ static int check_members(const struct klic_archive *ar, const struct klic_respon
 	return 0;
 }
 
+/* A verdict on a license file itself (it is not a currently valid license
+ * for this machine), as opposed to a failure to find out (gpg did not run,
+ * out of memory, an I/O error), which must not let a valid license be
+ * overwritten. */
+static int is_verdict(int r)
+{
+	switch (r) {
+	case KLIC_ERR_TOO_BIG:
+	case KLIC_ERR_JSON:
+	case KLIC_ERR_TYPE_TAG:
+	case KLIC_ERR_VERSION:
+	case KLIC_ERR_FIELD:
+	case KLIC_ERR_MACHINE_ID:
+	case KLIC_ERR_LICENSE_FORMAT:
+	case KLIC_ERR_LICENSE_NAME:
+	case KLIC_ERR_WRONG_MACHINE:
+	case KLIC_ERR_LICENSE_EXPIRED:
+	case KLIC_ERR_LICENSE_FUTURE:
+		return 1;
+	default:
+		return r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED;
+	}
+}
+
 /* Spec 5.4: what is at the name a license goes to now. */
 static int survey(struct klic_user *u, struct klic_slot_info *s, const char *path,
 		  const char *name, const char *mid, int64_t now)
@@ -74,12 +98,17 @@ static int survey(struct klic_user *u, struct klic_slot_info *s, const char *pat
 	memset(s, 0, sizeof(*s));
 	if ((r = klic_rq_exists(path, &s->exists)) != 0 || !s->exists)
 		return r;
-	if (klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES) == 0) {
-		s->valid = klic_user_check_license(u, &cur, name, buf, len, mid, now) == 0;
+	r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES);
+	if (r == 0)
+		r = klic_user_check_license(u, &cur, name, buf, len, mid, now);
+	free(buf);
+	if (r != 0 && !is_verdict(r))
+		return member_error(r, path);
+	s->valid = r == 0;
+	if (r == 0) {
 		memcpy(s->license_id, cur.license_id, sizeof(s->license_id));
 		s->expires = cur.expires;
 	}
-	free(buf);
 	klic_error_clear();
 	return 0;
 }
@@ -207,7 +236,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	if ((r = check_members(&ar, resp, man, sig, &info)) != 0)
 		goto out;
 	lic = klic_archive_get(&ar, resp->lic[0].file);
-	/* 14: valid now */
+	/* 13: valid now */
 	if (resp->created > now + KLIC_FUTURE_SKEW) {
 		(void)klic_time_format(t, resp->created);
 		r = klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
@@ -218,7 +247,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 		r = klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
 		goto out;
 	}
-	/* 15: each license under its own name; never over another valid one */
+	/* 14: each license under its own name; never over another valid one */
 	for (size_t i = 0; i < resp->n_licenses; i++) {
 		struct klic_install_item *it = &res->item[i];
 		struct klic_slot_info cur;
@@ -263,9 +292,9 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	    (r = mkdir_tracked(mark_dir, 0700, &made_markdir)) != 0)
 		goto out;
 	/* what a killed earlier run left behind goes first */
-	if ((r = klic_sweep_stale(u->licdir)) != 0 || (r = klic_sweep_stale(mark_dir)) != 0 ||
+	if ((r = klic_sweep_stale(u->licdir, ".lic")) != 0 || (r = klic_sweep_stale(mark_dir, NULL)) != 0 ||
 	    (r = klic_rq_path(klic_dir, u->home, "klic")) != 0 ||
-	    (r = klic_sweep_stale(klic_dir)) != 0)
+	    (r = klic_sweep_stale(klic_dir, NULL)) != 0)
 		goto out;
 	r = klic_write_atomic_set(items, n_items);
 out:

@@ -72,7 +72,7 @@ struct klic_user {
 		uint8_t sig_sha[KLIC_SHA256_LEN], data_sha[KLIC_SHA256_LEN];
 		struct klic_sig_info info;
 	} verified[8];
-	size_t n_verified;
+	size_t n_verified, next_verified;
 };
 
 /* Fill the paths (gnupghome NULL: <home>/klic/gnupg) and load the pinned

@@ -48,11 +48,13 @@ int klic_rq_verify_issuer(struct klic_user *u, struct klic_sig_info *info, const
 		return r;
 	r = klic_verify_detached_info(u->kr, info, sig, siglen, data, len, issuer_allow, u);
 	if (r == 0) {
-		struct klic_verified *v = &u->verified[u->n_verified % 8];
+		size_t cap = sizeof(u->verified) / sizeof(u->verified[0]);
+		struct klic_verified *v = &u->verified[u->next_verified];
 		memcpy(v->sig_sha, sig_sha, sizeof(sig_sha));
 		memcpy(v->data_sha, data_sha, sizeof(data_sha));
 		v->info = *info;
-		if (u->n_verified < 8)
+		u->next_verified = (u->next_verified + 1) % cap; /* a ring */
+		if (u->n_verified < cap)
 			u->n_verified++;
 	} else if (r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY &&
 		   r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED) {

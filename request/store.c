@@ -85,7 +85,7 @@ int klic_rq_issuers_save(const struct klic_user *u)
 		text[off++] = '\n';
 	}
 	if ((r = klic_rq_path(dir, u->home, "klic")) != 0 || (r = klic_mkdir_p(dir, 0700)) != 0 ||
-	    (r = klic_rq_path(path, dir, "issuers")) != 0 || (r = klic_sweep_stale(dir)) != 0)
+	    (r = klic_rq_path(path, dir, "issuers")) != 0 || (r = klic_sweep_stale(dir, NULL)) != 0)
 		return r;
 	return klic_write_atomic(path, text, off, 0644, 0);
 }
@@ -113,7 +113,7 @@ int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 		return r;
 	if ((r = klic_rq_path(dir, home, "klic/pending")) != 0 ||
 	    (r = klic_mkdir_p(dir, 0700)) != 0 || (r = pending_path(path, home, digest)) != 0 ||
-	    (r = klic_sweep_stale(dir)) != 0)
+	    (r = klic_sweep_stale(dir, NULL)) != 0)
 		return r;
 	return klic_write_atomic(path, manifest, len, 0600, 0);
 }
@@ -212,7 +212,7 @@ int klic_user_clock_advance(struct klic_user *u, int64_t t)
 		return 0;
 	if ((r = klic_rq_path(dir, u->home, "klic")) != 0 || (r = klic_mkdir_p(dir, 0700)) != 0 ||
 	    (r = klic_rq_path(path, dir, "clock")) != 0 || (r = klic_time_format(s, t)) != 0 ||
-	    (r = klic_sweep_stale(dir)) != 0)
+	    (r = klic_sweep_stale(dir, NULL)) != 0)
 		return r;
 	s[KLIC_TIME_LEN] = '\n';
 	s[KLIC_TIME_LEN + 1] = '\0';

@@ -149,25 +149,6 @@ void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in)
 	out[i] = '\0';
 }
 
-/* Sweep what a killed klic left beside a file it is about to write
- * ("-": standard output, nothing to sweep). */
-static int sweep_dir_of(const char *path)
-{
-	char dir[KLIC_PATH_MAX];
-	const char *slash;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	slash = strrchr(path, '/');
-	if (slash == NULL)
-		return klic_sweep_stale(".");
-	if ((size_t)(slash - path) >= sizeof(dir))
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: path too long", path);
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	return klic_sweep_stale(slash == path ? "/" : dir);
-}
-
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		      char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
 		      const char *out_path, unsigned flags, char **armor_out, size_t *armor_len)
@@ -236,8 +217,6 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 	/* Record the pending request first: a response can only ever be
 	 * installed for a request that was recorded. */
 	if ((r = klic_pending_store(u->home, digest, (const uint8_t *)manifest, mlen)) != 0)
-		goto out;
-	if ((r = sweep_dir_of(path_out)) != 0)
 		goto out;
 	if ((flags & KLIC_REQUEST_ARMOR) != 0)
 		r = klic_write_atomic(path_out, armor, alen, 0644, 0);

@@ -888,25 +888,36 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 			goto out;
 		}
 		for (int plans = 0;; plans++) {
+			/* a plan made stale by another worker (one machine's
+			 * requests compete for its file names) is made again
+			 * under the writer lock, where no worker can change it */
+			int hold = plans > 0;
+			if (hold)
+				pthread_mutex_lock(&w->b->wmu);
 			/* 7: answered before (or meanwhile): the same answer */
 			free(row.response);
-			if ((r = load_request(w->l, &row, it->digest)) != 0)
-				goto out;
-			if (row.found) {
+			r = load_request(w->l, &row, it->digest);
+			if (r == 0 && row.found) {
+				if (hold)
+					pthread_mutex_unlock(&w->b->wmu);
 				if ((r = exec_reissue(w, it, res, &row, &bytes, &len)) != 0)
 					goto out;
 				break;
 			}
-			if (plans == MAX_PLANS) {
+			if (r == 0 && plans == MAX_PLANS)
 				r = klic_error_set(KLIC_ERR_LEDGER,
 						   "the ledger kept changing under the decision; "
 						   "run issue again");
+			/* 6, 8: decide, then sign; 9: record it all in one commit */
+			if (r == 0)
+				r = plan_answer(w, it, an);
+			if (r != 0) {
+				if (hold)
+					pthread_mutex_unlock(&w->b->wmu);
 				goto out;
 			}
-			/* 6, 8: decide, then sign; 9: record it all in one commit */
-			if ((r = plan_answer(w, it, an)) != 0)
-				goto out;
-			pthread_mutex_lock(&w->b->wmu);
+			if (!hold)
+				pthread_mutex_lock(&w->b->wmu);
 			r = record_answer(w, it, an, &state);
 			pthread_mutex_unlock(&w->b->wmu);
 			if (r != 0)
@@ -938,7 +949,7 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 	pthread_mutex_lock(&w->b->mu);
 	if (!w->b->swept) {
 		w->b->swept = 1;
-		r = klic_sweep_stale(w->b->outdir);
+		r = klic_sweep_stale(w->b->outdir, ".kresp");
 	}
 	pthread_mutex_unlock(&w->b->mu);
 	if (r != 0)
@@ -1049,6 +1060,49 @@ static int run_phase(struct batch *b, struct worker *ws, unsigned jobs, int phas
 	return 0;
 }
 
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Two requests that would be answered under the same output name (the same
+ * base name from two folders) are refused before anything is done: the
+ * second response would silently replace the first. */
+static int check_out_names(const char *const *paths, size_t n, const char *outdir)
+{
+	char **names = calloc(n, sizeof *names);
+	char buf[4096];
+	int r = 0;
+
+	if (names == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "batch");
+	size_t m = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (out_path_for(buf, sizeof buf, outdir, paths[i]) != 0) {
+			klic_error_clear(); /* that request fails on its own later */
+			continue;
+		}
+		if ((names[m++] = strdup(buf)) == NULL)
+			r = klic_error_set(KLIC_ERR_NOMEM, "batch");
+	}
+	if (r == 0) {
+		qsort(names, m, sizeof *names, cmp_str);
+		for (size_t i = 1; i < m; i++) {
+			if (strcmp(names[i - 1], names[i]) == 0) {
+				r = klic_error_set(KLIC_ERR_INVALID_ARG,
+						   "two requests would both be answered as %s "
+						   "(same file name): answer them separately",
+						   names[i]);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
 int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		     const struct klic_issue_opts *o, struct klic_issue_tally *tally)
 {
@@ -1107,7 +1161,8 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
 		goto out;
 	}
-	if ((r = klic_mkdir_p(b->outdir, 0755)) != 0)
+	if ((r = check_out_names(paths, n, b->outdir)) != 0 ||
+	    (r = klic_mkdir_p(b->outdir, 0755)) != 0)
 		goto out;
 	for (k = 0; k < jobs; k++) {
 		ws[k].b = b;

@@ -239,6 +239,19 @@ else
 	echo "# skipped: klic not built"
 fi
 
+# --- two requests that would be answered under one name: refused before anything ----------------
+mkdir -p dupa dupb
+req ada dupa/same.kreq --product KRE --seats 1
+req ada dupb/same.kreq --product KRE --seats 1
+before=$(ledger 'SELECT count(*) FROM requests')
+osum=$(tree_sum "$BOX/out"); rc=0
+admin issue dupa/same.kreq dupb/same.kreq -o out --yes >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$BOX/e")" = 1 ] && grep -q "same file name" "$BOX/e" && [ "$osum" = "$(tree_sum "$BOX/out")" ] &&
+	pass "two requests answered under one file name: usage error, nothing written: $(cat "$BOX/e")" ||
+	fail "duplicate output names: rc=$rc $(cat "$BOX/e")"
+[ "$(ledger 'SELECT count(*) FROM requests')" = "$before" ] && pass "nothing recorded for the duplicate names" ||
+	fail "duplicate names recorded something"
+
 # --- the ledger is sound ---------------------------------------------------------------------------
 [ "$(ledger 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 admin audit verify >/dev/null && pass "audit chain verifies" || fail "audit verify"
