@@ -208,7 +208,9 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 	 * fails here with "file is not a database". */
 	if ((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
 	    (r = klic_ledger_exec(l, "PRAGMA foreign_keys=ON")) != 0 ||
-	    (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0) {
+	    (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0 ||
+	    /* the interior pages of a large ledger's indexes stay in memory */
+	    (r = klic_ledger_exec(l, "PRAGMA cache_size=-8192")) != 0) {
 		r = prefix_path(r, path);
 		goto out;
 	}
