@@ -481,6 +481,32 @@ static json_t *json_str_or_null(const char *s)
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/* The options of a command whose only option is --json (and --help):
+ * -1 to go on, else the exit status to return. */
+static int json_only_args(const struct cmd *c, int argc, char **argv, const struct option *lo,
+			  int *json)
+{
+	int ch;
+
+	*json = 0;
+	opt_reset();
+	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+		if (ch == 'h') {
+			cmd_help(c);
+			return EXIT_OK;
+		}
+		if (ch == 'j' && !*json)
+			*json = 1;
+		else if (ch == 'j')
+			return usage_error(c->name, "repeated option", "--json");
+		else
+			return EXIT_USAGE;
+	}
+	if (optind != argc)
+		return usage_error(c->name, "unexpected argument", argv[optind]);
+	return -1;
+}
+
 static int cmd_status(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -490,23 +516,10 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 	json_t *root = NULL, *arr = NULL;
 	struct klic_user u;
 	int64_t now = klic_now();
-	int json = 0, ch, r, clock_ok, n = 0, u_open = 0;
+	int json = 0, r, clock_ok, n = 0, u_open = 0;
 
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
-		if (ch == 'h') {
-			cmd_help(c);
-			return EXIT_OK;
-		}
-		if (ch == 'j' && !json)
-			json = 1;
-		else if (ch == 'j')
-			return usage_error(c->name, "repeated option", "--json");
-		else
-			return EXIT_USAGE;
-	}
-	if (optind != argc)
-		return usage_error(c->name, "unexpected argument", argv[optind]);
+	if ((r = json_only_args(c, argc, argv, lo, &json)) != -1)
+		return r;
 	if ((r = user_open(&u, g)) != 0)
 		return r;
 	u_open = 1;
@@ -617,23 +630,10 @@ static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, ch
 		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	struct klic_doctor_report *rep = NULL;
 	char home[KLIC_PATH_MAX];
-	int json = 0, ch, r;
+	int json = 0, r;
 
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
-		if (ch == 'h') {
-			cmd_help(c);
-			return EXIT_OK;
-		}
-		if (ch == 'j' && !json)
-			json = 1;
-		else if (ch == 'j')
-			return usage_error(c->name, "repeated option", "--json");
-		else
-			return EXIT_USAGE;
-	}
-	if (optind != argc)
-		return usage_error(c->name, "unexpected argument", argv[optind]);
+	if ((r = json_only_args(c, argc, argv, lo, &json)) != -1)
+		return r;
 	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
 		return fail("home", r);
 	if ((r = klic_keys_init()) != 0)
