@@ -533,10 +533,12 @@ static int out_path_for(char *out, size_t outsz, const char *outdir, const char 
 	int n;
 
 	base = base != NULL ? base + 1 : reqpath;
+	if (strcmp(reqpath, "-") == 0)
+		base = "stdin"; /* a request read from standard input */
 	blen = strlen(base);
 	if (blen > 5 && strcmp(base + blen - 5, ".kreq") == 0)
 		blen -= 5;
-	if (blen == 0 || (blen == 1 && base[0] == '-'))
+	if (blen == 0 || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: cannot name the response",
 				      reqpath);
 	n = snprintf(out, outsz, "%s/%.*s.kresp", outdir, (int)blen, base);

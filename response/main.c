@@ -441,7 +441,8 @@ static const char issue_help[] =
     "Answer each request with DIR/NAME.kresp (issued or denied).  Asks before\n"
     "spending seats unless --yes.  Exit 0 when no request failed, else the highest\n"
     "status among the failed requests (1 refused, 3 I/O, 4 internal).\n"
-    "Requests may be binary or armored (-----BEGIN KLIC REQUEST-----).\n"
+    "Requests may be binary or armored (-----BEGIN KLIC REQUEST-----); '-' reads\n"
+    "one from standard input and answers it as DIR/stdin.kresp.\n"
     "  --armor  write each response as ASCII text that can be pasted into an\n"
     "           e-mail body (-----BEGIN KLIC RESPONSE-----)\n";
 
@@ -562,6 +563,9 @@ static int cmd_issue(struct global *g, int argc, char **argv)
 		return usage_error("issue", "--jobs must be 1..8");
 	if (optind >= argc)
 		return usage_error("issue", "expected FILE.kreq...");
+	if (outdir != NULL && strcmp(outdir, "-") == 0)
+		return usage_error("issue", "-o names a folder for the responses (standard output "
+					    "carries the report)");
 	if ((rc = open_admin(&a, g)) != 0)
 		return rc;
 	memset(&o, 0, sizeof o);

@@ -92,6 +92,13 @@ admin export-key -o - | grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' && pas
 	fail "export-key -o -"
 "$KLIC" --home "$BOX/u2" request --product KRE -o - | admin member add --from-request - >/dev/null &&
 	pass "klic-admin member add --from-request -" || fail "member add --from-request -"
+"$KLIC" --home "$BOX/u2" request --product KRE -o u2.kreq >/dev/null
+rc=0; admin issue - -o stdout-out --yes <u2.kreq >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+[ $rc -eq 0 ] && [ -s stdout-out/stdin.kresp ] && grep -q '^OK   - -> stdout-out/stdin.kresp' "$BOX/out.txt" &&
+	pass "klic-admin issue - answers a request from stdin as DIR/stdin.kresp" ||
+	fail "issue -: exit $rc $(cat "$BOX/out.txt" "$BOX/err.txt")"
+usage_err admin issue u2.kreq -o - --yes
+[ ! -e ./- ] && pass "issue -o -: no folder named '-'" || fail "issue -o - made a folder"
 
 # --- --json -------------------------------------------------------------------------------------
 user status --json >status.json && json_ok "klic status --json" status.json machine_id clock_ok licenses
