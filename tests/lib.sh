@@ -32,6 +32,17 @@ flip() {
 	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
+# same_content A B: both gzip streams decompress, to the same bytes.  Some
+# bit flips of a gzip file change nothing it holds (gzip header fields that
+# zlib ignores, unused deflate code lengths, padding bits of the last deflate
+# byte); such a file is the same bundle, and accepting it is right.
+same_content() {
+	local x y
+	x=$(gzip -dc <"$1" 2>/dev/null | sha256sum) || return 1
+	y=$(gzip -dc <"$2" 2>/dev/null | sha256sum) || return 1
+	[ "$x" = "$y" ]
+}
+
 # tree_sum DIR: one line per file (path + sha256) and per directory, so a
 # comparison before/after shows any change, including new empty files.
 tree_sum() {

@@ -79,6 +79,7 @@ expect_refused "response from an unpinned issuer is refused" "$L" user install e
 n=$(stat -c %s outbox/ada.kresp); step=$(( n / 24 + 1 )); bad=0
 for ((off = 0; off < n; off += step)); do
 	cp outbox/ada.kresp t.kresp; flip t.kresp "$off"
+	same_content outbox/ada.kresp t.kresp && continue # the same bundle (see lib.sh)
 	before=$(tree_sum "$L"); rc=0
 	user install t.kresp >/dev/null 2>&1 || rc=$?
 	[ "$rc" -ne 0 ] && [ "$before" = "$(tree_sum "$L")" ] || { bad=$((bad + 1)); echo "# accepted flip at $off"; }

@@ -75,6 +75,7 @@ grep -qx "klic: m7.kresp: request denied: no-seats: all seats in use" "$BOX/err.
 n=$(stat -c %s outbox/ada.kresp); step=$(( n / 40 + 1 )); bad=0
 for ((off = 0; off < n; off += step)); do
 	cp outbox/ada.kresp t.kresp; flip t.kresp "$off"
+	same_content outbox/ada.kresp t.kresp && continue # the same bundle (see lib.sh)
 	before=$(tree_sum "$L"); rc=0
 	user install t.kresp >/dev/null 2>"$BOX/err.txt" || rc=$?
 	if [ "$rc" -eq 0 ] || [ "$before" != "$(tree_sum "$L")" ] || [ "$(wc -l < "$BOX/err.txt")" -ne 1 ]; then
