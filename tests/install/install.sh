@@ -91,7 +91,7 @@ man_covers() {
 		grep -q "^$s" <<<"$text" || miss="$miss section:$s"
 	done
 	for x in 0 1 2 3 4; do
-		sed -n '/^EXIT STATUS/,/^[A-Z]/p' <<<"$text" | grep -qE "^ +$x( |$)" || miss="$miss exit:$x"
+		grep -qE "^ +$x( |$)" <<<"$(sed -n '/^EXIT STATUS/,/^[A-Z]/p' <<<"$text")" || miss="$miss exit:$x"
 	done
 	if [ -z "$miss" ]; then
 		pass "$(basename "$page"): every command ($(echo $cmds | wc -w)) and option of --help, exit table, files"
@@ -154,7 +154,7 @@ if cc -std=c99 -Wall -Wextra -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $fl
 else
 	fail "example.c: $(head -5 "$BOX/cc.err")"
 fi
-if LD_LIBRARY_PATH="$LIB" ldd ex/example | grep -q "libklic.so.1 => $LIB/libklic.so.1"; then
+if grep -q "libklic.so.1 => $LIB/libklic.so.1" <<<"$(LD_LIBRARY_PATH="$LIB" ldd ex/example)"; then
 	pass "example uses the installed libklic.so.1"
 else
 	fail "example links: $(LD_LIBRARY_PATH="$LIB" ldd ex/example | grep klic)"
@@ -181,7 +181,7 @@ fi
 deps="$(pkg-config --libs $(pkg-config --print-requires-private klic) 2>/dev/null || true) -lpthread"
 if cc -std=c99 -Wall -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $(pkg-config --cflags klic) \
 	"$LIB/libklic.a" $deps -o ex/example-static 2>"$BOX/cc.err"; then
-	if ! ldd ex/example-static | grep -q libklic && ex/example-static "$LIC" "$U" >/dev/null 2>&1; then
+	if ! grep -q libklic <<<"$(ldd ex/example-static)" && ex/example-static "$LIC" "$U" >/dev/null 2>&1; then
 		pass "static example (libklic.a + $deps): valid"
 	else
 		fail "static example: $(ex/example-static "$LIC" "$U" 2>&1 | head -3)"
