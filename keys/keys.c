@@ -62,14 +62,12 @@
 
 #include <gpgme.h>
 
+#include "keys_int.h"
 #include "klic_keys.h"
 
 /* Hard caps on what we hand to gpg. */
 #define KEYS_MAX_KEY_INPUT (64u * 1024u) /* public key block to import/inspect */
-#define KEYS_MAX_SIG_INPUT (64u * 1024u) /* detached signature */
-#define KEYS_MAX_SIGN_INPUT (16u * 1024u * 1024u)
 #define KEYS_MAX_IDLE_CTX 16
-#define KEYS_MAX_OUTPUT (16u * 1024u * 1024u + 65536u)
 #define KEYS_MAX_PASSPHRASE 1024 /* bytes, including the NUL */
 #define KEYS_MAX_NAME 200
 #define KEYS_MAX_EMAIL 200
@@ -88,6 +86,8 @@ struct klic_keyring {
 	int pub_loaded;
 	gpgme_ctx_t idle[KEYS_MAX_IDLE_CTX]; /* contexts set up for this home */
 	size_t n_idle;
+	struct keys_workers *workers; /* signing and verification in worker
+				       * processes (workers.c), or NULL */
 };
 
 /* gpg.conf written into every keyring we create. */
@@ -481,6 +481,8 @@ void klic_keyring_free(struct klic_keyring *kr)
 {
 	if (kr == NULL)
 		return;
+	keys_workers_stop(kr->workers);
+	kr->workers = NULL;
 	pub_cache_drop(kr);
 	gpgme_key_unref(kr->sign_key);
 	while (kr->n_idle > 0)
@@ -977,6 +979,36 @@ static int signing_key(struct klic_keyring *kr, gpgme_ctx_t ctx, gpgme_key_t *ou
 	return 0;
 }
 
+static int pub_cache_load(struct klic_keyring *kr);
+
+/* Look up the signing key and list the public keys now (both are kept in
+ * kr), so that worker processes forked afterwards inherit them instead of
+ * each running the same gpg processes again.  Best effort: a failure here
+ * is reported again by the operation that needs the key. */
+void keys_warm(struct klic_keyring *kr, const char *sign_fpr)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+
+	if (sign_fpr != NULL && klic_fpr_check(sign_fpr) == 0 && kr_ctx(kr, &ctx) == 0) {
+		int r = signing_key(kr, ctx, &key, sign_fpr);
+		gpgme_key_unref(key);
+		kr_ctx_put(kr, ctx, r == 0);
+	}
+	(void)pub_cache_load(kr);
+	klic_error_clear();
+}
+
+struct keys_workers *keys_get_workers(const struct klic_keyring *kr)
+{
+	return kr->workers;
+}
+
+void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w)
+{
+	kr->workers = w;
+}
+
 int klic_key_can_sign(struct klic_keyring *kr, const char *fpr)
 {
 	gpgme_ctx_t ctx = NULL;
@@ -1202,9 +1234,26 @@ out:
 	return r;
 }
 
+int keys_sign_local(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
+		    const uint8_t *data, size_t len, int clear)
+{
+	return do_sign(kr, out, outlen, fpr, data, len,
+		       clear ? GPGME_SIG_MODE_CLEAR : GPGME_SIG_MODE_DETACH);
+}
+
 int klic_sign_detached(struct klic_keyring *kr, uint8_t **sig, size_t *siglen, const char *fpr,
 		       const uint8_t *data, size_t len)
 {
+	if (kr != NULL && kr->workers != NULL) {
+		int r;
+		if (sig == NULL || siglen == NULL || (data == NULL && len != 0))
+			return klic_error_set(KLIC_ERR_INVALID_ARG, "sign");
+		*sig = NULL;
+		*siglen = 0;
+		if ((r = arg_fpr(fpr)) != 0)
+			return r;
+		return keys_workers_sign(kr->workers, sig, siglen, fpr, data, len, 0);
+	}
 	return do_sign(kr, sig, siglen, fpr, data, len, GPGME_SIG_MODE_DETACH);
 }
 
@@ -1221,6 +1270,11 @@ int klic_sign_clear(struct klic_keyring *kr, uint8_t **out, size_t *outlen, cons
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "sign_clear: body");
 	if ((r = check_lic_body(body, len)) != 0)
 		return r;
+	if (kr != NULL && kr->workers != NULL && out != NULL && outlen != NULL) {
+		if ((r = arg_fpr(fpr)) != 0)
+			return r;
+		return keys_workers_sign(kr->workers, out, outlen, fpr, body, len, 1);
+	}
 	return do_sign(kr, out, outlen, fpr, body, len, GPGME_SIG_MODE_CLEAR);
 }
 
@@ -1464,9 +1518,11 @@ int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_L
 	return r;
 }
 
-int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *info,
-			      const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
-			      klic_fpr_allow_fn allow, void *allow_ctx)
+/* The policy's steps 1-5 (everything but the caller's choice of signer):
+ * on success info holds the signer's primary fingerprint, digest and
+ * signature class. */
+int keys_verify_local(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
+		      size_t siglen, const uint8_t *data, size_t len)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_data_t sigd = NULL, textd = NULL;
@@ -1483,7 +1539,7 @@ int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *inf
 
 	if (info != NULL)
 		memset(info, 0, sizeof *info);
-	if (kr == NULL || info == NULL || allow == NULL || (data == NULL && len != 0))
+	if (kr == NULL || info == NULL || (data == NULL && len != 0))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "verify_detached");
 	if (sig == NULL || siglen == 0)
 		return klic_error_set(KLIC_ERR_SIG_NONE, "empty signature");
@@ -1614,14 +1670,6 @@ int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *inf
 				   sk->length, sk->curve ? sk->curve : "-");
 		goto out;
 	}
-	/* 6. the expected role's key, by primary fingerprint */
-	r = allow(allow_ctx, primary);
-	if (r != 0) {
-		if (r > 0)
-			r = KLIC_ERR_SIG_WRONG_KEY;
-		r = klic_error_set(r, "signed by %s", primary);
-		goto out;
-	}
 	memcpy(info->signer, primary, sizeof primary);
 	info->hash_bits = hash_bits(s->hash_algo);
 	info->sig_class = w.sig_class;
@@ -1632,6 +1680,37 @@ out:
 	gpgme_data_release(textd);
 	kr_ctx_put(kr, ctx, r == 0);
 	return r;
+}
+
+int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *info,
+			      const uint8_t *sig, size_t siglen, const uint8_t *data, size_t len,
+			      klic_fpr_allow_fn allow, void *allow_ctx)
+{
+	char primary[KLIC_FPR_HEX_LEN + 1];
+	int r;
+
+	if (info != NULL)
+		memset(info, 0, sizeof *info);
+	if (kr == NULL || info == NULL || allow == NULL || (data == NULL && len != 0))
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "verify_detached");
+	if (kr->workers != NULL)
+		r = keys_workers_verify(kr->workers, info, sig, siglen, data, len);
+	else
+		r = keys_verify_local(kr, info, sig, siglen, data, len);
+	if (r != 0) {
+		memset(info, 0, sizeof *info);
+		return r;
+	}
+	/* 6. the expected role's key, by primary fingerprint */
+	memcpy(primary, info->signer, sizeof primary);
+	r = allow(allow_ctx, primary);
+	if (r != 0) {
+		memset(info, 0, sizeof *info);
+		if (r > 0)
+			r = KLIC_ERR_SIG_WRONG_KEY;
+		return klic_error_set(r, "signed by %s", primary);
+	}
+	return 0;
 }
 
 static int allow_pinned(void *ctx, const char *primary_fpr)

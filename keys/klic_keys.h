@@ -44,6 +44,24 @@ int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int crea
 void klic_keyring_free(struct klic_keyring *kr);
 const char *klic_keyring_home(const struct klic_keyring *kr);
 
+/* Run this keyring's signatures and verifications (klic_sign_*,
+ * klic_verify_*) in n worker processes (1..KLIC_MAX_WORKERS) forked now,
+ * any free one per call, until klic_keyring_stop_workers() or
+ * klic_keyring_free().  Why: GPGME starts every gpg by forking the calling
+ * process twice, and a fork costs in proportion to the caller's memory map
+ * and stalls its other threads; forked from a small single-threaded
+ * process it costs little.  Call it while the process has ONE thread, after
+ * the passphrase settings; sign_fpr (may be NULL) is the key the workers
+ * will sign with, looked up once here so they share the lookup.  The
+ * results, error codes and details are those of the same calls made in
+ * this process; the allow callback runs in this process.  A worker that
+ * dies fails the call it was serving with KLIC_ERR_GPG, and calls go on in
+ * the others. */
+#define KLIC_MAX_WORKERS 16
+int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr);
+/* Stop the workers (waits for them); later calls run in this process. */
+void klic_keyring_stop_workers(struct klic_keyring *kr);
+
 /* Passphrases for protected secret keys, for batch use: read from a file
  * (first line) or supplied by a callback.  Never a TTY prompt. */
 int klic_keyring_set_passphrase_file(struct klic_keyring *kr, const char *path);

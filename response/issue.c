@@ -1166,6 +1166,11 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	if ((r = check_out_names(paths, n, b->outdir)) != 0 ||
 	    (r = klic_mkdir_p(b->outdir, 0755)) != 0)
 		goto out;
+	/* gpg is started from small worker processes forked now, while this
+	 * process has one thread (keys/workers.c says why); without them (a
+	 * single request, or no fork possible) from this process */
+	if (n > 1 && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr) != 0)
+		klic_error_clear();
 	for (k = 0; k < jobs; k++) {
 		ws[k].b = b;
 		if (klic_ledger_open(&ws[k].l, a->ledger_path, 0) != 0) {
@@ -1199,6 +1204,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	*tally = b->tally;
 	r = 0;
 out:
+	klic_keyring_stop_workers(a->kr);
 	for (k = 0; k < jobs; k++)
 		klic_ledger_free(ws[k].l);
 	pthread_mutex_destroy(&b->wmu);

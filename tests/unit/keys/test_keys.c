@@ -2,11 +2,13 @@
  * the verification policy (spec/PROTOCOL.md §4).  Every test works in its
  * own mkdtemp("/tmp/klic-XXXXXX") GNUPGHOMEs; teardown kills their agents
  * (gpgconf --kill all) and removes them. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -853,6 +855,150 @@ static void test_threads(void **state)
 	}
 }
 
+/* ---- worker processes --------------------------------------------------- */
+
+/* Our direct children that are still running (the workers), into pids. */
+static int children(pid_t *pids, int max)
+{
+	char path[300], buf[512];
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc");
+	FILE *fp;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL && n < max) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof buf, fp) != NULL) {
+			const char *rp = strrchr(buf, ')');
+			char st = 0;
+			long ppid = 0;
+			if (rp != NULL && sscanf(rp + 1, " %c %ld", &st, &ppid) == 2 &&
+			    ppid == (long)getpid() && st != 'Z')
+				pids[n++] = (pid_t)atol(de->d_name);
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_workers(void **state)
+{
+	struct fx *f = *state;
+	int s = new_ring(f), v = new_ring(f), un = new_ring(f), calls = 0;
+	char fs[KLIC_FPR_HEX_LEN + 1], fu[KLIC_FPR_HEX_LEN + 1], signer[KLIC_FPR_HEX_LEN + 1];
+	char local_detail[512];
+	static const char body[] = "{\n  \"type\": \"klic-license\",\n  \"version\": 1\n}";
+	uint8_t *sig = NULL, *lic = NULL, *su = NULL, *bad = NULL;
+	size_t sl, ll, sul, bl;
+	struct klic_lic_parts parts;
+	pid_t pids[8];
+
+	assert_int_equal(new_key(f, s, fs, "issuer"), 0);
+	assert_int_equal(new_key(f, un, fu, "unknown"), 0);
+	copy_key(f, s, v, fs);
+	assert_int_equal(klic_sign_detached(f->kr[un], &su, &sul, fu, MSG, MSGLEN), 0);
+	/* what the same calls say in this process */
+	assert_int_equal(klic_verify_pinned(f->kr[v], su, sul, MSG, MSGLEN, fs),
+			 KLIC_ERR_SIG_UNKNOWN_KEY);
+	snprintf(local_detail, sizeof local_detail, "%s", klic_error_detail());
+
+	assert_int_equal(children(pids, 8), 0);
+	assert_int_equal(klic_keyring_start_workers(f->kr[s], 2, fs), 0);
+	assert_int_equal(klic_keyring_start_workers(f->kr[s], 1, fs), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_keyring_start_workers(f->kr[v], 2, NULL), 0);
+	assert_int_equal(klic_keyring_start_workers(f->kr[un], 0, NULL), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(children(pids, 8), 4);
+
+	/* signatures made by a worker verify, in a worker and in this process */
+	assert_int_equal(klic_sign_detached(f->kr[s], &sig, &sl, fs, MSG, MSGLEN), 0);
+	assert_int_equal(
+	    klic_sign_clear(f->kr[s], &lic, &ll, fs, (const uint8_t *)body, sizeof body - 1), 0);
+	assert_int_equal(klic_license_split(&parts, lic, ll), 0);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs), 0);
+	assert_int_equal(
+	    klic_verify_pinned(f->kr[v], parts.sig, parts.sig_len, parts.body, parts.body_len, fs),
+	    0);
+	/* the allow callback runs here, once, and gets the primary */
+	assert_int_equal(
+	    klic_verify_detached(f->kr[v], signer, sig, sl, MSG, MSGLEN, allow_any, &calls), 0);
+	assert_int_equal(calls, 1);
+	assert_string_equal(signer, fs);
+	assert_int_equal(
+	    klic_verify_detached(f->kr[v], signer, sig, sl, MSG, MSGLEN, refuse_not_member, NULL),
+	    KLIC_ERR_NOT_MEMBER);
+	assert_string_equal(signer, "");
+	/* refusals: the same codes and details as in this process */
+	assert_int_equal(klic_verify_pinned(f->kr[v], su, sul, MSG, MSGLEN, fs),
+			 KLIC_ERR_SIG_UNKNOWN_KEY);
+	assert_string_equal(klic_error_detail(), local_detail);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN - 1, fs),
+			 KLIC_ERR_SIG_BAD);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fu),
+			 KLIC_ERR_SIG_WRONG_KEY);
+	assert_non_null(strstr(klic_error_detail(), fs));
+	assert_int_equal(klic_verify_pinned(f->kr[v], MSG, MSGLEN, MSG, MSGLEN, fs),
+			 KLIC_ERR_SIG_NONE);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, 0, MSG, MSGLEN, fs), KLIC_ERR_SIG_NONE);
+	assert_int_equal(klic_sign_clear(f->kr[s], &bad, &bl, fs, (const uint8_t *)"a \nb", 4),
+			 KLIC_ERR_LICENSE_FORMAT);
+	assert_int_equal(klic_sign_detached(f->kr[s], &bad, &bl, fu, MSG, MSGLEN),
+			 KLIC_ERR_NOT_FOUND);
+	assert_null(bad);
+
+	/* threads share the workers */
+	{
+		pthread_t th[4];
+		struct thr t[4];
+		for (int i = 0; i < 4; i++) {
+			t[i].signer = f->kr[s];
+			t[i].verifier = f->kr[v];
+			t[i].fpr = fs;
+			t[i].failures = 0;
+			assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+		}
+		for (int i = 0; i < 4; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			assert_int_equal(t[i].failures, 0);
+		}
+	}
+
+	/* a worker that dies fails the call it gets, with KLIC_ERR_GPG; the
+	 * next calls go to the one left; none left: every call fails */
+	klic_keyring_stop_workers(f->kr[s]);
+	assert_int_equal(children(pids, 8), 2);
+	assert_int_equal(kill(pids[0], SIGKILL), 0);
+	usleep(100 * 1000);
+	int fails = 0;
+	for (int i = 0; i < 3; i++) {
+		int r = klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs);
+		if (r != 0) {
+			assert_int_equal(r, KLIC_ERR_GPG);
+			assert_non_null(strstr(klic_error_detail(), "gpg worker process"));
+			fails++;
+		}
+	}
+	assert_true(fails <= 1);
+	assert_int_equal(children(pids, 8), 1);
+	assert_int_equal(kill(pids[0], SIGKILL), 0);
+	usleep(100 * 1000);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs), KLIC_ERR_GPG);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs), KLIC_ERR_GPG);
+	assert_non_null(strstr(klic_error_detail(), "no gpg worker process left"));
+	/* stopped: the calls run in this process again, no child is left */
+	klic_keyring_stop_workers(f->kr[v]);
+	assert_int_equal(children(pids, 8), 0);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs), 0);
+	free(sig);
+	free(lic);
+	free(su);
+}
+
 static void test_fpr_check(void **state)
 {
 	(void)state;
@@ -880,6 +1026,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_passphrase, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clear_sign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,35 @@
+/* klic keys/ — internal interface between keys.c (OpenPGP through GPGME)
+ * and workers.c (the same operations in worker processes).  Not installed,
+ * not used outside keys/. */
+#ifndef KLIC_KEYS_INT_H
+#define KLIC_KEYS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "klic_keys.h"
+
+/* Hard caps on what we hand to gpg and take from it. */
+#define KEYS_MAX_SIG_INPUT (64u * 1024u) /* detached signature */
+#define KEYS_MAX_SIGN_INPUT (16u * 1024u * 1024u)
+#define KEYS_MAX_OUTPUT (16u * 1024u * 1024u + 65536u)
+
+struct keys_workers;
+
+/* keys.c: the operations in this process, whatever kr's workers. */
+int keys_sign_local(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
+		    const uint8_t *data, size_t len, int clear);
+int keys_verify_local(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
+		      size_t siglen, const uint8_t *data, size_t len);
+void keys_warm(struct klic_keyring *kr, const char *sign_fpr);
+struct keys_workers *keys_get_workers(const struct klic_keyring *kr);
+void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w);
+
+/* workers.c: the same through a worker process (any free one). */
+int keys_workers_sign(struct keys_workers *w, uint8_t **out, size_t *outlen, const char *fpr,
+		      const uint8_t *data, size_t len, int clear);
+int keys_workers_verify(struct keys_workers *w, struct klic_sig_info *info, const uint8_t *sig,
+			size_t siglen, const uint8_t *data, size_t len);
+void keys_workers_stop(struct keys_workers *w);
+
+#endif
