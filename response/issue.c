@@ -592,10 +592,8 @@ static int plan_answer(struct worker *w, struct item *it, struct answer *an)
 		an->resp.expires = an->d.expires;
 		for (unsigned k = 0; k < it->req.seats; k++) {
 			struct klic_response_entry *e = &an->resp.lic[k];
-			uint8_t raw[16];
-			if ((r = klic_random(raw, sizeof raw)) != 0)
+			if ((r = klic_license_id_new(e->license_id)) != 0)
 				return r;
-			klic_hex(e->license_id, raw, sizeof raw);
 			copy_str(e->file, sizeof e->file, an->files[k]);
 			e->seat = k + 1;
 		}

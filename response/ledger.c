@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "response_int.h"
@@ -698,6 +699,29 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 		r = klic_ledger_err(l, "members");
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- licenses ---------------------------------------------------------------- */
+
+int klic_license_id_new(char out[33])
+{
+	struct timespec ts;
+	uint8_t raw[16];
+	uint64_t ms;
+	int r;
+
+	out[0] = '\0';
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return klic_error_set(KLIC_ERR_IO, "clock_gettime: %s", strerror(errno));
+	if (ts.tv_sec < 0 || (uint64_t)ts.tv_sec > UINT64_C(0xffffffffffff) / 1000 - 1)
+		return klic_error_set(KLIC_ERR_INTERNAL, "license ID: clock out of range");
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < 6; i++)
+		raw[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	if ((r = klic_random(raw + 6, sizeof raw - 6)) != 0)
+		return r;
+	klic_hex(out, raw, sizeof raw);
+	return 0;
 }
 
 /* ---- list ------------------------------------------------------------------- */

@@ -444,6 +444,8 @@ if [ "$BIG" = 1 ]; then
 	# 60 days (so about 5 % are active now), 100,000 machines (each renewed
 	# about every 110 days), on an extra KRE node-locked yearly entitlement
 	# that ends before the bench's (the bench's is preferred, valid longest).
+	# License IDs as klic-admin makes them (spec/PROTOCOL.md 1): the issue
+	# time in milliseconds, 12 hex digits, then 10 random bytes.
 	# Stored responses are a short placeholder; no audit rows.
 	sqlite3 -batch "$db" <<-SQL >/dev/null || die "populating the ledger failed"
 		.bail on
@@ -466,7 +468,8 @@ if [ "$BIG" = 1 ]; then
 		FROM s, h;
 		INSERT INTO licenses (license_id, request_digest, seat, machine_id, product, issued, expires,
 		                      entitlement_id, member_fpr $lic_file_col)
-		SELECT lower(hex(randomblob(16))), r.digest, 1, r.machine_id, 'KRE',
+		SELECT printf('%012x', CAST(strftime('%s', r.created) AS INTEGER) * 1000 + abs(random() % 1000))
+		         || lower(hex(randomblob(10))), r.digest, 1, r.machine_id, 'KRE',
 		  CAST(strftime('%s', r.created) AS INTEGER), CAST(strftime('%s', r.created) AS INTEGER) + 5184000,
 		  r.entitlement_id, r.member_fpr $lic_file_val
 		FROM requests r, h WHERE r.entitlement_id = h.ent;
