@@ -1036,6 +1036,8 @@ static void *worker_main(void *arg)
 		if (i >= b->n)
 			break;
 		process(w, i);
+		/* out of the writer lock: the other workers keep committing */
+		klic_ledger_checkpoint(w->l);
 	}
 	return NULL;
 }
@@ -1170,6 +1172,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 			r = klic_error_code();
 			goto out;
 		}
+		klic_ledger_defer_checkpoints(ws[k].l);
 	}
 	if (o->confirm == NULL) {
 		for (size_t base = 0; base < n; base += cap) {

@@ -14,7 +14,11 @@
 
 struct klic_ledger {
 	sqlite3 *db;
+	int wal_frames; /* frames in the WAL after this connection's last commit */
 };
+
+/* SQLite's own autocheckpoint threshold (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT). */
+#define WAL_CHECKPOINT_FRAMES 1000
 
 /* Migration k brings user_version from k-1 to k.  Append, never edit. */
 static const struct {
@@ -225,6 +229,33 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 out:
 	klic_ledger_free(l);
 	return r;
+}
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct klic_ledger *l = ctx;
+
+	(void)db;
+	(void)name;
+	l->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+void klic_ledger_defer_checkpoints(struct klic_ledger *l)
+{
+	/* our hook replaces the one sqlite3_wal_autocheckpoint installs */
+	sqlite3_wal_hook(l->db, wal_hook, l);
+}
+
+void klic_ledger_checkpoint(struct klic_ledger *l)
+{
+	if (l->wal_frames < WAL_CHECKPOINT_FRAMES)
+		return;
+	l->wal_frames = 0;
+	/* Like SQLite's autocheckpoint, a checkpoint that fails (busy: another
+	 * connection is making one) loses nothing: every commit is in the
+	 * WAL, and the next checkpoint, or the last close, copies it. */
+	(void)sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 void klic_ledger_free(struct klic_ledger *l)
