@@ -137,7 +137,7 @@ int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, s
 
 struct klic_response_entry {
 	char file[KLIC_MAX_NAME_LEN + 1]; /* the .lic name this seat is installed under */
-	char license_id[33];              /* 16 random bytes, hex */
+	char license_id[33];              /* 16 bytes, hex (spec 1) */
 	unsigned seat;                    /* 1-based; entry i has seat i + 1 */
 };
 
@@ -169,7 +169,7 @@ int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json,
 /* What one license file grants, decoded from the signed response it is a
  * rendering of and the file name that selects its seat. */
 struct klic_license {
-	char license_id[33];                      /* 16 random bytes, hex */
+	char license_id[33];                      /* 16 bytes, hex (spec 1) */
 	char file[KLIC_MAX_NAME_LEN + 1];         /* the name that selected it */
 	char product[4];
 	char machine_id[KLIC_MACHINE_ID_LEN + 1];

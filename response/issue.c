@@ -592,10 +592,8 @@ static int plan_answer(struct worker *w, struct item *it, struct answer *an)
 		an->resp.expires = an->d.expires;
 		for (unsigned k = 0; k < it->req.seats; k++) {
 			struct klic_response_entry *e = &an->resp.lic[k];
-			uint8_t raw[16];
-			if ((r = klic_random(raw, sizeof raw)) != 0)
+			if ((r = klic_license_id_new(e->license_id)) != 0)
 				return r;
-			klic_hex(e->license_id, raw, sizeof raw);
 			copy_str(e->file, sizeof e->file, an->files[k]);
 			e->seat = k + 1;
 		}
@@ -1038,6 +1036,8 @@ static void *worker_main(void *arg)
 		if (i >= b->n)
 			break;
 		process(w, i);
+		/* out of the writer lock: the other workers keep committing */
+		klic_ledger_checkpoint(w->l);
 	}
 	return NULL;
 }
@@ -1177,6 +1177,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 			r = klic_error_code();
 			goto out;
 		}
+		klic_ledger_defer_checkpoints(ws[k].l);
 	}
 	if (o->confirm == NULL) {
 		for (size_t base = 0; base < n; base += cap) {

@@ -100,6 +100,13 @@ int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_
 int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows);
 
 /* ---- licenses issued ------------------------------------------------------ */
+
+/* A new license ID (spec/PROTOCOL.md 1): the current time in milliseconds
+ * since the Unix epoch as 6 big-endian bytes, then 10 bytes from the CSPRNG;
+ * 32 lower-case hex characters into out.  Time first, so that the ledger's
+ * index of license IDs grows at its end instead of at a random page. */
+int klic_license_id_new(char out[33]);
+
 struct klic_license_row {
 	char license_id[33];
 	char product[4];

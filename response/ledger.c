@@ -7,13 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "response_int.h"
 
 struct klic_ledger {
 	sqlite3 *db;
+	int wal_frames; /* frames in the WAL after this connection's last commit */
 };
+
+/* SQLite's own autocheckpoint threshold (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT). */
+#define WAL_CHECKPOINT_FRAMES 1000
 
 /* Migration k brings user_version from k-1 to k.  Append, never edit. */
 static const struct {
@@ -224,6 +229,33 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 out:
 	klic_ledger_free(l);
 	return r;
+}
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct klic_ledger *l = ctx;
+
+	(void)db;
+	(void)name;
+	l->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+void klic_ledger_defer_checkpoints(struct klic_ledger *l)
+{
+	/* our hook replaces the one sqlite3_wal_autocheckpoint installs */
+	sqlite3_wal_hook(l->db, wal_hook, l);
+}
+
+void klic_ledger_checkpoint(struct klic_ledger *l)
+{
+	if (l->wal_frames < WAL_CHECKPOINT_FRAMES)
+		return;
+	l->wal_frames = 0;
+	/* Like SQLite's autocheckpoint, a checkpoint that fails (busy: another
+	 * connection is making one) loses nothing: every commit is in the
+	 * WAL, and the next checkpoint, or the last close, copies it. */
+	(void)sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 void klic_ledger_free(struct klic_ledger *l)
@@ -698,6 +730,29 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 		r = klic_ledger_err(l, "members");
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- licenses ---------------------------------------------------------------- */
+
+int klic_license_id_new(char out[33])
+{
+	struct timespec ts;
+	uint8_t raw[16];
+	uint64_t ms;
+	int r;
+
+	out[0] = '\0';
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return klic_error_set(KLIC_ERR_IO, "clock_gettime: %s", strerror(errno));
+	if (ts.tv_sec < 0 || (uint64_t)ts.tv_sec > UINT64_C(0xffffffffffff) / 1000 - 1)
+		return klic_error_set(KLIC_ERR_INTERNAL, "license ID: clock out of range");
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < 6; i++)
+		raw[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	if ((r = klic_random(raw + 6, sizeof raw - 6)) != 0)
+		return r;
+	klic_hex(out, raw, sizeof raw);
+	return 0;
 }
 
 /* ---- list ------------------------------------------------------------------- */

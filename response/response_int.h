@@ -19,6 +19,14 @@ int klic_ledger_err(struct klic_ledger *l, const char *what);
 int klic_ledger_begin(struct klic_ledger *l);
 int klic_ledger_commit(struct klic_ledger *l);
 void klic_ledger_rollback(struct klic_ledger *l);
+/* Checkpoints of this connection's WAL are no longer made inside its
+ * commits (SQLite's autocheckpoint, which would run them while the caller
+ * holds its writer lock) but only by klic_ledger_checkpoint. */
+void klic_ledger_defer_checkpoints(struct klic_ledger *l);
+/* A passive checkpoint when the WAL has grown past SQLite's autocheckpoint
+ * threshold at this connection's last commit.  Call it outside any
+ * transaction and writer lock. */
+void klic_ledger_checkpoint(struct klic_ledger *l);
 
 /* Split a "Name <email>" user ID. */
 void klic_uid_split(char *name, size_t namesz, char *email, size_t emailsz, const char *uid);

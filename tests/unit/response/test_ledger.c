@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -584,6 +585,44 @@ static void test_usage_counter(void **state)
 	assert_non_null(strstr(klic_error_detail(), "entitlement 1:"));
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* License IDs (spec 1): 32 lower-case hex digits, the first 12 the time
+ * they were made in milliseconds, the rest random: later ones sort later,
+ * and two made in the same millisecond still differ. */
+static void test_license_id(void **state)
+{
+	char id[64][33], ms_hex[13];
+	uint64_t before, after, ms;
+
+	(void)state;
+	before = now_ms();
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(klic_license_id_new(id[i]), 0);
+	after = now_ms();
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(strlen(id[i]), 32);
+		assert_int_equal(strspn(id[i], "0123456789abcdef"), 32);
+		memcpy(ms_hex, id[i], 12);
+		ms_hex[12] = '\0';
+		ms = strtoull(ms_hex, NULL, 16);
+		assert_true(ms >= before && ms <= after);
+		for (int j = 0; j < i; j++) {
+			assert_string_not_equal(id[i], id[j]);
+			/* time order (same millisecond: either order) */
+			assert_true(memcmp(id[j], id[i], 12) <= 0);
+		}
+	}
+	/* the random part is not constant */
+	assert_memory_not_equal(id[0] + 12, id[1] + 12, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +642,7 @@ int main(void)
 	    cmocka_unit_test(test_semantics),
 	    cmocka_unit_test_setup_teardown(test_seats_return_after_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_counter, setup, teardown),
+	    cmocka_unit_test(test_license_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
