@@ -444,7 +444,8 @@ static const char issue_help[] =
     "Requests may be binary or armored (-----BEGIN KLIC REQUEST-----); '-' reads\n"
     "one from standard input and answers it as DIR/stdin.kresp.\n"
     "  --armor  write each response as ASCII text that can be pasted into an\n"
-    "           e-mail body (-----BEGIN KLIC RESPONSE-----)\n";
+    "           e-mail body (-----BEGIN KLIC RESPONSE-----)\n"
+    "  --jobs N requests answered at once (1..8; default twice the CPUs, at most 8)\n";
 
 struct issue_ui {
 	int declined;
