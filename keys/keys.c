@@ -1252,7 +1252,9 @@ int klic_sign_detached(struct klic_keyring *kr, uint8_t **sig, size_t *siglen, c
 		*siglen = 0;
 		if ((r = arg_fpr(fpr)) != 0)
 			return r;
-		return keys_workers_sign(kr->workers, sig, siglen, fpr, data, len, 0);
+		if ((r = keys_workers_sign(kr->workers, sig, siglen, fpr, data, len, 0)) !=
+		    KEYS_RUN_LOCAL)
+			return r;
 	}
 	return do_sign(kr, sig, siglen, fpr, data, len, GPGME_SIG_MODE_DETACH);
 }
@@ -1273,7 +1275,9 @@ int klic_sign_clear(struct klic_keyring *kr, uint8_t **out, size_t *outlen, cons
 	if (kr != NULL && kr->workers != NULL && out != NULL && outlen != NULL) {
 		if ((r = arg_fpr(fpr)) != 0)
 			return r;
-		return keys_workers_sign(kr->workers, out, outlen, fpr, body, len, 1);
+		if ((r = keys_workers_sign(kr->workers, out, outlen, fpr, body, len, 1)) !=
+		    KEYS_RUN_LOCAL)
+			return r;
 	}
 	return do_sign(kr, out, outlen, fpr, body, len, GPGME_SIG_MODE_CLEAR);
 }
@@ -1693,9 +1697,10 @@ int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *inf
 		memset(info, 0, sizeof *info);
 	if (kr == NULL || info == NULL || allow == NULL || (data == NULL && len != 0))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "verify_detached");
+	r = KEYS_RUN_LOCAL;
 	if (kr->workers != NULL)
 		r = keys_workers_verify(kr->workers, info, sig, siglen, data, len);
-	else
+	if (r == KEYS_RUN_LOCAL)
 		r = keys_verify_local(kr, info, sig, siglen, data, len);
 	if (r != 0) {
 		memset(info, 0, sizeof *info);

@@ -25,7 +25,9 @@ void keys_warm(struct klic_keyring *kr, const char *sign_fpr);
 struct keys_workers *keys_get_workers(const struct klic_keyring *kr);
 void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w);
 
-/* workers.c: the same through a worker process (any free one). */
+/* workers.c: the same through a worker process (any free one), or
+ * KEYS_RUN_LOCAL when no worker is left. */
+#define KEYS_RUN_LOCAL 1
 int keys_workers_sign(struct keys_workers *w, uint8_t **out, size_t *outlen, const char *fpr,
 		      const uint8_t *data, size_t len, int clear);
 int keys_workers_verify(struct keys_workers *w, struct klic_sig_info *info, const uint8_t *sig,

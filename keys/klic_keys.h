@@ -55,8 +55,11 @@ const char *klic_keyring_home(const struct klic_keyring *kr);
  * will sign with, looked up once here so they share the lookup.  The
  * results, error codes and details are those of the same calls made in
  * this process; the allow callback runs in this process.  A worker that
- * dies fails the call it was serving with KLIC_ERR_GPG, and calls go on in
- * the others. */
+ * dies is retired: the call it was serving is made again on another
+ * worker if the dead one had not answered (a second death fails the call
+ * with KLIC_ERR_GPG), and with no worker left calls run in this process.
+ * KLIC_ERR_INVALID_ARG when the process has more than one thread.  The
+ * workers get SIGKILL when the thread that started them ends. */
 #define KLIC_MAX_WORKERS 16
 int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr);
 /* Stop the workers (waits for them); later calls run in this process. */

@@ -19,12 +19,15 @@
  * the policy is the same; the caller's allow callback runs in the caller
  * (keys.c).  A worker exits on end-of-file (the caller stopped it, or died:
  * PR_SET_PDEATHSIG as well), and the caller fails closed on any I/O error:
- * the call gets KLIC_ERR_GPG and that worker is retired.
+ * that worker is retired, the call is made again on another one when the
+ * worker died before answering (else it gets KLIC_ERR_GPG), and with no
+ * worker left the calls run in the caller's process as without workers.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -226,28 +229,31 @@ static void worker_main(struct klic_keyring *kr, int fd)
 
 /* ---- the caller's side -------------------------------------------------- */
 
-static void retire(struct keys_workers *ws, struct keys_worker *w)
+/* Retire a worker that failed (the caller holds ws->mu): it is killed and
+ * its pid returned, to be reaped by the caller after unlocking. */
+static pid_t retire(struct keys_workers *ws, struct keys_worker *w)
 {
-	int st;
+	pid_t pid = w->pid;
 
-	/* caller holds ws->mu */
 	if (w->fd >= 0) {
 		reg_close(w->fd);
 		w->fd = -1;
 		ws->alive--;
 	}
-	if (w->pid > 0) {
-		(void)kill(w->pid, SIGKILL);
-		while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
-			;
-		w->pid = 0;
-	}
+	if (pid > 0)
+		(void)kill(pid, SIGKILL);
+	w->pid = 0;
 	w->busy = 0;
 	pthread_cond_broadcast(&ws->cv);
+	return pid;
 }
 
+/* One call on a free worker.  0 or a KLIC_ERR_* (the worker's own answer,
+ * or KLIC_ERR_GPG when the worker failed: it is then retired, and
+ * *unanswered says whether it died before sending a byte of its answer);
+ * KEYS_RUN_LOCAL when no worker is left. */
 static int call(struct keys_workers *ws, const struct w_req *q, const uint8_t *a,
-		const uint8_t *b, struct w_rep *p, uint8_t **out)
+		const uint8_t *b, struct w_rep *p, uint8_t **out, int *unanswered)
 {
 	struct keys_worker *w = NULL;
 	char detail[W_MAX_DETAIL];
@@ -256,6 +262,7 @@ static int call(struct keys_workers *ws, const struct w_req *q, const uint8_t *a
 	int e = 0, k;
 
 	*out = NULL;
+	*unanswered = 1;
 	pthread_mutex_lock(&ws->mu);
 	for (;;) {
 		for (unsigned j = 0; j < ws->n && w == NULL; j++)
@@ -267,7 +274,7 @@ static int call(struct keys_workers *ws, const struct w_req *q, const uint8_t *a
 	}
 	if (w == NULL) {
 		pthread_mutex_unlock(&ws->mu);
-		return klic_error_set(KLIC_ERR_GPG, "no gpg worker process left");
+		return KEYS_RUN_LOCAL;
 	}
 	w->busy = 1;
 	pthread_mutex_unlock(&ws->mu);
@@ -282,6 +289,7 @@ static int call(struct keys_workers *ws, const struct w_req *q, const uint8_t *a
 		e = k == 0 ? EPIPE : errno;
 		goto fail;
 	}
+	*unanswered = 0;
 	if (p->magic != W_MAGIC_REP || p->rc > 0 || p->detail_len >= W_MAX_DETAIL ||
 	    p->out_len > KEYS_MAX_OUTPUT || (p->rc != 0 && p->out_len != 0) ||
 	    (q->op == W_VERIFY && p->out_len != 0) ||
@@ -319,11 +327,26 @@ fail:
 		e = EPIPE;
 	free(o);
 	pthread_mutex_lock(&ws->mu);
-	pid_t pid = w->pid;
-	retire(ws, w);
+	pid_t pid = retire(ws, w);
 	pthread_mutex_unlock(&ws->mu);
+	if (pid > 0)
+		while (waitpid(pid, &k, 0) < 0 && errno == EINTR)
+			;
 	return klic_error_set(KLIC_ERR_GPG, "gpg worker process %ld stopped (%s: %s)", (long)pid,
 			      what, strerror(e));
+}
+
+/* A call, again on another worker when the first died before answering
+ * (killed while idle, say: signing and verifying can be repeated); a
+ * second death is the answer. */
+static int call_retry(struct keys_workers *ws, const struct w_req *q, const uint8_t *a,
+		      const uint8_t *b, struct w_rep *p, uint8_t **out)
+{
+	int unanswered, r = call(ws, q, a, b, p, out, &unanswered);
+
+	if (r == KLIC_ERR_GPG && unanswered)
+		r = call(ws, q, a, b, p, out, &unanswered);
+	return r;
 }
 
 int keys_workers_sign(struct keys_workers *ws, uint8_t **out, size_t *outlen, const char *fpr,
@@ -342,7 +365,7 @@ int keys_workers_sign(struct keys_workers *ws, uint8_t **out, size_t *outlen, co
 	q.op = clear ? W_SIGN_CLEAR : W_SIGN_DETACHED;
 	q.a_len = (uint32_t)len;
 	memcpy(q.fpr, fpr, KLIC_FPR_HEX_LEN);
-	if ((r = call(ws, &q, data, NULL, &p, out)) != 0)
+	if ((r = call_retry(ws, &q, data, NULL, &p, out)) != 0)
 		return r;
 	*outlen = p.out_len;
 	return 0;
@@ -368,12 +391,14 @@ int keys_workers_verify(struct keys_workers *ws, struct klic_sig_info *info, con
 	q.op = W_VERIFY;
 	q.a_len = (uint32_t)siglen;
 	q.b_len = (uint32_t)len;
-	if ((r = call(ws, &q, sig, data, &p, &none)) != 0)
+	if ((r = call_retry(ws, &q, sig, data, &p, &none)) != 0)
 		return r;
 	free(none);
 	p.info.signer[KLIC_FPR_HEX_LEN] = '\0';
-	if (klic_fpr_check(p.info.signer) != 0)
-		return klic_error_set(KLIC_ERR_GPG, "gpg worker: no signer in its answer");
+	if (klic_fpr_check(p.info.signer) != 0 ||
+	    (p.info.hash_bits != 256 && p.info.hash_bits != 384 && p.info.hash_bits != 512) ||
+	    (p.info.sig_class != 0x00 && p.info.sig_class != 0x01))
+		return klic_error_set(KLIC_ERR_GPG, "gpg worker: malformed answer");
 	*info = p.info;
 	return 0;
 }
@@ -390,23 +415,29 @@ void keys_workers_stop(struct keys_workers *ws)
 			reg_close(ws->w[k].fd);
 		ws->w[k].fd = -1;
 	}
-	/* each exits at once; one that does not within 10 s (stuck in gpg?)
-	 * is killed rather than waited for forever */
+	/* each exits at once; those that have not within 10 s in all (stuck
+	 * in gpg?) are killed rather than waited for forever */
+	for (int i = 0; i < 10000; i++) {
+		unsigned left = 0;
+		for (unsigned k = 0; k < ws->n; k++) {
+			if (ws->w[k].pid <= 0)
+				continue;
+			pid_t got = waitpid(ws->w[k].pid, &st, WNOHANG);
+			if (got == ws->w[k].pid || (got < 0 && errno != EINTR))
+				ws->w[k].pid = 0;
+			else
+				left++;
+		}
+		if (left == 0)
+			break;
+		(void)usleep(1000);
+	}
 	for (unsigned k = 0; k < ws->n; k++) {
-		pid_t pid = ws->w[k].pid, got = 0;
-		if (pid <= 0)
+		if (ws->w[k].pid <= 0)
 			continue;
-		for (int i = 0; i < 10000; i++) {
-			got = waitpid(pid, &st, WNOHANG);
-			if (got != 0 && !(got < 0 && errno == EINTR))
-				break;
-			(void)usleep(1000);
-		}
-		if (got == 0) {
-			(void)kill(pid, SIGKILL);
-			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-				;
-		}
+		(void)kill(ws->w[k].pid, SIGKILL);
+		while (waitpid(ws->w[k].pid, &st, 0) < 0 && errno == EINTR)
+			;
 	}
 	pthread_cond_destroy(&ws->cv);
 	pthread_mutex_destroy(&ws->mu);
@@ -421,6 +452,22 @@ void klic_keyring_stop_workers(struct klic_keyring *kr)
 	keys_set_workers(kr, NULL);
 }
 
+/* Threads of this process (Threads: in /proc/self/status), -1 unknown. */
+static int threads(void)
+{
+	char line[128];
+	int n = -1;
+	FILE *fp = fopen("/proc/self/status", "re");
+
+	if (fp == NULL)
+		return -1;
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	(void)fclose(fp);
+	return n;
+}
+
 int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr)
 {
 	struct keys_workers *ws;
@@ -432,6 +479,9 @@ int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *
 				      KLIC_MAX_WORKERS);
 	if (keys_get_workers(kr) != NULL)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "start_workers: already started");
+	if (threads() != 1)
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "start_workers: the process must have one thread");
 	keys_warm(kr, sign_fpr);
 	if ((ws = calloc(1, sizeof *ws)) == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "workers");

@@ -8,7 +8,8 @@
  *            transaction that re-decides and, if nothing changed, records
  *            seats, names and response in one commit; then write it).
  * Worker threads (two per core) each hold their own SQLite connection and
- * use their own small worker process for gpg (keys/workers.c); gpg runs in
+ * hand their gpg operations to small worker processes, as many as there
+ * are threads (keys/workers.c); gpg runs in
  * one process per operation, so verifications and signatures run in
  * parallel, while the write transactions take turns on one mutex (one
  * writer in this process) and across processes on BEGIN IMMEDIATE.  A
@@ -1112,6 +1113,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	struct batch *b = NULL;
 	struct worker ws[MAX_JOBS];
 	unsigned jobs, k;
+	int own_workers = 0;
 	long cpus;
 	size_t i, cap;
 	int r;
@@ -1172,7 +1174,9 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	/* gpg is started from small worker processes forked now, while this
 	 * process has one thread (keys/workers.c says why); without them (a
 	 * single request, or no fork possible) from this process */
-	if (n > 1 && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr) != 0)
+	if (n > 1 && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr) == 0)
+		own_workers = 1;
+	else
 		klic_error_clear();
 	for (k = 0; k < jobs; k++) {
 		ws[k].b = b;
@@ -1208,7 +1212,8 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	*tally = b->tally;
 	r = 0;
 out:
-	klic_keyring_stop_workers(a->kr);
+	if (own_workers)
+		klic_keyring_stop_workers(a->kr);
 	for (k = 0; k < jobs; k++)
 		klic_ledger_free(ws[k].l);
 	pthread_mutex_destroy(&b->wmu);
