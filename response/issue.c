@@ -1173,8 +1173,8 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		goto out;
 	/* gpg is started from small worker processes forked now, while this
 	 * process has one thread (keys/workers.c says why); without them (a
-	 * single request, or no fork possible) from this process */
-	if (n > 1 && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr) == 0)
+	 * single request, --jobs 1, or no fork possible) from this process */
+	if (jobs > 1 && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr) == 0)
 		own_workers = 1;
 	else
 		klic_error_clear();
