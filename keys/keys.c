@@ -1145,6 +1145,10 @@ static int do_sign(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const
 		return r;
 	if (len > KEYS_MAX_SIGN_INPUT)
 		return klic_error_set(KLIC_ERR_TOO_BIG, "%zu bytes to sign", len);
+	if (kr->workers != NULL &&
+	    (r = keys_workers_sign(kr->workers, out, outlen, fpr, data, len,
+				   mode == GPGME_SIG_MODE_CLEAR)) != KEYS_RUN_LOCAL)
+		return r;
 	if ((r = kr_ctx(kr, &ctx)) != 0)
 		return r;
 	if ((r = signing_key(kr, ctx, &key, fpr)) != 0)
@@ -1234,8 +1238,8 @@ out:
 	return r;
 }
 
-int keys_sign_local(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
-		    const uint8_t *data, size_t len, int clear)
+int keys_sign(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
+	      const uint8_t *data, size_t len, int clear)
 {
 	return do_sign(kr, out, outlen, fpr, data, len,
 		       clear ? GPGME_SIG_MODE_CLEAR : GPGME_SIG_MODE_DETACH);
@@ -1244,18 +1248,6 @@ int keys_sign_local(struct klic_keyring *kr, uint8_t **out, size_t *outlen, cons
 int klic_sign_detached(struct klic_keyring *kr, uint8_t **sig, size_t *siglen, const char *fpr,
 		       const uint8_t *data, size_t len)
 {
-	if (kr != NULL && kr->workers != NULL) {
-		int r;
-		if (sig == NULL || siglen == NULL || (data == NULL && len != 0))
-			return klic_error_set(KLIC_ERR_INVALID_ARG, "sign");
-		*sig = NULL;
-		*siglen = 0;
-		if ((r = arg_fpr(fpr)) != 0)
-			return r;
-		if ((r = keys_workers_sign(kr->workers, sig, siglen, fpr, data, len, 0)) !=
-		    KEYS_RUN_LOCAL)
-			return r;
-	}
 	return do_sign(kr, sig, siglen, fpr, data, len, GPGME_SIG_MODE_DETACH);
 }
 
@@ -1272,13 +1264,6 @@ int klic_sign_clear(struct klic_keyring *kr, uint8_t **out, size_t *outlen, cons
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "sign_clear: body");
 	if ((r = check_lic_body(body, len)) != 0)
 		return r;
-	if (kr != NULL && kr->workers != NULL && out != NULL && outlen != NULL) {
-		if ((r = arg_fpr(fpr)) != 0)
-			return r;
-		if ((r = keys_workers_sign(kr->workers, out, outlen, fpr, body, len, 1)) !=
-		    KEYS_RUN_LOCAL)
-			return r;
-	}
 	return do_sign(kr, out, outlen, fpr, body, len, GPGME_SIG_MODE_CLEAR);
 }
 
@@ -1522,10 +1507,10 @@ int klic_verify_detached(struct klic_keyring *kr, char signer_out[KLIC_FPR_HEX_L
 	return r;
 }
 
-/* The policy's steps 1-5 (everything but the caller's choice of signer):
- * on success info holds the signer's primary fingerprint, digest and
- * signature class. */
-int keys_verify_local(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
+/* The policy's steps 1-5 (everything but the caller's choice of signer),
+ * in one of kr's workers if it has any: on success info holds the signer's
+ * primary fingerprint, digest and signature class. */
+int keys_verify(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
 		      size_t siglen, const uint8_t *data, size_t len)
 {
 	gpgme_ctx_t ctx = NULL;
@@ -1551,6 +1536,9 @@ int keys_verify_local(struct klic_keyring *kr, struct klic_sig_info *info, const
 		return klic_error_set(KLIC_ERR_TOO_BIG, "signature of %zu bytes", siglen);
 	if (len > KEYS_MAX_SIGN_INPUT)
 		return klic_error_set(KLIC_ERR_TOO_BIG, "%zu bytes to verify", len);
+	if (kr->workers != NULL &&
+	    (r = keys_workers_verify(kr->workers, info, sig, siglen, data, len)) != KEYS_RUN_LOCAL)
+		return r;
 	if ((r = kr_ctx(kr, &ctx)) != 0)
 		return r;
 	if ((e = gpgme_set_ctx_flag(ctx, "full-status", "1")) != 0) {
@@ -1697,12 +1685,7 @@ int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *inf
 		memset(info, 0, sizeof *info);
 	if (kr == NULL || info == NULL || allow == NULL || (data == NULL && len != 0))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "verify_detached");
-	r = KEYS_RUN_LOCAL;
-	if (kr->workers != NULL)
-		r = keys_workers_verify(kr->workers, info, sig, siglen, data, len);
-	if (r == KEYS_RUN_LOCAL)
-		r = keys_verify_local(kr, info, sig, siglen, data, len);
-	if (r != 0) {
+	if ((r = keys_verify(kr, info, sig, siglen, data, len)) != 0) {
 		memset(info, 0, sizeof *info);
 		return r;
 	}

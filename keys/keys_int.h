@@ -16,17 +16,20 @@
 
 struct keys_workers;
 
-/* keys.c: the operations in this process, whatever kr's workers. */
-int keys_sign_local(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
-		    const uint8_t *data, size_t len, int clear);
-int keys_verify_local(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
-		      size_t siglen, const uint8_t *data, size_t len);
+/* keys.c: a signature / the verification policy's steps 1-5, after their
+ * argument checks in kr's workers if it has any, else (and always in a
+ * worker, whose copy of kr has none) in this process. */
+int keys_sign(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
+	      const uint8_t *data, size_t len, int clear);
+int keys_verify(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
+		size_t siglen, const uint8_t *data, size_t len);
 void keys_warm(struct klic_keyring *kr, const char *sign_fpr);
 struct keys_workers *keys_get_workers(const struct klic_keyring *kr);
 void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w);
 
-/* workers.c: the same through a worker process (any free one), or
- * KEYS_RUN_LOCAL when no worker is left. */
+/* workers.c: the same through a worker process (any free one), for
+ * arguments keys_sign / keys_verify checked; KEYS_RUN_LOCAL when no worker
+ * is left. */
 #define KEYS_RUN_LOCAL 1
 int keys_workers_sign(struct keys_workers *w, uint8_t **out, size_t *outlen, const char *fpr,
 		      const uint8_t *data, size_t len, int clear);

@@ -15,7 +15,7 @@
  *   reply    struct w_rep, then detail_len bytes (the error detail, no NUL),
  *            then out_len bytes (the signature / clear-signed text)
  * Both sides check the magic and bound every length.  The worker runs
- * exactly the in-process code (keys_sign_local / keys_verify_local), so
+ * exactly the in-process code (keys_sign / keys_verify), so
  * the policy is the same; the caller's allow callback runs in the caller
  * (keys.c).  A worker exits on end-of-file (the caller stopped it, or died:
  * PR_SET_PDEATHSIG as well), and the caller fails closed on any I/O error:
@@ -148,9 +148,9 @@ static int serve_one(struct klic_keyring *kr, int fd)
 	memset(&p, 0, sizeof p);
 	klic_error_clear();
 	if (q.op == W_VERIFY)
-		r = keys_verify_local(kr, &p.info, a, q.a_len, b, q.b_len);
+		r = keys_verify(kr, &p.info, a, q.a_len, b, q.b_len);
 	else
-		r = keys_sign_local(kr, &out, &outlen, q.fpr, a, q.a_len, q.op == W_SIGN_CLEAR);
+		r = keys_sign(kr, &out, &outlen, q.fpr, a, q.a_len, q.op == W_SIGN_CLEAR);
 	free(a);
 	free(b);
 	if (r == 0 && (outlen > KEYS_MAX_OUTPUT || (q.op != W_VERIFY && outlen == 0))) {
@@ -356,10 +356,6 @@ int keys_workers_sign(struct keys_workers *ws, uint8_t **out, size_t *outlen, co
 	struct w_rep p;
 	int r;
 
-	*out = NULL;
-	*outlen = 0;
-	if (len > KEYS_MAX_SIGN_INPUT)
-		return klic_error_set(KLIC_ERR_TOO_BIG, "%zu bytes to sign", len);
 	memset(&q, 0, sizeof q);
 	q.magic = W_MAGIC_REQ;
 	q.op = clear ? W_SIGN_CLEAR : W_SIGN_DETACHED;
@@ -379,13 +375,6 @@ int keys_workers_verify(struct keys_workers *ws, struct klic_sig_info *info, con
 	uint8_t *none = NULL;
 	int r;
 
-	memset(info, 0, sizeof *info);
-	if (sig == NULL || siglen == 0)
-		return klic_error_set(KLIC_ERR_SIG_NONE, "empty signature");
-	if (siglen > KEYS_MAX_SIG_INPUT)
-		return klic_error_set(KLIC_ERR_TOO_BIG, "signature of %zu bytes", siglen);
-	if (len > KEYS_MAX_SIGN_INPUT)
-		return klic_error_set(KLIC_ERR_TOO_BIG, "%zu bytes to verify", len);
 	memset(&q, 0, sizeof q);
 	q.magic = W_MAGIC_REQ;
 	q.op = W_VERIFY;

@@ -443,30 +443,40 @@ static int refuse_not_member(void *ctx, const char *fpr)
 	return KLIC_ERR_NOT_MEMBER;
 }
 
+/* The allow callback over sig (by fs, over MSG): called once with the
+ * primary, its refusal code passed on, not reached for a bad signature. */
+static void check_allow_callback(struct klic_keyring *v, const uint8_t *sig, size_t sl,
+				 const char *fs)
+{
+	char signer[KLIC_FPR_HEX_LEN + 1];
+	int calls = 0;
+
+	assert_int_equal(klic_verify_detached(v, signer, sig, sl, MSG, MSGLEN, allow_any, &calls),
+			 0);
+	assert_int_equal(calls, 1);
+	assert_string_equal(signer, fs);
+	assert_int_equal(
+	    klic_verify_detached(v, signer, sig, sl, MSG, MSGLEN, refuse_not_member, NULL),
+	    KLIC_ERR_NOT_MEMBER);
+	assert_string_equal(signer, "");
+	calls = 0;
+	assert_int_equal(klic_verify_detached(v, signer, sig, sl, MSG, 3, allow_any, &calls),
+			 KLIC_ERR_SIG_BAD);
+	assert_int_equal(calls, 0);
+}
+
 static void test_verify_allow_callback(void **state)
 {
 	struct fx *f = *state;
-	int s = new_ring(f), v = new_ring(f), calls = 0;
-	char fs[KLIC_FPR_HEX_LEN + 1], signer[KLIC_FPR_HEX_LEN + 1];
+	int s = new_ring(f), v = new_ring(f);
+	char fs[KLIC_FPR_HEX_LEN + 1];
 	uint8_t *sig = NULL;
 	size_t sl;
 
 	assert_int_equal(new_key(f, s, fs, "member"), 0);
 	copy_key(f, s, v, fs);
 	assert_int_equal(klic_sign_detached(f->kr[s], &sig, &sl, fs, MSG, MSGLEN), 0);
-	assert_int_equal(
-	    klic_verify_detached(f->kr[v], signer, sig, sl, MSG, MSGLEN, allow_any, &calls), 0);
-	assert_int_equal(calls, 1);
-	assert_string_equal(signer, fs);
-	assert_int_equal(
-	    klic_verify_detached(f->kr[v], signer, sig, sl, MSG, MSGLEN, refuse_not_member, NULL),
-	    KLIC_ERR_NOT_MEMBER);
-	assert_string_equal(signer, "");
-	/* the callback is not reached for a bad signature */
-	calls = 0;
-	assert_int_equal(klic_verify_detached(f->kr[v], signer, sig, sl, MSG, 3, allow_any, &calls),
-			 KLIC_ERR_SIG_BAD);
-	assert_int_equal(calls, 0);
+	check_allow_callback(f->kr[v], sig, sl, fs);
 	free(sig);
 }
 
@@ -831,28 +841,38 @@ static void *thr_main(void *arg)
 	return NULL;
 }
 
+/* n threads (at most 4) signing with signer and verifying with verifier
+ * at once; every operation succeeds. */
+static void run_threads(struct klic_keyring *signer, struct klic_keyring *verifier,
+			const char *fpr, int n)
+{
+	pthread_t th[4];
+	struct thr t[4];
+	int i;
+
+	assert_true(n <= 4);
+	for (i = 0; i < n; i++) {
+		t[i].signer = signer;
+		t[i].verifier = verifier;
+		t[i].fpr = fpr;
+		t[i].failures = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (i = 0; i < n; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(t[i].failures, 0);
+	}
+}
+
 static void test_threads(void **state)
 {
 	struct fx *f = *state;
 	int s = new_ring(f), v = new_ring(f);
 	char fs[KLIC_FPR_HEX_LEN + 1];
-	pthread_t th[2];
-	struct thr t[2];
-	int i;
 
 	assert_int_equal(new_key(f, s, fs, "batch"), 0);
 	copy_key(f, s, v, fs);
-	for (i = 0; i < 2; i++) {
-		t[i].signer = f->kr[s];
-		t[i].verifier = f->kr[v];
-		t[i].fpr = fs;
-		t[i].failures = 0;
-		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
-	}
-	for (i = 0; i < 2; i++) {
-		assert_int_equal(pthread_join(th[i], NULL), 0);
-		assert_int_equal(t[i].failures, 0);
-	}
+	run_threads(f->kr[s], f->kr[v], fs, 2);
 }
 
 /* ---- worker processes --------------------------------------------------- */
@@ -897,8 +917,8 @@ static void *wait_pipe(void *arg)
 static void test_workers(void **state)
 {
 	struct fx *f = *state;
-	int s = new_ring(f), v = new_ring(f), un = new_ring(f), calls = 0;
-	char fs[KLIC_FPR_HEX_LEN + 1], fu[KLIC_FPR_HEX_LEN + 1], signer[KLIC_FPR_HEX_LEN + 1];
+	int s = new_ring(f), v = new_ring(f), un = new_ring(f);
+	char fs[KLIC_FPR_HEX_LEN + 1], fu[KLIC_FPR_HEX_LEN + 1];
 	char local_detail[512];
 	static const char body[] = "{\n  \"type\": \"klic-license\",\n  \"version\": 1\n}";
 	uint8_t *sig = NULL, *lic = NULL, *su = NULL, *bad = NULL;
@@ -931,15 +951,9 @@ static void test_workers(void **state)
 	assert_int_equal(
 	    klic_verify_pinned(f->kr[v], parts.sig, parts.sig_len, parts.body, parts.body_len, fs),
 	    0);
-	/* the allow callback runs here, once, and gets the primary */
-	assert_int_equal(
-	    klic_verify_detached(f->kr[v], signer, sig, sl, MSG, MSGLEN, allow_any, &calls), 0);
-	assert_int_equal(calls, 1);
-	assert_string_equal(signer, fs);
-	assert_int_equal(
-	    klic_verify_detached(f->kr[v], signer, sig, sl, MSG, MSGLEN, refuse_not_member, NULL),
-	    KLIC_ERR_NOT_MEMBER);
-	assert_string_equal(signer, "");
+	/* the allow callback runs here (a callback run in a worker would not
+	 * count its calls in this process) */
+	check_allow_callback(f->kr[v], sig, sl, fs);
 	/* refusals: the same codes and details as in this process */
 	assert_int_equal(klic_verify_pinned(f->kr[v], su, sul, MSG, MSGLEN, fs),
 			 KLIC_ERR_SIG_UNKNOWN_KEY);
@@ -959,21 +973,7 @@ static void test_workers(void **state)
 	assert_null(bad);
 
 	/* threads share the workers */
-	{
-		pthread_t th[4];
-		struct thr t[4];
-		for (int i = 0; i < 4; i++) {
-			t[i].signer = f->kr[s];
-			t[i].verifier = f->kr[v];
-			t[i].fpr = fs;
-			t[i].failures = 0;
-			assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
-		}
-		for (int i = 0; i < 4; i++) {
-			assert_int_equal(pthread_join(th[i], NULL), 0);
-			assert_int_equal(t[i].failures, 0);
-		}
-	}
+	run_threads(f->kr[s], f->kr[v], fs, 4);
 
 	/* a worker killed while idle: the call that finds it dead is made
 	 * again on the other one; none left: calls run in this process */
