@@ -42,8 +42,7 @@ int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name)
 	return 0;
 }
 
-/* Per-member cap by (allowed) name. */
-static size_t member_cap(const char *name)
+size_t klic_member_cap(const char *name)
 {
 	if (strcmp(name, "manifest.json") == 0)
 		return KLIC_MAX_MANIFEST_BYTES;
@@ -327,7 +326,7 @@ static int walk_tar(struct klic_archive *out, enum klic_bundle_kind kind, const 
 					   KLIC_MAX_MEMBERS);
 			goto out;
 		}
-		cap = member_cap(name);
+		cap = klic_member_cap(name);
 		size = archive_entry_size(e);
 		if (!archive_entry_size_is_set(e) || size < 0) {
 			r = klic_error_set(KLIC_ERR_ARCHIVE_FORMAT, "%s: no size", name);
@@ -583,9 +582,9 @@ int klic_archive_write(uint8_t **out, size_t *outlen, const struct klic_archive 
 					      m->name);
 		if (m->data == NULL && m->len > 0)
 			return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: no data", m->name);
-		if (m->len > member_cap(m->name))
+		if (m->len > klic_member_cap(m->name))
 			return klic_error_set(KLIC_ERR_MEMBER_SIZE, "%s: %zu bytes, at most %zu",
-					      m->name, m->len, member_cap(m->name));
+					      m->name, m->len, klic_member_cap(m->name));
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(in->m[j].name, m->name) == 0)
 				return klic_error_set(KLIC_ERR_MEMBER_DUP, "%s", m->name);

@@ -106,6 +106,10 @@ void klic_archive_dispose(struct klic_archive *a);
  * "KRE_<id>_<k>.lic" with k in 2..64.) */
 int klic_member_name_allowed(enum klic_bundle_kind kind, const char *name);
 
+/* The size cap of an allowed member name (spec 3.2): KLIC_MAX_MANIFEST_BYTES,
+ * KLIC_MAX_SIG_BYTES, KLIC_MAX_KEY_BYTES or, for a license, KLIC_MAX_LIC_BYTES. */
+size_t klic_member_cap(const char *name);
+
 /* ---- request manifest (type "klic-request") ------------------------------ */
 struct klic_request {
 	char product[4];                          /* "KRE" | "KSE" */

@@ -11,18 +11,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The reader's per-member cap by name (spec 3.2). */
-static size_t cap_of(const char *name)
-{
-	if (strcmp(name, "manifest.json") == 0)
-		return KLIC_MAX_MANIFEST_BYTES;
-	if (strcmp(name, "manifest.sig") == 0)
-		return KLIC_MAX_SIG_BYTES;
-	if (strcmp(name, "requester.pgp") == 0)
-		return KLIC_MAX_KEY_BYTES;
-	return KLIC_MAX_LIC_BYTES;
-}
-
 static void read_kind(enum klic_bundle_kind kind, const uint8_t *data, size_t size)
 {
 	struct klic_archive a = KLIC_ARCHIVE_INIT;
@@ -34,7 +22,7 @@ static void read_kind(enum klic_bundle_kind kind, const uint8_t *data, size_t si
 	if (a.n > KLIC_MAX_MEMBERS)
 		__builtin_trap();
 	for (size_t i = 0; i < a.n; i++) {
-		if (a.m[i].data[a.m[i].len] != 0 || a.m[i].len > cap_of(a.m[i].name) ||
+		if (a.m[i].data[a.m[i].len] != 0 || a.m[i].len > klic_member_cap(a.m[i].name) ||
 		    !klic_member_name_allowed(kind, a.m[i].name) ||
 		    klic_archive_get(&a, a.m[i].name) != &a.m[i])
 			__builtin_trap();
