@@ -79,19 +79,37 @@ if [ "$rc" -ne 0 ] || [ "$(tail -1 "$BOX/o")" != "issued: 2, denied: 2, re-issue
 	fail "clean run: exit $rc, $(tail -1 "$BOX/o"), $CLEAN_SEATS seats: $(cat "$BOX/err")"; t_done; exit 1
 fi
 p=$(ledger_problems "$A" "$OUT" 1)
+# the clean run may be one of the short ones (see the loop below): the
+# longest of it and 5 more counted runs gives the injection points
+for ((k = 0; k < 5; k++)); do
+	restore; rm -f "$BOX/log2"
+	shim "$RUN" "$BOX/log2" "" "${ISSUE[@]}" >/dev/null 2>&1 || { fail "counted run $k failed"; t_done; exit 1; }
+	[ "$(wc -l <"$BOX/log2")" -le "$POINTS" ] || { mv "$BOX/log2" "$BOX/log"; POINTS=$(wc -l <"$BOX/log"); }
+done
 [ -z "$p" ] && pass "clean run: 2 issued (4 seats), 2 denied; consistent" || fail "clean run: $p"
 echo "# issue batch of ${#BATCH[@]}: $POINTS injection points ($(cut -d' ' -f2,4 "$BOX/log" | sort | uniq -c | awk '{printf "%s %s/%s, ", $1, $2, $3}'))"
 
 TOTAL=0
 for mode in $FAULT_MODES; do
 	echo "# issue, $mode:"
-	NOTES=0 bad=0 absorbed=0 failed=0 missed=0 rerun_bad=0 covered=0 killed_temps=0
+	NOTES=0 bad=0 absorbed=0 failed=0 missed=0 retried=0 rerun_bad=0 covered=0 killed_temps=0
 	declare -A rcs=() example=()
 	for ((n = 1; n <= POINTS; n += STRIDE)); do
 		covered=$((covered + 1))
-		restore; rm -f "$BOX/log"
-		rc=0; shim "$RUN" "$BOX/log" "any:$n:$mode" "${ISSUE[@]}" >"$BOX/o" 2>"$BOX/err" || rc=$?
-		what=$(fault_what "$BOX/log" "$RUN")
+		# The number of calls is not the same in every run: the responses
+		# hold random license IDs and signatures, so their gzip size varies
+		# by a few bytes, and a requests row whose response crosses
+		# SQLite's local-payload limit writes a few pages fewer (the
+		# 3-seat one: about 1 run in 15 makes 105 calls instead of 111).
+		# A run that ended before the Nth call is run again, up to 5 times
+		# in all; a point none of them reached fails the loop.
+		for ((try = 1; try <= 5; try++)); do
+			restore; rm -f "$BOX/log"
+			rc=0; shim "$RUN" "$BOX/log" "any:$n:$mode" "${ISSUE[@]}" >"$BOX/o" 2>"$BOX/err" || rc=$?
+			what=$(fault_what "$BOX/log" "$RUN")
+			[ -z "$what" ] || break
+			retried=$((retried + 1))
+		done
 		[ -n "$what" ] || missed=$((missed + 1))
 		lines=$(wc -l <"$BOX/err")
 		rcs[$rc]=$(( ${rcs[$rc]:-0} + 1 ))
@@ -131,7 +149,7 @@ for mode in $FAULT_MODES; do
 	done
 	TOTAL=$((TOTAL + covered))
 	dist=$(for k in "${!rcs[@]}"; do echo "exit $k: ${rcs[$k]}"; done | sort | paste -sd, | sed 's/,/, /g')
-	summary="$covered of $POINTS points: $failed failed ($dist), $absorbed absorbed, $missed not reached; re-runs: $((covered - rerun_bad)) reached the clean result"
+	summary="$covered of $POINTS points: $failed failed ($dist), $absorbed absorbed, $missed not reached ($retried short run(s) repeated); re-runs: $((covered - rerun_bad)) reached the clean result"
 	[ "$mode" != KILL ] || summary+="; $killed_temps temp file(s) left by the kills"
 	if [ "$bad" -eq 0 ] && [ "$missed" -eq 0 ]; then pass "issue, $mode: $summary"
 	else fail "issue, $mode: $summary; $bad problem(s)"; fi
