@@ -122,7 +122,6 @@ static char keys_init_detail[256];
 
 static void keys_init_once(void)
 {
-	gpgme_error_t e;
 	int n;
 
 	if (!gpgme_check_version(NULL)) {
@@ -137,14 +136,6 @@ static void keys_init_once(void)
 #ifdef LC_MESSAGES
 	(void)gpgme_set_locale(NULL, LC_MESSAGES, NULL);
 #endif
-	e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
-	if (e) {
-		keys_init_rc = KLIC_ERR_GPG;
-		n = snprintf(keys_init_detail, sizeof keys_init_detail,
-			     "OpenPGP engine (gpg) not usable: %s", gpgme_strerror(e));
-		(void)n;
-		return;
-	}
 	keys_init_rc = 0;
 }
 
@@ -154,6 +145,41 @@ int klic_keys_init(void)
 		return klic_error_set(KLIC_ERR_INTERNAL, "pthread_once failed");
 	if (keys_init_rc != 0)
 		return klic_error_set(keys_init_rc, "%s", keys_init_detail);
+	return 0;
+}
+
+/* The engine check runs gpgconf, gpg and gpgsm (five processes): only a
+ * process that makes a gpg call pays it, at its first context (klic-admin
+ * issue hands its gpg calls to a worker program and never does). */
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+static int engine_rc = KLIC_ERR_INTERNAL;
+static char engine_detail[256];
+
+static void engine_check_once(void)
+{
+	gpgme_error_t e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	int n;
+
+	if (e) {
+		n = snprintf(engine_detail, sizeof engine_detail,
+			     "OpenPGP engine (gpg) not usable: %s", gpgme_strerror(e));
+		(void)n;
+		engine_rc = KLIC_ERR_GPG;
+		return;
+	}
+	engine_rc = 0;
+}
+
+static int engine_check(void)
+{
+	int r;
+
+	if ((r = klic_keys_init()) != 0)
+		return r;
+	if (pthread_once(&engine_once, engine_check_once) != 0)
+		return klic_error_set(KLIC_ERR_INTERNAL, "pthread_once failed");
+	if (engine_rc != 0)
+		return klic_error_set(engine_rc, "%s", engine_detail);
 	return 0;
 }
 
@@ -506,6 +532,7 @@ static int kr_ctx(struct klic_keyring *kr, gpgme_ctx_t *out)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_error_t e;
+	int r;
 
 	*out = NULL;
 	pthread_mutex_lock(&kr->mu);
@@ -516,6 +543,8 @@ static int kr_ctx(struct klic_keyring *kr, gpgme_ctx_t *out)
 		*out = ctx;
 		return 0;
 	}
+	if ((r = engine_check()) != 0)
+		return r;
 	if ((e = gpgme_new(&ctx)) != 0)
 		return map_err(e, KLIC_ERR_GPG, "gpgme_new");
 	if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
@@ -979,23 +1008,42 @@ static int signing_key(struct klic_keyring *kr, gpgme_ctx_t ctx, gpgme_key_t *ou
 	return 0;
 }
 
-static int pub_cache_load(struct klic_keyring *kr);
+static int pub_cache_load(struct klic_keyring *kr, int with_secret);
 
-/* Look up the signing key and list the public keys now (both are kept in
+/* List the public keys and look up the signing key now (both are kept in
  * kr), so that worker processes forked afterwards inherit them instead of
- * each running the same gpg processes again.  Best effort: a failure here
- * is reported again by the operation that needs the key. */
+ * each running the same gpg processes again.  One gpg process: the
+ * listing says which keys have a secret part (GPGME_KEYLIST_MODE_
+ * WITH_SECRET), so the signing key comes from it when usable (else from
+ * a listing of the secret keys, as when signing unwarmed).  Best effort:
+ * a failure here is reported again by the operation that needs the key. */
 void keys_warm(struct klic_keyring *kr, const char *sign_fpr)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_key_t key = NULL;
+	int want = sign_fpr != NULL && klic_fpr_check(sign_fpr) == 0;
 
-	if (sign_fpr != NULL && klic_fpr_check(sign_fpr) == 0 && kr_ctx(kr, &ctx) == 0) {
+	if (pub_cache_load(kr, want) == 0 && want) {
+		pthread_mutex_lock(&kr->mu);
+		for (size_t i = 0; i < kr->npub && key == NULL; i++) {
+			gpgme_key_t k = kr->pub[i];
+			if (k->subkeys != NULL && k->subkeys->fpr != NULL &&
+			    strcmp(k->subkeys->fpr, sign_fpr) == 0 && k->secret &&
+			    key_usable_for_signing(k, sign_fpr) == 0) {
+				gpgme_key_ref(k);
+				gpgme_key_unref(kr->sign_key);
+				kr->sign_key = k;
+				memcpy(kr->sign_fpr, sign_fpr, sizeof kr->sign_fpr);
+				key = k;
+			}
+		}
+		pthread_mutex_unlock(&kr->mu);
+	}
+	if (want && key == NULL && kr_ctx(kr, &ctx) == 0) {
 		int r = signing_key(kr, ctx, &key, sign_fpr);
 		gpgme_key_unref(key);
 		kr_ctx_put(kr, ctx, r == 0);
 	}
-	(void)pub_cache_load(kr);
 	klic_error_clear();
 }
 
@@ -1007,6 +1055,16 @@ struct keys_workers *keys_get_workers(const struct klic_keyring *kr)
 void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w)
 {
 	kr->workers = w;
+}
+
+const char *keys_passfile(const struct klic_keyring *kr)
+{
+	return kr->passfile;
+}
+
+int keys_has_passphrase_cb(const struct klic_keyring *kr)
+{
+	return kr->pcb != NULL;
 }
 
 int klic_key_can_sign(struct klic_keyring *kr, const char *fpr)
@@ -1349,9 +1407,10 @@ static int keys_append(gpgme_key_t **arr, size_t *n, size_t *cap, gpgme_key_t ke
 	return 0;
 }
 
-/* List every public key once (one gpg process) into the snapshot.  Loads
- * are serialized by load_mu; kr->mu is held only to install the result. */
-static int pub_cache_load(struct klic_keyring *kr)
+/* List every public key once (one gpg process) into the snapshot, with
+ * with_secret: marking those with a secret part.  Loads are serialized by
+ * load_mu; kr->mu is held only to install the result. */
+static int pub_cache_load(struct klic_keyring *kr, int with_secret)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_key_t key = NULL, *keys = NULL;
@@ -1369,6 +1428,12 @@ static int pub_cache_load(struct klic_keyring *kr)
 	}
 	if ((r = kr_ctx(kr, &ctx)) != 0)
 		goto out;
+	if (with_secret &&
+	    (e = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL |
+						 GPGME_KEYLIST_MODE_WITH_SECRET)) != 0) {
+		r = map_err(e, KLIC_ERR_GPG, "keylist mode");
+		goto out;
+	}
 	if ((e = gpgme_op_keylist_start(ctx, NULL, 0)) != 0) {
 		r = map_err(e, KLIC_ERR_GPG, "keylist");
 		goto out;
@@ -1444,7 +1509,7 @@ static int signer_key(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t 
 
 	*out = NULL;
 	*sk_out = NULL;
-	if ((r = pub_cache_load(kr)) != 0)
+	if ((r = pub_cache_load(kr, 0)) != 0)
 		return r;
 	pthread_mutex_lock(&kr->mu);
 	f = pub_cache_find(kr, sig_fpr, out, sk_out);

@@ -25,6 +25,8 @@ int keys_verify(struct klic_keyring *kr, struct klic_sig_info *info, const uint8
 		size_t siglen, const uint8_t *data, size_t len);
 void keys_warm(struct klic_keyring *kr, const char *sign_fpr);
 struct keys_workers *keys_get_workers(const struct klic_keyring *kr);
+const char *keys_passfile(const struct klic_keyring *kr); /* or NULL */
+int keys_has_passphrase_cb(const struct klic_keyring *kr);
 void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w);
 
 /* workers.c: the same through a worker process (any free one), for
@@ -36,5 +38,7 @@ int keys_workers_sign(struct keys_workers *w, uint8_t **out, size_t *outlen, con
 int keys_workers_verify(struct keys_workers *w, struct klic_sig_info *info, const uint8_t *sig,
 			size_t siglen, const uint8_t *data, size_t len);
 void keys_workers_stop(struct keys_workers *w);
+/* main() of the worker program klic-keys-worker (keys/worker_prog.c) */
+int keys_worker_program(int argc, char **argv);
 
 #endif

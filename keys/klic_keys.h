@@ -30,8 +30,10 @@ extern "C" {
 
 #define KLIC_MAX_UID_LEN 255
 
-/* Call once per process before anything else (gpgme_check_version, locale,
- * engine check).  Thread-safe to call more than once. */
+/* Call once per process before anything else (gpgme_check_version,
+ * locale; no process is started: the engine check, which runs gpgconf,
+ * gpg and gpgsm, comes with the first gpg call, whose error it is then).
+ * Thread-safe to call more than once. */
 int klic_keys_init(void);
 
 struct klic_keyring;
@@ -59,9 +61,18 @@ const char *klic_keyring_home(const struct klic_keyring *kr);
  * worker if the dead one had not answered (a second death fails the call
  * with KLIC_ERR_GPG), and with no worker left calls run in this process.
  * KLIC_ERR_INVALID_ARG when the process has more than one thread.  The
- * workers get SIGKILL when the thread that started them ends. */
+ * workers get SIGKILL when the thread that started them ends.
+ * program: NULL, or the absolute path of klic-keys-worker (built from
+ * keys/worker_prog.c): each fork then execs it, so that the gpg processes
+ * are forked from a process that maps GPGME and libc only.  The program
+ * opens the keyring's GNUPGHOME itself, with its passphrase file (a
+ * keyring with a passphrase callback cannot use a program:
+ * KLIC_ERR_INVALID_ARG), and must report ready, else no worker is left
+ * running and the error is returned (KLIC_ERR_NOT_FOUND for a missing
+ * program). */
 #define KLIC_MAX_WORKERS 16
-int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr);
+int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr,
+			       const char *program);
 /* Stop the workers (waits for them); later calls run in this process. */
 void klic_keyring_stop_workers(struct klic_keyring *kr);
 

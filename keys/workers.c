@@ -9,6 +9,22 @@
  * from the single-threaded process, a worker is small, and the gpg
  * processes it starts are forked from it.
  *
+ * A worker is either a fork of the caller (which still carries every
+ * library and mapping the caller has: klic-admin links 23 libraries) or,
+ * given a worker program, a fork of klic-keys-worker (keys/worker_prog.c:
+ * GPGME and libc only), whose forks for gpg then cost what the gpg
+ * floor's do.  The caller starts the program once, with the n worker
+ * sockets as descriptors 3..3+n-1 and the keyring settings in argv; it
+ * initialises GPGME and looks the keys up once (each of those is a gpg
+ * process or more), then forks one worker per socket and waits for them.
+ * Each worker answers a ready frame (struct w_ready: its pid, or the
+ * error that stopped the program) before the first call.  A passphrase
+ * callback cannot cross an exec: a keyring with one cannot use a program.
+ * The workers of a program are not the caller's children: a failed one
+ * is retired by closing its socket (it exits at end-of-file), and the
+ * program, which is, ends when they all have (SIGKILL at the deadline of
+ * klic_keyring_stop_workers() ends them too: PR_SET_PDEATHSIG).
+ *
  * Protocol on one AF_UNIX stream socket per worker, one call at a time:
  *   request  struct w_req, then a_len bytes, then b_len bytes
  *              SIGN: a = data; VERIFY: a = signature, b = data
@@ -29,8 +45,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +58,9 @@
 
 #define W_MAGIC_REQ 0x6b6c7751u /* "klwQ" */
 #define W_MAGIC_REP 0x6b6c7752u /* "klwR" */
+#define W_MAGIC_READY 0x6b6c7759u /* "klwY" */
+#define W_PROGRAM_FD 3 /* the first worker socket of a program */
+#define W_READY_TIMEOUT_MS 60000 /* a program opening its keyring */
 #define W_MAX_DETAIL 1024u
 
 enum { W_SIGN_DETACHED = 1, W_SIGN_CLEAR = 2, W_VERIFY = 3 };
@@ -59,9 +81,18 @@ struct w_rep {
 	struct klic_sig_info info;
 };
 
+/* A program worker's first frame. */
+struct w_ready {
+	uint32_t magic;
+	int32_t rc;	     /* 0 ready, else the program's error */
+	uint32_t detail_len; /* then the error detail, no NUL */
+	int32_t pid;	     /* the worker's pid (messages only) */
+};
+
 struct keys_worker {
 	pid_t pid;
-	int fd; /* -1: retired */
+	int child; /* pid is our child (forked worker): kill and reap it */
+	int fd;	   /* -1: retired */
 	int busy;
 };
 
@@ -69,6 +100,7 @@ struct keys_workers {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned n, alive;
+	pid_t program; /* the worker program (our child), or 0 */
 	struct keys_worker w[KLIC_MAX_WORKERS];
 };
 
@@ -227,6 +259,97 @@ static void worker_main(struct klic_keyring *kr, int fd)
 	_exit(0);
 }
 
+/* A ready frame on fd: 0, or -1 (the caller is gone). */
+static int send_ready(int fd, int rc, const char *detail)
+{
+	struct w_ready y;
+
+	memset(&y, 0, sizeof y);
+	y.magic = W_MAGIC_READY;
+	y.rc = rc;
+	y.detail_len = rc != 0 ? (uint32_t)strnlen(detail, W_MAX_DETAIL - 1) : 0;
+	y.pid = (int32_t)getpid();
+	return send_all(fd, &y, sizeof y) == 0 && send_all(fd, detail, y.detail_len) == 0 ? 0 : -1;
+}
+
+/* The worker program's main (keys/worker_prog.c):
+ *   klic-keys-worker --worker PARENT_PID GNUPGHOME SIGN_FPR|- PASSFILE|- N
+ * with its N worker sockets as descriptors 3..3+N-1, started by
+ * klic_keyring_start_workers() of process PARENT_PID.  Anything else is
+ * refused. */
+int keys_worker_program(int argc, char **argv)
+{
+	struct klic_keyring *kr = NULL;
+	struct stat st;
+	const char *detail;
+	char *end;
+	long parent, n;
+	pid_t self = getpid(), pid;
+	int r, k, status;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf("klic-keys-worker: the gpg helper processes of klic-admin issue (they\n"
+		       "sign and verify for it over sockets it starts them with); not for direct\n"
+		       "use.\n");
+		return 0;
+	}
+	if (argc != 7 || strcmp(argv[1], "--worker") != 0) {
+		fprintf(stderr, "klic-keys-worker: internal helper of klic-admin; not for direct "
+				"use (see --help)\n");
+		return 2;
+	}
+	errno = 0;
+	parent = strtol(argv[2], &end, 10);
+	r = errno != 0 || *end != '\0' || parent <= 1;
+	errno = 0;
+	n = strtol(argv[6], &end, 10);
+	r = r || errno != 0 || *end != '\0' || n < 1 || n > KLIC_MAX_WORKERS;
+	for (k = 0; !r && k < n; k++)
+		r = fstat(W_PROGRAM_FD + k, &st) != 0 || !S_ISSOCK(st.st_mode);
+	if (r) {
+		fprintf(stderr, "klic-keys-worker: not started by klic-admin (no worker sockets)\n");
+		return 2;
+	}
+	/* killed when the caller ends (PR_SET_PDEATHSIG survives the exec;
+	 * set again for clarity) */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != (pid_t)parent)
+		return 0;
+	klic_error_clear();
+	if ((r = klic_keyring_open(&kr, argv[3], 0)) == 0 && strcmp(argv[5], "-") != 0)
+		r = klic_keyring_set_passphrase_file(kr, argv[5]);
+	if (r == 0 && strcmp(argv[4], "-") != 0 && klic_fpr_check(argv[4]) != 0)
+		r = klic_error_set(KLIC_ERR_INVALID_ARG, "worker: signing key %s", argv[4]);
+	if (r == 0)
+		keys_warm(kr, strcmp(argv[4], "-") != 0 ? argv[4] : NULL);
+	detail = r != 0 && klic_error_detail() != NULL ? klic_error_detail() : "";
+	for (k = 0; k < n; k++) {
+		int fd = W_PROGRAM_FD + k;
+		if (r != 0) {
+			(void)send_ready(fd, r, detail);
+		} else if ((pid = fork()) == 0) {
+			/* the worker: its own socket only */
+			for (int j = 0; j < n; j++)
+				if (j != k)
+					(void)close(W_PROGRAM_FD + j);
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != self || send_ready(fd, 0, "") != 0)
+				_exit(0);
+			while (serve_one(kr, fd) == 0)
+				;
+			_exit(0); /* a copy of the program: no exit handlers */
+		} else if (pid < 0) {
+			(void)send_ready(fd, KLIC_ERR_IO, "fork failed");
+		}
+		(void)close(fd);
+	}
+	/* the program itself makes no gpg call from here on: it only waits */
+	while (wait(&status) > 0 || errno == EINTR)
+		;
+	klic_keyring_free(kr);
+	return 0;
+}
+
 /* ---- the caller's side -------------------------------------------------- */
 
 /* Retire a worker that failed (the caller holds ws->mu): it is killed and
@@ -240,6 +363,8 @@ static pid_t retire(struct keys_workers *ws, struct keys_worker *w)
 		w->fd = -1;
 		ws->alive--;
 	}
+	if (!w->child)
+		pid = 0; /* a program's worker: it exits at end-of-file */
 	if (pid > 0)
 		(void)kill(pid, SIGKILL);
 	w->pid = 0;
@@ -260,6 +385,7 @@ static int call(struct keys_workers *ws, const struct w_req *q, const uint8_t *a
 	uint8_t *o = NULL;
 	const char *what = "send";
 	int e = 0, k;
+	long wpid;
 
 	*out = NULL;
 	*unanswered = 1;
@@ -327,13 +453,14 @@ fail:
 		e = EPIPE;
 	free(o);
 	pthread_mutex_lock(&ws->mu);
+	wpid = (long)w->pid;
 	pid_t pid = retire(ws, w);
 	pthread_mutex_unlock(&ws->mu);
 	if (pid > 0)
 		while (waitpid(pid, &k, 0) < 0 && errno == EINTR)
 			;
-	return klic_error_set(KLIC_ERR_GPG, "gpg worker process %ld stopped (%s: %s)", (long)pid,
-			      what, strerror(e));
+	return klic_error_set(KLIC_ERR_GPG, "gpg worker process %ld stopped (%s: %s)", wpid, what,
+			      strerror(e));
 }
 
 /* A call, again on another worker when the first died before answering
@@ -404,16 +531,24 @@ void keys_workers_stop(struct keys_workers *ws)
 			reg_close(ws->w[k].fd);
 		ws->w[k].fd = -1;
 	}
-	/* each exits at once; those that have not within 10 s in all (stuck
-	 * in gpg?) are killed rather than waited for forever */
+	/* our children (forked workers, or the program, which ends when its
+	 * workers have) exit at once; those that have not within 10 s in
+	 * all (stuck in gpg?) are killed rather than waited for forever */
+	pid_t kids[KLIC_MAX_WORKERS + 1];
+	unsigned nk = 0;
+	for (unsigned k = 0; k < ws->n; k++)
+		if (ws->w[k].child && ws->w[k].pid > 0)
+			kids[nk++] = ws->w[k].pid;
+	if (ws->program > 0)
+		kids[nk++] = ws->program;
 	for (int i = 0; i < 10000; i++) {
 		unsigned left = 0;
-		for (unsigned k = 0; k < ws->n; k++) {
-			if (ws->w[k].pid <= 0)
+		for (unsigned k = 0; k < nk; k++) {
+			if (kids[k] <= 0)
 				continue;
-			pid_t got = waitpid(ws->w[k].pid, &st, WNOHANG);
-			if (got == ws->w[k].pid || (got < 0 && errno != EINTR))
-				ws->w[k].pid = 0;
+			pid_t got = waitpid(kids[k], &st, WNOHANG);
+			if (got == kids[k] || (got < 0 && errno != EINTR))
+				kids[k] = 0;
 			else
 				left++;
 		}
@@ -421,11 +556,11 @@ void keys_workers_stop(struct keys_workers *ws)
 			break;
 		(void)usleep(1000);
 	}
-	for (unsigned k = 0; k < ws->n; k++) {
-		if (ws->w[k].pid <= 0)
+	for (unsigned k = 0; k < nk; k++) {
+		if (kids[k] <= 0)
 			continue;
-		(void)kill(ws->w[k].pid, SIGKILL);
-		while (waitpid(ws->w[k].pid, &st, 0) < 0 && errno == EINTR)
+		(void)kill(kids[k], SIGKILL);
+		while (waitpid(kids[k], &st, 0) < 0 && errno == EINTR)
 			;
 	}
 	pthread_cond_destroy(&ws->cv);
@@ -457,7 +592,141 @@ static int threads(void)
 	return n;
 }
 
-int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr)
+/* In the child of fork: stdin and stdout on /dev/null (a worker never
+ * uses them, and must not hold the caller's stdout pipe open; stderr
+ * stays, for a sanitizer's report), killed when the caller ends; 0, or -1
+ * when the caller is already gone. */
+static int child_setup(pid_t parent)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (nul >= 0) {
+		(void)dup2(nul, 0);
+		(void)dup2(nul, 1);
+		(void)close(nul);
+	}
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return getppid() == parent ? 0 : -1;
+}
+
+/* In the child of fork (one thread): exec the worker program argv[0] with
+ * the n sockets fds[] as descriptors W_PROGRAM_FD.. and no other
+ * descriptor beyond stdio; returns only if that fails.  (Only
+ * async-signal-safe calls: argv was made before the fork.) */
+static void exec_program(char *const argv[], const int *fds, unsigned n, pid_t parent)
+{
+	int high[KLIC_MAX_WORKERS];
+
+	/* first out of the way of stdio and of the target numbers, then
+	 * into place (dup2 leaves FD_CLOEXEC off) */
+	for (unsigned k = 0; k < n; k++)
+		if ((high[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, W_PROGRAM_FD + (int)n)) < 0)
+			return;
+	if (child_setup(parent) != 0)
+		return;
+	for (unsigned k = 0; k < n; k++)
+		if (dup2(high[k], W_PROGRAM_FD + (int)k) != W_PROGRAM_FD + (int)k)
+			return;
+	if (close_range(W_PROGRAM_FD + n, ~0U, 0) != 0)
+		return;
+	execv(argv[0], argv);
+}
+
+/* The ready frame of worker w (a program's): 0 with w->pid set, or an
+ * error (the program's own, or KLIC_ERR_GPG when it sent none within
+ * W_READY_TIMEOUT_MS). */
+static int await_ready(struct keys_worker *w, const char *program)
+{
+	struct pollfd pf = {.fd = w->fd, .events = POLLIN};
+	char detail[W_MAX_DETAIL];
+	struct w_ready y;
+	int k;
+
+	do
+		k = poll(&pf, 1, W_READY_TIMEOUT_MS);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0)
+		return klic_error_set(KLIC_ERR_GPG, "worker program %s: %s", program,
+				      k == 0 ? "no answer" : strerror(errno));
+	if (recv_all(w->fd, &y, sizeof y) != 1 || y.magic != W_MAGIC_READY ||
+	    y.detail_len >= W_MAX_DETAIL || y.rc > 0 || y.pid <= 1 ||
+	    (y.detail_len > 0 && recv_all(w->fd, detail, y.detail_len) != 1))
+		return klic_error_set(KLIC_ERR_GPG, "worker program %s did not start", program);
+	detail[y.detail_len] = '\0';
+	if (y.rc != 0)
+		return klic_error_set(y.rc, "worker program: %s", detail);
+	w->pid = (pid_t)y.pid;
+	return 0;
+}
+
+/* The caller's end of a new socket pair in *mine, the worker's in *theirs. */
+static int new_pair(int *mine, int *theirs)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return klic_error_set(KLIC_ERR_IO, "socketpair: %s", strerror(errno));
+	if (reg_add(sv[0]) != 0) {
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		return klic_error_set(KLIC_ERR_INTERNAL, "too many worker processes");
+	}
+	*mine = sv[0];
+	*theirs = sv[1];
+	return 0;
+}
+
+/* n workers of the program (one child): 0, or an error with every
+ * socket made so far in ws (stopped by the caller). */
+static int start_program(struct keys_workers *ws, struct klic_keyring *kr, unsigned n,
+			 const char *sign_fpr, const char *program, pid_t parent)
+{
+	int theirs[KLIC_MAX_WORKERS];
+	char pid_s[24], n_s[8];
+	const char *pf = keys_passfile(kr);
+	char *argv[] = {(char *)(uintptr_t)program,
+			"--worker",
+			pid_s,
+			(char *)(uintptr_t)klic_keyring_home(kr),
+			(char *)(uintptr_t)(sign_fpr != NULL ? sign_fpr : "-"),
+			(char *)(uintptr_t)(pf != NULL ? pf : "-"),
+			n_s,
+			NULL};
+	unsigned k;
+	pid_t pid;
+	int r = 0;
+
+	snprintf(pid_s, sizeof pid_s, "%ld", (long)parent);
+	snprintf(n_s, sizeof n_s, "%u", n);
+	for (k = 0; k < n; k++) {
+		if ((r = new_pair(&ws->w[k].fd, &theirs[k])) != 0)
+			break;
+		ws->n++;
+		ws->alive++;
+	}
+	if (r == 0) {
+		pid = fork();
+		if (pid == 0) {
+			reg_close_all_in_child();
+			exec_program(argv, theirs, n, parent);
+			_exit(127);
+		}
+		if (pid < 0)
+			r = klic_error_set(KLIC_ERR_IO, "fork: %s", strerror(errno));
+		else
+			ws->program = pid;
+	}
+	for (unsigned j = 0; j < ws->n; j++)
+		(void)close(theirs[j]);
+	/* the program opens the keyring once, then forks the workers; each
+	 * must say it is ready before it gets a call */
+	for (k = 0; r == 0 && k < n; k++)
+		r = await_ready(&ws->w[k], program);
+	return r;
+}
+
+int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr,
+			       const char *program)
 {
 	struct keys_workers *ws;
 	pid_t parent = getpid();
@@ -468,10 +737,22 @@ int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *
 				      KLIC_MAX_WORKERS);
 	if (keys_get_workers(kr) != NULL)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "start_workers: already started");
+	if (program != NULL && (program[0] != '/' || keys_has_passphrase_cb(kr)))
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "start_workers: the worker program needs an absolute path "
+				      "and a keyring without a passphrase callback");
+	if (sign_fpr != NULL && klic_fpr_check(sign_fpr) != 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "start_workers: signing key");
 	if (threads() != 1)
 		return klic_error_set(KLIC_ERR_INVALID_ARG,
 				      "start_workers: the process must have one thread");
-	keys_warm(kr, sign_fpr);
+	if (program != NULL && access(program, X_OK) != 0)
+		return klic_error_set(errno == ENOENT ? KLIC_ERR_NOT_FOUND : KLIC_ERR_IO,
+				      "worker program %s: %s", program, strerror(errno));
+	/* forked workers inherit what this looks up; a program looks it up
+	 * itself */
+	if (program == NULL)
+		keys_warm(kr, sign_fpr);
 	if ((ws = calloc(1, sizeof *ws)) == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "workers");
 	if (pthread_mutex_init(&ws->mu, NULL) != 0) {
@@ -483,36 +764,30 @@ int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *
 		free(ws);
 		return klic_error_set(KLIC_ERR_INTERNAL, "workers condition");
 	}
-	for (unsigned k = 0; k < n; k++) {
-		int sv[2];
+	if (program != NULL) {
+		if ((r = start_program(ws, kr, n, sign_fpr, program, parent)) != 0)
+			goto fail;
+	}
+	for (unsigned k = 0; program == NULL && k < n; k++) {
+		int mine, theirs;
 		pid_t pid;
 
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-			r = klic_error_set(KLIC_ERR_IO, "socketpair: %s", strerror(errno));
+		if ((r = new_pair(&mine, &theirs)) != 0)
 			goto fail;
-		}
 		pid = fork();
 		if (pid < 0) {
 			r = klic_error_set(KLIC_ERR_IO, "fork: %s", strerror(errno));
-			(void)close(sv[0]);
-			(void)close(sv[1]);
+			reg_close(mine);
+			(void)close(theirs);
 			goto fail;
 		}
 		if (pid == 0) {
-			/* the worker: only its own end of its own socket */
-			(void)close(sv[0]);
+			/* the worker: only its own end of its own socket (moved
+			 * out of the way of stdio) */
+			int fd = fcntl(theirs, F_DUPFD_CLOEXEC, 3);
 			reg_close_all_in_child();
-			int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-			if (nul >= 0) {
-				/* a worker never reads or writes stdio; it must not
-				 * hold the caller's stdout pipe open either (stderr
-				 * stays, for a sanitizer's report) */
-				(void)dup2(nul, 0);
-				(void)dup2(nul, 1);
-				(void)close(nul);
-			}
-			(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
+			(void)close(theirs);
+			if (fd < 0 || child_setup(parent) != 0)
 				_exit(0);
 			keys_set_workers(kr, NULL);
 			/* the caller's pool is not the worker's (and a memory
@@ -521,19 +796,12 @@ int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *
 			pthread_cond_destroy(&ws->cv);
 			pthread_mutex_destroy(&ws->mu);
 			free(ws);
-			worker_main(kr, sv[1]);
+			worker_main(kr, fd);
 		}
-		(void)close(sv[1]);
-		if (reg_add(sv[0]) != 0) {
-			r = klic_error_set(KLIC_ERR_INTERNAL, "too many worker processes");
-			(void)close(sv[0]);
-			(void)kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			goto fail;
-		}
-		ws->w[k].fd = sv[0];
+		(void)close(theirs);
+		ws->w[k].fd = mine;
 		ws->w[k].pid = pid;
+		ws->w[k].child = 1;
 		ws->n++;
 		ws->alive++;
 	}

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1107,6 +1108,24 @@ static int check_out_names(const char *const *paths, size_t n, const char *outdi
 	return r;
 }
 
+int klic_issue_worker_program(char *buf, size_t size)
+{
+	char exe[PATH_MAX], path[PATH_MAX + sizeof KLIC_WORKER_REL + 1];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+
+	if (k <= 0 || size < PATH_MAX)
+		return -1;
+	exe[k] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	snprintf(path, sizeof path, "%s/%s", exe, KLIC_WORKER_REL);
+	if (realpath(path, buf) == NULL || access(buf, X_OK) != 0)
+		return -1;
+	return 0;
+}
+
 int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		     const struct klic_issue_opts *o, struct klic_issue_tally *tally)
 {
@@ -1174,10 +1193,18 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	/* gpg is started from small worker processes forked now, while this
 	 * process has one thread (keys/workers.c says why); without them (a
 	 * single request, --jobs 1, or no fork possible) from this process */
-	if (jobs > 1 && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr) == 0)
-		own_workers = 1;
-	else
-		klic_error_clear();
+	if (jobs > 1) {
+		char prog[PATH_MAX];
+		if (klic_issue_worker_program(prog, sizeof prog) == 0 &&
+		    klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, prog) == 0) {
+			own_workers = 1;
+		} else {
+			klic_error_clear();
+			own_workers = klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr,
+								 NULL) == 0;
+		}
+	}
+	klic_error_clear();
 	for (k = 0; k < jobs; k++) {
 		ws[k].b = b;
 		if (klic_ledger_open(&ws[k].l, a->ledger_path, 0) != 0) {

@@ -248,6 +248,13 @@ struct klic_issue_opts {
 	int armor;                     /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
 };
 
+/* The gpg worker program klic-keys-worker that `issue` starts (keys/
+ * workers.c): KLIC_WORKER_REL from the directory of this executable, as
+ * installed and in the build tree.  0 with its real path in buf (size at
+ * least PATH_MAX), or -1 when there is none (the workers are then forks of
+ * klic-admin, which cost more per gpg process). */
+int klic_issue_worker_program(char *buf, size_t size);
+
 /* Answer every request in paths[0..n).  Returns 0 when it ran (per-request
  * errors are in the tally), or the confirm callback's code / a setup
  * error, in which case nothing was spent. */

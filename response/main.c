@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -962,9 +963,17 @@ int main(int argc, char **argv)
 			main_help(stdout);
 			return 0;
 		case 'V':
+		{
+			char prog[PATH_MAX];
 			printf("%s %s (protocol %d)\n", PROG, KLIC_ADMIN_VERSION,
 			       KLIC_PROTOCOL_VERSION);
+			if (klic_issue_worker_program(prog, sizeof prog) == 0)
+				printf("gpg worker program: %s\n", prog);
+			else
+				printf("gpg worker program: none (issue forks its gpg workers "
+				       "from klic-admin itself)\n");
 			return 0;
+		}
 		default:
 			main_help(stderr);
 			return EXIT_USAGE;

@@ -17,8 +17,9 @@ INCDIR=$5
 MANDIR=$6
 VERSION=$7
 XCFLAGS=${8:-}
+LIBEXECDIR=${9:-libexec}
 
-for d in "$BINDIR" "$LIBDIR" "$INCDIR" "$MANDIR"; do
+for d in "$BINDIR" "$LIBDIR" "$INCDIR" "$MANDIR" "$LIBEXECDIR"; do
 	case $d in /*) echo "# absolute install directory $d: cannot relocate, skipped"; exit 77 ;; esac
 done
 for tool in pkg-config cc man groff col readelf nm python3; do
@@ -39,15 +40,16 @@ ADMIN="$P/$BINDIR/klic-admin"
 LIB="$P/$LIBDIR"
 PC="$LIB/pkgconfig/klic.pc"
 missing=""
-for f in "$KLIC" "$ADMIN"; do [ -x "$f" ] || missing="$missing $f"; done
+WORKER="$P/$LIBEXECDIR/klic/klic-keys-worker"
+for f in "$KLIC" "$ADMIN" "$WORKER"; do [ -x "$f" ] || missing="$missing $f"; done
 for f in "$P/$MANDIR/man1/klic.1" "$P/$MANDIR/man1/klic-admin.1" "$P/$MANDIR/man3/libklic.3" \
 	"$P/$MANDIR/man3/klic_license_verify.3" "$P/$INCDIR/klic.h" "$LIB/libklic.a" \
 	"$LIB/libklic.so" "$LIB/libklic.so.1" "$PC"; do
 	[ -r "$f" ] || missing="$missing $f"
 done
-[ -z "$missing" ] && pass "installed: bin/klic, bin/klic-admin, man1, man3, klic.h, libklic.so.1, libklic.a, klic.pc" ||
+[ -z "$missing" ] && pass "installed: bin/klic, bin/klic-admin, $LIBEXECDIR/klic/klic-keys-worker, man1, man3, klic.h, libklic.so.1, libklic.a, klic.pc" ||
 	fail "not installed:$missing"
-other=$(cd "$P" && find . -type f -o -type l | sort | grep -vE "^\./($BINDIR/klic(-admin)?|$MANDIR/man[13]/[a-z_-]+\.[13]|$INCDIR/klic\.h|$LIBDIR/libklic\.(a|so(\.[0-9]+)*)|$LIBDIR/pkgconfig/klic\.pc)$" || true)
+other=$(cd "$P" && find . -type f -o -type l | sort | grep -vE "^\./($BINDIR/klic(-admin)?|$LIBEXECDIR/klic/klic-keys-worker|$MANDIR/man[13]/[a-z_-]+\.[13]|$INCDIR/klic\.h|$LIBDIR/libklic\.(a|so(\.[0-9]+)*)|$LIBDIR/pkgconfig/klic\.pc)$" || true)
 [ -z "$other" ] && pass "nothing else installed (no internal headers, no test programs)" ||
 	fail "unexpected installed files: $other"
 [ "$(readlink "$LIB/libklic.so")" = libklic.so.1 ] && pass "libklic.so -> libklic.so.1" ||
@@ -133,6 +135,26 @@ else
 	fail "round trip: exit $rc: $(tail -5 "$BOX/rt.log")"
 fi
 user verify "$LIC" >/dev/null && pass "installed klic verify: valid" || fail "installed klic verify"
+
+# The installed klic-admin runs the installed worker program (libexec, found
+# from its own location): --version names it, and a batch with two jobs
+# goes through it (a wrapper in its place records that it ran, then execs
+# it with the sockets it was given).
+"$ADMIN" --version | grep -qxF "gpg worker program: $(realpath "$WORKER")" &&
+	pass "klic-admin --version names the installed worker program" ||
+	fail "klic-admin --version: $("$ADMIN" --version | tail -1)"
+mv "$WORKER" "$WORKER.real"
+printf '#!/bin/sh\necho "$$ $*" >>"%s"\nexec "%s" "$@"\n' "$BOX/worker.log" "$WORKER.real" >"$WORKER"
+chmod 755 "$WORKER"
+user request --product KRE -o ada2.kreq >/dev/null 2>&1 && user request --product KRE -o ada3.kreq >/dev/null 2>&1 &&
+	admin issue ada2.kreq ada3.kreq -o outbox2 --yes --jobs 2 >"$BOX/batch.log" 2>&1 && rc=0 || rc=$?
+if [ "$rc" -eq 0 ] && [ "$(tail -1 "$BOX/batch.log")" = "issued: 2, denied: 0, re-issued: 0, errors: 0" ] &&
+	[ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 1 ] && grep -q -- ' --worker .* 2$' "$BOX/worker.log"; then
+	pass "a batch of 2 with --jobs 2 ran through the installed worker program (2 workers)"
+else
+	fail "batch through the worker program: exit $rc, $(tail -1 "$BOX/batch.log"); worker runs: $(cat "$BOX/worker.log" 2>/dev/null)"
+fi
+mv "$WORKER.real" "$WORKER"
 if user status --json | python3 -m json.tool >/dev/null && admin list --json | python3 -m json.tool >/dev/null &&
 	admin entitlement list --json | python3 -m json.tool >/dev/null &&
 	admin report --json | python3 -m json.tool >/dev/null; then

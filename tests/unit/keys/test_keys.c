@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -878,8 +879,8 @@ static void test_threads(void **state)
 
 /* ---- worker processes --------------------------------------------------- */
 
-/* Our direct children that are still running (the workers), into pids. */
-static int children(pid_t *pids, int max)
+/* The children of process parent that are still running, into pids. */
+static int children_of(pid_t parent, pid_t *pids, int max)
 {
 	char path[300], buf[512];
 	struct dirent *de;
@@ -899,12 +900,46 @@ static int children(pid_t *pids, int max)
 			char st = 0;
 			long ppid = 0;
 			if (rp != NULL && sscanf(rp + 1, " %c %ld", &st, &ppid) == 2 &&
-			    ppid == (long)getpid() && st != 'Z')
+			    ppid == (long)parent && st != 'Z')
 				pids[n++] = (pid_t)atol(de->d_name);
 		}
 		fclose(fp);
 	}
 	closedir(d);
+	return n;
+}
+
+/* Our direct children that are still running, into pids. */
+static int children(pid_t *pids, int max)
+{
+	return children_of(getpid(), pids, max);
+}
+
+/* The running worker processes: with program, the children of our
+ * children that run it (the program forks them); else our children. */
+static int workers(const char *program, pid_t *pids, int max)
+{
+	pid_t progs[8];
+	char exe[PATH_MAX];
+	int n = 0, np;
+
+	if (program == NULL)
+		return children(pids, max);
+	np = children(progs, 8);
+	for (int i = 0; i < np; i++) {
+		pid_t kids[8];
+		int nk = children_of(progs[i], kids, 8);
+		for (int j = 0; j < nk && n < max; j++) {
+			char path[64];
+			ssize_t k;
+			snprintf(path, sizeof path, "/proc/%ld/exe", (long)kids[j]);
+			k = readlink(path, exe, sizeof exe - 1);
+			assert_true(k > 0);
+			exe[k] = '\0';
+			assert_string_equal(exe, program);
+			pids[n++] = kids[j];
+		}
+	}
 	return n;
 }
 
@@ -915,7 +950,9 @@ static void *wait_pipe(void *arg)
 	return NULL;
 }
 
-static void test_workers(void **state)
+/* Workers forked from this process (program NULL) or forked by the
+ * worker program: the same answers as in this process. */
+static void workers_case(void **state, const char *program)
 {
 	struct fx *f = *state;
 	int s = new_ring(f), v = new_ring(f), un = new_ring(f);
@@ -937,11 +974,15 @@ static void test_workers(void **state)
 	snprintf(local_detail, sizeof local_detail, "%s", klic_error_detail());
 
 	assert_int_equal(children(pids, 8), 0);
-	assert_int_equal(klic_keyring_start_workers(f->kr[s], 2, fs), 0);
-	assert_int_equal(klic_keyring_start_workers(f->kr[s], 1, fs), KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_keyring_start_workers(f->kr[v], 2, NULL), 0);
-	assert_int_equal(klic_keyring_start_workers(f->kr[un], 0, NULL), KLIC_ERR_INVALID_ARG);
-	assert_int_equal(children(pids, 8), 4);
+	assert_int_equal(klic_keyring_start_workers(f->kr[s], 2, fs, program), 0);
+	assert_int_equal(klic_keyring_start_workers(f->kr[s], 1, fs, program),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_keyring_start_workers(f->kr[v], 2, NULL, program), 0);
+	assert_int_equal(klic_keyring_start_workers(f->kr[un], 0, NULL, program),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(workers(program, pids, 8), 4);
+	/* one program per keyring, the workers its children */
+	assert_int_equal(children(pids, 8), program != NULL ? 2 : 4);
 
 	/* signatures made by a worker verify, in a worker and in this process */
 	assert_int_equal(klic_sign_detached(f->kr[s], &sig, &sl, fs, MSG, MSGLEN), 0);
@@ -979,15 +1020,18 @@ static void test_workers(void **state)
 	/* a worker killed while idle: the call that finds it dead is made
 	 * again on the other one; none left: calls run in this process */
 	klic_keyring_stop_workers(f->kr[s]);
-	assert_int_equal(children(pids, 8), 2);
+	assert_int_equal(workers(program, pids, 8), 2);
+	assert_int_equal(children(pids, 8), program != NULL ? 1 : 2);
+	assert_int_equal(workers(program, pids, 8), 2);
 	assert_int_equal(kill(pids[0], SIGKILL), 0);
 	usleep(100 * 1000);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs), 0);
-	assert_int_equal(children(pids, 8), 1);
+	assert_int_equal(workers(program, pids, 8), 1);
 	assert_int_equal(kill(pids[0], SIGKILL), 0);
 	usleep(100 * 1000);
 	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs), 0);
+	/* (a program whose workers are all gone has ended too) */
 	assert_int_equal(children(pids, 8), 0);
 	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN - 1, fs),
 			 KLIC_ERR_SIG_BAD);
@@ -1002,7 +1046,7 @@ static void test_workers(void **state)
 		int pfd[2];
 		assert_int_equal(pipe(pfd), 0);
 		assert_int_equal(pthread_create(&th, NULL, wait_pipe, &pfd[0]), 0);
-		assert_int_equal(klic_keyring_start_workers(f->kr[v], 1, NULL),
+		assert_int_equal(klic_keyring_start_workers(f->kr[v], 1, NULL, program),
 				 KLIC_ERR_INVALID_ARG);
 		assert_int_equal(write(pfd[1], "x", 1), 1);
 		assert_int_equal(pthread_join(th, NULL), 0);
@@ -1013,6 +1057,83 @@ static void test_workers(void **state)
 	free(sig);
 	free(lic);
 	free(su);
+}
+
+static void test_workers(void **state)
+{
+	workers_case(state, NULL);
+}
+
+static void test_workers_program(void **state)
+{
+	workers_case(state, KLIC_TEST_WORKER_PROGRAM);
+}
+
+/* The worker program's settings: a passphrase file reaches it, a
+ * callback cannot; a program that does not start, or cannot open the
+ * keyring, leaves no process and says why. */
+static void test_workers_program_setup(void **state)
+{
+	struct fx *f = *state;
+	const char *prog = KLIC_TEST_WORKER_PROGRAM;
+	int p = new_ring(f), v = new_ring(f), calls = 0;
+	char fp_[KLIC_FPR_HEX_LEN + 1], passfile[64];
+	struct klic_keyring *bare = NULL;
+	uint8_t *sig = NULL;
+	size_t sl;
+	pid_t pids[8];
+	FILE *fp;
+
+	snprintf(passfile, sizeof passfile, "%s/pass", f->home[v]);
+	fp = fopen(passfile, "w");
+	assert_non_null(fp);
+	fputs("correct horse\n", fp);
+	fclose(fp);
+	assert_int_equal(klic_keyring_set_passphrase_file(f->kr[p], passfile), 0);
+	assert_int_equal(new_key(f, p, fp_, "protected"), 0);
+	copy_key(f, p, v, fp_);
+
+	/* the passphrase file reaches the program's workers */
+	assert_int_equal(klic_keyring_start_workers(f->kr[p], 2, fp_, prog), 0);
+	assert_int_equal(workers(prog, pids, 8), 2);
+	assert_int_equal(klic_sign_detached(f->kr[p], &sig, &sl, fp_, MSG, MSGLEN), 0);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fp_), 0);
+	free(sig);
+	sig = NULL;
+	klic_keyring_stop_workers(f->kr[p]);
+	assert_int_equal(children(pids, 8), 0);
+
+	/* none: the workers' signature is refused as in this process */
+	assert_int_equal(klic_keyring_open(&bare, f->home[p], 0), 0);
+	assert_int_equal(klic_keyring_start_workers(bare, 1, fp_, prog), 0);
+	assert_int_equal(klic_sign_detached(bare, &sig, &sl, fp_, MSG, MSGLEN),
+			 KLIC_ERR_PASSPHRASE);
+	assert_null(sig);
+	klic_keyring_stop_workers(bare);
+	/* a callback cannot reach a program */
+	klic_keyring_set_passphrase_cb(bare, pass_ok, &calls);
+	assert_int_equal(klic_keyring_start_workers(bare, 1, fp_, prog), KLIC_ERR_INVALID_ARG);
+	assert_int_equal(calls, 0);
+	klic_keyring_free(bare);
+
+	/* program paths: relative, missing, not a worker program */
+	assert_int_equal(klic_keyring_start_workers(f->kr[v], 1, NULL, "klic-keys-worker"),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_keyring_start_workers(f->kr[v], 1, NULL, "/nonexistent/worker"),
+			 KLIC_ERR_NOT_FOUND);
+	assert_int_equal(klic_keyring_start_workers(f->kr[v], 2, NULL, "/bin/true"), KLIC_ERR_GPG);
+	assert_non_null(strstr(klic_error_detail(), "did not start"));
+	assert_int_equal(children(pids, 8), 0);
+	/* a keyring the program refuses to open (mode 0750 since): its error,
+	 * and calls still work in this process */
+	assert_int_equal(chmod(f->home[v], 0750), 0);
+	assert_int_equal(klic_keyring_start_workers(f->kr[v], 2, NULL, prog), KLIC_ERR_KEY);
+	assert_non_null(strstr(klic_error_detail(), "accessible by group/other"));
+	assert_int_equal(children(pids, 8), 0);
+	assert_int_equal(chmod(f->home[v], 0700), 0);
+	assert_int_equal(klic_sign_detached(f->kr[p], &sig, &sl, fp_, MSG, MSGLEN), 0);
+	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fp_), 0);
+	free(sig);
 }
 
 static void test_fpr_check(void **state)
@@ -1043,6 +1164,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_clear_sign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_workers_program, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_workers_program_setup, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
