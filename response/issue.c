@@ -220,16 +220,13 @@ static const char *coltext(sqlite3_stmt *st, int i)
 
 static int load_request(struct klic_ledger *l, struct req_row *row, const char *digest)
 {
-	sqlite3 *db = klic_ledger_db(l);
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	memset(row, 0, sizeof *row);
-	if (sqlite3_prepare_v2(
-		db,
-		"SELECT status, member_fpr, machine_id, product, seats, reason_code, "
-		"reason, created, response FROM requests WHERE digest = ?1",
-		-1, &st, NULL) != SQLITE_OK)
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT status, member_fpr, machine_id, product, seats, reason_code, "
+			     "reason, created, response FROM requests WHERE digest = ?1") != 0)
 		return klic_ledger_err(l, "requests");
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -270,7 +267,7 @@ static int load_request(struct klic_ledger *l, struct req_row *row, const char *
 	}
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -304,10 +301,9 @@ static int response_licenses_from_ledger(struct klic_response *resp, struct klic
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if (sqlite3_prepare_v2(klic_ledger_db(l),
-			       "SELECT license_id, seat, file, issued, expires FROM licenses "
-			       "WHERE request_digest = ?1 ORDER BY seat",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT license_id, seat, file, issued, expires FROM licenses "
+			     "WHERE request_digest = ?1 ORDER BY seat") != 0)
 		return klic_ledger_err(l, "licenses");
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -342,7 +338,7 @@ static int response_licenses_from_ledger(struct klic_response *resp, struct klic
 	}
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -432,10 +428,9 @@ static int alloc_files(struct klic_ledger *l, struct klic_decision *d, license_f
 	int r, rc;
 
 	memset(used, 0, sizeof used);
-	if (sqlite3_prepare_v2(klic_ledger_db(l),
-			       "SELECT file FROM licenses WHERE machine_id = ?1 AND product = ?2 "
-			       "AND expires > ?3",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT file FROM licenses WHERE machine_id = ?1 AND product = ?2 "
+			     "AND expires > ?3") != 0)
 		return klic_ledger_err(l, "licenses");
 	sqlite3_bind_text(st, 1, req->machine_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, req->product, -1, SQLITE_STATIC);
@@ -466,7 +461,7 @@ static int alloc_files(struct klic_ledger *l, struct klic_decision *d, license_f
 	}
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -630,7 +625,6 @@ enum { REC_DONE = 0, REC_ANSWERED = 1, REC_STALE = 2 };
 static int record_answer(struct worker *w, struct item *it, const struct answer *an, int *state)
 {
 	struct klic_ledger *l = w->l;
-	sqlite3 *db = klic_ledger_db(l);
 	sqlite3_stmt *st = NULL;
 	license_file_t files[KLIC_MAX_SEATS];
 	struct klic_decision d;
@@ -660,12 +654,10 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 		klic_ledger_rollback(l);
 		return 0;
 	}
-	if (sqlite3_prepare_v2(
-		db,
-		"INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
-		"status, reason_code, reason, entitlement_id, created, response) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-		-1, &st, NULL) != SQLITE_OK) {
+	if (klic_ledger_stmt(l, &st,
+			     "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
+			     "status, reason_code, reason, entitlement_id, created, response) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0) {
 		r = klic_ledger_err(l, "requests");
 		goto out;
 	}
@@ -687,15 +679,13 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 		r = klic_ledger_err(l, "requests insert");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	st = NULL;
 	if (d.issue) {
-		if (sqlite3_prepare_v2(
-			db,
-			"INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
-			" product, issued, expires, entitlement_id, member_fpr, file) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-			-1, &st, NULL) != SQLITE_OK) {
+		if (klic_ledger_stmt(l, &st,
+			     "INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
+			     " product, issued, expires, entitlement_id, member_fpr, file) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") != 0) {
 			r = klic_ledger_err(l, "licenses");
 			goto out;
 		}
@@ -717,7 +707,7 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 				goto out;
 			}
 		}
-		sqlite3_finalize(st);
+		klic_ledger_stmt_done(l, st);
 		st = NULL;
 		if ((r = klic_time_format(exp_s, d.expires)) != 0)
 			goto out;
@@ -735,7 +725,7 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 		goto out;
 	return klic_ledger_commit(l);
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
 }
@@ -756,10 +746,9 @@ static int store_response(struct klic_ledger *l, const char *digest, uint8_t **b
 			r = klic_error_set(KLIC_ERR_TOO_BIG, "response of %zu bytes", *len);
 			goto out;
 		}
-		if (sqlite3_prepare_v2(klic_ledger_db(l),
-				       "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
-				       "response IS NULL",
-				       -1, &st, NULL) != SQLITE_OK) {
+		if (klic_ledger_stmt(l, &st,
+			     "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
+			     "response IS NULL") != 0) {
 			r = klic_ledger_err(l, "store response");
 			goto out;
 		}
@@ -769,7 +758,7 @@ static int store_response(struct klic_ledger *l, const char *digest, uint8_t **b
 			r = klic_ledger_err(l, "store response");
 			goto out;
 		}
-		sqlite3_finalize(st);
+		klic_ledger_stmt_done(l, st);
 		st = NULL;
 		if (sqlite3_changes(klic_ledger_db(l)) == 0) {
 			/* someone else stored theirs first: deliver theirs */
@@ -789,7 +778,7 @@ static int store_response(struct klic_ledger *l, const char *digest, uint8_t **b
 		goto out;
 	return klic_ledger_commit(l);
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
 }

@@ -12,9 +12,20 @@
 
 #include "response_int.h"
 
+/* Prepared statements kept per connection (klic_ledger_stmt): preparing
+ * is about as costly as running the statements of a request (the
+ * triggers on licenses and requests are compiled into each INSERT). */
+#define LEDGER_STMT_CACHE 32
+
 struct klic_ledger {
 	sqlite3 *db;
 	int wal_frames; /* frames in the WAL after this connection's last commit */
+	struct {
+		const char *sql; /* the caller's text (its address is the key) */
+		sqlite3_stmt *st;
+		int busy;
+	} cache[LEDGER_STMT_CACHE];
+	unsigned ncache;
 };
 
 /* SQLite's own autocheckpoint threshold (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT). */
@@ -78,21 +89,73 @@ int klic_ledger_exec(struct klic_ledger *l, const char *sql)
 	return 0;
 }
 
+int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
+{
+	unsigned i;
+
+	for (i = 0; i < l->ncache; i++) {
+		if (l->cache[i].sql == sql && !l->cache[i].busy &&
+		    strcmp(sqlite3_sql(l->cache[i].st), sql) == 0) {
+			l->cache[i].busy = 1;
+			*st = l->cache[i].st;
+			return 0;
+		}
+	}
+	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return klic_ledger_err(l, "prepare");
+	}
+	if (l->ncache < LEDGER_STMT_CACHE) {
+		l->cache[l->ncache].sql = sql;
+		l->cache[l->ncache].st = *st;
+		l->cache[l->ncache].busy = 1;
+		l->ncache++;
+	}
+	return 0;
+}
+
+void klic_ledger_stmt_done(struct klic_ledger *l, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (unsigned i = 0; i < l->ncache; i++) {
+		if (l->cache[i].st == st) {
+			/* no lock, no binding kept past the caller's buffers */
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			l->cache[i].busy = 0;
+			return;
+		}
+	}
+	klic_ledger_stmt_done(l, st);
+}
+
+/* Run a cached statement that returns no rows: 0, or the error named
+ * what (read before the statement is reset). */
+static int step_once(struct klic_ledger *l, const char *sql, const char *what)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
+		return r;
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, what);
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
 int klic_ledger_begin(struct klic_ledger *l)
 {
-	if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return klic_ledger_err(l, "begin transaction");
-	return 0;
+	return step_once(l, "BEGIN IMMEDIATE", "begin transaction");
 }
 
 int klic_ledger_commit(struct klic_ledger *l)
 {
-	if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		int r = klic_ledger_err(l, "commit");
+	int r = step_once(l, "COMMIT", "commit");
+
+	if (r != 0)
 		klic_ledger_rollback(l);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 void klic_ledger_rollback(struct klic_ledger *l)
@@ -103,11 +166,7 @@ void klic_ledger_rollback(struct klic_ledger *l)
 
 static int prep(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
 {
-	if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return klic_ledger_err(l, "prepare");
-	}
-	return 0;
+	return klic_ledger_stmt(l, st, sql);
 }
 
 int klic_ledger_version(struct klic_ledger *l, int *out)
@@ -124,7 +183,7 @@ int klic_ledger_version(struct klic_ledger *l, int *out)
 	*out = sqlite3_column_int(st, 0);
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -198,10 +257,9 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 	if (l == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "ledger");
 	if (sqlite3_open_v2(path, &l->db, oflags, NULL) != SQLITE_OK) {
-		r = klic_error_set(l->db != NULL ? ledger_code(sqlite3_extended_errcode(l->db))
-						 : KLIC_ERR_NOMEM,
-				   "%s: %s", path,
-				   l->db != NULL ? sqlite3_errmsg(l->db) : "cannot open");
+		r = klic_error_set(
+		    l->db != NULL ? ledger_code(sqlite3_extended_errcode(l->db)) : KLIC_ERR_NOMEM,
+		    "%s: %s", path, l->db != NULL ? sqlite3_errmsg(l->db) : "cannot open");
 		goto out;
 	}
 	sqlite3_extended_result_codes(l->db, 1);
@@ -262,6 +320,8 @@ void klic_ledger_free(struct klic_ledger *l)
 {
 	if (l == NULL)
 		return;
+	for (unsigned i = 0; i < l->ncache; i++)
+		sqlite3_finalize(l->cache[i].st);
 	sqlite3_close_v2(l->db);
 	free(l);
 }
@@ -292,7 +352,7 @@ int klic_ledger_meta_get(struct klic_ledger *l, const char *key, char *out, size
 	memcpy(out, v, strlen((const char *)v) + 1);
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -306,7 +366,7 @@ int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *val
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "meta");
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -374,7 +434,7 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 		r = klic_ledger_err(l, "audit");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	st = NULL;
 	if ((r = audit_hash(hash, prev, seq, at, event, dg, dt)) != 0)
 		goto out;
@@ -391,7 +451,7 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "audit insert");
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -449,7 +509,7 @@ int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_
 	*rows = expect - 1;
 	r = 0;
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -512,11 +572,11 @@ int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const ch
 	}
 	if ((r = klic_ledger_audit_append(l, now, "entitlement-add", "", detail)) != 0)
 		goto out;
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	st = NULL;
 	return klic_ledger_commit(l);
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
 }
@@ -533,14 +593,14 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 /* Seats of entitlement e used at ?2 (licenses with expires > ?2), from its
  * entitlement_usage row u when it has one (spec/ledger-3.sql): only the
  * licenses expiring between u.as_of and ?2 are counted. */
-#define USED_AT_2                                                                              \
-	"CASE WHEN u.entitlement_id IS NULL THEN"                                              \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2)"  \
-	" WHEN ?2 >= u.as_of THEN u.active -"                                                  \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                      \
-	"  AND x.expires > u.as_of AND x.expires <= ?2)"                                       \
-	" ELSE u.active +"                                                                     \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                      \
+#define USED_AT_2                                                                                  \
+	"CASE WHEN u.entitlement_id IS NULL THEN"                                                  \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2)"      \
+	" WHEN ?2 >= u.as_of THEN u.active -"                                                      \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
+	"  AND x.expires > u.as_of AND x.expires <= ?2)"                                           \
+	" ELSE u.active +"                                                                         \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
 	"  AND x.expires > ?2 AND x.expires <= u.as_of) END"
 
 int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now)
@@ -557,7 +617,7 @@ int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_
 	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage refresh");
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -574,20 +634,21 @@ int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
-			r = klic_error_set(KLIC_ERR_LEDGER,
-					   "entitlement %lld: %lld seats counted in use at %lld, the "
-					   "licenses say %lld",
-					   (long long)sqlite3_column_int64(st, 0),
-					   (long long)sqlite3_column_int64(st, 2),
-					   (long long)sqlite3_column_int64(st, 1),
-					   (long long)sqlite3_column_int64(st, 3));
+			r = klic_error_set(
+			    KLIC_ERR_LEDGER,
+			    "entitlement %lld: %lld seats counted in use at %lld, the "
+			    "licenses say %lld",
+			    (long long)sqlite3_column_int64(st, 0),
+			    (long long)sqlite3_column_int64(st, 2),
+			    (long long)sqlite3_column_int64(st, 1),
+			    (long long)sqlite3_column_int64(st, 3));
 			goto out;
 		}
 		(*rows)++;
 	}
 	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage verify");
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -601,12 +662,11 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 
 	*out = NULL;
 	*n = 0;
-	if ((r = prep(
-		 l, &st,
-		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, e.created, "
-		 USED_AT_2 " FROM entitlements e"
-		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
+	if ((r = prep(l, &st,
+		      "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
+		      "e.created, " USED_AT_2 " FROM entitlements e"
+		      " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
+		      " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
 		return r;
 	if (product != NULL)
 		sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
@@ -659,7 +719,7 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 	r = 0;
 out:
 	free(v);
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -704,11 +764,11 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 		if ((r = klic_ledger_audit_append(l, now, "member-add", "", detail)) != 0)
 			goto out;
 	}
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	st = NULL;
 	return klic_ledger_commit(l);
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
 }
@@ -728,7 +788,7 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 		r = klic_error_set(KLIC_ERR_NOT_FOUND, "%s is not a registered member", fpr);
 	else
 		r = klic_ledger_err(l, "members");
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
@@ -798,6 +858,6 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 	}
 	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "list");
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return r;
 }

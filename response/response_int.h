@@ -15,6 +15,13 @@ extern const char klic_ledger3_sql[];
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
 int klic_ledger_err(struct klic_ledger *l, const char *what);
+/* A prepared statement for sql from the connection's cache (keyed by the
+ * address of sql, checked against its text), to be given back with
+ * klic_ledger_stmt_done(), which resets it and clears its bindings (or
+ * finalizes one the cache had no room for).  The same sql in use twice at
+ * once is prepared afresh. */
+int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql);
+void klic_ledger_stmt_done(struct klic_ledger *l, sqlite3_stmt *st);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
 int klic_ledger_begin(struct klic_ledger *l);
 int klic_ledger_commit(struct klic_ledger *l);

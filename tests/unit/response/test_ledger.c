@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "klic_response.h"
+#include "response_int.h"
 
 #define DAY 86400
 #define FPR_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -623,9 +624,67 @@ static void test_license_id(void **state)
 	assert_memory_not_equal(id[0] + 12, id[1] + 12, 20);
 }
 
+/* The connection's statement cache: a statement comes back reset and
+ * unbound, the same SQL in use twice at once gets two statements, other
+ * text at the same address another statement; results are those of fresh
+ * statements. */
+static void test_stmt_cache(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_stmt *a, *b, *c, *first;
+	static const char q[] = "SELECT ?1 + 1";
+	char buf[64];
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_stmt(f->l, &a, q), 0);
+	first = a;
+	sqlite3_bind_int(a, 1, 41);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 42);
+	/* in use: the same text gets another statement */
+	assert_int_equal(klic_ledger_stmt(f->l, &b, q), 0);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL); /* ?1 unbound */
+	klic_ledger_stmt_done(f->l, b);
+	klic_ledger_stmt_done(f->l, a);
+	/* given back: the same one again, reset (steps from the start) and
+	 * with its bindings cleared */
+	assert_int_equal(klic_ledger_stmt(f->l, &c, q), 0);
+	assert_ptr_equal(c, first);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(c, 0), SQLITE_NULL);
+	klic_ledger_stmt_done(f->l, c);
+	/* other text at the same address: another statement */
+	snprintf(buf, sizeof buf, "SELECT 7");
+	assert_int_equal(klic_ledger_stmt(f->l, &a, buf), 0);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 7);
+	klic_ledger_stmt_done(f->l, a);
+	snprintf(buf, sizeof buf, "SELECT 8");
+	assert_int_equal(klic_ledger_stmt(f->l, &b, buf), 0);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(b, 0), 8);
+	klic_ledger_stmt_done(f->l, b);
+	/* a bad statement is an error, not a cache entry */
+	assert_int_equal(klic_ledger_stmt(f->l, &a, "SELEC 1"), KLIC_ERR_LEDGER);
+	assert_null(a);
+	/* transactions through the cached BEGIN IMMEDIATE / COMMIT */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(klic_ledger_begin(f->l), 0);
+		assert_int_equal(klic_ledger_meta_set(f->l, "cache-test", i ? "b" : "a"), 0);
+		assert_int_equal(klic_ledger_commit(f->l), 0);
+	}
+	assert_int_equal(klic_ledger_meta_get(f->l, "cache-test", buf, sizeof buf), 0);
+	assert_string_equal(buf, "b");
+	klic_ledger_free(f->l);
+	f->l = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
