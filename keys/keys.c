@@ -462,7 +462,15 @@ int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int crea
 	if (realpath(gnupghome, real) == NULL)
 		return klic_error_set(KLIC_ERR_IO, "%s: %s", gnupghome, strerror(errno));
 
-	if (create) {
+	if (create == KLIC_KEYRING_VERIFY_ONLY) {
+		char conf[sizeof keys_gpg_conf + 64];
+		snprintf(conf, sizeof conf, "%s# A scratch keyring: no gpg-agent.\nno-autostart\n",
+			 keys_gpg_conf);
+		if ((r = write_conf(real, "gpg.conf", conf)) != 0)
+			return r;
+		if ((r = write_conf(real, "gpg-agent.conf", keys_agent_conf)) != 0)
+			return r;
+	} else if (create) {
 		if ((r = write_conf(real, "gpg.conf", keys_gpg_conf)) != 0)
 			return r;
 		if ((r = write_conf(real, "gpg-agent.conf", keys_agent_conf)) != 0)

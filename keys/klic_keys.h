@@ -40,8 +40,13 @@ struct klic_keyring;
 
 /* Open the keyring in `gnupghome`.  With create != 0 the directory is
  * created (mode 0700) with a gpg.conf that disables every automatic key
- * retrieval, plus gpg-agent.conf allowing loopback pinentry.  An existing
+ * retrieval, plus gpg-agent.conf allowing loopback pinentry; with create
+ * == KLIC_KEYRING_VERIFY_ONLY the gpg.conf also says no-autostart: gpg
+ * never starts a gpg-agent for it (importing a public key would), for
+ * scratch keyrings that only import public keys and verify (no daemon to
+ * stop, none left behind if the process is killed).  An existing
  * directory must be owned by us and not group/other accessible. */
+#define KLIC_KEYRING_VERIFY_ONLY 2
 int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int create);
 void klic_keyring_free(struct klic_keyring *kr);
 const char *klic_keyring_home(const struct klic_keyring *kr);

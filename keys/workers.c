@@ -50,6 +50,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@
 #define W_MAGIC_READY 0x6b6c7759u /* "klwY" */
 #define W_PROGRAM_FD 3 /* the first worker socket of a program */
 #define W_READY_TIMEOUT_MS 60000 /* a program opening its keyring */
+#define W_READY_REST_S 5	 /* the rest of a ready frame once it began */
 #define W_MAX_DETAIL 1024u
 
 enum { W_SIGN_DETACHED = 1, W_SIGN_CLEAR = 2, W_VERIFY = 3 };
@@ -304,8 +306,12 @@ int keys_worker_program(int argc, char **argv)
 	errno = 0;
 	n = strtol(argv[6], &end, 10);
 	r = r || errno != 0 || *end != '\0' || n < 1 || n > KLIC_MAX_WORKERS;
+	/* sockets, kept from every process gpg or GPGME starts (close-on-
+	 * exec: a gpg-agent holding one would keep its worker from ever
+	 * seeing end-of-file) */
 	for (k = 0; !r && k < n; k++)
-		r = fstat(W_PROGRAM_FD + k, &st) != 0 || !S_ISSOCK(st.st_mode);
+		r = fstat(W_PROGRAM_FD + k, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+		    fcntl(W_PROGRAM_FD + k, F_SETFD, FD_CLOEXEC) != 0;
 	if (r) {
 		fprintf(stderr, "klic-keys-worker: not started by klic-admin (no worker sockets)\n");
 		return 2;
@@ -648,9 +654,15 @@ static int await_ready(struct keys_worker *w, const char *program)
 	if (k <= 0)
 		return klic_error_set(KLIC_ERR_GPG, "worker program %s: %s", program,
 				      k == 0 ? "no answer" : strerror(errno));
-	if (recv_all(w->fd, &y, sizeof y) != 1 || y.magic != W_MAGIC_READY ||
-	    y.detail_len >= W_MAX_DETAIL || y.rc > 0 || y.pid <= 1 ||
-	    (y.detail_len > 0 && recv_all(w->fd, detail, y.detail_len) != 1))
+	/* the frame, with a receive timeout (a program that sends part of
+	 * one and stops must not hang the caller), then none again */
+	struct timeval tv = {.tv_sec = W_READY_REST_S};
+	k = setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+	    recv_all(w->fd, &y, sizeof y) == 1 && y.magic == W_MAGIC_READY &&
+	    y.detail_len < W_MAX_DETAIL && y.rc <= 0 && y.pid > 1 &&
+	    (y.detail_len == 0 || recv_all(w->fd, detail, y.detail_len) == 1);
+	tv.tv_sec = 0;
+	if (!k || setsockopt(w->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
 		return klic_error_set(KLIC_ERR_GPG, "worker program %s did not start", program);
 	detail[y.detail_len] = '\0';
 	if (y.rc != 0)

@@ -276,7 +276,7 @@ int klic_verify_with_embedded_key(const uint8_t *key, size_t keylen, const char 
 	if (mkdtemp(dir) == NULL)
 		return klic_error_set(KLIC_ERR_IO, "scratch keyring: %s", strerror(errno));
 	made = 1;
-	if ((r = klic_keyring_open(&kr, dir, 1)) != 0)
+	if ((r = klic_keyring_open(&kr, dir, KLIC_KEYRING_VERIFY_ONLY)) != 0)
 		goto out;
 	if ((r = klic_key_import(kr, fpr, key, keylen)) != 0)
 		goto out;

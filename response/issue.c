@@ -1184,10 +1184,15 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	 * single request, --jobs 1, or no fork possible) from this process */
 	if (jobs > 1) {
 		char prog[PATH_MAX];
-		if (klic_issue_worker_program(prog, sizeof prog) == 0 &&
-		    klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, prog) == 0) {
+		int have = klic_issue_worker_program(prog, sizeof prog) == 0;
+		if (have && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, prog) == 0) {
 			own_workers = 1;
 		} else {
+			if (have)
+				snprintf(b->tally.worker_warning, sizeof b->tally.worker_warning,
+					 "gpg worker program %.140s did not start (%.100s): forked "
+					 "workers instead",
+					 prog, klic_error_detail() != NULL ? klic_error_detail() : "?");
 			klic_error_clear();
 			own_workers = klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr,
 								 NULL) == 0;

@@ -229,6 +229,10 @@ struct klic_issue_result {
 
 struct klic_issue_tally {
 	size_t issued, denied, reissued, errors;
+	/* not empty when the worker program (klic_issue_worker_program) was
+	 * there but did not start: why (the batch then ran with forked
+	 * workers; a broken installation, worth a warning) */
+	char worker_warning[512];
 };
 
 /* Shown before spending: plan[0..n) (spend > 0 for those that would

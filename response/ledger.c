@@ -105,12 +105,21 @@ int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
 		*st = NULL;
 		return klic_ledger_err(l, "prepare");
 	}
-	if (l->ncache < LEDGER_STMT_CACHE) {
-		l->cache[l->ncache].sql = sql;
-		l->cache[l->ncache].st = *st;
-		l->cache[l->ncache].busy = 1;
+	/* a free slot, else the first idle one (its statement finalized):
+	 * SQL built at run time cannot fill the cache for good */
+	i = l->ncache;
+	if (i == LEDGER_STMT_CACHE) {
+		for (i = 0; i < LEDGER_STMT_CACHE && l->cache[i].busy; i++)
+			;
+		if (i == LEDGER_STMT_CACHE)
+			return 0; /* all in use: this one is finalized when done */
+		sqlite3_finalize(l->cache[i].st);
+	} else {
 		l->ncache++;
 	}
+	l->cache[i].sql = sql;
+	l->cache[i].st = *st;
+	l->cache[i].busy = 1;
 	return 0;
 }
 
@@ -127,7 +136,7 @@ void klic_ledger_stmt_done(struct klic_ledger *l, sqlite3_stmt *st)
 			return;
 		}
 	}
-	klic_ledger_stmt_done(l, st);
+	sqlite3_finalize(st); /* one the cache had no room for */
 }
 
 /* Run a cached statement that returns no rows: 0, or the error named

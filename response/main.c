@@ -587,6 +587,8 @@ static int cmd_issue(struct global *g, int argc, char **argv)
 		}
 		return fail("issue", r);
 	}
+	if (t.worker_warning[0] != '\0')
+		fprintf(stderr, "%s: issue: warning: %s\n", PROG, t.worker_warning);
 	printf("issued: %zu, denied: %zu, re-issued: %zu, errors: %zu\n", t.issued, t.denied,
 	       t.reissued, t.errors);
 	return t.errors == 0 ? 0 : (ui.worst > 1 ? ui.worst : 1);

@@ -117,7 +117,7 @@ user() { "$KLIC" --home "$U" "$@"; }
 cd "$BOX"
 {
 	admin init --org "Installed Org" --name "Admin" --email admin@test.invalid &&
-	admin entitlement add --product KRE --model node-locked --billing yearly --seats 3 \
+	admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 \
 		--until "$(date -u -d '+300 days' +%F)" &&
 	admin export-key -o issuer.asc &&
 	user init --name "Ada" --email ada@test.invalid &&
@@ -147,12 +147,27 @@ mv "$WORKER" "$WORKER.real"
 printf '#!/bin/sh\necho "$$ $*" >>"%s"\nexec "%s" "$@"\n' "$BOX/worker.log" "$WORKER.real" >"$WORKER"
 chmod 755 "$WORKER"
 user request --product KRE -o ada2.kreq >/dev/null 2>&1 && user request --product KRE -o ada3.kreq >/dev/null 2>&1 &&
-	admin issue ada2.kreq ada3.kreq -o outbox2 --yes --jobs 2 >"$BOX/batch.log" 2>&1 && rc=0 || rc=$?
+	admin issue ada2.kreq ada3.kreq -o outbox2 --yes --jobs 2 >"$BOX/batch.log" 2>"$BOX/batch.err" && rc=0 || rc=$?
+# (a program that ran but did not start its workers would be a warning on
+# stderr: the batch then runs with forked workers)
 if [ "$rc" -eq 0 ] && [ "$(tail -1 "$BOX/batch.log")" = "issued: 2, denied: 0, re-issued: 0, errors: 0" ] &&
-	[ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 1 ] && grep -q -- ' --worker .* 2$' "$BOX/worker.log"; then
+	[ ! -s "$BOX/batch.err" ] && [ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 1 ] &&
+	grep -q -- ' --worker .* 2$' "$BOX/worker.log"; then
 	pass "a batch of 2 with --jobs 2 ran through the installed worker program (2 workers)"
 else
-	fail "batch through the worker program: exit $rc, $(tail -1 "$BOX/batch.log"); worker runs: $(cat "$BOX/worker.log" 2>/dev/null)"
+	fail "batch through the worker program: exit $rc, $(tail -1 "$BOX/batch.log"), stderr: $(head -c 300 "$BOX/batch.err"); worker runs: $(cat "$BOX/worker.log" 2>/dev/null)"
+fi
+# a worker program that does not start: the batch still runs (forked
+# workers), with one warning line naming it
+printf '#!/bin/sh\nexit 3\n' >"$WORKER"
+user request --product KRE -o ada4.kreq >/dev/null 2>&1 && user request --product KRE -o ada5.kreq >/dev/null 2>&1 &&
+	admin issue ada4.kreq ada5.kreq -o outbox3 --yes --jobs 2 >"$BOX/batch.log" 2>"$BOX/batch.err" && rc=0 || rc=$?
+if [ "$rc" -eq 0 ] && [ "$(tail -1 "$BOX/batch.log")" = "issued: 2, denied: 0, re-issued: 0, errors: 0" ] &&
+	[ "$(wc -l <"$BOX/batch.err")" = 1 ] &&
+	grep -q "^klic-admin: issue: warning: gpg worker program $(realpath "$WORKER") did not start" "$BOX/batch.err"; then
+	pass "a worker program that does not start: the batch runs with forked workers, one warning"
+else
+	fail "broken worker program: exit $rc, $(tail -1 "$BOX/batch.log"), stderr: $(head -c 300 "$BOX/batch.err")"
 fi
 mv "$WORKER.real" "$WORKER"
 if user status --json | python3 -m json.tool >/dev/null && admin list --json | python3 -m json.tool >/dev/null &&

@@ -1020,7 +1020,6 @@ static void workers_case(void **state, const char *program)
 	/* a worker killed while idle: the call that finds it dead is made
 	 * again on the other one; none left: calls run in this process */
 	klic_keyring_stop_workers(f->kr[s]);
-	assert_int_equal(workers(program, pids, 8), 2);
 	assert_int_equal(children(pids, 8), program != NULL ? 1 : 2);
 	assert_int_equal(workers(program, pids, 8), 2);
 	assert_int_equal(kill(pids[0], SIGKILL), 0);
@@ -1124,6 +1123,47 @@ static void test_workers_program_setup(void **state)
 	assert_int_equal(klic_keyring_start_workers(f->kr[v], 2, NULL, "/bin/true"), KLIC_ERR_GPG);
 	assert_non_null(strstr(klic_error_detail(), "did not start"));
 	assert_int_equal(children(pids, 8), 0);
+	/* programs whose ready frame is wrong (each then reads its socket to
+	 * end-of-file, so that stopping it is quick): refused, with nothing
+	 * left running; an error frame is the program's error */
+	{
+		static const struct {
+			const char *frame; /* printf(1) octal escapes */
+			int rc;
+		} fake[] = {
+		    /* part of a frame, then silence: the receive timeout */
+		    {"\\131\\167", KLIC_ERR_GPG},
+		    /* wrong magic */
+		    {"\\130\\167\\154\\153\\0\\0\\0\\0\\0\\0\\0\\0\\2\\0\\0\\0", KLIC_ERR_GPG},
+		    /* rc > 0 */
+		    {"\\131\\167\\154\\153\\1\\0\\0\\0\\0\\0\\0\\0\\2\\0\\0\\0", KLIC_ERR_GPG},
+		    /* pid 1 */
+		    {"\\131\\167\\154\\153\\0\\0\\0\\0\\0\\0\\0\\0\\1\\0\\0\\0", KLIC_ERR_GPG},
+		    /* an error (KLIC_ERR_KEY, -49) with its detail */
+		    {"\\131\\167\\154\\153\\317\\377\\377\\377\\4\\0\\0\\0\\2\\0\\0\\0boom", KLIC_ERR_KEY},
+		};
+		char fdir[] = "/tmp/klic-XXXXXX", fprog[64];
+		assert_non_null(mkdtemp(fdir));
+		snprintf(fprog, sizeof fprog, "%s/fake-worker", fdir);
+		for (size_t i = 0; i < sizeof fake / sizeof fake[0]; i++) {
+			time_t t0 = time(NULL);
+			fp = fopen(fprog, "w");
+			assert_non_null(fp);
+			fprintf(fp, "#!/bin/sh\nprintf '%s' >&3\nexec cat <&3 >/dev/null\n",
+				fake[i].frame);
+			fclose(fp);
+			assert_int_equal(chmod(fprog, 0755), 0);
+			assert_int_equal(klic_keyring_start_workers(f->kr[v], 1, NULL, fprog),
+					 fake[i].rc);
+			if (fake[i].rc == KLIC_ERR_KEY)
+				assert_string_equal(klic_error_detail(), "worker program: boom");
+			else
+				assert_non_null(strstr(klic_error_detail(), "did not start"));
+			assert_true(time(NULL) - t0 < 9); /* 5 s at most for the partial one */
+			assert_int_equal(children(pids, 8), 0);
+		}
+		(void)nftw(fdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	}
 	/* a keyring the program refuses to open (mode 0750 since): its error,
 	 * and calls still work in this process */
 	assert_int_equal(chmod(f->home[v], 0750), 0);
@@ -1133,6 +1173,36 @@ static void test_workers_program_setup(void **state)
 	assert_int_equal(chmod(f->home[v], 0700), 0);
 	assert_int_equal(klic_sign_detached(f->kr[p], &sig, &sl, fp_, MSG, MSGLEN), 0);
 	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fp_), 0);
+	free(sig);
+}
+
+/* A verify-only scratch keyring imports and verifies without ever
+ * starting a gpg-agent (its gpg.conf says no-autostart). */
+static void test_verify_only_keyring(void **state)
+{
+	struct fx *f = *state;
+	int s = new_ring(f);
+	char fs[KLIC_FPR_HEX_LEN + 1], got[KLIC_FPR_HEX_LEN + 1], dir[] = "/tmp/klic-XXXXXX";
+	char sock[64];
+	struct klic_keyring *kr = NULL;
+	uint8_t *key = NULL, *sig = NULL;
+	size_t kl = 0, sl = 0;
+	struct stat st;
+
+	assert_int_equal(new_key(f, s, fs, "scratch-signer"), 0);
+	assert_int_equal(klic_key_export(f->kr[s], &key, &kl, fs, 0), 0);
+	assert_int_equal(klic_sign_detached(f->kr[s], &sig, &sl, fs, MSG, MSGLEN), 0);
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(klic_keyring_open(&kr, dir, KLIC_KEYRING_VERIFY_ONLY), 0);
+	assert_int_equal(klic_key_import(kr, got, key, kl), 0);
+	assert_string_equal(got, fs);
+	assert_int_equal(klic_verify_pinned(kr, sig, sl, MSG, MSGLEN, fs), 0);
+	assert_int_equal(klic_verify_pinned(kr, sig, sl, MSG, MSGLEN - 1, fs), KLIC_ERR_SIG_BAD);
+	snprintf(sock, sizeof sock, "%s/S.gpg-agent", dir);
+	assert_int_not_equal(lstat(sock, &st), 0); /* no agent was started */
+	klic_keyring_free(kr);
+	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(key);
 	free(sig);
 }
 
@@ -1163,6 +1233,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_passphrase, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clear_sign, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_only_keyring, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_workers_program, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_workers_program_setup, setup, teardown),

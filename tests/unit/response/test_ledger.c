@@ -666,6 +666,34 @@ static void test_stmt_cache(void **state)
 	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(b, 0), 8);
 	klic_ledger_stmt_done(f->l, b);
+	/* more statements in use at once than the cache holds: the extra
+	 * ones are finalized when given back; then as many other texts as
+	 * the cache holds, one at a time: idle entries make room */
+	{
+		sqlite3_stmt *many[40];
+		char texts[40][32];
+		for (int i = 0; i < 40; i++) {
+			snprintf(texts[i], sizeof texts[i], "SELECT %d", i);
+			assert_int_equal(klic_ledger_stmt(f->l, &many[i], texts[i]), 0);
+			assert_int_equal(sqlite3_step(many[i]), SQLITE_ROW);
+			assert_int_equal(sqlite3_column_int(many[i], 0), i);
+		}
+		for (int i = 0; i < 40; i++)
+			klic_ledger_stmt_done(f->l, many[i]);
+		for (int i = 0; i < 80; i++) {
+			snprintf(buf, sizeof buf, "SELECT %d + 1000", i);
+			assert_int_equal(klic_ledger_stmt(f->l, &a, buf), 0);
+			assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+			assert_int_equal(sqlite3_column_int(a, 0), i + 1000);
+			klic_ledger_stmt_done(f->l, a);
+		}
+		/* a literal still comes back cached after all that churn */
+		assert_int_equal(klic_ledger_stmt(f->l, &a, q), 0);
+		klic_ledger_stmt_done(f->l, a);
+		assert_int_equal(klic_ledger_stmt(f->l, &b, q), 0);
+		assert_ptr_equal(a, b);
+		klic_ledger_stmt_done(f->l, b);
+	}
 	/* a bad statement is an error, not a cache entry */
 	assert_int_equal(klic_ledger_stmt(f->l, &a, "SELEC 1"), KLIC_ERR_LEDGER);
 	assert_null(a);
