@@ -462,16 +462,13 @@ int klic_keyring_open(struct klic_keyring **out, const char *gnupghome, int crea
 	if (realpath(gnupghome, real) == NULL)
 		return klic_error_set(KLIC_ERR_IO, "%s: %s", gnupghome, strerror(errno));
 
-	if (create == KLIC_KEYRING_VERIFY_ONLY) {
+	if (create) {
 		char conf[sizeof keys_gpg_conf + 64];
-		snprintf(conf, sizeof conf, "%s# A scratch keyring: no gpg-agent.\nno-autostart\n",
-			 keys_gpg_conf);
+		snprintf(conf, sizeof conf, "%s%s", keys_gpg_conf,
+			 create == KLIC_KEYRING_VERIFY_ONLY
+			     ? "# A scratch keyring: no gpg-agent.\nno-autostart\n"
+			     : "");
 		if ((r = write_conf(real, "gpg.conf", conf)) != 0)
-			return r;
-		if ((r = write_conf(real, "gpg-agent.conf", keys_agent_conf)) != 0)
-			return r;
-	} else if (create) {
-		if ((r = write_conf(real, "gpg.conf", keys_gpg_conf)) != 0)
 			return r;
 		if ((r = write_conf(real, "gpg-agent.conf", keys_agent_conf)) != 0)
 			return r;
@@ -1017,6 +1014,8 @@ static int signing_key(struct klic_keyring *kr, gpgme_ctx_t ctx, gpgme_key_t *ou
 }
 
 static int pub_cache_load(struct klic_keyring *kr, int with_secret);
+static int pub_cache_find(struct klic_keyring *kr, const char *sig_fpr, gpgme_key_t *out,
+			  gpgme_subkey_t *sk_out);
 
 /* List the public keys and look up the signing key now (both are kept in
  * kr), so that worker processes forked afterwards inherit them instead of
@@ -1032,18 +1031,19 @@ void keys_warm(struct klic_keyring *kr, const char *sign_fpr)
 	int want = sign_fpr != NULL && klic_fpr_check(sign_fpr) == 0;
 
 	if (pub_cache_load(kr, want) == 0 && want) {
+		gpgme_subkey_t sk = NULL;
 		pthread_mutex_lock(&kr->mu);
-		for (size_t i = 0; i < kr->npub && key == NULL; i++) {
-			gpgme_key_t k = kr->pub[i];
-			if (k->subkeys != NULL && k->subkeys->fpr != NULL &&
-			    strcmp(k->subkeys->fpr, sign_fpr) == 0 && k->secret &&
-			    key_usable_for_signing(k, sign_fpr) == 0) {
-				gpgme_key_ref(k);
-				gpgme_key_unref(kr->sign_key);
-				kr->sign_key = k;
-				memcpy(kr->sign_fpr, sign_fpr, sizeof kr->sign_fpr);
-				key = k;
-			}
+		/* the one key whose primary is sign_fpr, with its secret part */
+		if (pub_cache_find(kr, sign_fpr, &key, &sk) == 1 &&
+		    (sk != key->subkeys || !key->secret ||
+		     key_usable_for_signing(key, sign_fpr) != 0)) {
+			gpgme_key_unref(key);
+			key = NULL;
+		}
+		if (key != NULL) { /* the lookup's reference goes to kr */
+			gpgme_key_unref(kr->sign_key);
+			kr->sign_key = key;
+			memcpy(kr->sign_fpr, sign_fpr, sizeof kr->sign_fpr);
 		}
 		pthread_mutex_unlock(&kr->mu);
 	}

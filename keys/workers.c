@@ -43,15 +43,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <limits.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,7 +256,8 @@ static void worker_main(struct klic_keyring *kr, int fd)
 	while (serve_one(kr, fd) == 0)
 		;
 	/* end-of-file or a broken frame: the caller is done (or gone).  No
-	 * atexit handlers, no stdio flush: this is a copy of the caller. */
+	 * atexit handlers, no stdio flush: this is a copy of the process that
+	 * forked it. */
 	_exit(0);
 }
 
@@ -341,9 +341,7 @@ int keys_worker_program(int argc, char **argv)
 			(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 			if (getppid() != self || send_ready(fd, 0, "") != 0)
 				_exit(0);
-			while (serve_one(kr, fd) == 0)
-				;
-			_exit(0); /* a copy of the program: no exit handlers */
+			worker_main(kr, fd);
 		} else if (pid < 0) {
 			(void)send_ready(fd, KLIC_ERR_IO, "fork failed");
 		}
@@ -737,6 +735,53 @@ static int start_program(struct keys_workers *ws, struct klic_keyring *kr, unsig
 	return r;
 }
 
+/* n workers forked from this process: 0, or an error with every worker
+ * made so far in ws (stopped by the caller). */
+static int start_forked(struct keys_workers *ws, struct klic_keyring *kr, unsigned n,
+			pid_t parent)
+{
+	int r;
+
+	for (unsigned k = 0; k < n; k++) {
+		int mine, theirs;
+		pid_t pid;
+
+		if ((r = new_pair(&mine, &theirs)) != 0)
+			return r;
+		pid = fork();
+		if (pid < 0) {
+			r = klic_error_set(KLIC_ERR_IO, "fork: %s", strerror(errno));
+			reg_close(mine);
+			(void)close(theirs);
+			return r;
+		}
+		if (pid == 0) {
+			/* the worker: only its own end of its own socket (moved
+			 * out of the way of stdio) */
+			int fd = fcntl(theirs, F_DUPFD_CLOEXEC, 3);
+			reg_close_all_in_child();
+			(void)close(theirs);
+			if (fd < 0 || child_setup(parent) != 0)
+				_exit(0);
+			keys_set_workers(kr, NULL);
+			/* the caller's pool is not the worker's (and a memory
+			 * checker would call it lost in every process the worker
+			 * forks, failing their exit status, which GPGME checks) */
+			pthread_cond_destroy(&ws->cv);
+			pthread_mutex_destroy(&ws->mu);
+			free(ws);
+			worker_main(kr, fd);
+		}
+		(void)close(theirs);
+		ws->w[k].fd = mine;
+		ws->w[k].pid = pid;
+		ws->w[k].child = 1;
+		ws->n++;
+		ws->alive++;
+	}
+	return 0;
+}
+
 int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *sign_fpr,
 			       const char *program)
 {
@@ -776,47 +821,10 @@ int klic_keyring_start_workers(struct klic_keyring *kr, unsigned n, const char *
 		free(ws);
 		return klic_error_set(KLIC_ERR_INTERNAL, "workers condition");
 	}
-	if (program != NULL) {
-		if ((r = start_program(ws, kr, n, sign_fpr, program, parent)) != 0)
-			goto fail;
-	}
-	for (unsigned k = 0; program == NULL && k < n; k++) {
-		int mine, theirs;
-		pid_t pid;
-
-		if ((r = new_pair(&mine, &theirs)) != 0)
-			goto fail;
-		pid = fork();
-		if (pid < 0) {
-			r = klic_error_set(KLIC_ERR_IO, "fork: %s", strerror(errno));
-			reg_close(mine);
-			(void)close(theirs);
-			goto fail;
-		}
-		if (pid == 0) {
-			/* the worker: only its own end of its own socket (moved
-			 * out of the way of stdio) */
-			int fd = fcntl(theirs, F_DUPFD_CLOEXEC, 3);
-			reg_close_all_in_child();
-			(void)close(theirs);
-			if (fd < 0 || child_setup(parent) != 0)
-				_exit(0);
-			keys_set_workers(kr, NULL);
-			/* the caller's pool is not the worker's (and a memory
-			 * checker would call it lost in every process the worker
-			 * forks, failing their exit status, which GPGME checks) */
-			pthread_cond_destroy(&ws->cv);
-			pthread_mutex_destroy(&ws->mu);
-			free(ws);
-			worker_main(kr, fd);
-		}
-		(void)close(theirs);
-		ws->w[k].fd = mine;
-		ws->w[k].pid = pid;
-		ws->w[k].child = 1;
-		ws->n++;
-		ws->alive++;
-	}
+	r = program != NULL ? start_program(ws, kr, n, sign_fpr, program, parent)
+			    : start_forked(ws, kr, n, parent);
+	if (r != 0)
+		goto fail;
 	keys_set_workers(kr, ws);
 	return 0;
 fail:

@@ -173,17 +173,12 @@ void klic_ledger_rollback(struct klic_ledger *l)
 		(void)sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int prep(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
-{
-	return klic_ledger_stmt(l, st, sql);
-}
-
 int klic_ledger_version(struct klic_ledger *l, int *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = prep(l, &st, "PRAGMA user_version")) != 0)
+	if ((r = klic_ledger_stmt(l, &st, "PRAGMA user_version")) != 0)
 		return r;
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		r = klic_ledger_err(l, "user_version");
@@ -341,7 +336,7 @@ int klic_ledger_meta_get(struct klic_ledger *l, const char *key, char *out, size
 	const unsigned char *v;
 	int r, rc;
 
-	if ((r = prep(l, &st, "SELECT value FROM meta WHERE key = ?1")) != 0)
+	if ((r = klic_ledger_stmt(l, &st, "SELECT value FROM meta WHERE key = ?1")) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -370,7 +365,7 @@ int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *val
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = prep(l, &st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")) != 0)
+	if ((r = klic_ledger_stmt(l, &st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -427,7 +422,7 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	if ((r = klic_time_format(at, now)) != 0)
 		return r;
 	memcpy(prev, zero_hash, sizeof prev);
-	if ((r = prep(l, &st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) != 0)
+	if ((r = klic_ledger_stmt(l, &st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) != 0)
 		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -447,7 +442,7 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	st = NULL;
 	if ((r = audit_hash(hash, prev, seq, at, event, dg, dt)) != 0)
 		goto out;
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) "
 		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
 		goto out;
@@ -480,7 +475,7 @@ int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_
 	*rows = 0;
 	*bad_seq = 0;
 	memcpy(prev, zero_hash, sizeof prev);
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "SELECT seq, at, event, digest, detail, prev_hash, hash FROM audit "
 		      "ORDER BY seq")) != 0)
 		return r;
@@ -555,7 +550,7 @@ int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const ch
 		return r;
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "INSERT INTO entitlements(product, model, billing, seats, until, ref, "
 		      "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
 		goto out;
@@ -617,7 +612,7 @@ int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
 		      "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
 		      " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
@@ -636,7 +631,7 @@ int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
 	int r, rc;
 
 	*rows = 0;
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "SELECT u.entitlement_id, u.as_of, u.active,"
 		      " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
 		      "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
@@ -671,7 +666,7 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 
 	*out = NULL;
 	*n = 0;
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
 		      "e.created, " USED_AT_2 " FROM entitlements e"
 		      " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
@@ -751,7 +746,7 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 		return r;
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
-	if ((r = prep(l, &st,
+	if ((r = klic_ledger_stmt(l, &st,
 		      "INSERT OR IGNORE INTO members(fingerprint, name, email, added) "
 		      "VALUES (?1, ?2, ?3, ?4)")) != 0)
 		goto out;
@@ -787,7 +782,7 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = prep(l, &st, "SELECT 1 FROM members WHERE fingerprint = ?1")) != 0)
+	if ((r = klic_ledger_stmt(l, &st, "SELECT 1 FROM members WHERE fingerprint = ?1")) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -833,7 +828,7 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 	struct klic_license_row row;
 	int r, rc;
 
-	if ((r = prep(
+	if ((r = klic_ledger_stmt(
 		 l, &st,
 		 "SELECT license_id, product, machine_id, member_fpr, request_digest, seat, issued,"
 		 " expires, entitlement_id, file FROM licenses"
