@@ -124,6 +124,18 @@ static void keys_init_once(void)
 {
 	int n;
 
+	/* OpenPGP only: GPGME takes gpg from PATH (as it would take gpgconf
+	 * from PATH and gpg from gpgconf) instead of asking gpgconf and gpgsm,
+	 * so the engine check runs one process (gpg --version), not five.
+	 * GnuPG older than 2.2 is refused at that check. */
+	if (gpgme_set_global_flag("disable-gpgconf", "1") != 0 ||
+	    gpgme_set_global_flag("require-gnupg", "2.2.0") != 0) {
+		keys_init_rc = KLIC_ERR_GPG;
+		n = snprintf(keys_init_detail, sizeof keys_init_detail,
+			     "gpgme_set_global_flag failed (GPGME initialised before klic_keys_init)");
+		(void)n;
+		return;
+	}
 	if (!gpgme_check_version(NULL)) {
 		keys_init_rc = KLIC_ERR_GPG;
 		n = snprintf(keys_init_detail, sizeof keys_init_detail,
@@ -148,9 +160,9 @@ int klic_keys_init(void)
 	return 0;
 }
 
-/* The engine check runs gpgconf, gpg and gpgsm (five processes): only a
- * process that makes a gpg call pays it, at its first context (klic-admin
- * issue hands its gpg calls to a worker program and never does). */
+/* The engine check runs gpg --version: only a process that makes a gpg
+ * call pays it, at its first context (klic-admin issue hands its gpg calls
+ * to a worker program and never does). */
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static int engine_rc = KLIC_ERR_INTERNAL;
 static char engine_detail[256];

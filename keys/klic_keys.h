@@ -31,8 +31,9 @@ extern "C" {
 #define KLIC_MAX_UID_LEN 255
 
 /* Call once per process before anything else (gpgme_check_version,
- * locale; no process is started: the engine check, which runs gpgconf,
- * gpg and gpgsm, comes with the first gpg call, whose error it is then).
+ * locale; OpenPGP only, gpg taken from PATH, GnuPG >= 2.2; no process is
+ * started: the engine check, gpg --version, comes with the first gpg call,
+ * whose error it is then).
  * Thread-safe to call more than once. */
 int klic_keys_init(void);
 
