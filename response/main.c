@@ -446,7 +446,7 @@ static const char issue_help[] =
     "one from standard input and answers it as DIR/stdin.kresp.\n"
     "  --armor  write each response as ASCII text that can be pasted into an\n"
     "           e-mail body (-----BEGIN KLIC RESPONSE-----)\n"
-    "  --jobs N requests answered at once (1..8; default twice the CPUs, at most 8)\n";
+    "  --jobs N requests answered at once (1..8; default three per CPU, at most 8)\n";
 
 struct issue_ui {
 	int declined;
