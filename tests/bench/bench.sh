@@ -326,6 +326,29 @@ FLOOR_MS=$(fl floor_ms)
 GPGME_VER=$(fl gpgme)
 [ -n "$FLOOR_MS" ] || die "gpg floor: no result"
 
+# --- the same floor on every core at once (a diagnostic, no target) --------
+# CORES copies of the floor program over one keyring (one gpg-agent, as in
+# the batch), started together: what a sign + verify costs per core when
+# every core runs gpg.  The batch is compared with the floor above; this
+# shows how much of that ratio the machine itself adds when all its cores
+# are busy (shared caches, memory, a virtual CPU's sibling).
+log "gpg floor: $CORES copies at once"
+PIDS=()
+for c in $(seq "$CORES"); do
+	"$FLOOR" --gnupghome "$BOX/floor/gnupg" --signer "$ISSUER_FPR" \
+		--sign-data "$BOX/floor/resp/manifest.json" --verify-data "$BOX/floor/req/manifest.json" \
+		--verify-sig "$BOX/floor/req/manifest.sig" --iterations "$FLOOR_ITER" \
+		>"$BOX/pfloor.$c.log" 2>&1 &
+	PIDS+=($!)
+done
+for p in "${PIDS[@]}"; do
+	wait "$p" || die "gpg floor, $CORES at once: failed (see $BOX/pfloor.*.log)"
+done
+gpgconf --homedir "$BOX/floor/gnupg" --kill all >/dev/null 2>&1 || true
+PFLOOR_MS=$(awk '$1 == "floor_ms" { s += $2; n++ } END { if (n) printf "%.3f", s / n }' "$BOX"/pfloor.*.log)
+[ -n "$PFLOOR_MS" ] || die "gpg floor, $CORES at once: no result"
+PFLOOR_X=$(calc "$PFLOOR_MS / $FLOOR_MS" 2)
+
 # reqs_in DIR PREFIX: the names (relative to DIR) of DIR/PREFIX*.kreq, sorted.
 reqs_in() { find "$1" -maxdepth 1 -name "$2*.kreq" -printf '%f\n' | sort; }
 
@@ -358,6 +381,7 @@ K_RPS=$(calc "$N / ($K_WALL / 1000)" 1)
 K_MSPC=$(calc "$K_WALL * $CORES / $N" 2)
 K_UTIL=$(calc "100 * $K_CPU / ($K_WALL / 1000 * $CORES)" 0)
 K_FLOOR_RATIO=$(calc "$K_MSPC / $FLOOR_MS" 2)
+K_PFLOOR_RATIO=$(calc "$K_MSPC / $PFLOOR_MS" 2)
 K_CPU_MS=$(calc "$K_CPU * 1000 / $N" 2)
 K_SELF_MS=$(calc "($B_CMD_USER + $B_CMD_SYS) * 1000 / $N" 2)
 K_SELF_USER_MS=$(calc "$B_CMD_USER * 1000 / $N" 2)
@@ -530,6 +554,8 @@ row "admin / shell throughput" "${KS_RATIO}x" ">= 3x" "$(verdict "$KS_RATIO" '>=
 row "admin ms per request per core" "$K_MSPC ms" "" ""
 row "gpg floor (1 sign + 1 verify)" "$FLOOR_MS ms" "" ""
 row "admin per request per core / floor" "${K_FLOOR_RATIO}x" "<= 1.3x" "$(verdict "$K_FLOOR_RATIO" '<=' 1.3)"
+row "gpg floor, $CORES at once (per core)" "$PFLOOR_MS ms" "" ""
+row "admin per request per core / that" "${K_PFLOOR_RATIO}x" "" ""
 row "admin CPU per request / floor's" "${K_CPU_RATIO}x" "" ""
 row "admin CPU utilisation, $CORES cores" "$K_UTIL %" ">= 75 %" "$(verdict "$K_UTIL" '>=' 75)"
 row "admin peak RSS (N=$N)" "$(mib "$K_RSS") MiB" "" ""
@@ -561,10 +587,11 @@ requests       $N made by $USERS members round-robin in $(calc "$GEN_MS / 1000" 
 klic request   agent running: mean $REQ_WARM ms, p50 $REQ_WARM_P50, p95 $REQ_WARM_P95, max $REQ_WARM_MAX ($LAT_N runs); cold agent: mean $REQ_COLD ms, max $REQ_COLD_MAX ($USERS runs)
 gpg floor      sign $FLOOR_SIGN ms + verify $FLOOR_VERIFY ms = $FLOOR_MS ms (mean of $FLOOR_ITER each, raw GPGME, median sign $(fl sign_ms_median), verify $(fl verify_ms_median))
                CPU $FLOOR_CPU_MS ms per sign + verify (whole process tree, gpg-agent included)
+               $CORES copies at once: $PFLOOR_MS ms per sign + verify in each = ${PFLOOR_X}x the floor (all cores busy)
 admin batch    wall $(calc "$K_WALL / 1000" 3) s, CPU $K_CPU s (whole process tree, gpg-agent included), utilisation $K_UTIL % of $CORES cores
                CPU $K_CPU_MS ms per request = ${K_CPU_RATIO}x the floor's: klic-admin itself $K_SELF_MS (user $K_SELF_USER_MS, sys $K_SELF_SYS_MS), gpg + agent $K_GPG_MS
                peak RSS $(mib "$K_RSS") MiB, $K_PROCS PIDs per request (processes, GPGME's intermediate forks, threads)
-               $K_RPS req/s, $(calc "$K_WALL / $N" 2) ms per request, $K_MSPC ms per request per core = ${K_FLOOR_RATIO}x floor
+               $K_RPS req/s, $(calc "$K_WALL / $N" 2) ms per request, $K_MSPC ms per request per core = ${K_FLOOR_RATIO}x floor (${K_PFLOOR_RATIO}x the floor with all cores busy)
 shell pipeline wall $(calc "$S_WALL / 1000" 3) s, CPU $S_CPU s (whole process tree), utilisation $S_UTIL % of $CORES cores, $S_PROCS PIDs per request
                $S_RPS req/s, $S_MSREQ ms per request (sequential), CPU $S_CPU_MS ms per request; admin/shell ${KS_RATIO}x
 klic install   1 seat: mean $INST1 ms, max $INST1_MAX ($((LAT_N + USERS)) runs); 4 seats: mean $INST4 ms, max $INST4_MAX (3 runs)

@@ -17,7 +17,7 @@ if [ "$rc" -ne 0 ]; then
 fi
 missing=0
 for fig in "== summary" "admin / shell throughput" "admin per request per core / floor" \
-	"admin CPU utilisation" "klic request latency" "klic install latency, 1 seat" \
+	"admin CPU utilisation" "at once (per core)" "admin per request per core / that" "klic request latency" "klic install latency, 1 seat" \
 	"klic install latency, 4 seats" ".kreq size" ".kresp size, 1 seat" ".kresp size, 4 seats" \
 	".kresp size, denied" "ledger of 5000 / empty" "peak RSS, batch of 6"; do
 	if ! grep -qF -- "$fig" "$out"; then
