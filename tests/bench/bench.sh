@@ -5,7 +5,7 @@
 # README.md here for what each figure means.
 #
 # usage: bench.sh [--n N] [--big] [--build DIR] [--keep]
-#                 [--floor-iter M] [--big-n N] [--ledger-rows R]
+#                 [--floor-iter M] [--rounds R] [--big-n N] [--ledger-rows R]
 #   --n N            requests in the timed batch (default 200)
 #   --big            also: the batch against a ledger of R issued licenses
 #                    (default 1,000,000) vs an empty one, and a batch of
@@ -14,6 +14,8 @@
 #                    tests/bench/klic_bench_gpg_floor (default build/normal)
 #   --keep           keep the sandbox (also KEEP=1)
 #   --floor-iter M   iterations of the gpg floor (default N, within 10..100)
+#   --rounds R       the gpg floor and the batch are measured R times,
+#                    alternately, and the median of each is used (default 3)
 #   --big-n N, --ledger-rows R   smaller --big runs (quick checks, smoke test)
 # Exit 0 when every step ran (targets met or not), non-zero when one failed.
 # It never asserts a timing: the summary says MET / NOT MET.
@@ -30,6 +32,7 @@ KEEP=${KEEP:-0}
 FLOOR_ITER=""
 BIG_N=10000
 LEDGER_ROWS=1000000
+ROUNDS=3
 USERS=4 # distinct members (homes, keys); requests go round-robin
 LAT_N=10 # timed 1-seat requests (agent running) for latency
 
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--build) [ $# -ge 2 ] || { usage >&2; exit 2; }; BUILD=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--floor-iter) [ $# -ge 2 ] || { usage >&2; exit 2; }; posint --floor-iter "$2"; FLOOR_ITER=$2; shift 2 ;;
+	--rounds) [ $# -ge 2 ] || { usage >&2; exit 2; }; posint --rounds "$2"; ROUNDS=$2; shift 2 ;;
 	--big-n) [ $# -ge 2 ] || { usage >&2; exit 2; }; posint --big-n "$2"; BIG_N=$2; shift 2 ;;
 	--ledger-rows) [ $# -ge 2 ] || { usage >&2; exit 2; }; posint --ledger-rows "$2"; LEDGER_ROWS=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
@@ -307,18 +311,74 @@ gpgconf --homedir "$BOX/run-lat/gnupg" --kill all >/dev/null 2>&1 || true
 	die "latency requests: $(nlicenses "$BOX/run-lat") licenses, expected $((LAT_N + USERS + 12))"
 
 # --- the gpg floor (raw GPGME, a copy of the admin keyring) -----------------
-log "gpg floor: $FLOOR_ITER x (sign + verify) through GPGME"
 mkdir -p "$BOX/floor/req" "$BOX/floor/resp"
 cp -a "$A0/gnupg" "$BOX/floor/gnupg"
 find "$BOX/floor/gnupg" -maxdepth 1 -type s -delete
 tar xzf "$BOX/req/r000001.kreq" -C "$BOX/floor/req" manifest.json manifest.sig
 tar xzf "$BOX/out-lat/l01.kresp" -C "$BOX/floor/resp" manifest.json
-run_timed floor "$BOX/floor" "$BOX/floor/gnupg" "$FLOOR" --gnupghome "$BOX/floor/gnupg" \
-	--signer "$ISSUER_FPR" --sign-data "$BOX/floor/resp/manifest.json" \
-	--verify-data "$BOX/floor/req/manifest.json" --verify-sig "$BOX/floor/req/manifest.sig" \
-	--iterations "$FLOOR_ITER"
-# CPU per sign + verify of the whole floor run (M timed + 1 warm-up each).
-FLOOR_CPU_MS=$(calc "($R_USER + $R_SYS) * 1000 / ($FLOOR_ITER + 1)" 2)
+# reqs_in DIR PREFIX: the names (relative to DIR) of DIR/PREFIX*.kreq, sorted.
+reqs_in() { find "$1" -maxdepth 1 -name "$2*.kreq" -printf '%f\n' | sort; }
+
+# --- klic-admin issue over the N requests, one batch --------------------------
+# batch NAME STATE_SRC REQDIR PREFIX COUNT: time `klic-admin issue` over
+# REQDIR/PREFIX*.kreq on a fresh copy of STATE_SRC; every request must be
+# issued.  Sets B_WALL (ms), B_CPU (s, whole tree), B_RSS (KiB), B_PIDS.
+batch() {
+	local name=$1 src=$2 dir=$3 prefix=$4 count=$5 st="$BOX/run-$1" nl
+	clone_state "$src" "$st"
+	local before
+	before=$(nlicenses "$st")
+	log "batch $name: klic-admin issue over $count requests"
+	local files
+	mapfile -t files < <(reqs_in "$dir" "$prefix")
+	run_timed "$name" "$dir" "$st/gnupg" "$ADMIN" --state "$st" issue --yes -o "$BOX/out-$name" "${files[@]}"
+	nl=$(($(nlicenses "$st") - before))
+	[ "$nl" -eq "$count" ] || die "batch $name: $nl licenses issued, expected $count (see $BOX/$name.log)"
+	[ "$(find "$BOX/out-$name" -name '*.kresp' | wc -l)" -eq "$count" ] || die "batch $name: not $count responses"
+	B_WALL=$R_WALL
+	B_CPU=$(calc "$R_USER + $R_SYS" 3)
+	B_CMD_USER=$R_CMD_USER B_CMD_SYS=$R_CMD_SYS
+	B_RSS=$R_RSS
+	B_PIDS=$R_PIDS
+}
+
+# --- the gpg floor and the batch, ROUNDS times, alternately ------------------
+# One measurement of each moves by 10-15 % on a shared machine; alternating
+# them and taking the median of each keeps the ratio from resting on one
+# lucky or unlucky moment of either.  The batch's figures all come from its
+# median round (by wall clock), the floor's from its median round.
+# median_round V1 V2 ...: the 1-based index of the median value (the lower
+# middle one for an even count).
+median_round() {
+	printf '%s\n' "$@" | awk '{ print NR, $1 }' | sort -k2,2g |
+		awk -v m=$(( ($# + 1) / 2 )) 'NR == m { print $1 }'
+}
+F_MS=() F_CPU=() K_W=() K_C=() K_U=() K_S=() K_R=() K_P=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	log "round $r of $ROUNDS: gpg floor, $FLOOR_ITER x (sign + verify) through GPGME"
+	run_timed "floor$r" "$BOX/floor" "$BOX/floor/gnupg" "$FLOOR" --gnupghome "$BOX/floor/gnupg" \
+		--signer "$ISSUER_FPR" --sign-data "$BOX/floor/resp/manifest.json" \
+		--verify-data "$BOX/floor/req/manifest.json" --verify-sig "$BOX/floor/req/manifest.sig" \
+		--iterations "$FLOOR_ITER"
+	F_MS+=("$(awk '$1 == "floor_ms" { print $2 }' "$BOX/floor$r.log")")
+	[ -n "${F_MS[r - 1]}" ] || die "gpg floor: no result (see $BOX/floor$r.log)"
+	# CPU per sign + verify of the whole floor run (M timed + 1 warm-up each)
+	F_CPU+=("$(calc "($R_USER + $R_SYS) * 1000 / ($FLOOR_ITER + 1)" 2)")
+	batch "klic$r" "$A0" "$BOX/req" r "$N"
+	K_W+=("$B_WALL") K_C+=("$B_CPU") K_U+=("$B_CMD_USER") K_S+=("$B_CMD_SYS")
+	K_R+=("$B_RSS") K_P+=("$B_PIDS")
+done
+FR=$(median_round "${F_MS[@]}")
+KR=$(median_round "${K_W[@]}")
+cp "$BOX/floor$FR.log" "$BOX/floor.log"
+FLOOR_CPU_MS=${F_CPU[FR - 1]}
+B_WALL=${K_W[KR - 1]} B_CPU=${K_C[KR - 1]} B_CMD_USER=${K_U[KR - 1]} B_CMD_SYS=${K_S[KR - 1]}
+B_RSS=${K_R[KR - 1]} B_PIDS=${K_P[KR - 1]}
+ROUND_LINE="" sep=""
+for ((r = 1; r <= ROUNDS; r++)); do
+	ROUND_LINE+="${sep}floor ${F_MS[r - 1]} ms, batch $(calc "${K_W[r - 1]} * $CORES / $N" 2) ms = $(calc "${K_W[r - 1]} * $CORES / $N / ${F_MS[r - 1]}" 2)x"
+	sep="; "
+done
 fl() { awk -v k="$1" '$1 == k { print $2 }' "$BOX/floor.log"; }
 FLOOR_SIGN=$(fl sign_ms)
 FLOOR_VERIFY=$(fl verify_ms)
@@ -349,33 +409,6 @@ PFLOOR_MS=$(awk '$1 == "floor_ms" { s += $2; n++ } END { if (n) printf "%.3f", s
 [ -n "$PFLOOR_MS" ] || die "gpg floor, $CORES at once: no result"
 PFLOOR_X=$(calc "$PFLOOR_MS / $FLOOR_MS" 2)
 
-# reqs_in DIR PREFIX: the names (relative to DIR) of DIR/PREFIX*.kreq, sorted.
-reqs_in() { find "$1" -maxdepth 1 -name "$2*.kreq" -printf '%f\n' | sort; }
-
-# --- klic-admin issue over the N requests, one batch --------------------------
-# batch NAME STATE_SRC REQDIR PREFIX COUNT: time `klic-admin issue` over
-# REQDIR/PREFIX*.kreq on a fresh copy of STATE_SRC; every request must be
-# issued.  Sets B_WALL (ms), B_CPU (s, whole tree), B_RSS (KiB), B_PIDS.
-batch() {
-	local name=$1 src=$2 dir=$3 prefix=$4 count=$5 st="$BOX/run-$1" nl
-	clone_state "$src" "$st"
-	local before
-	before=$(nlicenses "$st")
-	log "batch $name: klic-admin issue over $count requests"
-	local files
-	mapfile -t files < <(reqs_in "$dir" "$prefix")
-	run_timed "$name" "$dir" "$st/gnupg" "$ADMIN" --state "$st" issue --yes -o "$BOX/out-$name" "${files[@]}"
-	nl=$(($(nlicenses "$st") - before))
-	[ "$nl" -eq "$count" ] || die "batch $name: $nl licenses issued, expected $count (see $BOX/$name.log)"
-	[ "$(find "$BOX/out-$name" -name '*.kresp' | wc -l)" -eq "$count" ] || die "batch $name: not $count responses"
-	B_WALL=$R_WALL
-	B_CPU=$(calc "$R_USER + $R_SYS" 3)
-	B_CMD_USER=$R_CMD_USER B_CMD_SYS=$R_CMD_SYS
-	B_RSS=$R_RSS
-	B_PIDS=$R_PIDS
-}
-
-batch klic "$A0" "$BOX/req" r "$N"
 K_WALL=$B_WALL K_CPU=$B_CPU K_RSS=$B_RSS K_PROCS=$(per_req "$B_PIDS" "$N")
 K_RPS=$(calc "$N / ($K_WALL / 1000)" 1)
 K_MSPC=$(calc "$K_WALL * $CORES / $N" 2)
@@ -443,7 +476,7 @@ nlic1=$(find "$BOX/u1/license" -name 'KRE_*.lic' | wc -l)
 # --- sizes -------------------------------------------------------------------
 maxsize() { find "$@" -printf '%s\n' | sort -n | tail -n 1; }
 SZ_KREQ=$(maxsize "$BOX/req" "$BOX/lat" -name '*.kreq')
-SZ_KRESP1=$(maxsize "$BOX/out-klic" "$BOX/out-lat" -name '[lcr]*.kresp')
+SZ_KRESP1=$(maxsize "$BOX/out-klic$KR" "$BOX/out-lat" -name '[lcr]*.kresp')
 SZ_KRESP4=$(maxsize "$BOX/out-lat" -name 'q*.kresp')
 SZ_DENIED=$(stat -c %s "$BOX/out-lat/d1.kresp")
 
@@ -592,6 +625,7 @@ admin batch    wall $(calc "$K_WALL / 1000" 3) s, CPU $K_CPU s (whole process tr
                CPU $K_CPU_MS ms per request = ${K_CPU_RATIO}x the floor's: klic-admin itself $K_SELF_MS (user $K_SELF_USER_MS, sys $K_SELF_SYS_MS), gpg + agent $K_GPG_MS
                peak RSS $(mib "$K_RSS") MiB, $K_PROCS PIDs per request (processes, GPGME's intermediate forks, threads)
                $K_RPS req/s, $(calc "$K_WALL / $N" 2) ms per request, $K_MSPC ms per request per core = ${K_FLOOR_RATIO}x floor (${K_PFLOOR_RATIO}x the floor with all cores busy)
+rounds         $ROUND_LINE (medians: floor round $FR, batch round $KR)
 shell pipeline wall $(calc "$S_WALL / 1000" 3) s, CPU $S_CPU s (whole process tree), utilisation $S_UTIL % of $CORES cores, $S_PROCS PIDs per request
                $S_RPS req/s, $S_MSREQ ms per request (sequential), CPU $S_CPU_MS ms per request; admin/shell ${KS_RATIO}x
 klic install   1 seat: mean $INST1 ms, max $INST1_MAX ($((LAT_N + USERS)) runs); 4 seats: mean $INST4 ms, max $INST4_MAX (3 runs)
