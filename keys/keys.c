@@ -131,8 +131,9 @@ static void keys_init_once(void)
 	if (gpgme_set_global_flag("disable-gpgconf", "1") != 0 ||
 	    gpgme_set_global_flag("require-gnupg", "2.2.0") != 0) {
 		keys_init_rc = KLIC_ERR_GPG;
-		n = snprintf(keys_init_detail, sizeof keys_init_detail,
-			     "gpgme_set_global_flag failed (GPGME initialised before klic_keys_init)");
+		n = snprintf(
+		    keys_init_detail, sizeof keys_init_detail,
+		    "gpgme_set_global_flag failed (GPGME initialised before klic_keys_init)");
 		(void)n;
 		return;
 	}

@@ -59,9 +59,9 @@
 #define W_MAGIC_REQ 0x6b6c7751u /* "klwQ" */
 #define W_MAGIC_REP 0x6b6c7752u /* "klwR" */
 #define W_MAGIC_READY 0x6b6c7759u /* "klwY" */
-#define W_PROGRAM_FD 3 /* the first worker socket of a program */
-#define W_READY_TIMEOUT_MS 60000 /* a program opening its keyring */
-#define W_READY_REST_S 5	 /* the rest of a ready frame once it began */
+#define W_PROGRAM_FD 3            /* the first worker socket of a program */
+#define W_READY_TIMEOUT_MS 60000  /* a program opening its keyring */
+#define W_READY_REST_S 5          /* the rest of a ready frame once it began */
 #define W_MAX_DETAIL 1024u
 
 enum { W_SIGN_DETACHED = 1, W_SIGN_CLEAR = 2, W_VERIFY = 3 };
@@ -85,15 +85,15 @@ struct w_rep {
 /* A program worker's first frame. */
 struct w_ready {
 	uint32_t magic;
-	int32_t rc;	     /* 0 ready, else the program's error */
+	int32_t rc;          /* 0 ready, else the program's error */
 	uint32_t detail_len; /* then the error detail, no NUL */
-	int32_t pid;	     /* the worker's pid (messages only) */
+	int32_t pid;         /* the worker's pid (messages only) */
 };
 
 struct keys_worker {
 	pid_t pid;
 	int child; /* pid is our child (forked worker): kill and reap it */
-	int fd;	   /* -1: retired */
+	int fd;    /* -1: retired */
 	int busy;
 };
 
@@ -313,7 +313,8 @@ int keys_worker_program(int argc, char **argv)
 		r = fstat(W_PROGRAM_FD + k, &st) != 0 || !S_ISSOCK(st.st_mode) ||
 		    fcntl(W_PROGRAM_FD + k, F_SETFD, FD_CLOEXEC) != 0;
 	if (r) {
-		fprintf(stderr, "klic-keys-worker: not started by klic-admin (no worker sockets)\n");
+		fprintf(stderr,
+			"klic-keys-worker: not started by klic-admin (no worker sockets)\n");
 		return 2;
 	}
 	/* killed when the caller ends (PR_SET_PDEATHSIG survives the exec;
@@ -737,8 +738,7 @@ static int start_program(struct keys_workers *ws, struct klic_keyring *kr, unsig
 
 /* n workers forked from this process: 0, or an error with every worker
  * made so far in ws (stopped by the caller). */
-static int start_forked(struct keys_workers *ws, struct klic_keyring *kr, unsigned n,
-			pid_t parent)
+static int start_forked(struct keys_workers *ws, struct klic_keyring *kr, unsigned n, pid_t parent)
 {
 	int r;
 

@@ -682,10 +682,11 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 	klic_ledger_stmt_done(l, st);
 	st = NULL;
 	if (d.issue) {
-		if (klic_ledger_stmt(l, &st,
-			     "INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
-			     " product, issued, expires, entitlement_id, member_fpr, file) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") != 0) {
+		if (klic_ledger_stmt(
+			l, &st,
+			"INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
+			" product, issued, expires, entitlement_id, member_fpr, file) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") != 0) {
 			r = klic_ledger_err(l, "licenses");
 			goto out;
 		}
@@ -747,8 +748,8 @@ static int store_response(struct klic_ledger *l, const char *digest, uint8_t **b
 			goto out;
 		}
 		if (klic_ledger_stmt(l, &st,
-			     "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
-			     "response IS NULL") != 0) {
+				     "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
+				     "response IS NULL") != 0) {
 			r = klic_ledger_err(l, "store response");
 			goto out;
 		}
@@ -1193,10 +1194,11 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 				snprintf(b->tally.worker_warning, sizeof b->tally.worker_warning,
 					 "gpg worker program %.140s did not start (%.100s): forked "
 					 "workers instead",
-					 prog, klic_error_detail() != NULL ? klic_error_detail() : "?");
+					 prog,
+					 klic_error_detail() != NULL ? klic_error_detail() : "?");
 			klic_error_clear();
-			own_workers = klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr,
-								 NULL) == 0;
+			own_workers =
+			    klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, NULL) == 0;
 		}
 	}
 	klic_error_clear();

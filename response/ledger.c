@@ -365,7 +365,8 @@ int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *val
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = klic_ledger_stmt(l, &st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")) != 0)
+	if ((r = klic_ledger_stmt(l, &st,
+				  "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -422,7 +423,8 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	if ((r = klic_time_format(at, now)) != 0)
 		return r;
 	memcpy(prev, zero_hash, sizeof prev);
-	if ((r = klic_ledger_stmt(l, &st, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) != 0)
+	if ((r = klic_ledger_stmt(l, &st,
+				  "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) != 0)
 		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -442,9 +444,10 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	st = NULL;
 	if ((r = audit_hash(hash, prev, seq, at, event, dg, dt)) != 0)
 		goto out;
-	if ((r = klic_ledger_stmt(l, &st,
-		      "INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) "
-		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) "
+		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
@@ -475,9 +478,10 @@ int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_
 	*rows = 0;
 	*bad_seq = 0;
 	memcpy(prev, zero_hash, sizeof prev);
-	if ((r = klic_ledger_stmt(l, &st,
-		      "SELECT seq, at, event, digest, detail, prev_hash, hash FROM audit "
-		      "ORDER BY seq")) != 0)
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "SELECT seq, at, event, digest, detail, prev_hash, hash FROM audit "
+		 "ORDER BY seq")) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(st, 0);
@@ -550,9 +554,10 @@ int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const ch
 		return r;
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
-	if ((r = klic_ledger_stmt(l, &st,
-		      "INSERT INTO entitlements(product, model, billing, seats, until, ref, "
-		      "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "INSERT INTO entitlements(product, model, billing, seats, until, ref, "
+		 "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
@@ -612,11 +617,12 @@ int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = klic_ledger_stmt(l, &st,
-		      "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
-		      "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
-		      " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		      " WHERE e.product = ?1")) != 0)
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
+		 "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
+		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
+		 " WHERE e.product = ?1")) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
@@ -631,10 +637,11 @@ int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
 	int r, rc;
 
 	*rows = 0;
-	if ((r = klic_ledger_stmt(l, &st,
-		      "SELECT u.entitlement_id, u.as_of, u.active,"
-		      " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
-		      "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "SELECT u.entitlement_id, u.as_of, u.active,"
+		 " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
+		 "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
@@ -666,11 +673,12 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 
 	*out = NULL;
 	*n = 0;
-	if ((r = klic_ledger_stmt(l, &st,
-		      "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
-		      "e.created, " USED_AT_2 " FROM entitlements e"
-		      " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		      " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
+		 "e.created, " USED_AT_2 " FROM entitlements e"
+		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
+		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
 		return r;
 	if (product != NULL)
 		sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
@@ -747,8 +755,8 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
 	if ((r = klic_ledger_stmt(l, &st,
-		      "INSERT OR IGNORE INTO members(fingerprint, name, email, added) "
-		      "VALUES (?1, ?2, ?3, ?4)")) != 0)
+				  "INSERT OR IGNORE INTO members(fingerprint, name, email, added) "
+				  "VALUES (?1, ?2, ?3, ?4)")) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n_s, -1, SQLITE_STATIC);

@@ -964,8 +964,7 @@ int main(int argc, char **argv)
 		case 'h':
 			main_help(stdout);
 			return 0;
-		case 'V':
-		{
+		case 'V': {
 			char prog[PATH_MAX];
 			printf("%s %s (protocol %d)\n", PROG, KLIC_ADMIN_VERSION,
 			       KLIC_PROTOCOL_VERSION);

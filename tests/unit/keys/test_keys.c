@@ -1140,7 +1140,8 @@ static void test_workers_program_setup(void **state)
 		    /* pid 1 */
 		    {"\\131\\167\\154\\153\\0\\0\\0\\0\\0\\0\\0\\0\\1\\0\\0\\0", KLIC_ERR_GPG},
 		    /* an error (KLIC_ERR_KEY, -49) with its detail */
-		    {"\\131\\167\\154\\153\\317\\377\\377\\377\\4\\0\\0\\0\\2\\0\\0\\0boom", KLIC_ERR_KEY},
+		    {"\\131\\167\\154\\153\\317\\377\\377\\377\\4\\0\\0\\0\\2\\0\\0\\0boom",
+		     KLIC_ERR_KEY},
 		};
 		char fdir[] = "/tmp/klic-XXXXXX", fprog[64];
 		assert_non_null(mkdtemp(fdir));
