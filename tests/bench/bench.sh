@@ -310,12 +310,6 @@ gpgconf --homedir "$BOX/run-lat/gnupg" --kill all >/dev/null 2>&1 || true
 [ "$(nlicenses "$BOX/run-lat")" -eq $((LAT_N + USERS + 12)) ] ||
 	die "latency requests: $(nlicenses "$BOX/run-lat") licenses, expected $((LAT_N + USERS + 12))"
 
-# --- the gpg floor (raw GPGME, a copy of the admin keyring) -----------------
-mkdir -p "$BOX/floor/req" "$BOX/floor/resp"
-cp -a "$A0/gnupg" "$BOX/floor/gnupg"
-find "$BOX/floor/gnupg" -maxdepth 1 -type s -delete
-tar xzf "$BOX/req/r000001.kreq" -C "$BOX/floor/req" manifest.json manifest.sig
-tar xzf "$BOX/out-lat/l01.kresp" -C "$BOX/floor/resp" manifest.json
 # reqs_in DIR PREFIX: the names (relative to DIR) of DIR/PREFIX*.kreq, sorted.
 reqs_in() { find "$1" -maxdepth 1 -name "$2*.kreq" -printf '%f\n' | sort; }
 
@@ -342,6 +336,15 @@ batch() {
 	B_PIDS=$R_PIDS
 }
 
+# --- the gpg floor (raw GPGME, a copy of the admin keyring) -----------------
+mkdir -p "$BOX/floor/req" "$BOX/floor/resp"
+cp -a "$A0/gnupg" "$BOX/floor/gnupg"
+find "$BOX/floor/gnupg" -maxdepth 1 -type s -delete
+tar xzf "$BOX/req/r000001.kreq" -C "$BOX/floor/req" manifest.json manifest.sig
+tar xzf "$BOX/out-lat/l01.kresp" -C "$BOX/floor/resp" manifest.json
+FLOOR_CMD=("$FLOOR" --gnupghome "$BOX/floor/gnupg" --signer "$ISSUER_FPR"
+	--sign-data "$BOX/floor/resp/manifest.json" --verify-data "$BOX/floor/req/manifest.json"
+	--verify-sig "$BOX/floor/req/manifest.sig" --iterations "$FLOOR_ITER")
 # --- the gpg floor and the batch, ROUNDS times, alternately ------------------
 # One measurement of each moves by 10-15 % on a shared machine; alternating
 # them and taking the median of each keeps the ratio from resting on one
@@ -356,10 +359,7 @@ median_round() {
 F_MS=() F_CPU=() K_W=() K_C=() K_U=() K_S=() K_R=() K_P=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	log "round $r of $ROUNDS: gpg floor, $FLOOR_ITER x (sign + verify) through GPGME"
-	run_timed "floor$r" "$BOX/floor" "$BOX/floor/gnupg" "$FLOOR" --gnupghome "$BOX/floor/gnupg" \
-		--signer "$ISSUER_FPR" --sign-data "$BOX/floor/resp/manifest.json" \
-		--verify-data "$BOX/floor/req/manifest.json" --verify-sig "$BOX/floor/req/manifest.sig" \
-		--iterations "$FLOOR_ITER"
+	run_timed "floor$r" "$BOX/floor" "$BOX/floor/gnupg" "${FLOOR_CMD[@]}"
 	F_MS+=("$(awk '$1 == "floor_ms" { print $2 }' "$BOX/floor$r.log")")
 	[ -n "${F_MS[r - 1]}" ] || die "gpg floor: no result (see $BOX/floor$r.log)"
 	# CPU per sign + verify of the whole floor run (M timed + 1 warm-up each)
@@ -395,10 +395,7 @@ GPGME_VER=$(fl gpgme)
 log "gpg floor: $CORES copies at once"
 PIDS=()
 for c in $(seq "$CORES"); do
-	"$FLOOR" --gnupghome "$BOX/floor/gnupg" --signer "$ISSUER_FPR" \
-		--sign-data "$BOX/floor/resp/manifest.json" --verify-data "$BOX/floor/req/manifest.json" \
-		--verify-sig "$BOX/floor/req/manifest.sig" --iterations "$FLOOR_ITER" \
-		>"$BOX/pfloor.$c.log" 2>&1 &
+	"${FLOOR_CMD[@]}" >"$BOX/pfloor.$c.log" 2>&1 &
 	PIDS+=($!)
 done
 for p in "${PIDS[@]}"; do
