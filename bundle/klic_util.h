@@ -98,6 +98,13 @@ int64_t klic_now(void);
  * Strings from bundles are checked with this before being echoed. */
 int klic_is_printable(const char *s, size_t len);
 
+/* The one printable-copy helper: copy src (up to its NUL or srclen bytes,
+ * whichever comes first; SIZE_MAX for a plain C string) into dst, every
+ * byte that is not printable ASCII replaced by '?', at most dstsz - 1
+ * bytes, always NUL-terminated.  Returns dst.  Text from a file or a key
+ * goes through this before it reaches a terminal. */
+char *klic_printable_copy(char *dst, size_t dstsz, const char *src, size_t srclen);
+
 /* Wipe memory that held a secret (explicit_bzero). */
 void klic_wipe(void *p, size_t len);
 

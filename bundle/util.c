@@ -144,6 +144,18 @@ int klic_is_printable(const char *s, size_t len)
 	return 1;
 }
 
+char *klic_printable_copy(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	size_t i = 0;
+
+	if (dstsz == 0)
+		return dst;
+	for (; src != NULL && i < srclen && src[i] != '\0' && i + 1 < dstsz; i++)
+		dst[i] = klic_is_printable(src + i, 1) ? src[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
 void klic_wipe(void *p, size_t len)
 {
 	if (p != NULL && len > 0)
