@@ -40,14 +40,15 @@ target_include_directories(klic_runtime INTERFACE $<BUILD_INTERFACE:${_rt_dir}>)
 set(_rt_a ${_rt_bin}/libklic.a)
 set(_rt_o ${_rt_bin}/libklic_all.o)
 set(_rt_objs $<TARGET_OBJECTS:klic_runtime_obj> $<TARGET_OBJECTS:klic_request>
-             $<TARGET_OBJECTS:klic_keys> $<TARGET_OBJECTS:klic_bundle>)
+             $<TARGET_OBJECTS:klic_keys> $<TARGET_OBJECTS:klic_bundle>
+             $<TARGET_OBJECTS:klic_format>)
 add_custom_command(
   OUTPUT ${_rt_a}
   COMMAND ${CMAKE_COMMAND} -E rm -f ${_rt_a} ${_rt_o}
   COMMAND ${CMAKE_LINKER} -r -o ${_rt_o} ${_rt_objs}
   COMMAND ${CMAKE_OBJCOPY} --localize-hidden ${_rt_o}
   COMMAND ${CMAKE_AR} rcs ${_rt_a} ${_rt_o}
-  DEPENDS ${_rt_objs} klic_runtime_obj klic_request klic_keys klic_bundle
+  DEPENDS ${_rt_objs} klic_runtime_obj klic_request klic_keys klic_bundle klic_format
   COMMENT "Linking static library libklic.a"
   COMMAND_EXPAND_LISTS VERBATIM)
 add_custom_target(klic_runtime_static ALL DEPENDS ${_rt_a})
