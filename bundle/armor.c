@@ -92,6 +92,13 @@ int klic_base64_encode(char *out, size_t outsz, const uint8_t *in, size_t len)
 	return 0;
 }
 
+/* One byte of base64 text for an error message: itself when printable
+ * and not a space, else '?'. */
+static char shown_char(uint8_t c)
+{
+	return c != ' ' && klic_is_printable((const char *)&c, 1) ? (char)c : '?';
+}
+
 int klic_base64_decode(uint8_t *out, size_t outsz, size_t *outlen, const char *in, size_t len)
 {
 	size_t o = 0;
@@ -112,11 +119,9 @@ int klic_base64_decode(uint8_t *out, size_t outsz, size_t *outlen, const char *i
 			if (v[k] < 0) {
 				/* '=' only as the last one or two characters */
 				if (q[k] != '=' || i + 4 != len || k < 2 || (k == 2 && q[3] != '='))
-					return klic_error_set(
-					    KLIC_ERR_ARMOR, "base64: unexpected '%c' at %zu",
-					    q[k] == '=' || (q[k] > 0x20 && q[k] < 0x7f) ? q[k]
-											: '?',
-					    i + (size_t)k);
+					return klic_error_set(KLIC_ERR_ARMOR,
+							      "base64: unexpected '%c' at %zu",
+							      shown_char(q[k]), i + (size_t)k);
 				v[k] = 0;
 				pad++;
 			}
