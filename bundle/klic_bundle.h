@@ -59,6 +59,11 @@ int klic_machine_id_check(const char *s);
 int klic_machine_id_derive(char out[KLIC_MACHINE_ID_LEN + 1], const char *machine_id_file_text,
 			   size_t len);
 
+/* The machine-id files an ID is derived from, in the order they are tried
+ * (spec 2.1): "/etc/machine-id", then "/var/lib/dbus/machine-id".  The one
+ * list; *out points to a static array.  Returns its length. */
+size_t klic_machine_id_sources(const char *const **out);
+
 /* ---- products ----------------------------------------------------------- */
 /* 0 when p is exactly "KRE" or "KSE", else KLIC_ERR_FIELD. */
 int klic_product_check(const char *p);

@@ -179,3 +179,12 @@ int klic_product_check(const char *p)
 		return klic_error_set(KLIC_ERR_FIELD, "product must be KRE or KSE");
 	return 0;
 }
+
+size_t klic_machine_id_sources(const char *const **out)
+{
+	static const char *const sources[] = {"/etc/machine-id", "/var/lib/dbus/machine-id"};
+
+	if (out != NULL)
+		*out = sources;
+	return sizeof(sources) / sizeof(sources[0]);
+}

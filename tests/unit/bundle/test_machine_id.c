@@ -144,13 +144,23 @@ static void test_error_detection(void **state)
 	}
 }
 
+/* The one list of machine-id files, in the order spec 2.1 gives. */
+static void test_sources(void **state)
+{
+	const char *const *src = NULL;
+	(void)state;
+	assert_int_equal(klic_machine_id_sources(&src), 2);
+	assert_string_equal(src[0], "/etc/machine-id");
+	assert_string_equal(src[1], "/var/lib/dbus/machine-id");
+	assert_int_equal(klic_machine_id_sources(NULL), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_answers),
-		cmocka_unit_test(test_derive_input),
-		cmocka_unit_test(test_parse_forms),
-		cmocka_unit_test(test_error_detection),
+	    cmocka_unit_test(test_known_answers), cmocka_unit_test(test_derive_input),
+	    cmocka_unit_test(test_parse_forms),   cmocka_unit_test(test_error_detection),
+	    cmocka_unit_test(test_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
