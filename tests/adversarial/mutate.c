@@ -446,6 +446,225 @@ static int usage(void)
 	return 2;
 }
 
+/* ---- the OPs: each gets the bundle and its own arguments (a[0] .. );
+ * returns 0, or the exit code (1 error, 2 usage) ---------------------- */
+
+static int op_flip(struct bundle *b, char **a)
+{
+	struct member *m;
+	size_t off;
+
+	if ((m = find(b, a[0], NULL)) == NULL || m->len == 0)
+		return fail("flip: no such member", a[0]);
+	if (strcmp(a[1], "start") == 0)
+		off = 0;
+	else if (strcmp(a[1], "middle") == 0)
+		off = m->len / 2;
+	else if (strcmp(a[1], "end") == 0)
+		off = m->len - 1;
+	else
+		return usage();
+	m->data[off] ^= 0x01;
+	return 0;
+}
+
+static int op_drop(struct bundle *b, char **a)
+{
+	size_t idx = 0;
+
+	if (find(b, a[0], &idx) == NULL)
+		return fail("drop: no such member", a[0]);
+	free(b->m[idx].name);
+	free(b->m[idx].data);
+	free(b->m[idx].link);
+	memmove(&b->m[idx], &b->m[idx + 1], (b->n - idx - 1) * sizeof(b->m[0]));
+	b->n--;
+	return 0;
+}
+
+static int op_dup(struct bundle *b, char **a)
+{
+	struct member *c, *m;
+	size_t idx = 0;
+
+	if (find(b, a[0], &idx) == NULL || b->m[idx].len == 0)
+		return fail("dup: no such member", a[0]);
+	c = add_member(b, idx + 1);
+	m = &b->m[idx];
+	c->name = xstrdup(m->name);
+	c->type = m->type;
+	c->len = m->len;
+	c->data = xmalloc(m->len);
+	memcpy(c->data, m->data, m->len);
+	c->data[c->len / 2] ^= 0x01;
+	return 0;
+}
+
+static int op_set(struct bundle *b, char **a)
+{
+	struct member *m;
+	uint8_t *d = NULL;
+	size_t len = 0;
+
+	if (read_file(&d, &len, a[1]) != 0)
+		return 1;
+	if ((m = find(b, a[0], NULL)) == NULL) {
+		m = add_member(b, b->n);
+		m->name = xstrdup(a[0]);
+		m->type = AE_IFREG;
+	}
+	free(m->data);
+	m->data = d;
+	m->len = len;
+	return 0;
+}
+
+static int op_add(struct bundle *b, char **a)
+{
+	struct member *m;
+	int hard;
+	unsigned t = parse_type(a[0], &hard);
+
+	if (t == 0)
+		return usage();
+	m = add_member(b, b->n);
+	m->name = xstrdup(a[1]);
+	m->type = t;
+	m->hard = hard;
+	if (t == AE_IFLNK || hard)
+		m->link = xstrdup(a[2]);
+	if (t == AE_IFREG && !hard) {
+		m->data = xmalloc(4);
+		memcpy(m->data, "x\n\n\n", 4);
+		m->len = 4;
+	}
+	if (strlen(m->name) > 99 || (m->link && strlen(m->link) > 99))
+		b->pax = 1;
+	return 0;
+}
+
+static int op_longname(struct bundle *b, char **a)
+{
+	struct member *m;
+	uint64_t n;
+
+	if (number(&n, a[0]) != 0 || n == 0 || n > 65536)
+		return usage();
+	m = add_member(b, b->n);
+	m->name = xmalloc((size_t)n + 1);
+	memset(m->name, 'a', (size_t)n);
+	m->name[n] = '\0';
+	m->type = AE_IFREG;
+	m->data = xmalloc(4);
+	memcpy(m->data, "x\n\n\n", 4);
+	m->len = 4;
+	b->pax = 1;
+	return 0;
+}
+
+static int op_bomb(struct bundle *b, char **a)
+{
+	struct member *m;
+	uint64_t n;
+
+	if (number(&n, a[1]) != 0 || n == 0)
+		return usage();
+	m = add_member(b, b->n);
+	m->name = xstrdup(a[0]);
+	m->type = AE_IFREG;
+	m->zeros = n * 1024 * 1024;
+	return 0;
+}
+
+static int op_many(struct bundle *b, char **a)
+{
+	if (number(&b->many, a[0]) != 0)
+		return usage();
+	b->many_same = strcmp(a[1], "same") == 0;
+	return 0;
+}
+
+static int op_licenses(struct bundle *b, char **a)
+{
+	struct member *m;
+	char name[128];
+	uint64_t n;
+
+	if (number(&n, a[1]) != 0)
+		return usage();
+	for (uint64_t k = 0; k < n; k++) {
+		const char *prod = k < 64 ? "KRE" : "KSE";
+		unsigned seat = (unsigned)(k % 64) + 1;
+		if (seat == 1)
+			snprintf(name, sizeof(name), "%s_%s.lic", prod, a[0]);
+		else
+			snprintf(name, sizeof(name), "%s_%s_%u.lic", prod, a[0], seat);
+		m = add_member(b, b->n);
+		m->name = xstrdup(name);
+		m->type = AE_IFREG;
+	}
+	return 0;
+}
+
+static int op_zero_tail(struct bundle *b, char **a)
+{
+	uint64_t n;
+
+	if (number(&n, a[0]) != 0)
+		return usage();
+	b->zero_tail = n * 1024 * 1024;
+	return 0;
+}
+
+static int op_tar_garbage(struct bundle *b, char **a)
+{
+	(void)a;
+	b->tar_garbage = 1;
+	return 0;
+}
+
+static int op_gz_garbage(struct bundle *b, char **a)
+{
+	(void)a;
+	b->gz_garbage = 1;
+	return 0;
+}
+
+static int op_gz_second(struct bundle *b, char **a)
+{
+	(void)a;
+	b->gz_second = 1;
+	return 0;
+}
+
+static int op_no_eoa(struct bundle *b, char **a)
+{
+	(void)a;
+	b->no_eoa = 1;
+	return 0;
+}
+
+static const struct op {
+	const char *name;
+	int nargs;
+	int (*fn)(struct bundle *b, char **a);
+} ops[] = {
+    {"flip", 2, op_flip},
+    {"drop", 1, op_drop},
+    {"dup", 1, op_dup},
+    {"set", 2, op_set},
+    {"add", 3, op_add},
+    {"longname", 1, op_longname},
+    {"bomb", 2, op_bomb},
+    {"many", 2, op_many},
+    {"licenses", 2, op_licenses},
+    {"zero-tail", 1, op_zero_tail},
+    {"tar-garbage", 0, op_tar_garbage},
+    {"gz-garbage", 0, op_gz_garbage},
+    {"gz-second", 0, op_gz_second},
+    {"no-eoa", 0, op_no_eoa},
+};
+
 int main(int argc, char **argv)
 {
 	static struct bundle b;
@@ -456,144 +675,17 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "-") != 0 && load(&b, argv[1]) != 0)
 		return 1;
 	for (i = 3; i < argc;) {
-		const char *op = argv[i];
-		int left = argc - i - 1;
-		struct member *m;
-		size_t idx = 0;
-		uint64_t n;
+		const struct op *op = NULL;
+		int left = argc - i - 1, r;
 
-		if (strcmp(op, "flip") == 0 && left >= 2) {
-			size_t off;
-			if ((m = find(&b, argv[i + 1], NULL)) == NULL || m->len == 0)
-				return fail("flip: no such member", argv[i + 1]);
-			if (strcmp(argv[i + 2], "start") == 0)
-				off = 0;
-			else if (strcmp(argv[i + 2], "middle") == 0)
-				off = m->len / 2;
-			else if (strcmp(argv[i + 2], "end") == 0)
-				off = m->len - 1;
-			else
-				return usage();
-			m->data[off] ^= 0x01;
-			i += 3;
-		} else if (strcmp(op, "drop") == 0 && left >= 1) {
-			if (find(&b, argv[i + 1], &idx) == NULL)
-				return fail("drop: no such member", argv[i + 1]);
-			free(b.m[idx].name);
-			free(b.m[idx].data);
-			free(b.m[idx].link);
-			memmove(&b.m[idx], &b.m[idx + 1], (b.n - idx - 1) * sizeof(b.m[0]));
-			b.n--;
-			i += 2;
-		} else if (strcmp(op, "dup") == 0 && left >= 1) {
-			struct member *c;
-			if (find(&b, argv[i + 1], &idx) == NULL || b.m[idx].len == 0)
-				return fail("dup: no such member", argv[i + 1]);
-			c = add_member(&b, idx + 1);
-			m = &b.m[idx];
-			c->name = xstrdup(m->name);
-			c->type = m->type;
-			c->len = m->len;
-			c->data = xmalloc(m->len);
-			memcpy(c->data, m->data, m->len);
-			c->data[c->len / 2] ^= 0x01;
-			i += 2;
-		} else if (strcmp(op, "set") == 0 && left >= 2) {
-			uint8_t *d = NULL;
-			size_t len = 0;
-			if (read_file(&d, &len, argv[i + 2]) != 0)
-				return 1;
-			if ((m = find(&b, argv[i + 1], NULL)) == NULL) {
-				m = add_member(&b, b.n);
-				m->name = xstrdup(argv[i + 1]);
-				m->type = AE_IFREG;
-			}
-			free(m->data);
-			m->data = d;
-			m->len = len;
-			i += 3;
-		} else if (strcmp(op, "add") == 0 && left >= 3) {
-			int hard;
-			unsigned t = parse_type(argv[i + 1], &hard);
-			if (t == 0)
-				return usage();
-			m = add_member(&b, b.n);
-			m->name = xstrdup(argv[i + 2]);
-			m->type = t;
-			m->hard = hard;
-			if (t == AE_IFLNK || hard)
-				m->link = xstrdup(argv[i + 3]);
-			if (t == AE_IFREG && !hard) {
-				m->data = xmalloc(4);
-				memcpy(m->data, "x\n\n\n", 4);
-				m->len = 4;
-			}
-			if (strlen(m->name) > 99 || (m->link && strlen(m->link) > 99))
-				b.pax = 1;
-			i += 4;
-		} else if (strcmp(op, "longname") == 0 && left >= 1) {
-			if (number(&n, argv[i + 1]) != 0 || n == 0 || n > 65536)
-				return usage();
-			m = add_member(&b, b.n);
-			m->name = xmalloc((size_t)n + 1);
-			memset(m->name, 'a', (size_t)n);
-			m->name[n] = '\0';
-			m->type = AE_IFREG;
-			m->data = xmalloc(4);
-			memcpy(m->data, "x\n\n\n", 4);
-			m->len = 4;
-			b.pax = 1;
-			i += 2;
-		} else if (strcmp(op, "bomb") == 0 && left >= 2) {
-			if (number(&n, argv[i + 2]) != 0 || n == 0)
-				return usage();
-			m = add_member(&b, b.n);
-			m->name = xstrdup(argv[i + 1]);
-			m->type = AE_IFREG;
-			m->zeros = n * 1024 * 1024;
-			i += 3;
-		} else if (strcmp(op, "many") == 0 && left >= 2) {
-			if (number(&b.many, argv[i + 1]) != 0)
-				return usage();
-			b.many_same = strcmp(argv[i + 2], "same") == 0;
-			i += 3;
-		} else if (strcmp(op, "licenses") == 0 && left >= 2) {
-			char name[128];
-			if (number(&n, argv[i + 2]) != 0)
-				return usage();
-			for (uint64_t k = 0; k < n; k++) {
-				const char *prod = k < 64 ? "KRE" : "KSE";
-				unsigned seat = (unsigned)(k % 64) + 1;
-				if (seat == 1)
-					snprintf(name, sizeof(name), "%s_%s.lic", prod, argv[i + 1]);
-				else
-					snprintf(name, sizeof(name), "%s_%s_%u.lic", prod, argv[i + 1],
-						 seat);
-				m = add_member(&b, b.n);
-				m->name = xstrdup(name);
-				m->type = AE_IFREG;
-			}
-			i += 3;
-		} else if (strcmp(op, "zero-tail") == 0 && left >= 1) {
-			if (number(&n, argv[i + 1]) != 0)
-				return usage();
-			b.zero_tail = n * 1024 * 1024;
-			i += 2;
-		} else if (strcmp(op, "tar-garbage") == 0) {
-			b.tar_garbage = 1;
-			i += 1;
-		} else if (strcmp(op, "gz-garbage") == 0) {
-			b.gz_garbage = 1;
-			i += 1;
-		} else if (strcmp(op, "gz-second") == 0) {
-			b.gz_second = 1;
-			i += 1;
-		} else if (strcmp(op, "no-eoa") == 0) {
-			b.no_eoa = 1;
-			i += 1;
-		} else {
+		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+			if (strcmp(argv[i], ops[k].name) == 0 && left >= ops[k].nargs)
+				op = &ops[k];
+		if (op == NULL)
 			return usage();
-		}
+		if ((r = op->fn(&b, argv + i + 1)) != 0)
+			return r;
+		i += 1 + op->nargs;
 	}
 	return b.no_eoa ? write_no_eoa(&b, argv[2]) : write_bundle(&b, argv[2]);
 }

@@ -60,18 +60,12 @@ static void put(const char *target, const char *name, const void *buf, size_t le
 		exit(3);
 }
 
-int main(int argc, char **argv)
+/* archives */
+static void gen_archives(void)
 {
 	uint8_t *b;
-	char *s, *body;
-	size_t n, bn;
-	struct klic_request rq;
-	struct klic_response rs;
+	size_t n;
 
-	if (argc != 2)
-		return 2;
-	root = argv[1];
-	/* archives */
 	b = tu_sample_kreq(&n);
 	put("fuzz_archive", "valid.kreq", b, n);
 	put("fuzz_archive", "truncated.kreq", b, n / 2);
@@ -87,38 +81,52 @@ int main(int argc, char **argv)
 	put("fuzz_archive", "trailing.kresp", b, n + 4);
 	free(b);
 	put("fuzz_archive", "garbage", "not an archive\n", 15);
-	/* ASCII armor (spec/ARMOR.md): as written, with CRLF, quoted-printable,
-	 * inside an e-mail, and the other kind's armor */
-	{
-		char *t, *t2;
-		size_t tn, tn2;
-		b = tu_sample_kreq(&n);
-		if (klic_armor_encode(&t, &tn, KLIC_KIND_REQUEST, b, n) != 0)
-			exit(3);
-		put("fuzz_archive", "armored.kreq", t, tn);
-		t2 = crlf(t, tn, &tn2);
-		put("fuzz_archive", "armored-crlf.kreq", t2, tn2);
-		free(t2);
-		free(t);
-		free(b);
-		b = tu_sample_kresp(&n, 2);
-		if (klic_armor_encode(&t, &tn, KLIC_KIND_RESPONSE, b, n) != 0)
-			exit(3);
-		put("fuzz_archive", "armored.kresp", t, tn);
-		t2 = qp(t, tn, &tn2);
-		put("fuzz_archive", "armored-qp.kresp", t2, tn2);
-		free(t2);
-		t2 = malloc(tn + 200);
-		if (t2 == NULL)
-			exit(3);
-		tn2 = (size_t)snprintf(t2, tn + 200, "Subject: your license\n\nHi,\n\n%s\n> quoted reply\n",
-				       t);
-		put("fuzz_archive", "armored-mail.kresp", t2, tn2);
-		free(t2);
-		free(t);
-		free(b);
-	}
-	/* manifests */
+}
+
+/* ASCII armor (spec/ARMOR.md): as written, with CRLF, quoted-printable,
+ * inside an e-mail, and the other kind's armor */
+static void gen_armor(void)
+{
+	uint8_t *b;
+	size_t n;
+	char *t, *t2;
+	size_t tn, tn2;
+
+	b = tu_sample_kreq(&n);
+	if (klic_armor_encode(&t, &tn, KLIC_KIND_REQUEST, b, n) != 0)
+		exit(3);
+	put("fuzz_archive", "armored.kreq", t, tn);
+	t2 = crlf(t, tn, &tn2);
+	put("fuzz_archive", "armored-crlf.kreq", t2, tn2);
+	free(t2);
+	free(t);
+	free(b);
+	b = tu_sample_kresp(&n, 2);
+	if (klic_armor_encode(&t, &tn, KLIC_KIND_RESPONSE, b, n) != 0)
+		exit(3);
+	put("fuzz_archive", "armored.kresp", t, tn);
+	t2 = qp(t, tn, &tn2);
+	put("fuzz_archive", "armored-qp.kresp", t2, tn2);
+	free(t2);
+	t2 = malloc(tn + 200);
+	if (t2 == NULL)
+		exit(3);
+	tn2 = (size_t)snprintf(t2, tn + 200, "Subject: your license\n\nHi,\n\n%s\n> quoted reply\n",
+			       t);
+	put("fuzz_archive", "armored-mail.kresp", t2, tn2);
+	free(t2);
+	free(t);
+	free(b);
+}
+
+/* manifests */
+static void gen_manifests(void)
+{
+	char *s;
+	size_t n;
+	struct klic_request rq;
+	struct klic_response rs;
+
 	tu_sample_request(&rq);
 	klic_request_manifest_build(&s, &n, &rq);
 	put("fuzz_manifest", "request.json", s, n);
@@ -135,7 +143,16 @@ int main(int argc, char **argv)
 	free(s);
 	put("fuzz_manifest", "dup_key.json",
 	    "{\"type\":\"klic-request\",\"type\":\"klic-request\"}\n", 47);
-	/* licenses: the clear-signed response document */
+}
+
+/* licenses: the clear-signed response document, and license file names
+ * (the name selects the seat) */
+static void gen_licenses(void)
+{
+	char *s, *body;
+	size_t n, bn;
+	char nm[KLIC_MAX_NAME_LEN + 1];
+
 	body = tu_sample_response_doc(&bn, 2, 0);
 	put("fuzz_license", "body.json", body, bn);
 	s = tu_wrap_license(body, &n);
@@ -149,21 +166,33 @@ int main(int argc, char **argv)
 	put("fuzz_license", "denial.lic", s, n);
 	free(s);
 	free(body);
-	/* license file names (the name selects the seat) */
-	{
-		char nm[KLIC_MAX_NAME_LEN + 1];
-		if (klic_license_filename(nm, "KRE", tu_mid, 1) != 0)
-			exit(3);
-		put("fuzz_license", "name1", nm, strlen(nm));
-		if (klic_license_filename(nm, "KSE", tu_mid, 64) != 0)
-			exit(3);
-		put("fuzz_license", "name64", nm, strlen(nm));
-	}
-	/* machine IDs */
+	if (klic_license_filename(nm, "KRE", tu_mid, 1) != 0)
+		exit(3);
+	put("fuzz_license", "name1", nm, strlen(nm));
+	if (klic_license_filename(nm, "KSE", tu_mid, 64) != 0)
+		exit(3);
+	put("fuzz_license", "name64", nm, strlen(nm));
+}
+
+/* machine IDs */
+static void gen_machine_ids(void)
+{
 	put("fuzz_machine_id", "canonical", tu_mid, strlen(tu_mid));
 	put("fuzz_machine_id", "typed", "93ax8bb8qx4g7t62gc39rhavx", 25);
 	put("fuzz_machine_id", "aliases", "oWHZ8-HHFBC-G2ADB-PVYH9-WGDF7", 29);
 	put("fuzz_machine_id", "bad_check", "93AX8-BB8QX-4G7T6-2GC39-RHAVW", 29);
 	put("fuzz_machine_id", "machine-id", "0123456789abcdef0123456789abcdef\n", 33);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	root = argv[1];
+	gen_archives();
+	gen_armor();
+	gen_manifests();
+	gen_licenses();
+	gen_machine_ids();
 	return 0;
 }

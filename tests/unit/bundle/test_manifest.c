@@ -349,7 +349,7 @@ static void test_response_roundtrip(void **state)
 
 static void test_response_fields(void **state)
 {
-	json_t *j, *lics;
+	json_t *j;
 	(void)state;
 	assert_int_equal(parse_resp(response_json(2, 0)), 0);
 	assert_int_equal(parse_resp(response_json(5, 1)), 0);
@@ -403,6 +403,13 @@ static void test_response_fields(void **state)
 	j = response_json(2, 0);
 	json_object_set_new(j, "expires", json_integer(1800000000));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+}
+
+/* response license entries */
+static void test_response_licenses(void **state)
+{
+	json_t *j, *lics;
+	(void)state;
 	/* license entries: wrong order, wrong or repeated name or ID, extra
 	 * key, another machine's or product's name */
 	j = response_json(2, 0);
@@ -457,6 +464,13 @@ static void test_response_fields(void **state)
 	j = response_json(1, 0);
 	json_array_set_new(json_object_get(j, "licenses"), 0, json_string("x"));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+}
+
+/* response: product, other fields, request vs response */
+static void test_response_other_fields(void **state)
+{
+	json_t *j;
+	(void)state;
 	/* KSE issued with 2 seats; KSE file names for a KSE response */
 	j = response_json(2, 0);
 	json_object_set_new(j, "product", json_string("KSE"));
@@ -499,9 +513,13 @@ static void test_response_fields(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_roundtrip),  cmocka_unit_test(test_request_strict_json),
-		cmocka_unit_test(test_request_fields),	   cmocka_unit_test(test_response_roundtrip),
-		cmocka_unit_test(test_response_fields),
+	    cmocka_unit_test(test_request_roundtrip),
+	    cmocka_unit_test(test_request_strict_json),
+	    cmocka_unit_test(test_request_fields),
+	    cmocka_unit_test(test_response_roundtrip),
+	    cmocka_unit_test(test_response_fields),
+	    cmocka_unit_test(test_response_licenses),
+	    cmocka_unit_test(test_response_other_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
