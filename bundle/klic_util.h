@@ -1,5 +1,7 @@
-/* klic — small shared helpers: bounded file reading, the one atomic-write
- * helper, SHA-256 (libgcrypt), hex, RFC 3339 UTC times, randomness.
+/* klic — small shared helpers, one file per topic: bounded file reading
+ * and mkdir -p (files.c), the one atomic-write helper and the sweep of
+ * stale temps (atomic.c), SHA-256 and hex (hash.c), randomness (random.c),
+ * RFC 3339 UTC times (timefmt.c), printable text and wiping (text.c).
  * Library code: never prints, never exits. */
 #ifndef KLIC_UTIL_H
 #define KLIC_UTIL_H

@@ -1,4 +1,5 @@
-/* Unit tests: bundle/error.c and bundle/util.c. */
+/* Unit tests: bundle/error.c and the helpers of klic_util.h (hash.c,
+ * random.c, timefmt.c, files.c, atomic.c, text.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
