@@ -1,13 +1,14 @@
 /* klic keys/ — what the rooms of keys/ share: the keyring struct and the
  * hard caps.  Not installed, not used outside keys/.
  *
- * The rooms, and the only arrows between them (a file calls only files
- * listed to its right):
+ * The rooms, and the only arrows between them ("engine" is engine.c and
+ * sigs.c; sigs.c calls engine.c):
  *   keys.c (front: klic_keys.h sign/verify/keyring functions) -> pool, engine
  *   manage.c (generate, export, import, inspect)               -> engine
- *   pool.c (caller side of the worker pool) -> worker, wire
+ *   pool.c (caller side of the worker pool) -> worker, wire, engine
+ *                                              (klic_fpr_check only)
  *   worker.c (worker side, klic-keys-worker's main) -> engine, wire
- *   sigs.c (sign/verify bodies, the verification policy) -> engine
+ *   sigs.c (sign/verify bodies, the verification policy) -> engine.c
  *   engine.c (GPGME: contexts, key caches, passphrases, errors)
  *   wire.c (framing of the worker protocol)
  * Nothing calls the front: the pool and the workers run the engine's
