@@ -1,11 +1,26 @@
-/* klic keys/ — internal interface between keys.c (OpenPGP through GPGME)
- * and workers.c (the same operations in worker processes).  Not installed,
- * not used outside keys/. */
+/* klic keys/ — what the rooms of keys/ share: the keyring struct and the
+ * hard caps.  Not installed, not used outside keys/.
+ *
+ * The rooms, and the only arrows between them ("engine" is engine.c and
+ * sigs.c; sigs.c calls engine.c):
+ *   keys.c (front: klic_keys.h sign/verify/keyring functions) -> pool, engine
+ *   manage.c (generate, export, import, inspect)               -> engine
+ *   pool.c (caller side of the worker pool) -> worker, wire, engine
+ *                                              (klic_fpr_check only)
+ *   worker.c (worker side, klic-keys-worker's main) -> engine, wire
+ *   sigs.c (sign/verify bodies, the verification policy) -> engine.c
+ *   engine.c (GPGME: contexts, key caches, passphrases, errors)
+ *   wire.c (framing of the worker protocol)
+ * Nothing calls the front: the pool and the workers run the engine's
+ * bodies, so a worker never hands a call on to another worker. */
 #ifndef KLIC_KEYS_INT_H
 #define KLIC_KEYS_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <gpgme.h>
 
 #include "klic_keys.h"
 
@@ -13,32 +28,31 @@
 #define KEYS_MAX_SIG_INPUT (64u * 1024u) /* detached signature */
 #define KEYS_MAX_SIGN_INPUT (16u * 1024u * 1024u)
 #define KEYS_MAX_OUTPUT (16u * 1024u * 1024u + 65536u)
+#define KEYS_MAX_IDLE_CTX 16
 
-struct keys_workers;
+struct keys_pool;
 
-/* keys.c: a signature / the verification policy's steps 1-5, after their
- * argument checks in kr's workers if it has any, else (and always in a
- * worker, whose copy of kr has none) in this process. */
-int keys_sign(struct klic_keyring *kr, uint8_t **out, size_t *outlen, const char *fpr,
-	      const uint8_t *data, size_t len, int clear);
-int keys_verify(struct klic_keyring *kr, struct klic_sig_info *info, const uint8_t *sig,
-		size_t siglen, const uint8_t *data, size_t len);
-void keys_warm(struct klic_keyring *kr, const char *sign_fpr);
-struct keys_workers *keys_get_workers(const struct klic_keyring *kr);
-const char *keys_passfile(const struct klic_keyring *kr); /* or NULL */
-int keys_has_passphrase_cb(const struct klic_keyring *kr);
-void keys_set_workers(struct klic_keyring *kr, struct keys_workers *w);
-
-/* workers.c: the same through a worker process (any free one), for
- * arguments keys_sign / keys_verify checked; KEYS_RUN_LOCAL when no worker
- * is left. */
-#define KEYS_RUN_LOCAL 1
-int keys_workers_sign(struct keys_workers *w, uint8_t **out, size_t *outlen, const char *fpr,
-		      const uint8_t *data, size_t len, int clear);
-int keys_workers_verify(struct keys_workers *w, struct klic_sig_info *info, const uint8_t *sig,
-			size_t siglen, const uint8_t *data, size_t len);
-void keys_workers_stop(struct keys_workers *w);
-/* main() of the worker program klic-keys-worker (keys/worker_prog.c) */
-int keys_worker_program(int argc, char **argv);
+/* One per klic_keyring_open(): the home directory and the passphrase
+ * settings (read-only after setup), the key caches and the pool of idle
+ * contexts behind a mutex (several threads may sign/verify at once), and
+ * the worker pool the front hands calls to. */
+struct klic_keyring {
+	char *home;
+	char *passfile;
+	klic_passphrase_fn pcb;
+	void *pcb_ctx;
+	pthread_mutex_t mu;      /* guards the caches and the context pool below */
+	pthread_mutex_t load_mu; /* one public keyring listing at a time */
+	gpgme_key_t sign_key;    /* secret key sign_fpr, checked usable */
+	char sign_fpr[KLIC_FPR_HEX_LEN + 1];
+	gpgme_key_t *pub; /* snapshot of the public keyring */
+	size_t npub, cappub;
+	int pub_loaded;
+	gpgme_ctx_t idle[KEYS_MAX_IDLE_CTX]; /* contexts set up for this home */
+	size_t n_idle;
+	struct keys_pool *pool; /* signing and verification in worker
+				 * processes (pool.c), or NULL; used by the
+				 * front only */
+};
 
 #endif

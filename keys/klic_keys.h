@@ -91,8 +91,8 @@ void klic_keyring_set_passphrase_cb(struct klic_keyring *kr, klic_passphrase_fn 
 /* Generate an Ed25519 primary key with signing capability only, no
  * expiry, user ID "NAME <EMAIL>", no passphrase unless one is set via the
  * functions above.  fpr_out gets the 40-hex primary fingerprint. */
-int klic_key_generate(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
-		      const char *name, const char *email);
+int klic_key_generate(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1], const char *name,
+		      const char *email);
 
 /* Export the public key `fpr` (minimal: no third-party signatures).
  * armor != 0 gives ASCII armor.  *out owned by the caller. */
@@ -102,8 +102,8 @@ int klic_key_export(struct klic_keyring *kr, uint8_t **out, size_t *outlen, cons
 /* Import exactly one public key (binary or armored).  Refuses secret keys,
  * more than one key, and data that is not a key.  Returns its primary
  * fingerprint.  Importing the same key again is fine. */
-int klic_key_import(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1],
-		    const uint8_t *key, size_t keylen);
+int klic_key_import(struct klic_keyring *kr, char fpr_out[KLIC_FPR_HEX_LEN + 1], const uint8_t *key,
+		    size_t keylen);
 
 /* Primary fingerprint of the single public key in key/keylen, without
  * importing it anywhere (uses gpgme's import-show / a scratch context). */

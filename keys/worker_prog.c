@@ -1,8 +1,8 @@
 /* klic-keys-worker: the worker program of klic_keyring_start_workers()
- * (keys/workers.c has the protocol).  It links GPGME and libc only, so the
+ * (keys/worker.c, keys/wire.h).  It links GPGME and libc only, so the
  * two forks GPGME makes for every gpg process are cheap; klic-admin starts
  * it from $bindir/KLIC_WORKER_REL, never from PATH. */
-#include "keys_int.h"
+#include "worker.h"
 
 int main(int argc, char **argv)
 {

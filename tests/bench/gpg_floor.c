@@ -175,7 +175,13 @@ static int usage(void)
 	return 2;
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *home, *signer, *sign_path, *vdata_path, *vsig_path;
+	unsigned long m; /* iterations */
+};
+
+/* The command line into a: 0, or usage()'s exit status. */
+static int parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {{"gnupghome", required_argument, NULL, 'g'},
 					     {"signer", required_argument, NULL, 's'},
@@ -184,36 +190,29 @@ int main(int argc, char **argv)
 					     {"verify-sig", required_argument, NULL, 'S'},
 					     {"iterations", required_argument, NULL, 'n'},
 					     {NULL, 0, NULL, 0}};
-	const char *home = NULL, *signer = NULL, *sign_path = NULL, *vdata_path = NULL;
-	const char *vsig_path = NULL, *iter_s = NULL;
-	struct blob smsg = {NULL, 0}, vmsg = {NULL, 0}, vsig = {NULL, 0};
-	gpgme_ctx_t ctx = NULL;
-	gpgme_key_t key = NULL;
-	gpgme_engine_info_t eng;
-	gpgme_error_t err;
-	const char *gpgme_ver;
-	double *ts = NULL, *tv = NULL, t0, sum_s = 0, sum_v = 0, mean_s, mean_v;
-	unsigned long m = 50, i;
+	const char *iter_s = NULL;
 	char *end;
-	int c, rc = 1;
+	int c;
 
+	memset(a, 0, sizeof *a);
+	a->m = 50;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		const char **slot;
 		switch (c) {
 		case 'g':
-			slot = &home;
+			slot = &a->home;
 			break;
 		case 's':
-			slot = &signer;
+			slot = &a->signer;
 			break;
 		case 'd':
-			slot = &sign_path;
+			slot = &a->sign_path;
 			break;
 		case 'v':
-			slot = &vdata_path;
+			slot = &a->vdata_path;
 			break;
 		case 'S':
-			slot = &vsig_path;
+			slot = &a->vsig_path;
 			break;
 		case 'n':
 			slot = &iter_s;
@@ -225,16 +224,102 @@ int main(int argc, char **argv)
 			return usage(); /* repeated option */
 		*slot = optarg;
 	}
-	if (optind != argc || home == NULL || signer == NULL || sign_path == NULL ||
-	    vdata_path == NULL || vsig_path == NULL)
+	if (optind != argc || a->home == NULL || a->signer == NULL || a->sign_path == NULL ||
+	    a->vdata_path == NULL || a->vsig_path == NULL)
 		return usage();
 	if (iter_s != NULL) {
 		errno = 0;
-		m = strtoul(iter_s, &end, 10);
-		if (errno != 0 || end == iter_s || *end != '\0' || m == 0 || m > MAX_ITER)
+		a->m = strtoul(iter_s, &end, 10);
+		if (errno != 0 || end == iter_s || *end != '\0' || a->m == 0 || a->m > MAX_ITER)
 			return usage();
 	}
+	return 0;
+}
 
+/* A context on home (armored, text mode, offline, loopback pinentry)
+ * with the signing key `signer` (looked up once: a key listing, not part
+ * of the floor) as its signer: 0, or -1 with a message. */
+static int setup_ctx(gpgme_ctx_t *ctx, gpgme_key_t *key, const char *home, const char *signer)
+{
+	gpgme_error_t err;
+
+	if ((err = gpgme_new(ctx)) != 0 ||
+	    (err = gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
+	    (err = gpgme_ctx_set_engine_info(*ctx, GPGME_PROTOCOL_OpenPGP, NULL, home)) != 0 ||
+	    (err = gpgme_set_pinentry_mode(*ctx, GPGME_PINENTRY_MODE_LOOPBACK)) != 0)
+		return gpg_fail("gpgme context", err);
+	gpgme_set_armor(*ctx, 1);
+	gpgme_set_textmode(*ctx, 1);
+	gpgme_set_offline(*ctx, 1);
+	if ((err = gpgme_get_key(*ctx, signer, key, 1)) != 0)
+		return gpg_fail(signer, err);
+	if ((err = gpgme_signers_add(*ctx, *key)) != 0)
+		return gpg_fail("gpgme_signers_add", err);
+	return 0;
+}
+
+/* m timed signatures into ts[], then m timed verifications into tv[]
+ * (after one of each to warm up: start gpg-agent, load the key). */
+static int time_ops(gpgme_ctx_t ctx, const struct blob *smsg, const struct blob *vsig,
+		    const struct blob *vmsg, double *ts, double *tv, unsigned long m)
+{
+	double t0;
+	unsigned long i;
+
+	if (sign_once(ctx, smsg) != 0 || verify_once(ctx, vsig, vmsg) != 0)
+		return -1;
+	for (i = 0; i < m; i++) {
+		t0 = now_ms();
+		if (sign_once(ctx, smsg) != 0)
+			return -1;
+		ts[i] = now_ms() - t0;
+	}
+	for (i = 0; i < m; i++) {
+		t0 = now_ms();
+		if (verify_once(ctx, vsig, vmsg) != 0)
+			return -1;
+		tv[i] = now_ms() - t0;
+	}
+	return 0;
+}
+
+/* The "key value" lines. */
+static void report(gpgme_ctx_t ctx, const char *gpgme_ver, double *ts, double *tv, unsigned long m)
+{
+	gpgme_engine_info_t eng = gpgme_ctx_get_engine_info(ctx);
+	double sum_s = 0, sum_v = 0, mean_s, mean_v;
+	unsigned long i;
+
+	for (i = 0; i < m; i++) {
+		sum_s += ts[i];
+		sum_v += tv[i];
+	}
+	mean_s = sum_s / (double)m;
+	mean_v = sum_v / (double)m;
+	printf("gpgme %s\n", gpgme_ver);
+	printf("gpg %s\n", eng != NULL && eng->version != NULL ? eng->version : "unknown");
+	printf("iterations %lu\n", m);
+	printf("sign_ms %.3f\n", mean_s);
+	printf("sign_ms_median %.3f\n", median(ts, m));
+	printf("verify_ms %.3f\n", mean_v);
+	printf("verify_ms_median %.3f\n", median(tv, m));
+	printf("floor_ms %.3f\n", mean_s + mean_v);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct blob smsg = {NULL, 0}, vmsg = {NULL, 0}, vsig = {NULL, 0};
+	gpgme_ctx_t ctx = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_error_t err;
+	const char *gpgme_ver;
+	double *ts = NULL, *tv = NULL;
+	int rc = 1;
+
+	if ((rc = parse_args(&a, argc, argv)) != 0)
+		return rc;
+	rc = 1;
 	setlocale(LC_ALL, "");
 	if ((gpgme_ver = gpgme_check_version(NULL)) == NULL) {
 		fprintf(stderr, "%s: gpgme_check_version failed\n", PROG);
@@ -244,62 +329,18 @@ int main(int argc, char **argv)
 		gpg_fail("OpenPGP engine", err);
 		goto out;
 	}
-	if (read_file(&smsg, sign_path) != 0 || read_file(&vmsg, vdata_path) != 0 ||
-	    read_file(&vsig, vsig_path) != 0)
+	if (read_file(&smsg, a.sign_path) != 0 || read_file(&vmsg, a.vdata_path) != 0 ||
+	    read_file(&vsig, a.vsig_path) != 0)
 		goto out;
-	if ((ts = calloc(m, sizeof *ts)) == NULL || (tv = calloc(m, sizeof *tv)) == NULL) {
+	if ((ts = calloc(a.m, sizeof *ts)) == NULL || (tv = calloc(a.m, sizeof *tv)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", PROG);
 		goto out;
 	}
-	if ((err = gpgme_new(&ctx)) != 0 ||
-	    (err = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
-	    (err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home)) != 0 ||
-	    (err = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
-		gpg_fail("gpgme context", err);
+	if (setup_ctx(&ctx, &key, a.home, a.signer) != 0)
 		goto out;
-	}
-	gpgme_set_armor(ctx, 1);
-	gpgme_set_textmode(ctx, 1);
-	gpgme_set_offline(ctx, 1);
-	/* the signing key, once (a key listing: not part of the floor) */
-	if ((err = gpgme_get_key(ctx, signer, &key, 1)) != 0) {
-		gpg_fail(signer, err);
+	if (time_ops(ctx, &smsg, &vsig, &vmsg, ts, tv, a.m) != 0)
 		goto out;
-	}
-	if ((err = gpgme_signers_add(ctx, key)) != 0) {
-		gpg_fail("gpgme_signers_add", err);
-		goto out;
-	}
-	/* warm-up: start gpg-agent, load the key; not measured */
-	if (sign_once(ctx, &smsg) != 0 || verify_once(ctx, &vsig, &vmsg) != 0)
-		goto out;
-
-	for (i = 0; i < m; i++) {
-		t0 = now_ms();
-		if (sign_once(ctx, &smsg) != 0)
-			goto out;
-		ts[i] = now_ms() - t0;
-		sum_s += ts[i];
-	}
-	for (i = 0; i < m; i++) {
-		t0 = now_ms();
-		if (verify_once(ctx, &vsig, &vmsg) != 0)
-			goto out;
-		tv[i] = now_ms() - t0;
-		sum_v += tv[i];
-	}
-	mean_s = sum_s / (double)m;
-	mean_v = sum_v / (double)m;
-
-	eng = gpgme_ctx_get_engine_info(ctx);
-	printf("gpgme %s\n", gpgme_ver);
-	printf("gpg %s\n", eng != NULL && eng->version != NULL ? eng->version : "unknown");
-	printf("iterations %lu\n", m);
-	printf("sign_ms %.3f\n", mean_s);
-	printf("sign_ms_median %.3f\n", median(ts, m));
-	printf("verify_ms %.3f\n", mean_v);
-	printf("verify_ms_median %.3f\n", median(tv, m));
-	printf("floor_ms %.3f\n", mean_s + mean_v);
+	report(ctx, gpgme_ver, ts, tv, a.m);
 	rc = 0;
 out:
 	gpgme_key_unref(key);
