@@ -36,8 +36,9 @@ static int check_members(const struct klic_archive *ar, const struct klic_respon
 	int r;
 
 	if (ar->n != 2 + resp->n_licenses)
-		return klic_error_set(KLIC_ERR_MEMBER_UNLISTED, "%zu members for %zu listed licenses",
-				      ar->n, resp->n_licenses);
+		return klic_error_set(KLIC_ERR_MEMBER_UNLISTED,
+				      "%zu members for %zu listed licenses", ar->n,
+				      resp->n_licenses);
 	for (size_t i = 0; i < resp->n_licenses; i++) {
 		const struct klic_member *m = klic_archive_get(ar, resp->lic[i].file);
 		if (m == NULL)
@@ -45,8 +46,8 @@ static int check_members(const struct klic_archive *ar, const struct klic_respon
 					      resp->lic[i].file);
 		if (first != NULL) {
 			if (m->len != first->len || memcmp(m->data, first->data, m->len) != 0)
-				return klic_error_set(KLIC_ERR_MISMATCH, "%s differs from %s", m->name,
-						      first->name);
+				return klic_error_set(KLIC_ERR_MISMATCH, "%s differs from %s",
+						      m->name, first->name);
 			continue;
 		}
 		if ((r = klic_license_split(&parts, m->data, m->len)) != 0)
@@ -87,8 +88,8 @@ static int is_verdict(int r)
 }
 
 /* Spec 5.4: what is at the name a license goes to now. */
-static int survey(struct klic_user *u, struct klic_slot_info *s, const char *path,
-		  const char *name, const char *mid, int64_t now)
+static int survey(struct klic_user *u, struct klic_slot_info *s, const char *path, const char *name,
+		  const char *mid, int64_t now)
 {
 	struct klic_license cur;
 	uint8_t *buf = NULL;
@@ -218,7 +219,8 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	/* 9: what was asked */
 	if (strcmp(resp->product, pend.product) != 0 || resp->seats != pend.seats ||
 	    strcmp(resp->member_fpr, pend.requester_fpr) != 0) {
-		r = klic_error_set(KLIC_ERR_MISMATCH, "response does not answer the pending request");
+		r = klic_error_set(KLIC_ERR_MISMATCH,
+				   "response does not answer the pending request");
 		goto out;
 	}
 	/* 10: clock */
@@ -292,7 +294,8 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	    (r = mkdir_tracked(mark_dir, 0700, &made_markdir)) != 0)
 		goto out;
 	/* what a killed earlier run left behind goes first */
-	if ((r = klic_sweep_stale(u->licdir, ".lic")) != 0 || (r = klic_sweep_stale(mark_dir, NULL)) != 0 ||
+	if ((r = klic_sweep_stale(u->licdir, ".lic")) != 0 ||
+	    (r = klic_sweep_stale(mark_dir, NULL)) != 0 ||
 	    (r = klic_rq_path(klic_dir, u->home, "klic")) != 0 ||
 	    (r = klic_sweep_stale(klic_dir, NULL)) != 0)
 		goto out;

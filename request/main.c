@@ -114,7 +114,10 @@ static void opt_reset(void)
 	opterr = 0;
 }
 
-#define HELP_OPT {"help", no_argument, NULL, 'h'}
+#define HELP_OPT                                                                                   \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 /* Commands without options other than --help; expects exactly `nargs`
  * operands.  Returns 0 to go on, or an exit code + 1000 (help/usage). */
@@ -358,8 +361,8 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 	if (qr != NULL)
 		printf("QR code: version %d, level %c, %d modules (+%d quiet zone), %zu bytes of "
 		       "armored text%s%s\n",
-		       klic_qr_version(qr), klic_qr_level(qr), klic_qr_width(qr), KLIC_QR_QUIET, alen,
-		       png != NULL ? "; PNG: " : "", png != NULL ? png : "");
+		       klic_qr_version(qr), klic_qr_level(qr), klic_qr_width(qr), KLIC_QR_QUIET,
+		       alen, png != NULL ? "; PNG: " : "", png != NULL ? png : "");
 out:
 	klic_qr_free(qr);
 	free(armor);
@@ -415,7 +418,7 @@ static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, ch
 	size_t len = 0;
 	int64_t now = klic_now();
 	static const struct option lo[] = {
-		{"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	    {"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	const char *file, *name = NULL;
 	int r, ch;
 
@@ -437,7 +440,8 @@ static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, ch
 	file = argv[optind];
 	/* a license's file name selects its seat: standard input has none */
 	if (strcmp(file, "-") == 0 && name == NULL)
-		return usage_error(c->name, "reading - needs --name PRODUCT_MACHINEID[_K].lic", NULL);
+		return usage_error(c->name, "reading - needs --name PRODUCT_MACHINEID[_K].lic",
+				   NULL);
 	if (strcmp(file, "-") != 0 && name != NULL)
 		return usage_error(c->name, "--name is only for -", name);
 	if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
@@ -510,7 +514,7 @@ static int json_only_args(const struct cmd *c, int argc, char **argv, const stru
 static int cmd_status(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	char mid[KLIC_MACHINE_ID_LEN + 1];
 	struct dirent **ents = NULL;
 	json_t *root = NULL, *arr = NULL;
@@ -548,8 +552,8 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 		printf("machine %s%s\nlicense folder %s\n", mid,
 		       clock_ok ? "" : " (clock set back: no license is valid)", u.licdir);
 	for (int i = 0; i < n; i++) {
-		char path[KLIC_PATH_MAX], name[256], iss[KLIC_TIME_LEN + 1] = "",
-							 exp[KLIC_TIME_LEN + 1] = "";
+		char path[KLIC_PATH_MAX], name[256],
+		    iss[KLIC_TIME_LEN + 1] = "", exp[KLIC_TIME_LEN + 1] = "";
 		struct klic_license lic;
 		uint8_t *buf = NULL;
 		size_t len = 0;
@@ -576,16 +580,15 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 			(void)klic_time_format(exp, lic.expires);
 		}
 		if (json) {
-			o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "file", name,
-				      "product", json_str_or_null(lic.product), "machine_id",
-				      json_str_or_null(lic.machine_id), "license_id",
-				      json_str_or_null(lic.license_id), "issued",
-				      json_str_or_null(iss), "expires", json_str_or_null(exp),
-				      "days_left",
-				      exp[0] ? json_integer(days_left(lic.expires, now))
-					     : json_null(),
-				      "valid", r == 0, "reason",
-				      r == 0 ? json_null() : json_string(klic_license_reason(r)));
+			o = json_pack(
+			    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "file", name,
+			    "product", json_str_or_null(lic.product), "machine_id",
+			    json_str_or_null(lic.machine_id), "license_id",
+			    json_str_or_null(lic.license_id), "issued", json_str_or_null(iss),
+			    "expires", json_str_or_null(exp), "days_left",
+			    exp[0] ? json_integer(days_left(lic.expires, now)) : json_null(),
+			    "valid", r == 0, "reason",
+			    r == 0 ? json_null() : json_string(klic_license_reason(r)));
 			if (o == NULL || json_array_append_new(arr, o) != 0) {
 				r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
 				goto out;
@@ -627,7 +630,7 @@ out:
 static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	struct klic_doctor_report *rep = NULL;
 	char home[KLIC_PATH_MAX];
 	int json = 0, r;
@@ -650,20 +653,22 @@ static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, ch
 		int bad = root == NULL || arr == NULL;
 		for (size_t i = 0; !bad && i < rep->n; i++) {
 			const struct klic_check *k = &rep->c[i];
-			json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "check", k->name, "status",
-					      klic_check_status_name(k->status), "detail", k->detail,
-					      "fix", k->fix[0] ? json_string(k->fix) : json_null());
+			json_t *o =
+			    json_pack("{s:s, s:s, s:s, s:o}", "check", k->name, "status",
+				      klic_check_status_name(k->status), "detail", k->detail, "fix",
+				      k->fix[0] ? json_string(k->fix) : json_null());
 			bad = o == NULL || json_array_append_new(arr, o) != 0;
 		}
 		if (!bad)
-			bad = json_object_set(root, "checks", arr) != 0 ||
-			      json_object_set_new(root, "home", json_string(home)) != 0 ||
-			      json_object_set_new(root, "fail", json_integer((json_int_t)rep->n_fail)) !=
-				      0 ||
-			      json_object_set_new(root, "warn", json_integer((json_int_t)rep->n_warn)) !=
-				      0 ||
-			      json_object_set_new(root, "ok", json_boolean(rep->n_fail == 0)) != 0 ||
-			      (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL;
+			bad =
+			    json_object_set(root, "checks", arr) != 0 ||
+			    json_object_set_new(root, "home", json_string(home)) != 0 ||
+			    json_object_set_new(root, "fail",
+						json_integer((json_int_t)rep->n_fail)) != 0 ||
+			    json_object_set_new(root, "warn",
+						json_integer((json_int_t)rep->n_warn)) != 0 ||
+			    json_object_set_new(root, "ok", json_boolean(rep->n_fail == 0)) != 0 ||
+			    (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL;
 		json_decref(arr);
 		json_decref(root);
 		if (bad) {
@@ -686,48 +691,48 @@ static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, ch
 }
 
 static const struct cmd cmds[] = {
-	{"id", cmd_id, "Print this machine's ID (the one license file names carry).", "id",
-	 "\nThe ID is derived from /etc/machine-id (else /var/lib/dbus/machine-id);\n"
-	 "the last of its 25 symbols is a check symbol.\n"},
-	{"init", cmd_init, "Create your signing key in klic's keyring.",
-	 "init --name NAME --email EMAIL",
-	 "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
-	 "  --email EMAIL  your e-mail address\n"
-	 "Refused when the keyring already holds a secret key.\n"},
-	{"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
-	 "trust FILE.asc",
-	 "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
-	 "FILE may be binary or ASCII-armored; - reads standard input.\n"},
-	{"request", cmd_request, "Write a signed license request (.kreq).",
-	 "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
-	 "\n  --product KRE|KSE  the product\n"
-	 "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
-	 "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
-	 "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
-	 "                     pasted into an e-mail body or a chat\n"
-	 "  --qr               also print the request as a QR code on the terminal, for\n"
-	 "                     a phone camera (the code holds the armored text)\n"
-	 "  --qr-png FILE      also write that QR code as a PNG image (- is stdout)\n"
-	 "Refused before anything is written when the request does not fit one QR code.\n"
-	 "Prints the file written and the request digest (nothing when stdout carries\n"
-	 "the request or the PNG).\n"},
-	{"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
-	 "install FILE.kresp",
-	 "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
-	 "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
-	 "check passed; prints each installed path.\n"},
-	{"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
-	 "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n"},
-	{"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-	 "verify FILE.lic | verify --name NAME.lic -",
-	 "\nPrints the product, the expiry and the days left.  A license's file name\n"
-	 "selects its seat, so a license read from standard input (-) needs its name:\n"
-	 "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n"},
-	{"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
-	 "doctor [--json]",
-	 "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
-	 "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
-	 "  --json  machine-readable output (keys: see klic(1))\n"},
+    {"id", cmd_id, "Print this machine's ID (the one license file names carry).", "id",
+     "\nThe ID is derived from /etc/machine-id (else /var/lib/dbus/machine-id);\n"
+     "the last of its 25 symbols is a check symbol.\n"},
+    {"init", cmd_init, "Create your signing key in klic's keyring.",
+     "init --name NAME --email EMAIL",
+     "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
+     "  --email EMAIL  your e-mail address\n"
+     "Refused when the keyring already holds a secret key.\n"},
+    {"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
+     "trust FILE.asc",
+     "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
+     "FILE may be binary or ASCII-armored; - reads standard input.\n"},
+    {"request", cmd_request, "Write a signed license request (.kreq).",
+     "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
+     "\n  --product KRE|KSE  the product\n"
+     "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
+     "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
+     "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
+     "                     pasted into an e-mail body or a chat\n"
+     "  --qr               also print the request as a QR code on the terminal, for\n"
+     "                     a phone camera (the code holds the armored text)\n"
+     "  --qr-png FILE      also write that QR code as a PNG image (- is stdout)\n"
+     "Refused before anything is written when the request does not fit one QR code.\n"
+     "Prints the file written and the request digest (nothing when stdout carries\n"
+     "the request or the PNG).\n"},
+    {"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
+     "install FILE.kresp",
+     "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
+     "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
+     "check passed; prints each installed path.\n"},
+    {"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
+     "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n"},
+    {"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
+     "verify FILE.lic | verify --name NAME.lic -",
+     "\nPrints the product, the expiry and the days left.  A license's file name\n"
+     "selects its seat, so a license read from standard input (-) needs its name:\n"
+     "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n"},
+    {"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
+     "doctor [--json]",
+     "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
+     "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
+     "  --json  machine-readable output (keys: see klic(1))\n"},
 };
 
 static void help(FILE *f)
@@ -759,8 +764,10 @@ int main(int argc, char **argv)
 	opterr = 0;
 	/* "+": stop at the command name; its options are parsed by the command */
 	while ((ch = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
-		const char **slot = ch == 'H' ? &g.home : ch == 'G' ? &g.gnupghome
-						      : ch == 'P' ? &g.passphrase_file : NULL;
+		const char **slot = ch == 'H'   ? &g.home
+				    : ch == 'G' ? &g.gnupghome
+				    : ch == 'P' ? &g.passphrase_file
+						: NULL;
 		if (ch == 'h') {
 			help(stdout);
 			return EXIT_OK;
