@@ -83,10 +83,7 @@ out:
 
 void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in)
 {
-	size_t i = 0;
-	for (; in != NULL && in[i] != '\0' && i < KLIC_MAX_HOSTNAME; i++)
-		out[i] = klic_is_printable(in + i, 1) ? in[i] : '?';
-	out[i] = '\0';
+	(void)klic_printable_copy(out, KLIC_MAX_HOSTNAME + 1, in, SIZE_MAX);
 }
 
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
