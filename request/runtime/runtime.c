@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 /* The internal headers first: klic_error.h defines enum klic_err, and
- * klic.h then skips its identical copy (tests/runtime checks they agree). */
+ * klic.h then skips its own list, generated from the same klic_errors.def
+ * (tests/runtime checks they agree). */
 #include "klic_check.h"
 
 #include "klic.h"
