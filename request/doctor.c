@@ -14,7 +14,7 @@
 #include "request_int.h"
 
 /* The machine-id sources, in the order klic_this_machine_id() reads them
- * (request/home.c, spec 2.1). */
+ * (request/runtime/home.c, spec 2.1). */
 static const char *const mid_sources[] = {"/etc/machine-id", "/var/lib/dbus/machine-id"};
 
 const char *klic_check_status_name(enum klic_check_status s)
@@ -73,14 +73,6 @@ static void fix(struct klic_check *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vset(c->fix, sizeof c->fix, fmt, ap);
 	va_end(ap);
-}
-
-/* Paths and file names may hold anything: make every text printable. */
-static void make_printable(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!klic_is_printable(s, 1))
-			*s = '?';
 }
 
 /* ---- folders -------------------------------------------------------------------- */
@@ -332,48 +324,32 @@ static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHI
 
 /* ---- licenses ---------------------------------------------------------------------------- */
 
-static int is_lic_name(const char *name)
-{
-	size_t n = strlen(name);
-	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lic") == 0;
-}
-
-static long days_left(int64_t expires, int64_t now)
-{
-	return expires > now ? (long)((expires - now) / 86400) : 0;
-}
-
 static void check_license(struct klic_doctor_report *rep, struct klic_user *u, const char *name,
 			  const char *path, const char *mid, int64_t now)
 {
 	char exp[KLIC_TIME_LEN + 1] = "?", detail[512];
 	struct klic_license lic;
 	struct klic_check *c;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int r;
 
-	memset(&lic, 0, sizeof lic);
-	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) == 0)
-		r = klic_user_check_license(u, &lic, name, buf, len, mid, now);
-	free(buf);
+	r = klic_check_license_file(u, &lic, path, name, mid, now);
 	(void)snprintf(detail, sizeof detail, "%s", klic_error_detail());
 	klic_error_clear();
 	if (lic.license_id[0] != '\0')
 		(void)klic_time_format(exp, lic.expires);
 	switch (r) {
 	case 0:
-		if (days_left(lic.expires, now) < KLIC_DOCTOR_EXPIRY_WARN_DAYS) {
+		if (klic_days_left(lic.expires, now) < KLIC_DOCTOR_EXPIRY_WARN_DAYS) {
 			c = add(rep, "license", KLIC_CHECK_WARN,
 				"%s: valid %s license, expires %s (%ld "
 				"days left)",
-				name, lic.product, exp, days_left(lic.expires, now));
+				name, lic.product, exp, klic_days_left(lic.expires, now));
 			fix(c, "request a new license soon: klic request --product %s",
 			    lic.product);
 		} else {
 			add(rep, "license", KLIC_CHECK_OK,
 			    "%s: valid %s license until %s (%ld days left)", name, lic.product, exp,
-			    days_left(lic.expires, now));
+			    klic_days_left(lic.expires, now));
 		}
 		break;
 	case KLIC_ERR_LICENSE_EXPIRED:
@@ -452,7 +428,7 @@ static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u, 
 	}
 	for (int i = 0; i < n; i++) {
 		char path[KLIC_PATH_MAX];
-		if (!is_lic_name(ents[i]->d_name))
+		if (!klic_is_license_name(ents[i]->d_name))
 			continue;
 		nlic++;
 		if (rep->n + 2 >= KLIC_DOCTOR_MAX) {
@@ -525,8 +501,11 @@ int klic_doctor_run(struct klic_doctor_report *rep, const char *home, const char
 	check_licenses(rep, u, mid, now);
 
 	for (size_t i = 0; i < rep->n; i++) {
-		make_printable(rep->c[i].detail);
-		make_printable(rep->c[i].fix);
+		/* paths and file names may hold anything: every text printable
+		 * (in place) */
+		struct klic_check *k = &rep->c[i];
+		(void)klic_printable_copy(k->detail, sizeof(k->detail), k->detail, SIZE_MAX);
+		(void)klic_printable_copy(k->fix, sizeof(k->fix), k->fix, SIZE_MAX);
 		if (rep->c[i].status == KLIC_CHECK_FAIL)
 			rep->n_fail++;
 		else if (rep->c[i].status == KLIC_CHECK_WARN)

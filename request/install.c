@@ -36,8 +36,9 @@ static int check_members(const struct klic_archive *ar, const struct klic_respon
 	int r;
 
 	if (ar->n != 2 + resp->n_licenses)
-		return klic_error_set(KLIC_ERR_MEMBER_UNLISTED, "%zu members for %zu listed licenses",
-				      ar->n, resp->n_licenses);
+		return klic_error_set(KLIC_ERR_MEMBER_UNLISTED,
+				      "%zu members for %zu listed licenses", ar->n,
+				      resp->n_licenses);
 	for (size_t i = 0; i < resp->n_licenses; i++) {
 		const struct klic_member *m = klic_archive_get(ar, resp->lic[i].file);
 		if (m == NULL)
@@ -45,8 +46,8 @@ static int check_members(const struct klic_archive *ar, const struct klic_respon
 					      resp->lic[i].file);
 		if (first != NULL) {
 			if (m->len != first->len || memcmp(m->data, first->data, m->len) != 0)
-				return klic_error_set(KLIC_ERR_MISMATCH, "%s differs from %s", m->name,
-						      first->name);
+				return klic_error_set(KLIC_ERR_MISMATCH, "%s differs from %s",
+						      m->name, first->name);
 			continue;
 		}
 		if ((r = klic_license_split(&parts, m->data, m->len)) != 0)
@@ -82,26 +83,21 @@ static int is_verdict(int r)
 	case KLIC_ERR_LICENSE_FUTURE:
 		return 1;
 	default:
-		return r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED;
+		return klic_err_class(r) == KLIC_CLASS_SIGNATURE;
 	}
 }
 
 /* Spec 5.4: what is at the name a license goes to now. */
-static int survey(struct klic_user *u, struct klic_slot_info *s, const char *path,
-		  const char *name, const char *mid, int64_t now)
+static int survey(struct klic_user *u, struct klic_slot_info *s, const char *path, const char *name,
+		  const char *mid, int64_t now)
 {
 	struct klic_license cur;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	if ((r = klic_rq_exists(path, &s->exists)) != 0 || !s->exists)
 		return r;
-	r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES);
-	if (r == 0)
-		r = klic_user_check_license(u, &cur, name, buf, len, mid, now);
-	free(buf);
+	r = klic_check_license_file(u, &cur, path, name, mid, now);
 	if (r != 0 && !is_verdict(r))
 		return member_error(r, path);
 	s->valid = r == 0;
@@ -153,162 +149,209 @@ static int mkdir_tracked(const char *dir, mode_t mode, int *made)
 	return 0;
 }
 
-int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file)
-{
-	struct klic_archive ar = KLIC_ARCHIVE_INIT;
-	struct klic_response *resp = NULL;
+/* One install: what the steps below share. */
+struct install {
+	struct klic_user *u;
+	struct klic_install_result *res;
+	struct klic_archive ar;
+	struct klic_response *resp;
 	struct klic_request pend;
 	struct klic_sig_info info;
-	struct klic_write_item items[KLIC_MAX_SEATS + 2];
-	const struct klic_member *man, *sig, *lic = NULL;
-	char mid[KLIC_MACHINE_ID_LEN + 1], t[KLIC_TIME_LEN + 1];
-	char clock_path[KLIC_PATH_MAX], clock_text[KLIC_TIME_LEN + 2];
+	const struct klic_member *man, *sig, *lic;
+	char mid[KLIC_MACHINE_ID_LEN + 1];
 	char mark_dir[KLIC_PATH_MAX], mark_path[KLIC_PATH_MAX], man_sha[KLIC_SHA256_HEX_LEN + 2];
-	uint8_t *buf = NULL;
-	size_t len = 0, n_items = 0;
-	int64_t now = klic_now(), trusted;
-	char klic_dir[KLIC_PATH_MAX];
-	int made_licdir = 0, made_markdir = 0, marked = 0, r;
+	char clock_path[KLIC_PATH_MAX], clock_text[KLIC_TIME_LEN + 2], klic_dir[KLIC_PATH_MAX];
+	struct klic_write_item items[KLIC_MAX_SEATS + 2];
+	size_t n_items;
+	uint8_t *buf;
+	int64_t now, trusted;
+	int made_licdir, made_markdir;
+};
 
-	memset(res, 0, sizeof(*res));
-	if ((resp = calloc(1, sizeof(*resp))) == NULL) {
-		r = klic_error_set(KLIC_ERR_NOMEM, "install");
-		goto out;
-	}
+/* Steps 1-6: a readable, bounded, strict archive whose manifest a pinned
+ * issuer signed and which names that signer. */
+static int open_response(struct install *in, const char *file)
+{
+	struct klic_response *resp = in->resp;
+	size_t len = 0;
+	int r;
+
 	/* 1-2: readable, bounded, strict archive with the response allow-list */
-	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_BUNDLE_BYTES)) != 0 ||
-	    (r = klic_archive_read(&ar, KLIC_KIND_RESPONSE, buf, len)) != 0)
-		goto out;
-	man = klic_archive_get(&ar, "manifest.json");
-	sig = klic_archive_get(&ar, "manifest.sig");
-	if (man == NULL || sig == NULL) {
-		r = klic_error_set(KLIC_ERR_MEMBER_MISSING, "manifest.json / manifest.sig");
-		goto out;
-	}
+	if ((r = klic_read_file(&in->buf, &len, file, KLIC_MAX_BUNDLE_BYTES)) != 0 ||
+	    (r = klic_archive_read(&in->ar, KLIC_KIND_RESPONSE, in->buf, len)) != 0)
+		return r;
+	in->man = klic_archive_get(&in->ar, "manifest.json");
+	in->sig = klic_archive_get(&in->ar, "manifest.sig");
+	if (in->man == NULL || in->sig == NULL)
+		return klic_error_set(KLIC_ERR_MEMBER_MISSING, "manifest.json / manifest.sig");
 	/* 3-4: a pinned issuer signed the manifest's exact bytes, in text mode */
-	if ((r = klic_rq_verify_issuer(u, &info, sig->data, sig->len, man->data, man->len)) != 0 ||
-	    (r = klic_rq_check_response_sig(&info, 0)) != 0)
-		goto out;
+	if ((r = klic_rq_verify_issuer(in->u, &in->info, in->sig->data, in->sig->len, in->man->data,
+				       in->man->len)) != 0 ||
+	    (r = klic_rq_check_response_sig(&in->info, 0)) != 0)
+		return r;
 	/* 5-6: strict parse; the manifest names its signer */
-	if ((r = klic_response_manifest_parse(resp, man->data, man->len)) != 0)
-		goto out;
-	if (strcmp(resp->issuer_fpr, info.signer) != 0) {
-		r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "manifest names issuer %s, signed by %s",
-				   resp->issuer_fpr, info.signer);
-		goto out;
-	}
+	if ((r = klic_response_manifest_parse(resp, in->man->data, in->man->len)) != 0)
+		return r;
+	if (strcmp(resp->issuer_fpr, in->info.signer) != 0)
+		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
+				      "manifest names issuer %s, signed by %s", resp->issuer_fpr,
+				      in->info.signer);
+	return 0;
+}
+
+/* Steps 7-11: the response answers a request made from this home on this
+ * machine, once, with what was asked; the clock; a denial. */
+static int check_request(struct install *in)
+{
+	struct klic_response *resp = in->resp;
+	struct klic_user *u = in->u;
+	int r;
+
 	/* 7: answers a request made from this home */
-	if ((r = klic_pending_load(&pend, u->home, resp->request_digest)) != 0)
-		goto out;
+	if ((r = klic_pending_load(&in->pend, u->home, resp->request_digest)) != 0)
+		return r;
 	/* 7b: a request is answered once: once a response to it is installed,
 	 * only that same response (same signed manifest) may install again */
-	if ((r = klic_sha256_hex(man_sha, man->data, man->len)) != 0 ||
-	    (r = klic_rq_path(mark_dir, u->home, "klic/installed")) != 0 ||
-	    (r = klic_rq_path(mark_path, mark_dir, resp->request_digest)) != 0 ||
-	    (r = check_marker(mark_path, man_sha)) != 0)
-		goto out;
+	if ((r = klic_sha256_hex(in->man_sha, in->man->data, in->man->len)) != 0 ||
+	    (r = klic_rq_path(in->mark_dir, u->home, "klic/installed")) != 0 ||
+	    (r = klic_rq_path(in->mark_path, in->mark_dir, resp->request_digest)) != 0 ||
+	    (r = check_marker(in->mark_path, in->man_sha)) != 0)
+		return r;
 	/* 8: this machine, the machine the request was made on */
-	if ((r = klic_this_machine_id(mid)) != 0)
-		goto out;
-	if (strcmp(resp->machine_id, mid) != 0 || strcmp(pend.machine_id, mid) != 0) {
-		r = klic_error_set(KLIC_ERR_WRONG_MACHINE, "response is for %s, this machine is %s",
-				   resp->machine_id, mid);
-		goto out;
-	}
+	if ((r = klic_this_machine_id(in->mid)) != 0)
+		return r;
+	if (strcmp(resp->machine_id, in->mid) != 0 || strcmp(in->pend.machine_id, in->mid) != 0)
+		return klic_error_set(KLIC_ERR_WRONG_MACHINE,
+				      "response is for %s, this machine is %s", resp->machine_id,
+				      in->mid);
 	/* 9: what was asked */
-	if (strcmp(resp->product, pend.product) != 0 || resp->seats != pend.seats ||
-	    strcmp(resp->member_fpr, pend.requester_fpr) != 0) {
-		r = klic_error_set(KLIC_ERR_MISMATCH, "response does not answer the pending request");
-		goto out;
-	}
+	if (strcmp(resp->product, in->pend.product) != 0 || resp->seats != in->pend.seats ||
+	    strcmp(resp->member_fpr, in->pend.requester_fpr) != 0)
+		return klic_error_set(KLIC_ERR_MISMATCH,
+				      "response does not answer the pending request");
 	/* 10: clock */
-	if ((r = klic_clock_read(&trusted, u->home)) != 0 ||
-	    (r = klic_clock_rule(now, trusted)) != 0)
-		goto out;
+	if ((r = klic_clock_read(&in->trusted, u->home)) != 0 ||
+	    (r = klic_clock_rule(in->now, in->trusted)) != 0)
+		return r;
 	/* 11: denial */
 	if (strcmp(resp->status, KLIC_STATUS_DENIED) == 0) {
-		memcpy(res->reason_code, resp->reason_code, sizeof(res->reason_code));
-		memcpy(res->reason, resp->reason, sizeof(res->reason));
-		r = klic_error_set(KLIC_ERR_DENIED, "%s: %s", resp->reason_code, resp->reason);
-		goto out;
+		memcpy(in->res->reason_code, resp->reason_code, sizeof(in->res->reason_code));
+		memcpy(in->res->reason, resp->reason, sizeof(in->res->reason));
+		return klic_error_set(KLIC_ERR_DENIED, "%s: %s", resp->reason_code, resp->reason);
 	}
+	return 0;
+}
+
+/* Steps 12-14: the members, valid now, and where each license goes. */
+static int check_licenses(struct install *in)
+{
+	struct klic_response *resp = in->resp;
+	char t[KLIC_TIME_LEN + 1];
+	int r;
+
 	/* 12: exactly the listed members, each the clear-signed manifest */
-	if ((r = check_members(&ar, resp, man, sig, &info)) != 0)
-		goto out;
-	lic = klic_archive_get(&ar, resp->lic[0].file);
+	if ((r = check_members(&in->ar, resp, in->man, in->sig, &in->info)) != 0)
+		return r;
+	in->lic = klic_archive_get(&in->ar, resp->lic[0].file);
 	/* 13: valid now */
-	if (resp->created > now + KLIC_FUTURE_SKEW) {
+	if (resp->created > in->now + KLIC_FUTURE_SKEW) {
 		(void)klic_time_format(t, resp->created);
-		r = klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
-		goto out;
+		return klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
 	}
-	if (resp->expires <= now) {
+	if (resp->expires <= in->now) {
 		(void)klic_time_format(t, resp->expires);
-		r = klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
-		goto out;
+		return klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
 	}
 	/* 14: each license under its own name; never over another valid one */
 	for (size_t i = 0; i < resp->n_licenses; i++) {
-		struct klic_install_item *it = &res->item[i];
+		struct klic_install_item *it = &in->res->item[i];
 		struct klic_slot_info cur;
 		enum klic_slot_action act;
 
-		if ((r = klic_rq_path(it->path, u->licdir, resp->lic[i].file)) != 0 ||
-		    (r = survey(u, &cur, it->path, resp->lic[i].file, mid, now)) != 0)
-			goto out;
-		if ((r = klic_slot_decide(&act, &cur, resp->lic[i].license_id, resp->expires)) !=
-		    0) {
-			r = member_error(r, it->path);
-			goto out;
-		}
+		if ((r = klic_rq_path(it->path, in->u->licdir, resp->lic[i].file)) != 0 ||
+		    (r = survey(in->u, &cur, it->path, resp->lic[i].file, in->mid, in->now)) != 0)
+			return r;
+		if ((r = klic_slot_decide(&act, &cur, resp->lic[i].license_id, resp->expires)) != 0)
+			return member_error(r, it->path);
 		it->written = act == KLIC_SLOT_WRITE;
 		if (it->written)
-			items[n_items++] =
-			    (struct klic_write_item){it->path, lic->data, lic->len, 0644};
+			in->items[in->n_items++] =
+			    (struct klic_write_item){it->path, in->lic->data, in->lic->len, 0644};
 	}
-	res->n = resp->n_licenses;
-	/* Every check passed: the licenses, the trusted clock and the
-	 * installed marker, as one set; what is already in place is kept (a
-	 * run killed between the renames of a set is completed here). */
-	if ((r = klic_rq_exists(mark_path, &marked)) != 0)
-		goto out;
-	if (n_items == 0 && marked && resp->created <= trusted) {
-		r = 0; /* installed before: nothing changes */
-		goto out;
+	in->res->n = resp->n_licenses;
+	return 0;
+}
+
+/* Every check passed: the licenses, the trusted clock and the installed
+ * marker, as one set; what is already in place is kept (a run killed
+ * between the renames of a set is completed here). */
+static int write_set(struct install *in)
+{
+	struct klic_user *u = in->u;
+	int marked = 0, r;
+
+	if ((r = klic_rq_exists(in->mark_path, &marked)) != 0)
+		return r;
+	if (in->n_items == 0 && marked && in->resp->created <= in->trusted)
+		return 0; /* installed before: nothing changes */
+	if (in->resp->created > in->trusted) {
+		if ((r = klic_rq_path(in->clock_path, u->home, "klic/clock")) != 0 ||
+		    (r = klic_time_format(in->clock_text, in->resp->created)) != 0)
+			return r;
+		in->clock_text[KLIC_TIME_LEN] = '\n';
+		in->clock_text[KLIC_TIME_LEN + 1] = '\0';
+		in->items[in->n_items++] = (struct klic_write_item){in->clock_path, in->clock_text,
+								    KLIC_TIME_LEN + 1, 0600};
 	}
-	if (resp->created > trusted) {
-		if ((r = klic_rq_path(clock_path, u->home, "klic/clock")) != 0 ||
-		    (r = klic_time_format(clock_text, resp->created)) != 0)
-			goto out;
-		clock_text[KLIC_TIME_LEN] = '\n';
-		clock_text[KLIC_TIME_LEN + 1] = '\0';
-		items[n_items++] =
-		    (struct klic_write_item){clock_path, clock_text, KLIC_TIME_LEN + 1, 0600};
-	}
-	man_sha[KLIC_SHA256_HEX_LEN] = '\n';
-	items[n_items++] =
-	    (struct klic_write_item){mark_path, man_sha, KLIC_SHA256_HEX_LEN + 1, 0600};
-	if ((r = mkdir_tracked(u->licdir, 0755, &made_licdir)) != 0 ||
-	    (r = mkdir_tracked(mark_dir, 0700, &made_markdir)) != 0)
-		goto out;
+	in->man_sha[KLIC_SHA256_HEX_LEN] = '\n';
+	in->items[in->n_items++] =
+	    (struct klic_write_item){in->mark_path, in->man_sha, KLIC_SHA256_HEX_LEN + 1, 0600};
+	if ((r = mkdir_tracked(u->licdir, 0755, &in->made_licdir)) != 0 ||
+	    (r = mkdir_tracked(in->mark_dir, 0700, &in->made_markdir)) != 0)
+		return r;
 	/* what a killed earlier run left behind goes first */
-	if ((r = klic_sweep_stale(u->licdir, ".lic")) != 0 || (r = klic_sweep_stale(mark_dir, NULL)) != 0 ||
-	    (r = klic_rq_path(klic_dir, u->home, "klic")) != 0 ||
-	    (r = klic_sweep_stale(klic_dir, NULL)) != 0)
+	if ((r = klic_sweep_stale(u->licdir, ".lic")) != 0 ||
+	    (r = klic_sweep_stale(in->mark_dir, NULL)) != 0 ||
+	    (r = klic_rq_path(in->klic_dir, u->home, "klic")) != 0 ||
+	    (r = klic_sweep_stale(in->klic_dir, NULL)) != 0)
+		return r;
+	return klic_write_atomic_set(in->items, in->n_items);
+}
+
+int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file)
+{
+	struct install *in = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((in = calloc(1, sizeof(*in))) == NULL ||
+	    (in->resp = calloc(1, sizeof(*in->resp))) == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "install");
 		goto out;
-	r = klic_write_atomic_set(items, n_items);
-out:
-	if (r != 0) {
-		/* nothing changed: not even a directory we made */
-		if (made_markdir)
-			(void)rmdir(mark_dir);
-		if (made_licdir)
-			(void)rmdir(u->licdir);
-		if (r != KLIC_ERR_DENIED)
-			res->n = 0;
 	}
-	klic_archive_dispose(&ar);
-	free(buf);
-	free(resp);
+	in->ar = (struct klic_archive)KLIC_ARCHIVE_INIT;
+	in->u = u;
+	in->res = res;
+	in->now = klic_now();
+	if ((r = open_response(in, file)) != 0 || (r = check_request(in)) != 0 ||
+	    (r = check_licenses(in)) != 0)
+		goto out;
+	r = write_set(in);
+out:
+	if (in != NULL) {
+		if (r != 0) {
+			/* nothing changed: not even a directory we made */
+			if (in->made_markdir)
+				(void)rmdir(in->mark_dir);
+			if (in->made_licdir)
+				(void)rmdir(u->licdir);
+			if (r != KLIC_ERR_DENIED)
+				res->n = 0;
+		}
+		klic_archive_dispose(&in->ar);
+		free(in->buf);
+		free(in->resp);
+		free(in);
+	}
 	return r;
 }

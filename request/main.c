@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "klic_cli.h"
 #include "klic_doctor.h"
 #include "klic_qr.h"
 #include "klic_request.h"
@@ -18,9 +19,6 @@
 #ifndef KLIC_VERSION
 #define KLIC_VERSION "unknown"
 #endif
-#define EXIT_OK 0
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
 
 struct globals {
 	const char *home;
@@ -28,32 +26,10 @@ struct globals {
 	const char *passphrase_file;
 };
 
-/* One line on stderr: "klic: FILE: <message>: <detail>"; the detail may
- * carry text from a file, so it is printed with non-printables replaced. */
-static int fail(const char *file, int code)
-{
-	const char *d = klic_error_detail();
-	fputs("klic: ", stderr);
-	for (; *file != '\0'; file++)
-		fputc(klic_is_printable(file, 1) ? *file : '?', stderr);
-	fprintf(stderr, ": %s", klic_strerror(code));
-	if (d != NULL && d[0] != '\0') {
-		fputs(": ", stderr);
-		for (; *d != '\0'; d++)
-			fputc(klic_is_printable(d, 1) ? *d : '?', stderr);
-	}
-	fputc('\n', stderr);
-	return klic_exit_code(code);
-}
-
-static int usage_error(const char *cmd, const char *msg, const char *arg)
-{
-	if (arg != NULL)
-		fprintf(stderr, "klic: %s: %s: %s (see 'klic %s --help')\n", cmd, msg, arg, cmd);
-	else
-		fprintf(stderr, "klic: %s: %s (see 'klic %s --help')\n", cmd, msg, cmd);
-	return EXIT_USAGE;
-}
+/* Failures, usage errors and --help go through the shared CLI helpers
+ * (klic_cli.h): "klic: FILE: <message>: <detail>" with non-printables
+ * replaced, "klic: CMD: MSG (see 'klic CMD --help')". */
+static const struct klic_cli cli = {"klic", "[GLOBAL OPTIONS]"};
 
 static const char *env_get(const char *name)
 {
@@ -72,86 +48,58 @@ static int user_open(struct klic_user *u, const struct globals *g)
 	int r;
 
 	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
-		return fail("home", r);
+		return klic_cli_fail(&cli, "home", r);
 	if ((r = klic_keys_init()) != 0)
-		return fail("gpgme", r);
+		return klic_cli_fail(&cli, "gpgme", r);
 	if ((r = klic_user_setup(u, home, g->gnupghome, g->passphrase_file)) != 0)
-		return fail(home, r);
+		return klic_cli_fail(&cli, home, r);
 	return 0;
 }
 
-struct cmd {
-	const char *name;
-	int (*fn)(const struct cmd *c, const struct globals *g, int argc, char **argv);
-	const char *summary;
-	const char *usage;
-	const char *help;
-};
-
-static void cmd_help(const struct cmd *c)
-{
-	printf("usage: klic [GLOBAL OPTIONS] %s\n\n%s\n%s", c->usage, c->summary, c->help);
-}
-
-/* Parse a command's options.  Returns -1 when done (optind at the first
- * operand), 'h' for --help, '?' for a usage error (already printed), or the
- * option letter. */
-static int next_opt(const struct cmd *c, int argc, char **argv, const char *shortopts,
-		    const struct option *lo)
-{
-	int ch = getopt_long(argc, argv, shortopts, lo, NULL);
-	if (ch == '?' || ch == ':') {
-		const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-		usage_error(c->name, ch == ':' ? "option needs a value" : "unknown option", bad);
-		return '?';
+#define HELP_OPT                                                                                   \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
 	}
-	return ch;
-}
-
-static void opt_reset(void)
-{
-	optind = 0; /* full re-initialisation of GNU getopt */
-	opterr = 0;
-}
-
-#define HELP_OPT {"help", no_argument, NULL, 'h'}
 
 /* Commands without options other than --help; expects exactly `nargs`
  * operands.  Returns 0 to go on, or an exit code + 1000 (help/usage). */
-static int simple_args(const struct cmd *c, int argc, char **argv, int nargs, const char *what)
+static int simple_args(const struct klic_cmd *c, int argc, char **argv, int nargs, const char *what)
 {
 	static const struct option lo[] = {HELP_OPT, {NULL, 0, NULL, 0}};
 	int ch;
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+	klic_cli_opt_reset();
+	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			cmd_help(c);
-			return 1000 + EXIT_OK;
+			klic_cli_help(&cli, c);
+			return 1000 + KLIC_EXIT_OK;
 		}
-		return 1000 + EXIT_USAGE;
+		return 1000 + KLIC_EXIT_USAGE;
 	}
 	if (argc - optind != nargs) {
-		usage_error(c->name, what, argc - optind > nargs ? argv[optind + nargs] : NULL);
-		return 1000 + EXIT_USAGE;
+		klic_cli_usage(&cli, c->name, what,
+			       argc - optind > nargs ? argv[optind + nargs] : NULL);
+		return 1000 + KLIC_EXIT_USAGE;
 	}
 	return 0;
 }
 
-static int cmd_id(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_id(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	char mid[KLIC_MACHINE_ID_LEN + 1];
 	int r;
 	(void)g;
 	if ((r = simple_args(c, argc, argv, 0, "takes no arguments")) != 0)
 		return r - 1000;
 	if ((r = klic_this_machine_id(mid)) != 0)
-		return fail("/etc/machine-id", r);
+		return klic_cli_fail(&cli, "/etc/machine-id", r);
 	printf("%s\n", mid);
-	return EXIT_OK;
+	return KLIC_EXIT_OK;
 }
 
-static int cmd_init(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_init(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	static const struct option lo[] = {{"name", required_argument, NULL, 'n'},
 					   {"email", required_argument, NULL, 'e'},
 					   HELP_OPT,
@@ -161,43 +109,44 @@ static int cmd_init(const struct cmd *c, const struct globals *g, int argc, char
 	struct klic_user u;
 	int ch, r;
 
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+	klic_cli_opt_reset();
+	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			cmd_help(c);
-			return EXIT_OK;
+			klic_cli_help(&cli, c);
+			return KLIC_EXIT_OK;
 		} else if (ch == 'n' && name == NULL) {
 			name = optarg;
 		} else if (ch == 'e' && email == NULL) {
 			email = optarg;
 		} else if (ch == 'n' || ch == 'e') {
-			return usage_error(c->name, "repeated option", argv[optind - 1]);
+			return klic_cli_usage(&cli, c->name, "repeated option", argv[optind - 1]);
 		} else {
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return usage_error(c->name, "unexpected argument", argv[optind]);
+		return klic_cli_usage(&cli, c->name, "unexpected argument", argv[optind]);
 	if (name == NULL || email == NULL)
-		return usage_error(c->name, "--name and --email are required", NULL);
+		return klic_cli_usage(&cli, c->name, "--name and --email are required", NULL);
 	if (name[0] == '\0' || email[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
 	    strlen(email) > KLIC_MAX_TEXT_LEN || !klic_is_printable(name, strlen(name)) ||
 	    !klic_is_printable(email, strlen(email)))
-		return usage_error(c->name, "name and email: 1-200 printable ASCII characters",
-				   NULL);
+		return klic_cli_usage(&cli, c->name,
+				      "name and email: 1-200 printable ASCII characters", NULL);
 	if ((r = user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_init(&u, fpr, name, email);
 	if (r != 0)
-		r = fail(u.gnupghome, r);
+		r = klic_cli_fail(&cli, u.gnupghome, r);
 	else
 		printf("%s\n", fpr);
 	klic_user_dispose(&u);
 	return r;
 }
 
-static int cmd_trust(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	char fpr[KLIC_FPR_HEX_LEN + 1];
 	struct klic_user u;
 	int r, added = 0;
@@ -208,7 +157,7 @@ static int cmd_trust(const struct cmd *c, const struct globals *g, int argc, cha
 		return r;
 	r = klic_user_trust(&u, fpr, &added, argv[optind]);
 	if (r != 0)
-		r = fail(argv[optind], r);
+		r = klic_cli_fail(&cli, argv[optind], r);
 	else
 		printf("%s\n", fpr);
 	klic_user_dispose(&u);
@@ -254,11 +203,12 @@ static int write_qr_png(const struct klic_qr *q, const char *file)
 	if ((r = klic_qr_render_png(&png, &len, q)) == 0)
 		r = klic_write_atomic(file, png, len, 0644, 0);
 	free(png);
-	return r != 0 ? fail(file, r) : EXIT_OK;
+	return r != 0 ? klic_cli_fail(&cli, file, r) : KLIC_EXIT_OK;
 }
 
-static int cmd_request(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	static const struct option lo[] = {{"product", required_argument, NULL, 'p'},
 					   {"seats", required_argument, NULL, 's'},
 					   {"output", required_argument, NULL, 'o'},
@@ -275,8 +225,8 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 	struct klic_user u;
 	int ch, r, to_stdout = 0, qr_text;
 
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":o:", lo)) != -1) {
+	klic_cli_opt_reset();
+	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":o:", lo)) != -1) {
 		const char **slot = ch == 'p'   ? &product
 				    : ch == 's' ? &seats_s
 				    : ch == 'o' ? &out
@@ -284,45 +234,48 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 						: NULL;
 		unsigned bit = ch == 'a' ? KLIC_REQUEST_ARMOR : ch == 'q' ? KLIC_REQUEST_QR : 0;
 		if (ch == 'h') {
-			cmd_help(c);
-			return EXIT_OK;
+			klic_cli_help(&cli, c);
+			return KLIC_EXIT_OK;
 		}
 		if (bit != 0) {
 			if ((flags & bit) != 0)
-				return usage_error(c->name, "repeated option", argv[optind - 1]);
+				return klic_cli_usage(&cli, c->name, "repeated option",
+						      argv[optind - 1]);
 			flags |= bit;
 			continue;
 		}
 		if (slot == NULL)
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 		if (*slot != NULL)
-			return usage_error(c->name, "repeated option",
-					   ch == 'p'   ? "--product"
-					   : ch == 's' ? "--seats"
-					   : ch == 'o' ? "-o"
-						       : "--qr-png");
+			return klic_cli_usage(&cli, c->name, "repeated option",
+					      ch == 'p'   ? "--product"
+					      : ch == 's' ? "--seats"
+					      : ch == 'o' ? "-o"
+							  : "--qr-png");
 		*slot = optarg;
 	}
 	if (optind != argc)
-		return usage_error(c->name, "unexpected argument", argv[optind]);
+		return klic_cli_usage(&cli, c->name, "unexpected argument", argv[optind]);
 	if (product == NULL)
-		return usage_error(c->name, "--product KRE|KSE is required", NULL);
+		return klic_cli_usage(&cli, c->name, "--product KRE|KSE is required", NULL);
 	if (strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
-		return usage_error(c->name, "--product must be KRE or KSE", product);
+		return klic_cli_usage(&cli, c->name, "--product must be KRE or KSE", product);
 	if (seats_s != NULL && parse_seats(&seats, seats_s) != 0)
-		return usage_error(c->name, "--seats must be a number from 1 to 64", seats_s);
+		return klic_cli_usage(&cli, c->name, "--seats must be a number from 1 to 64",
+				      seats_s);
 	if (strcmp(product, "KSE") == 0 && seats != 1)
-		return usage_error(c->name, "KSE is licensed one seat per machine", seats_s);
+		return klic_cli_usage(&cli, c->name, "KSE is licensed one seat per machine",
+				      seats_s);
 	if (out != NULL && out[0] == '\0')
-		return usage_error(c->name, "-o needs a file name", NULL);
+		return klic_cli_usage(&cli, c->name, "-o needs a file name", NULL);
 	if (png != NULL && png[0] == '\0')
-		return usage_error(c->name, "--qr-png needs a file name", NULL);
+		return klic_cli_usage(&cli, c->name, "--qr-png needs a file name", NULL);
 	/* one thing at most on standard output */
 	to_stdout = (out != NULL && strcmp(out, "-") == 0) + ((flags & KLIC_REQUEST_QR) != 0) +
 		    (png != NULL && strcmp(png, "-") == 0);
 	if (to_stdout > 1)
-		return usage_error(c->name, "only one of -o -, --qr and --qr-png - can use stdout",
-				   NULL);
+		return klic_cli_usage(&cli, c->name,
+				      "only one of -o -, --qr and --qr-png - can use stdout", NULL);
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
@@ -330,12 +283,12 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 		return r;
 	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
 	if (r != 0) {
-		r = fail(path[0] != '\0' ? path : "request", r);
+		r = klic_cli_fail(&cli, path[0] != '\0' ? path : "request", r);
 		goto out;
 	}
 	if ((flags & KLIC_REQUEST_QR) != 0 &&
 	    (r = klic_qr_encode(&qr, (const uint8_t *)armor, alen)) != 0) {
-		r = fail("qr", r);
+		r = klic_cli_fail(&cli, "qr", r);
 		goto out;
 	}
 	if (png != NULL && (r = write_qr_png(qr, png)) != 0)
@@ -344,22 +297,22 @@ static int cmd_request(const struct cmd *c, const struct globals *g, int argc, c
 		char *text = NULL;
 		size_t tlen = 0;
 		if ((r = klic_qr_render_text(&text, &tlen, qr)) != 0) {
-			r = fail("qr", r);
+			r = klic_cli_fail(&cli, "qr", r);
 			goto out;
 		}
 		fwrite(text, 1, tlen, stdout);
 		free(text);
 		qr_width_note(qr);
 	}
-	r = EXIT_OK;
+	r = KLIC_EXIT_OK;
 	if (strcmp(path, "-") == 0 || (png != NULL && strcmp(png, "-") == 0))
 		goto out; /* standard output carries the data only */
 	printf("%s\nrequest digest: %s\n", path, digest);
 	if (qr != NULL)
 		printf("QR code: version %d, level %c, %d modules (+%d quiet zone), %zu bytes of "
 		       "armored text%s%s\n",
-		       klic_qr_version(qr), klic_qr_level(qr), klic_qr_width(qr), KLIC_QR_QUIET, alen,
-		       png != NULL ? "; PNG: " : "", png != NULL ? png : "");
+		       klic_qr_version(qr), klic_qr_level(qr), klic_qr_width(qr), KLIC_QR_QUIET,
+		       alen, png != NULL ? "; PNG: " : "", png != NULL ? png : "");
 out:
 	klic_qr_free(qr);
 	free(armor);
@@ -367,8 +320,9 @@ out:
 	return r;
 }
 
-static int cmd_install(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	struct klic_install_result *res = NULL;
 	const char *file;
 	struct klic_user u;
@@ -378,7 +332,7 @@ static int cmd_install(const struct cmd *c, const struct globals *g, int argc, c
 		return r - 1000;
 	file = argv[optind];
 	if ((res = calloc(1, sizeof(*res))) == NULL)
-		return fail(file, klic_error_set(KLIC_ERR_NOMEM, "install"));
+		return klic_cli_fail(&cli, file, klic_error_set(KLIC_ERR_NOMEM, "install"));
 	if ((r = user_open(&u, g)) != 0) {
 		free(res);
 		return r;
@@ -388,9 +342,9 @@ static int cmd_install(const struct cmd *c, const struct globals *g, int argc, c
 		/* reason_code and reason were checked printable */
 		fprintf(stderr, "klic: %s: request denied: %s: %s\n", file, res->reason_code,
 			res->reason);
-		r = EXIT_REFUSED;
+		r = KLIC_EXIT_REFUSED;
 	} else if (r != 0) {
-		r = fail(file, r);
+		r = klic_cli_fail(&cli, file, r);
 	} else {
 		for (size_t i = 0; i < res->n; i++)
 			printf("%s%s\n", res->item[i].written ? "" : "already installed: ",
@@ -401,79 +355,55 @@ static int cmd_install(const struct cmd *c, const struct globals *g, int argc, c
 	return r;
 }
 
-static long days_left(int64_t expires, int64_t now)
+static int cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
-	return expires > now ? (long)((expires - now) / 86400) : 0;
-}
-
-static int cmd_verify(const struct cmd *c, const struct globals *g, int argc, char **argv)
-{
-	char mid[KLIC_MACHINE_ID_LEN + 1], t[KLIC_TIME_LEN + 1];
+	const struct globals *g = ctx;
+	char t[KLIC_TIME_LEN + 1];
 	struct klic_license lic;
 	struct klic_user u;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int64_t now = klic_now();
 	static const struct option lo[] = {
-		{"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	    {"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	const char *file, *name = NULL;
 	int r, ch;
 
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+	klic_cli_opt_reset();
+	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			cmd_help(c);
-			return EXIT_OK;
+			klic_cli_help(&cli, c);
+			return KLIC_EXIT_OK;
 		}
 		if (ch != 'n')
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 		if (name != NULL)
-			return usage_error(c->name, "repeated option", "--name");
+			return klic_cli_usage(&cli, c->name, "repeated option", "--name");
 		name = optarg;
 	}
 	if (argc - optind != 1)
-		return usage_error(c->name, "expects one .lic file",
-				   argc - optind > 1 ? argv[optind + 1] : NULL);
+		return klic_cli_usage(&cli, c->name, "expects one .lic file",
+				      argc - optind > 1 ? argv[optind + 1] : NULL);
 	file = argv[optind];
 	/* a license's file name selects its seat: standard input has none */
 	if (strcmp(file, "-") == 0 && name == NULL)
-		return usage_error(c->name, "reading - needs --name PRODUCT_MACHINEID[_K].lic", NULL);
+		return klic_cli_usage(&cli, c->name,
+				      "reading - needs --name PRODUCT_MACHINEID[_K].lic", NULL);
 	if (strcmp(file, "-") != 0 && name != NULL)
-		return usage_error(c->name, "--name is only for -", name);
+		return klic_cli_usage(&cli, c->name, "--name is only for -", name);
 	if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
-		return usage_error(c->name, "--name takes a file name, no folder", name);
+		return klic_cli_usage(&cli, c->name, "--name takes a file name, no folder", name);
 	if ((r = user_open(&u, g)) != 0)
 		return r;
-	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_LIC_BYTES)) != 0 ||
-	    (r = klic_this_machine_id(mid)) != 0 ||
-	    (r = klic_user_check_license(&u, &lic, name != NULL ? name : file, buf, len, mid,
-					 now)) != 0 ||
+	if ((r = klic_check_license_file(&u, &lic, file, name, NULL, now)) != 0 ||
 	    (r = klic_user_clock_check(&u, now)) != 0 ||
 	    (r = klic_user_clock_advance(&u, now)) != 0) {
-		r = fail(file, r);
+		r = klic_cli_fail(&cli, file, r);
 	} else {
 		(void)klic_time_format(t, lic.expires);
 		printf("valid: %s until %s (%ld days left)\n", lic.product, t,
-		       days_left(lic.expires, now));
+		       klic_days_left(lic.expires, now));
 	}
-	free(buf);
 	klic_user_dispose(&u);
 	return r;
-}
-
-/* A file name from the license folder, made printable (and valid UTF-8). */
-static void printable_name(char *out, size_t outsz, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] != '\0' && i + 1 < outsz; i++)
-		out[i] = klic_is_printable(in + i, 1) ? in[i] : '?';
-	out[i] = '\0';
-}
-
-static int is_lic_name(const char *name)
-{
-	size_t n = strlen(name);
-	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lic") == 0;
 }
 
 static json_t *json_str_or_null(const char *s)
@@ -483,34 +413,35 @@ static json_t *json_str_or_null(const char *s)
 
 /* The options of a command whose only option is --json (and --help):
  * -1 to go on, else the exit status to return. */
-static int json_only_args(const struct cmd *c, int argc, char **argv, const struct option *lo,
+static int json_only_args(const struct klic_cmd *c, int argc, char **argv, const struct option *lo,
 			  int *json)
 {
 	int ch;
 
 	*json = 0;
-	opt_reset();
-	while ((ch = next_opt(c, argc, argv, ":", lo)) != -1) {
+	klic_cli_opt_reset();
+	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			cmd_help(c);
-			return EXIT_OK;
+			klic_cli_help(&cli, c);
+			return KLIC_EXIT_OK;
 		}
 		if (ch == 'j' && !*json)
 			*json = 1;
 		else if (ch == 'j')
-			return usage_error(c->name, "repeated option", "--json");
+			return klic_cli_usage(&cli, c->name, "repeated option", "--json");
 		else
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 	}
 	if (optind != argc)
-		return usage_error(c->name, "unexpected argument", argv[optind]);
+		return klic_cli_usage(&cli, c->name, "unexpected argument", argv[optind]);
 	return -1;
 }
 
-static int cmd_status(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	char mid[KLIC_MACHINE_ID_LEN + 1];
 	struct dirent **ents = NULL;
 	json_t *root = NULL, *arr = NULL;
@@ -524,7 +455,7 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 		return r;
 	u_open = 1;
 	if ((r = klic_this_machine_id(mid)) != 0) {
-		r = fail("/etc/machine-id", r);
+		r = klic_cli_fail(&cli, "/etc/machine-id", r);
 		goto out;
 	}
 	clock_ok = klic_user_clock_check(&u, now) == 0;
@@ -532,7 +463,8 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 	n = scandir(u.licdir, &ents, NULL, alphasort);
 	if (n < 0) {
 		if (errno != ENOENT) {
-			r = fail(u.licdir, klic_error_set(KLIC_ERR_IO, "%s", strerror(errno)));
+			r = klic_cli_fail(&cli, u.licdir,
+					  klic_error_set(KLIC_ERR_IO, "%s", strerror(errno)));
 			goto out;
 		}
 		n = 0;
@@ -541,34 +473,32 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 	root = json_object();
 	arr = json_array();
 	if (root == NULL || arr == NULL) {
-		r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
+		r = klic_cli_fail(&cli, "status", klic_error_set(KLIC_ERR_NOMEM, "json"));
 		goto out;
 	}
 	if (!json)
 		printf("machine %s%s\nlicense folder %s\n", mid,
 		       clock_ok ? "" : " (clock set back: no license is valid)", u.licdir);
 	for (int i = 0; i < n; i++) {
-		char path[KLIC_PATH_MAX], name[256], iss[KLIC_TIME_LEN + 1] = "",
-							 exp[KLIC_TIME_LEN + 1] = "";
+		char path[KLIC_PATH_MAX], name[256],
+		    iss[KLIC_TIME_LEN + 1] = "", exp[KLIC_TIME_LEN + 1] = "";
 		struct klic_license lic;
-		uint8_t *buf = NULL;
-		size_t len = 0;
 		int pn;
 		json_t *o;
 
-		if (!is_lic_name(ents[i]->d_name))
+		if (!klic_is_license_name(ents[i]->d_name))
 			continue;
-		printable_name(name, sizeof(name), ents[i]->d_name);
+		/* a file name from the license folder, made printable */
+		(void)klic_printable_copy(name, sizeof(name), ents[i]->d_name, SIZE_MAX);
 		pn = snprintf(path, sizeof(path), "%s/%s", u.licdir, ents[i]->d_name);
 		memset(&lic, 0, sizeof(lic));
 		if (pn < 0 || (size_t)pn >= sizeof(path))
 			r = KLIC_ERR_IO;
-		else if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) == 0)
-			r = klic_user_check_license(&u, &lic, ents[i]->d_name, buf, len, mid, now);
-		free(buf);
+		else
+			r = klic_check_license_file(&u, &lic, path, ents[i]->d_name, mid, now);
 		klic_error_clear();
 		if (!clock_ok && (r == 0 || r == KLIC_ERR_LICENSE_FUTURE ||
-				  (r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED &&
+				  (klic_err_class(r) == KLIC_CLASS_SIGNATURE &&
 				   r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY)))
 			r = KLIC_ERR_CLOCK;
 		if (lic.license_id[0] != '\0') {
@@ -576,25 +506,26 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 			(void)klic_time_format(exp, lic.expires);
 		}
 		if (json) {
-			o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "file", name,
-				      "product", json_str_or_null(lic.product), "machine_id",
-				      json_str_or_null(lic.machine_id), "license_id",
-				      json_str_or_null(lic.license_id), "issued",
-				      json_str_or_null(iss), "expires", json_str_or_null(exp),
-				      "days_left",
-				      exp[0] ? json_integer(days_left(lic.expires, now))
-					     : json_null(),
-				      "valid", r == 0, "reason",
-				      r == 0 ? json_null() : json_string(klic_license_reason(r)));
+			o = json_pack(
+			    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "file", name,
+			    "product", json_str_or_null(lic.product), "machine_id",
+			    json_str_or_null(lic.machine_id), "license_id",
+			    json_str_or_null(lic.license_id), "issued", json_str_or_null(iss),
+			    "expires", json_str_or_null(exp), "days_left",
+			    exp[0] ? json_integer(klic_days_left(lic.expires, now)) : json_null(),
+			    "valid", r == 0, "reason",
+			    r == 0 ? json_null() : json_string(klic_license_reason(r)));
 			if (o == NULL || json_array_append_new(arr, o) != 0) {
-				r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
+				r = klic_cli_fail(&cli, "status",
+						  klic_error_set(KLIC_ERR_NOMEM, "json"));
 				goto out;
 			}
 		} else {
 			printf("%s  %s  %s  %s  %ld days left  %s\n", name,
 			       lic.product[0] ? lic.product : "-",
 			       lic.machine_id[0] ? lic.machine_id : "-", exp[0] ? exp : "-",
-			       exp[0] ? days_left(lic.expires, now) : 0L, klic_license_reason(r));
+			       exp[0] ? klic_days_left(lic.expires, now) : 0L,
+			       klic_license_reason(r));
 		}
 	}
 	if (json) {
@@ -603,7 +534,7 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 		    json_object_set_new(root, "clock_ok", json_boolean(clock_ok)) != 0 ||
 		    json_object_set(root, "licenses", arr) != 0 ||
 		    (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL) {
-			r = fail("status", klic_error_set(KLIC_ERR_NOMEM, "json"));
+			r = klic_cli_fail(&cli, "status", klic_error_set(KLIC_ERR_NOMEM, "json"));
 			goto out;
 		}
 		printf("%s\n", s);
@@ -612,7 +543,7 @@ static int cmd_status(const struct cmd *c, const struct globals *g, int argc, ch
 	/* a successful run advances the trusted clock (spec 5.5) */
 	if (clock_ok)
 		(void)klic_user_clock_advance(&u, now);
-	r = EXIT_OK;
+	r = KLIC_EXIT_OK;
 out:
 	for (int i = 0; i < n; i++)
 		free(ents[i]);
@@ -624,10 +555,11 @@ out:
 	return r;
 }
 
-static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, char **argv)
+static int cmd_doctor(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
+	const struct globals *g = ctx;
 	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
 	struct klic_doctor_report *rep = NULL;
 	char home[KLIC_PATH_MAX];
 	int json = 0, r;
@@ -635,14 +567,14 @@ static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, ch
 	if ((r = json_only_args(c, argc, argv, lo, &json)) != -1)
 		return r;
 	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
-		return fail("home", r);
+		return klic_cli_fail(&cli, "home", r);
 	if ((r = klic_keys_init()) != 0)
-		return fail("gpgme", r);
+		return klic_cli_fail(&cli, "gpgme", r);
 	if ((rep = calloc(1, sizeof(*rep))) == NULL)
-		return fail("doctor", klic_error_set(KLIC_ERR_NOMEM, "doctor"));
+		return klic_cli_fail(&cli, "doctor", klic_error_set(KLIC_ERR_NOMEM, "doctor"));
 	if ((r = klic_doctor_run(rep, home, g->gnupghome, klic_now())) != 0) {
 		free(rep);
-		return fail(home, r);
+		return klic_cli_fail(&cli, home, r);
 	}
 	if (json) {
 		json_t *root = json_object(), *arr = json_array();
@@ -650,25 +582,28 @@ static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, ch
 		int bad = root == NULL || arr == NULL;
 		for (size_t i = 0; !bad && i < rep->n; i++) {
 			const struct klic_check *k = &rep->c[i];
-			json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "check", k->name, "status",
-					      klic_check_status_name(k->status), "detail", k->detail,
-					      "fix", k->fix[0] ? json_string(k->fix) : json_null());
+			json_t *o =
+			    json_pack("{s:s, s:s, s:s, s:o}", "check", k->name, "status",
+				      klic_check_status_name(k->status), "detail", k->detail, "fix",
+				      k->fix[0] ? json_string(k->fix) : json_null());
 			bad = o == NULL || json_array_append_new(arr, o) != 0;
 		}
 		if (!bad)
-			bad = json_object_set(root, "checks", arr) != 0 ||
-			      json_object_set_new(root, "home", json_string(home)) != 0 ||
-			      json_object_set_new(root, "fail", json_integer((json_int_t)rep->n_fail)) !=
-				      0 ||
-			      json_object_set_new(root, "warn", json_integer((json_int_t)rep->n_warn)) !=
-				      0 ||
-			      json_object_set_new(root, "ok", json_boolean(rep->n_fail == 0)) != 0 ||
-			      (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL;
+			bad =
+			    json_object_set(root, "checks", arr) != 0 ||
+			    json_object_set_new(root, "home", json_string(home)) != 0 ||
+			    json_object_set_new(root, "fail",
+						json_integer((json_int_t)rep->n_fail)) != 0 ||
+			    json_object_set_new(root, "warn",
+						json_integer((json_int_t)rep->n_warn)) != 0 ||
+			    json_object_set_new(root, "ok", json_boolean(rep->n_fail == 0)) != 0 ||
+			    (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL;
 		json_decref(arr);
 		json_decref(root);
 		if (bad) {
 			free(rep);
-			return fail("doctor", klic_error_set(KLIC_ERR_NOMEM, "json"));
+			return klic_cli_fail(&cli, "doctor",
+					     klic_error_set(KLIC_ERR_NOMEM, "json"));
 		}
 		printf("%s\n", s);
 		free(s);
@@ -680,62 +615,68 @@ static int cmd_doctor(const struct cmd *c, const struct globals *g, int argc, ch
 		}
 		printf("%zu failed, %zu warnings\n", rep->n_fail, rep->n_warn);
 	}
-	r = rep->n_fail > 0 ? EXIT_REFUSED : EXIT_OK;
+	r = rep->n_fail > 0 ? KLIC_EXIT_REFUSED : KLIC_EXIT_OK;
 	free(rep);
 	return r;
 }
 
-static const struct cmd cmds[] = {
-	{"id", cmd_id, "Print this machine's ID (the one license file names carry).", "id",
-	 "\nThe ID is derived from /etc/machine-id (else /var/lib/dbus/machine-id);\n"
-	 "the last of its 25 symbols is a check symbol.\n"},
-	{"init", cmd_init, "Create your signing key in klic's keyring.",
-	 "init --name NAME --email EMAIL",
-	 "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
-	 "  --email EMAIL  your e-mail address\n"
-	 "Refused when the keyring already holds a secret key.\n"},
-	{"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
-	 "trust FILE.asc",
-	 "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
-	 "FILE may be binary or ASCII-armored; - reads standard input.\n"},
-	{"request", cmd_request, "Write a signed license request (.kreq).",
-	 "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
-	 "\n  --product KRE|KSE  the product\n"
-	 "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
-	 "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
-	 "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
-	 "                     pasted into an e-mail body or a chat\n"
-	 "  --qr               also print the request as a QR code on the terminal, for\n"
-	 "                     a phone camera (the code holds the armored text)\n"
-	 "  --qr-png FILE      also write that QR code as a PNG image (- is stdout)\n"
-	 "Refused before anything is written when the request does not fit one QR code.\n"
-	 "Prints the file written and the request digest (nothing when stdout carries\n"
-	 "the request or the PNG).\n"},
-	{"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
-	 "install FILE.kresp",
-	 "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
-	 "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
-	 "check passed; prints each installed path.\n"},
-	{"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
-	 "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n"},
-	{"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-	 "verify FILE.lic | verify --name NAME.lic -",
-	 "\nPrints the product, the expiry and the days left.  A license's file name\n"
-	 "selects its seat, so a license read from standard input (-) needs its name:\n"
-	 "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n"},
-	{"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
-	 "doctor [--json]",
-	 "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
-	 "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
-	 "  --json  machine-readable output (keys: see klic(1))\n"},
+static const struct klic_cmd cmds[] = {
+    {"id", cmd_id, "Print this machine's ID (the one license file names carry).", "id",
+     "\nThe ID is derived from /etc/machine-id (else /var/lib/dbus/machine-id);\n"
+     "the last of its 25 symbols is a check symbol.\n",
+     NULL, 0},
+    {"init", cmd_init, "Create your signing key in klic's keyring.",
+     "init --name NAME --email EMAIL",
+     "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
+     "  --email EMAIL  your e-mail address\n"
+     "Refused when the keyring already holds a secret key.\n",
+     NULL, 0},
+    {"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
+     "trust FILE.asc",
+     "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
+     "FILE may be binary or ASCII-armored; - reads standard input.\n",
+     NULL, 0},
+    {"request", cmd_request, "Write a signed license request (.kreq).",
+     "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
+     "\n  --product KRE|KSE  the product\n"
+     "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
+     "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
+     "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
+     "                     pasted into an e-mail body or a chat\n"
+     "  --qr               also print the request as a QR code on the terminal, for\n"
+     "                     a phone camera (the code holds the armored text)\n"
+     "  --qr-png FILE      also write that QR code as a PNG image (- is stdout)\n"
+     "Refused before anything is written when the request does not fit one QR code.\n"
+     "Prints the file written and the request digest (nothing when stdout carries\n"
+     "the request or the PNG).\n",
+     NULL, 0},
+    {"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
+     "install FILE.kresp",
+     "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
+     "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
+     "check passed; prints each installed path.\n",
+     NULL, 0},
+    {"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
+     "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n", NULL, 0},
+    {"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
+     "verify FILE.lic | verify --name NAME.lic -",
+     "\nPrints the product, the expiry and the days left.  A license's file name\n"
+     "selects its seat, so a license read from standard input (-) needs its name:\n"
+     "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n",
+     NULL, 0},
+    {"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
+     "doctor [--json]",
+     "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
+     "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
+     "  --json  machine-readable output (keys: see klic(1))\n",
+     NULL, 0},
 };
 
 static void help(FILE *f)
 {
 	fprintf(f, "usage: klic [--home DIR] [--gnupghome DIR] [--passphrase-file FILE] COMMAND "
 		   "[ARGS]\n       klic --help | --version\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+	klic_cli_list(f, cmds, sizeof(cmds) / sizeof(cmds[0]), 8);
 	fprintf(f, "\nglobal options:\n"
 		   "  --home DIR             klic home (default $KLIC_HOME, else ~/.katalon);\n"
 		   "                         licenses are installed in DIR/license\n"
@@ -759,39 +700,37 @@ int main(int argc, char **argv)
 	opterr = 0;
 	/* "+": stop at the command name; its options are parsed by the command */
 	while ((ch = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
-		const char **slot = ch == 'H' ? &g.home : ch == 'G' ? &g.gnupghome
-						      : ch == 'P' ? &g.passphrase_file : NULL;
+		const char **slot = ch == 'H'   ? &g.home
+				    : ch == 'G' ? &g.gnupghome
+				    : ch == 'P' ? &g.passphrase_file
+						: NULL;
 		if (ch == 'h') {
 			help(stdout);
-			return EXIT_OK;
+			return KLIC_EXIT_OK;
 		}
 		if (ch == 'V') {
 			printf("klic %s (protocol %d)\n", KLIC_VERSION, KLIC_PROTOCOL_VERSION);
-			return EXIT_OK;
+			return KLIC_EXIT_OK;
 		}
 		if (slot == NULL) {
 			fprintf(stderr, "klic: %s: %s (see 'klic --help')\n", argv[optind - 1],
 				ch == ':' ? "option needs a value" : "unknown option");
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 		}
 		if (*slot != NULL) {
 			fprintf(stderr, "klic: %s: repeated option\n", argv[optind - 1]);
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 		}
 		if (optarg[0] == '\0') {
 			fprintf(stderr, "klic: %s: empty value\n", argv[optind - 1]);
-			return EXIT_USAGE;
+			return KLIC_EXIT_USAGE;
 		}
 		*slot = optarg;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "klic: no command given (see 'klic --help')\n");
-		return EXIT_USAGE;
+		return KLIC_EXIT_USAGE;
 	}
-	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
-		if (strcmp(argv[optind], cmds[k].name) == 0)
-			return cmds[k].fn(&cmds[k], &g, argc - optind, argv + optind);
-	}
-	fprintf(stderr, "klic: %s: unknown command (see 'klic --help')\n", argv[optind]);
-	return EXIT_USAGE;
+	return klic_cli_dispatch(&cli, NULL, cmds, sizeof(cmds) / sizeof(cmds[0]), &g,
+				 argc - optind, argv + optind);
 }

@@ -1,5 +1,5 @@
-/* klic — the user's state, key, pinned issuers and requests
- * (spec 4, 5.1, 5.6). */
+/* klic — the user's key, pinned issuers and requests (spec 4, 5.1, 5.6).
+ * Setting up the user's state is request/runtime/state.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,67 +9,6 @@
 #include "klic_qr.h"
 #include "klic_request.h"
 #include "request_int.h"
-
-int klic_user_setup(struct klic_user *u, const char *home, const char *gnupghome,
-		    const char *passphrase_file)
-{
-	int r, n;
-
-	memset(u, 0, sizeof(*u));
-	if (home == NULL || home[0] == '\0')
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "empty home");
-	n = snprintf(u->home, sizeof(u->home), "%s", home);
-	if (n < 0 || (size_t)n >= sizeof(u->home))
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "home path too long");
-	if (gnupghome != NULL) {
-		if (gnupghome[0] == '\0')
-			return klic_error_set(KLIC_ERR_INVALID_ARG, "--gnupghome is empty");
-		n = snprintf(u->gnupghome, sizeof(u->gnupghome), "%s", gnupghome);
-		if (n < 0 || (size_t)n >= sizeof(u->gnupghome))
-			return klic_error_set(KLIC_ERR_INVALID_ARG, "gnupghome path too long");
-	} else {
-		if ((r = klic_rq_path(u->gnupghome, home, "klic/gnupg")) != 0)
-			return r;
-		u->own_keyring = 1;
-	}
-	if ((r = klic_home_license_dir(u->licdir, klic_host_os(), home)) != 0)
-		return r;
-	u->passphrase_file = passphrase_file;
-	return klic_rq_issuers_load(u);
-}
-
-int klic_user_open_keyring(struct klic_user *u, int create)
-{
-	char dir[KLIC_PATH_MAX];
-	int r;
-
-	if (u->kr != NULL)
-		return 0;
-	/* --gnupghome: an existing keyring, never created by us */
-	if (!u->own_keyring)
-		create = 0;
-	if (create) {
-		if ((r = klic_rq_path(dir, u->home, "klic")) != 0 || (r = klic_mkdir_p(dir, 0700)) != 0)
-			return r;
-	}
-	if ((r = klic_keyring_open(&u->kr, u->gnupghome, create)) != 0) {
-		u->kr = NULL;
-		return r;
-	}
-	if (u->passphrase_file != NULL &&
-	    (r = klic_keyring_set_passphrase_file(u->kr, u->passphrase_file)) != 0) {
-		klic_keyring_free(u->kr);
-		u->kr = NULL;
-		return r;
-	}
-	return 0;
-}
-
-void klic_user_dispose(struct klic_user *u)
-{
-	klic_keyring_free(u->kr);
-	u->kr = NULL;
-}
 
 int klic_user_init(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], const char *name,
 		   const char *email)
@@ -114,7 +53,8 @@ int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], int *ad
 		goto out;
 	r = klic_key_secret_fpr(u->kr, own);
 	if (r == 0 && strcmp(own, fpr) == 0) {
-		r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "%s is your own key, not an issuer", fpr);
+		r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "%s is your own key, not an issuer",
+				   fpr);
 		goto out;
 	}
 	klic_error_clear();
@@ -143,10 +83,7 @@ out:
 
 void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in)
 {
-	size_t i = 0;
-	for (; in != NULL && in[i] != '\0' && i < KLIC_MAX_HOSTNAME; i++)
-		out[i] = klic_is_printable(in + i, 1) ? in[i] : '?';
-	out[i] = '\0';
+	(void)klic_printable_copy(out, KLIC_MAX_HOSTNAME + 1, in, SIZE_MAX);
 }
 
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
@@ -185,8 +122,9 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		return r;
 	if ((r = klic_key_secret_fpr(u->kr, req.requester_fpr)) != 0)
 		return r == KLIC_ERR_NOT_FOUND
-			       ? klic_error_set(r, "no secret key in %s (run 'klic init')", u->gnupghome)
-			       : r;
+			   ? klic_error_set(r, "no secret key in %s (run 'klic init')",
+					    u->gnupghome)
+			   : r;
 	if ((r = klic_key_export(u->kr, &key, &keylen, req.requester_fpr, 0)) != 0)
 		goto out;
 	if ((r = klic_sha256_hex(req.requester_key_sha256, key, keylen)) != 0 ||

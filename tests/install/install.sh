@@ -184,6 +184,13 @@ export PKG_CONFIG_PATH="$LIB/pkgconfig"
 	fail "pkg-config --modversion klic: $(pkg-config --modversion klic 2>&1)"
 [ "$(pkg-config --variable=prefix klic)" = "$P" ] && pass "klic.pc names the install prefix" ||
 	fail "klic.pc prefix: $(pkg-config --variable=prefix klic)"
+# a license check needs no archive, QR code or PNG library
+static_libs=$(pkg-config --libs --static klic 2>&1 || true)
+if [ -n "$static_libs" ] && ! grep -qE 'qrencode|png|archive' <<<"$static_libs"; then
+	pass "pkg-config --libs --static klic names no libqrencode, libpng, libarchive: $static_libs"
+else
+	fail "pkg-config --libs --static klic: $static_libs"
+fi
 flags=$(pkg-config --cflags --libs klic || true)
 mkdir -p ex
 if cc -std=c99 -Wall -Wextra -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $flags -o ex/example 2>"$BOX/cc.err"; then

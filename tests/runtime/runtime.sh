@@ -4,7 +4,8 @@
 # way a license can be wrong; the public header stands alone (C and C++)
 # and matches the internal error table; the shared library exports only the
 # public API.
-# Usage: runtime.sh KLIC KLIC_ADMIN EXAMPLE RT_THREADS SOURCE_DIR LIBKLIC_SO
+# Usage: runtime.sh KLIC KLIC_ADMIN EXAMPLE RT_THREADS SOURCE_DIR LIBKLIC_SO KLIC_H
+# (KLIC_H: the klic.h generated in the build tree from bundle/klic_errors.def)
 . "$(dirname "$0")/../lib.sh"
 # faketime preloads itself before the sanitizer runtime; let ASan builds
 # run under it (no effect on normal builds).
@@ -15,25 +16,31 @@ EXAMPLE=$3
 THREADS=$4
 SRC=$5
 SO=$6
+HDR=$7
 
 # --- the public header ---------------------------------------------------------
-if python3 - "$SRC/request/klic.h" "$SRC/bundle/klic_error.h" <<'EOF'; then
+if python3 - "$HDR" "$SRC/bundle/klic_errors.def" <<'EOF'; then
 import re, sys
 def codes(p):
     return dict(re.findall(r'^\s*(KLIC_(?:OK|ERR_[A-Z_]+))\s*=\s*(-?\d+)', open(p).read(), re.M))
-pub, internal = codes(sys.argv[1]), codes(sys.argv[2])
+def rows(p):
+    return dict(re.findall(r'^KLIC_ERROR\((KLIC_(?:OK|ERR_[A-Z_]+)),\s*(-?\d+),', open(p).read(), re.M))
+pub, internal = codes(sys.argv[1]), rows(sys.argv[2])
+if len(pub) < 50:
+    print("# only %d codes in klic.h" % len(pub))
+    sys.exit(1)
 if pub != internal:
     print("# only in klic.h:", sorted(set(pub.items()) - set(internal.items())))
-    print("# only in klic_error.h:", sorted(set(internal.items()) - set(pub.items())))
+    print("# only in klic_errors.def:", sorted(set(internal.items()) - set(pub.items())))
     sys.exit(1)
 print("# %d codes" % len(pub))
 EOF
 	pass "klic.h error codes are exactly the internal table's"
 else
-	fail "klic.h and bundle/klic_error.h disagree"
+	fail "klic.h and bundle/klic_errors.def disagree"
 fi
 hdr=$(mktemp -d "$BOX/hdr-XXXX")
-cp "$SRC/request/klic.h" "$hdr/"
+cp "$HDR" "$hdr/"
 printf '#include <klic.h>\nint main(void) { struct klic_license_info i; return klic_license_verify(&i, "x", 0) == KLIC_OK; }\n' >"$hdr/c.c"
 if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I"$hdr" "$hdr/c.c" 2>"$BOX/cc.err"; then
 	pass "klic.h alone compiles as C99 (-Wpedantic -Werror)"
@@ -51,7 +58,7 @@ fi
 
 # --- exported symbols ----------------------------------------------------------
 syms=$(nm -D --defined-only "$SO" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}' | sort | tr '\n' ' ')
-want=$(grep -oE '^KLIC_API [^(]*\(' "$SRC/request/klic.h" | grep -oE '[a-z_]+\($' | tr -d '(' | sort | tr '\n' ' ')
+want=$(grep -oE '^KLIC_API [^(]*\(' "$HDR" | grep -oE '[a-z_]+\($' | tr -d '(' | sort | tr '\n' ' ')
 if [ "$syms" = "$want" ]; then pass "libklic.so exports exactly the klic.h API: $syms"
 else fail "exported: '$syms', declared: '$want'"; fi
 soname=$(readelf -d "$SO" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')

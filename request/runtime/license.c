@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "klic_request.h"
-#include "request_int.h"
+#include "check_int.h"
 
 static int issuer_allow(void *ctx, const char *fpr)
 {
@@ -57,7 +56,7 @@ int klic_rq_verify_issuer(struct klic_user *u, struct klic_sig_info *info, const
 		if (u->n_verified < cap)
 			u->n_verified++;
 	} else if (r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY &&
-		   r <= KLIC_ERR_SIG_NONE && r >= KLIC_ERR_SIG_EXPIRED) {
+		   klic_err_class(r) == KLIC_CLASS_SIGNATURE) {
 		/* A clock set back makes good signatures look bad (made "in the
 		 * future"): report the cause, which also refuses (spec 5.5). */
 		int64_t trusted;
@@ -80,8 +79,8 @@ int klic_rq_check_response_sig(const struct klic_sig_info *info, unsigned hash_b
 				      (unsigned)info->sig_class & 0xffu);
 	if (hash_bits != 0 && info->hash_bits != hash_bits)
 		return klic_error_set(KLIC_ERR_LICENSE_FORMAT,
-				      "the Hash line names SHA%u, the signature uses SHA%u", hash_bits,
-				      info->hash_bits);
+				      "the Hash line names SHA%u, the signature uses SHA%u",
+				      hash_bits, info->hash_bits);
 	return 0;
 }
 
@@ -183,4 +182,37 @@ const char *klic_license_reason(int code)
 	default:
 		return klic_strerror(code);
 	}
+}
+
+int klic_check_license_file(struct klic_user *u, struct klic_license *lic, const char *path,
+			    const char *name, const char *mid, int64_t now)
+{
+	char this_mid[KLIC_MACHINE_ID_LEN + 1];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(lic, 0, sizeof(*lic));
+	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) != 0)
+		goto out;
+	if (mid == NULL) {
+		if ((r = klic_this_machine_id(this_mid)) != 0)
+			goto out;
+		mid = this_mid;
+	}
+	r = klic_user_check_license(u, lic, name != NULL ? name : path, buf, len, mid, now);
+out:
+	free(buf);
+	return r;
+}
+
+int klic_is_license_name(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lic") == 0;
+}
+
+long klic_days_left(int64_t expires, int64_t now)
+{
+	return expires > now ? (long)((expires - now) / 86400) : 0;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "klic_request.h"
+#include "check_int.h"
 
 enum klic_os klic_host_os(void)
 {
@@ -51,8 +51,9 @@ int klic_home_resolve(char out[KLIC_PATH_MAX], enum klic_os os, const char *cli_
 	if ((h == NULL || h[0] == '\0') && pwhome != NULL)
 		h = pwhome();
 	if (h == NULL || h[0] == '\0')
-		return klic_error_set(KLIC_ERR_NOT_FOUND,
-				      "HOME is not set and no passwd entry (use --home or KLIC_HOME)");
+		return klic_error_set(
+		    KLIC_ERR_NOT_FOUND,
+		    "HOME is not set and no passwd entry (use --home or KLIC_HOME)");
 	/* "/" as home gives "//.katalon" otherwise */
 	if (strcmp(h, "/") == 0)
 		return copy_path(out, "", "/.katalon");
@@ -78,8 +79,8 @@ int klic_machine_id_from_file(char out[KLIC_MACHINE_ID_LEN + 1], const char *pat
 	/* 33 bytes is the longest valid content; read a little more to refuse */
 	if ((r = klic_read_file(&buf, &len, path, 64)) != 0)
 		return r == KLIC_ERR_TOO_BIG
-			       ? klic_error_set(KLIC_ERR_NO_MACHINE_ID, "%s: too large", path)
-			       : r;
+			   ? klic_error_set(KLIC_ERR_NO_MACHINE_ID, "%s: too large", path)
+			   : r;
 	r = klic_machine_id_derive(out, (const char *)buf, len);
 	klic_wipe(buf, len);
 	free(buf);

@@ -1,7 +1,7 @@
 /* klic — the runtime library (libklic, public header klic.h): verify a
  * license file for this machine exactly as `klic verify` does, on top of
- * the klic_request library.  Only the functions declared in klic.h are
- * exported (visibility + version script, request/libklic.map). */
+ * the license check (klic_check.h).  Only the functions declared in klic.h
+ * are exported (visibility + version script, request/runtime/libklic.map). */
 #define KLIC_BUILDING_RUNTIME 1
 
 #include <pwd.h>
@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 /* The internal headers first: klic_error.h defines enum klic_err, and
- * klic.h then skips its identical copy (tests/runtime checks they agree). */
-#include "klic_request.h"
+ * klic.h then skips its own list, generated from the same klic_errors.def
+ * (tests/runtime checks they agree). */
+#include "klic_check.h"
 
 #include "klic.h"
 
@@ -40,14 +41,10 @@ static const char *rt_pwhome(void)
 	return res->pw_dir;
 }
 
-/* Copy a NUL-terminated string into a fixed buffer, truncating, with every
- * non-printable byte replaced by '?'. */
+/* Every string handed to the caller is printable ASCII. */
 static void copy_printable(char *dst, size_t dstsz, const char *src)
 {
-	size_t i = 0;
-	for (; src != NULL && src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = klic_is_printable(src + i, 1) ? src[i] : '?';
-	dst[i] = '\0';
+	(void)klic_printable_copy(dst, dstsz, src, SIZE_MAX);
 }
 
 static void info_fill(struct klic_license_info *out, const struct klic_license *lic)
@@ -70,12 +67,9 @@ static void info_fill(struct klic_license_info *out, const struct klic_license *
 KLIC_API int klic_license_verify(struct klic_license_info *out, const char *lic_path,
 				 const char *klic_home)
 {
-	char home[KLIC_PATH_MAX], mid[KLIC_MACHINE_ID_LEN + 1];
-	const char *base;
+	char home[KLIC_PATH_MAX];
 	struct klic_license lic;
 	struct klic_user u;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int64_t now = klic_now();
 	int r = KLIC_ERR_INTERNAL, u_open = 0;
 
@@ -96,20 +90,15 @@ KLIC_API int klic_license_verify(struct klic_license_info *out, const char *lic_
 	if ((r = klic_user_setup(&u, home, NULL, NULL)) != 0)
 		goto out;
 	u_open = 1;
-	if ((r = klic_read_file(&buf, &len, lic_path, KLIC_MAX_LIC_BYTES)) != 0)
-		goto out;
-	if ((r = klic_this_machine_id(mid)) != 0)
-		goto out;
 	/* the base name selects the seat: a license is valid only under a
 	 * name it lists (spec 3.5) */
-	base = strrchr(lic_path, '/');
-	base = base != NULL ? base + 1 : lic_path;
-	r = klic_user_check_license(&u, &lic, base, buf, len, mid, now);
+	r = klic_check_license_file(&u, &lic, lic_path, NULL, NULL, now);
 	if (lic.license_id[0] != '\0')
 		info_fill(out, &lic); /* signature verified, even if a later check failed */
 	if (r != 0)
 		goto out;
-	if ((r = klic_user_clock_check(&u, now)) != 0 || (r = klic_user_clock_advance(&u, now)) != 0)
+	if ((r = klic_user_clock_check(&u, now)) != 0 ||
+	    (r = klic_user_clock_advance(&u, now)) != 0)
 		goto out;
 	r = 0;
 out:
@@ -117,7 +106,6 @@ out:
 		copy_printable(out->detail, sizeof(out->detail), klic_error_detail());
 	if (u_open)
 		klic_user_dispose(&u);
-	free(buf);
 	return r;
 }
 
