@@ -339,42 +339,19 @@ int klic_admin_member_add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 
 int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 				  char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
 {
-	struct klic_archive ar = KLIC_ARCHIVE_INIT;
-	const struct klic_member *man, *sig, *key;
-	struct klic_request req;
-	char keysha[KLIC_SHA256_HEX_LEN + 1];
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	struct klic_opened_request rq;
 	int r;
 
 	*added = 0;
 	fpr[0] = uid[0] = '\0';
-	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_BUNDLE_BYTES)) != 0)
+	if ((r = klic_request_open(&rq, path)) != 0)
 		goto out;
-	if ((r = klic_archive_read(&ar, KLIC_KIND_REQUEST, buf, len)) != 0)
+	if ((r = klic_verify_with_embedded_key(rq.key->data, rq.key->len, rq.req.requester_fpr,
+					       rq.sig->data, rq.sig->len, rq.man->data,
+					       rq.man->len)) != 0)
 		goto out;
-	man = klic_archive_get(&ar, "manifest.json");
-	sig = klic_archive_get(&ar, "manifest.sig");
-	key = klic_archive_get(&ar, "requester.pgp");
-	if (man == NULL || sig == NULL || key == NULL) {
-		r = klic_error_set(KLIC_ERR_MEMBER_MISSING, "request members");
-		goto out;
-	}
-	if ((r = klic_request_manifest_parse(&req, man->data, man->len)) != 0)
-		goto out;
-	if ((r = klic_sha256_hex(keysha, key->data, key->len)) != 0)
-		goto out;
-	if (strcmp(keysha, req.requester_key_sha256) != 0) {
-		r = klic_error_set(KLIC_ERR_MEMBER_HASH,
-				   "requester.pgp does not match requester_key_sha256");
-		goto out;
-	}
-	if ((r = klic_verify_with_embedded_key(key->data, key->len, req.requester_fpr, sig->data,
-					       sig->len, man->data, man->len)) != 0)
-		goto out;
-	r = member_register(a, fpr, uid, added, key->data, key->len, req.requester_fpr);
+	r = member_register(a, fpr, uid, added, rq.key->data, rq.key->len, rq.req.requester_fpr);
 out:
-	klic_archive_dispose(&ar);
-	free(buf);
+	klic_opened_request_dispose(&rq);
 	return r;
 }

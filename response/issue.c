@@ -1,70 +1,23 @@
-/* klic response/ — `klic-admin issue`: spec/PROTOCOL.md 5.3, in order.
+/* klic response/ — `klic-admin issue`, one request: spec/PROTOCOL.md 5.3,
+ * in order.
  *
  * Each request goes through
  *   verify  (steps 1-5: read, strict archive, manifest, embedded key,
  *            member signature or not-member attribution)
  *   plan    (steps 6-8 read-only: what would be spent; for confirmation)
- *   execute (decide and sign the answer, then one BEGIN IMMEDIATE
+ *   execute (decide and sign the answer, then one immediate write
  *            transaction that re-decides and, if nothing changed, records
  *            seats, names and response in one commit; then write it).
- * Worker threads (three per core) each hold their own SQLite connection and
- * hand their gpg operations to small worker processes, as many as there
- * are threads (keys/workers.c); gpg runs in
- * one process per operation, so verifications and signatures run in
- * parallel, while the write transactions take turns on one mutex (one
- * writer in this process) and across processes on BEGIN IMMEDIATE.  A
- * response costs one verification and one signature (spec 3.4).  With
- * --yes the batch streams in windows of BATCH_WINDOW requests.
+ * The batch and its jobs are in issue_batch.c.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "issue_int.h"
 #include "klic_armor.h"
-#include "response_int.h"
-
-#define MAX_JOBS 8
-#define BATCH_WINDOW 256 /* requests in memory at once with --yes */
-
-enum { K_NORMAL = 0, K_NOT_MEMBER = 1 };
-enum { PH_ALL = 0, PH_PLAN = 1, PH_EXEC = 2 };
-
-struct item {
-	int failed;   /* res->outcome is ERROR, final */
-	int verified; /* steps 1-5 passed */
-	int kind;
-	int may_spend;
-	int done;
-	struct klic_request req;
-	char digest[KLIC_SHA256_HEX_LEN + 1];
-};
-
-struct batch {
-	struct klic_admin *a;
-	const char *const *paths;
-	size_t n;
-	const struct klic_issue_opts *o;
-	struct item *items;
-	struct klic_issue_result *res;
-	char outdir[4096];
-	pthread_mutex_t mu;
-	pthread_mutex_t wmu; /* one ledger writer: write transactions take turns
-			      * here instead of in SQLite's busy-wait */
-	size_t next, next_report;
-	int phase;
-	int swept; /* the output folder was swept of a killed run's leftovers */
-	struct klic_issue_tally tally;
-};
-
-struct worker {
-	struct batch *b;
-	struct klic_ledger *l;
-};
 
 static void copy_str(char *dst, size_t dstsz, const char *src)
 {
@@ -76,7 +29,7 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 	dst[n] = '\0';
 }
 
-static int item_fail(struct klic_issue_result *res, struct item *it, int r)
+int klic_issue_item_fail(struct klic_issue_result *res, struct item *it, int r)
 {
 	it->failed = 1;
 	res->outcome = KLIC_OUTCOME_ERROR;
@@ -107,52 +60,25 @@ static int allow_member(void *vctx, const char *fpr)
 	return r;
 }
 
-static int verify_item(struct worker *w, struct item *it)
+int klic_issue_verify(struct job *j, struct item *it)
 {
-	struct klic_admin *a = w->b->a;
-	struct klic_archive ar = KLIC_ARCHIVE_INIT;
-	const struct klic_member *man, *sig, *key;
-	char keysha[KLIC_SHA256_HEX_LEN + 1], kfpr[KLIC_FPR_HEX_LEN + 1],
-	    signer[KLIC_FPR_HEX_LEN + 1];
+	struct klic_admin *a = j->b->a;
+	struct klic_opened_request rq;
+	char kfpr[KLIC_FPR_HEX_LEN + 1], signer[KLIC_FPR_HEX_LEN + 1];
 	char uid[KLIC_MAX_UID_LEN + 1];
-	struct allow_ctx actx = {w->l, a->issuer_fpr};
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	const char *path = w->b->paths[it - w->b->items];
+	struct allow_ctx actx = {j->l, a->issuer_fpr};
+	const char *path = j->b->paths[it - j->b->items];
 	int r;
 
-	/* 1: readable, bounded, strict archive */
-	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_BUNDLE_BYTES)) != 0)
+	/* 1-3: read, strict archive, manifest, embedded key */
+	if ((r = klic_request_open(&rq, path)) != 0)
 		goto out;
-	if ((r = klic_archive_read(&ar, KLIC_KIND_REQUEST, buf, len)) != 0)
-		goto out;
-	free(buf);
-	buf = NULL;
-	man = klic_archive_get(&ar, "manifest.json");
-	sig = klic_archive_get(&ar, "manifest.sig");
-	key = klic_archive_get(&ar, "requester.pgp");
-	if (man == NULL || sig == NULL || key == NULL) {
-		r = klic_error_set(KLIC_ERR_MEMBER_MISSING, "request members");
-		goto out;
-	}
-	/* 2: strict manifest */
-	if ((r = klic_request_manifest_parse(&it->req, man->data, man->len)) != 0)
-		goto out;
-	if ((r = klic_sha256_hex(it->digest, man->data, man->len)) != 0)
-		goto out;
-	/* 3: the embedded key is the one the manifest names (its fingerprint
-	 * is checked where the key is used: step 5; a member's request is
-	 * verified with the key registered for that member) */
-	if ((r = klic_sha256_hex(keysha, key->data, key->len)) != 0)
-		goto out;
-	if (strcmp(keysha, it->req.requester_key_sha256) != 0) {
-		r = klic_error_set(KLIC_ERR_MEMBER_HASH,
-				   "requester.pgp does not match requester_key_sha256");
-		goto out;
-	}
-	/* 4: signed by a registered member (admin keyring) */
-	r = klic_verify_detached(a->kr, signer, sig->data, sig->len, man->data, man->len,
-				 allow_member, &actx);
+	it->req = rq.req;
+	memcpy(it->digest, rq.digest, sizeof it->digest);
+	/* 4: signed by a registered member (admin keyring; a member's request
+	 * is verified with the key registered for that member) */
+	r = klic_verify_detached(a->kr, signer, rq.sig->data, rq.sig->len, rq.man->data,
+				 rq.man->len, allow_member, &actx);
 	if (r == 0) {
 		if (strcmp(signer, it->req.requester_fpr) != 0) {
 			r = klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
@@ -163,7 +89,7 @@ static int verify_item(struct worker *w, struct item *it)
 		it->kind = K_NORMAL;
 	} else if (r == KLIC_ERR_SIG_UNKNOWN_KEY || r == KLIC_ERR_SIG_WRONG_KEY) {
 		/* 5: attribute with the embedded key alone */
-		if ((r = klic_key_inspect(a->kr, kfpr, uid, key->data, key->len)) != 0)
+		if ((r = klic_key_inspect(a->kr, kfpr, uid, rq.key->data, rq.key->len)) != 0)
 			goto out;
 		if (strcmp(kfpr, it->req.requester_fpr) != 0) {
 			r = klic_error_set(KLIC_ERR_MISMATCH,
@@ -171,9 +97,9 @@ static int verify_item(struct worker *w, struct item *it)
 					   it->req.requester_fpr);
 			goto out;
 		}
-		if ((r = klic_verify_with_embedded_key(key->data, key->len, it->req.requester_fpr,
-						       sig->data, sig->len, man->data, man->len)) !=
-		    0)
+		if ((r = klic_verify_with_embedded_key(
+			 rq.key->data, rq.key->len, it->req.requester_fpr, rq.sig->data,
+			 rq.sig->len, rq.man->data, rq.man->len)) != 0)
 			goto out;
 		it->kind = K_NOT_MEMBER;
 	} else {
@@ -183,8 +109,7 @@ static int verify_item(struct worker *w, struct item *it)
 	it->verified = 1;
 	r = 0;
 out:
-	free(buf);
-	klic_archive_dispose(&ar);
+	klic_opened_request_dispose(&rq);
 	return r;
 }
 
@@ -196,87 +121,12 @@ static void fill_common(struct klic_issue_result *res, const struct item *it)
 	res->seats = it->req.seats;
 }
 
-/* ---- ledger rows ----------------------------------------------------------- */
-
-struct req_row {
-	int found;
-	char status[8];
-	char member_fpr[KLIC_FPR_HEX_LEN + 1];
-	char machine_id[KLIC_MACHINE_ID_LEN + 1];
-	char product[4];
-	unsigned seats;
-	char reason_code[32];
-	char reason[KLIC_MAX_TEXT_LEN + 1];
-	int64_t created;
-	uint8_t *response; /* owned */
-	size_t response_len;
-};
-
-static const char *coltext(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t != NULL ? (const char *)t : "";
-}
-
-static int load_request(struct klic_ledger *l, struct req_row *row, const char *digest)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	memset(row, 0, sizeof *row);
-	if (klic_ledger_stmt(l, &st,
-			     "SELECT status, member_fpr, machine_id, product, seats, reason_code, "
-			     "reason, created, response FROM requests WHERE digest = ?1") != 0)
-		return klic_ledger_err(l, "requests");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		r = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		r = klic_ledger_err(l, "requests");
-		goto out;
-	}
-	row->found = 1;
-	copy_str(row->status, sizeof row->status, coltext(st, 0));
-	copy_str(row->member_fpr, sizeof row->member_fpr, coltext(st, 1));
-	copy_str(row->machine_id, sizeof row->machine_id, coltext(st, 2));
-	copy_str(row->product, sizeof row->product, coltext(st, 3));
-	row->seats = (unsigned)sqlite3_column_int(st, 4);
-	copy_str(row->reason_code, sizeof row->reason_code, coltext(st, 5));
-	copy_str(row->reason, sizeof row->reason, coltext(st, 6));
-	if (klic_time_parse(&row->created, coltext(st, 7)) != 0) {
-		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: bad created time", digest);
-		goto out;
-	}
-	if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
-		int n = sqlite3_column_bytes(st, 8);
-		const void *p = sqlite3_column_blob(st, 8);
-		if (n <= 0 || p == NULL) {
-			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: empty response", digest);
-			goto out;
-		}
-		row->response = malloc((size_t)n);
-		if (row->response == NULL) {
-			r = klic_error_set(KLIC_ERR_NOMEM, "response");
-			goto out;
-		}
-		memcpy(row->response, p, (size_t)n);
-		row->response_len = (size_t)n;
-	}
-	r = 0;
-out:
-	klic_ledger_stmt_done(l, st);
-	return r;
-}
-
 /* ---- building the response ------------------------------------------------- */
 
 /* The response document for a request row, without licenses yet (a denial
  * is complete). */
 static void response_head(struct klic_response *resp, const struct klic_admin *a,
-			  const char *digest, const struct req_row *row)
+			  const char *digest, const struct klic_request_row *row)
 {
 	memset(resp, 0, sizeof *resp);
 	copy_str(resp->status, sizeof resp->status, row->status);
@@ -292,54 +142,6 @@ static void response_head(struct klic_response *resp, const struct klic_admin *a
 		copy_str(resp->reason_code, sizeof resp->reason_code, row->reason_code);
 		copy_str(resp->reason, sizeof resp->reason, row->reason);
 	}
-}
-
-/* The licenses of an issued request, from its ledger rows (re-issue). */
-static int response_licenses_from_ledger(struct klic_response *resp, struct klic_ledger *l,
-					 const char *digest, const struct req_row *row)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if (klic_ledger_stmt(l, &st,
-			     "SELECT license_id, seat, file, issued, expires FROM licenses "
-			     "WHERE request_digest = ?1 ORDER BY seat") != 0)
-		return klic_ledger_err(l, "licenses");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct klic_response_entry *e;
-		int64_t issued = sqlite3_column_int64(st, 3);
-		int64_t expires = sqlite3_column_int64(st, 4);
-		if (resp->n_licenses >= KLIC_MAX_SEATS) {
-			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: too many licenses", digest);
-			goto out;
-		}
-		e = &resp->lic[resp->n_licenses];
-		copy_str(e->license_id, sizeof e->license_id, coltext(st, 0));
-		e->seat = (unsigned)sqlite3_column_int(st, 1);
-		copy_str(e->file, sizeof e->file, coltext(st, 2));
-		if (e->seat != resp->n_licenses + 1 || issued != row->created ||
-		    (resp->n_licenses > 0 && expires != resp->expires)) {
-			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: license rows inconsistent",
-					   digest);
-			goto out;
-		}
-		resp->expires = expires;
-		resp->n_licenses++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = klic_ledger_err(l, "licenses");
-		goto out;
-	}
-	if (resp->n_licenses != row->seats) {
-		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: %zu license rows for %u seats",
-				   digest, resp->n_licenses, row->seats);
-		goto out;
-	}
-	r = 0;
-out:
-	klic_ledger_stmt_done(l, st);
-	return r;
 }
 
 /* The signed .kresp of a response document.  ONE signature: the manifest
@@ -391,7 +193,7 @@ out:
 /* The signed .kresp for a recorded request (issued: from its license rows;
  * l NULL: a denial that is not recorded). */
 static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t **out,
-			  size_t *outlen, const char *digest, const struct req_row *row)
+			  size_t *outlen, const char *digest, const struct klic_request_row *row)
 {
 	struct klic_response *resp = calloc(1, sizeof *resp);
 	int r;
@@ -403,7 +205,7 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 	response_head(resp, a, digest, row);
 	r = 0;
 	if (strcmp(row->status, KLIC_STATUS_ISSUED) == 0)
-		r = response_licenses_from_ledger(resp, l, digest, row);
+		r = klic_ledger_request_licenses(l, resp, digest, row);
 	if (r == 0)
 		r = sign_response(a, out, outlen, resp);
 	free(resp);
@@ -423,32 +225,17 @@ static int alloc_files(struct klic_ledger *l, struct klic_decision *d, license_f
 		       const struct klic_request *req, int64_t now)
 {
 	unsigned char used[KLIC_MAX_SEATS + 1];
-	sqlite3_stmt *st = NULL;
 	unsigned k, got = 0, active = 0;
-	int r, rc;
+	int r;
 
-	memset(used, 0, sizeof used);
-	if (klic_ledger_stmt(l, &st,
-			     "SELECT file FROM licenses WHERE machine_id = ?1 AND product = ?2 "
-			     "AND expires > ?3") != 0)
-		return klic_ledger_err(l, "licenses");
-	sqlite3_bind_text(st, 1, req->machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, req->product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (klic_license_name_parse(&k, NULL, NULL, coltext(st, 0)) == 0)
-			used[k] = 1;
-		active++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = klic_ledger_err(l, "licenses");
-		goto out;
-	}
+	if ((r = klic_ledger_active_files(l, used, &active, req->machine_id, req->product, now)) !=
+	    0)
+		return r;
 	for (k = 1; k <= KLIC_MAX_SEATS && got < req->seats; k++) {
 		if (used[k])
 			continue;
 		if ((r = klic_license_filename(files[got], req->product, req->machine_id, k)) != 0)
-			goto out;
+			return r;
 		got++;
 	}
 	if (got < req->seats) {
@@ -459,10 +246,7 @@ static int alloc_files(struct klic_ledger *l, struct klic_decision *d, license_f
 			 "most %d at a time",
 			 req->machine_id, active, req->product, KLIC_MAX_SEATS);
 	}
-	r = 0;
-out:
-	klic_ledger_stmt_done(l, st);
-	return r;
+	return 0;
 }
 
 /* What the request gets at `now`: request semantics, eligibility among the
@@ -487,11 +271,11 @@ static int decide(struct klic_ledger *l, const struct klic_request *req, int64_t
 
 /* ---- plan (read-only) ------------------------------------------------------- */
 
-static int plan_item(struct worker *w, struct item *it, struct klic_issue_result *res)
+int klic_issue_plan(struct job *j, struct item *it, struct klic_issue_result *res)
 {
 	license_file_t files[KLIC_MAX_SEATS];
 	struct klic_decision d;
-	struct req_row row;
+	struct klic_request_row row;
 	int r;
 
 	fill_common(res, it);
@@ -501,7 +285,7 @@ static int plan_item(struct worker *w, struct item *it, struct klic_issue_result
 		copy_str(res->reason_code, sizeof res->reason_code, "not-member");
 		return 0;
 	}
-	if ((r = load_request(w->l, &row, it->digest)) != 0)
+	if ((r = klic_ledger_request_get(j->l, &row, it->digest)) != 0)
 		return r;
 	free(row.response);
 	if (row.found) {
@@ -510,7 +294,7 @@ static int plan_item(struct worker *w, struct item *it, struct klic_issue_result
 		return 0;
 	}
 	memset(&d, 0, sizeof d);
-	if ((r = decide(w->l, &it->req, klic_now(), &d, files)) != 0)
+	if ((r = decide(j->l, &it->req, klic_now(), &d, files)) != 0)
 		return r;
 	if (d.issue) {
 		copy_str(res->status, sizeof res->status, KLIC_STATUS_ISSUED);
@@ -524,7 +308,7 @@ static int plan_item(struct worker *w, struct item *it, struct klic_issue_result
 
 /* ---- execute ------------------------------------------------------------------ */
 
-static int out_path_for(char *out, size_t outsz, const char *outdir, const char *reqpath)
+int klic_issue_out_path(char *out, size_t outsz, const char *outdir, const char *reqpath)
 {
 	const char *base = strrchr(reqpath, '/');
 	size_t blen;
@@ -554,21 +338,21 @@ struct answer {
 	int64_t now;
 	struct klic_decision d;
 	license_file_t files[KLIC_MAX_SEATS];
-	struct req_row row;
+	struct klic_request_row row;
 	struct klic_response resp;
 	uint8_t *bytes; /* the signed .kresp (owned) */
 	size_t len;
 };
 
-static int plan_answer(struct worker *w, struct item *it, struct answer *an)
+static int plan_answer(struct job *j, struct item *it, struct answer *an)
 {
-	struct klic_admin *a = w->b->a;
+	struct klic_admin *a = j->b->a;
 	int r;
 
 	free(an->bytes);
 	memset(an, 0, sizeof *an);
 	an->now = klic_now();
-	if ((r = decide(w->l, &it->req, an->now, &an->d, an->files)) != 0)
+	if ((r = decide(j->l, &it->req, an->now, &an->d, an->files)) != 0)
 		return r;
 	if (an->d.issue && !it->may_spend)
 		return klic_error_set(KLIC_ERR_INVALID_ARG,
@@ -618,17 +402,16 @@ static int same_decision(const struct answer *an, const struct klic_decision *d,
 
 enum { REC_DONE = 0, REC_ANSWERED = 1, REC_STALE = 2 };
 
-/* The seat transaction (steps 7-9 under BEGIN IMMEDIATE): unless the
+/* The seat transaction (steps 7-9, one immediate write transaction): unless the
  * request was answered meanwhile (REC_ANSWERED) or the ledger changed the
  * decision (REC_STALE: plan again), record the request with its response,
  * its licenses and the audit row, in one commit. */
-static int record_answer(struct worker *w, struct item *it, const struct answer *an, int *state)
+static int record_answer(struct job *j, struct item *it, const struct answer *an, int *state)
 {
-	struct klic_ledger *l = w->l;
-	sqlite3_stmt *st = NULL;
+	struct klic_ledger *l = j->l;
 	license_file_t files[KLIC_MAX_SEATS];
 	struct klic_decision d;
-	struct req_row row;
+	struct klic_request_row row;
 	char created[KLIC_TIME_LEN + 1], detail[600], exp_s[KLIC_TIME_LEN + 1];
 	int r;
 
@@ -637,7 +420,7 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 		return r;
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
-	if ((r = load_request(l, &row, it->digest)) != 0)
+	if ((r = klic_ledger_request_get(l, &row, it->digest)) != 0)
 		goto out;
 	free(row.response);
 	if (row.found) {
@@ -654,62 +437,13 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 		klic_ledger_rollback(l);
 		return 0;
 	}
-	if (klic_ledger_stmt(l, &st,
-			     "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
-			     "status, reason_code, reason, entitlement_id, created, response) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0) {
-		r = klic_ledger_err(l, "requests");
+	if ((r = klic_ledger_request_insert(l, it->digest, &it->req, &an->row, &d, created,
+					    an->bytes, an->len)) != 0)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, it->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, it->req.requester_fpr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, it->req.machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, it->req.product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, it->req.seats);
-	sqlite3_bind_text(st, 6, an->row.status, -1, SQLITE_STATIC);
-	if (!d.issue) {
-		sqlite3_bind_text(st, 7, an->row.reason_code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, an->row.reason, -1, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_int64(st, 9, d.entitlement_id);
-	}
-	sqlite3_bind_text(st, 10, created, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 11, an->bytes, (int)an->len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = klic_ledger_err(l, "requests insert");
-		goto out;
-	}
-	klic_ledger_stmt_done(l, st);
-	st = NULL;
 	if (d.issue) {
-		if (klic_ledger_stmt(
-			l, &st,
-			"INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
-			" product, issued, expires, entitlement_id, member_fpr, file) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") != 0) {
-			r = klic_ledger_err(l, "licenses");
+		if ((r = klic_ledger_licenses_insert(l, it->digest, &it->req, &an->resp, &d,
+						     an->now)) != 0)
 			goto out;
-		}
-		for (size_t k = 0; k < an->resp.n_licenses; k++) {
-			const struct klic_response_entry *e = &an->resp.lic[k];
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, e->license_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, it->digest, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, e->seat);
-			sqlite3_bind_text(st, 4, it->req.machine_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, it->req.product, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, an->now);
-			sqlite3_bind_int64(st, 7, d.expires);
-			sqlite3_bind_int64(st, 8, d.entitlement_id);
-			sqlite3_bind_text(st, 9, it->req.requester_fpr, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 10, e->file, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				r = klic_ledger_err(l, "licenses insert");
-				goto out;
-			}
-		}
-		klic_ledger_stmt_done(l, st);
-		st = NULL;
 		if ((r = klic_time_format(exp_s, d.expires)) != 0)
 			goto out;
 		snprintf(detail, sizeof detail,
@@ -726,7 +460,6 @@ static int record_answer(struct worker *w, struct item *it, const struct answer 
 		goto out;
 	return klic_ledger_commit(l);
 out:
-	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
 }
@@ -736,9 +469,8 @@ out:
 static int store_response(struct klic_ledger *l, const char *digest, uint8_t **bytes, size_t *len,
 			  int reissue, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	struct req_row row;
-	int r;
+	struct klic_request_row row;
+	int r, stored;
 
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
@@ -747,23 +479,11 @@ static int store_response(struct klic_ledger *l, const char *digest, uint8_t **b
 			r = klic_error_set(KLIC_ERR_TOO_BIG, "response of %zu bytes", *len);
 			goto out;
 		}
-		if (klic_ledger_stmt(l, &st,
-				     "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
-				     "response IS NULL") != 0) {
-			r = klic_ledger_err(l, "store response");
+		if ((r = klic_ledger_response_store(l, &stored, digest, *bytes, *len)) != 0)
 			goto out;
-		}
-		sqlite3_bind_blob(st, 1, *bytes, (int)*len, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			r = klic_ledger_err(l, "store response");
-			goto out;
-		}
-		klic_ledger_stmt_done(l, st);
-		st = NULL;
-		if (sqlite3_changes(klic_ledger_db(l)) == 0) {
+		if (!stored) {
 			/* someone else stored theirs first: deliver theirs */
-			if ((r = load_request(l, &row, digest)) != 0)
+			if ((r = klic_ledger_request_get(l, &row, digest)) != 0)
 				goto out;
 			if (row.response == NULL) {
 				r = klic_error_set(KLIC_ERR_LEDGER, "request %s: response vanished",
@@ -779,15 +499,14 @@ static int store_response(struct klic_ledger *l, const char *digest, uint8_t **b
 		goto out;
 	return klic_ledger_commit(l);
 out:
-	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
 }
 
-static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_result *res,
+static int exec_not_member(struct job *j, struct item *it, struct klic_issue_result *res,
 			   uint8_t **bytes, size_t *len)
 {
-	struct req_row row;
+	struct klic_request_row row;
 	char detail[400];
 	int64_t now = klic_now();
 	int r;
@@ -804,18 +523,18 @@ static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_
 		 "the key %s that signed the request is not a registered member; ask the admin to "
 		 "run klic-admin member add",
 		 it->req.requester_fpr);
-	if ((r = build_response(w->b->a, NULL, bytes, len, it->digest, &row)) != 0)
+	if ((r = build_response(j->b->a, NULL, bytes, len, it->digest, &row)) != 0)
 		return r;
 	snprintf(detail, sizeof detail, "not-member: %s (%u %s seat(s), machine %s)",
 		 it->req.requester_fpr, it->req.seats, it->req.product, it->req.machine_id);
-	pthread_mutex_lock(&w->b->wmu);
-	if ((r = klic_ledger_begin(w->l)) == 0) {
-		if ((r = klic_ledger_audit_append(w->l, now, "denied", it->digest, detail)) != 0)
-			klic_ledger_rollback(w->l);
+	pthread_mutex_lock(&j->b->wmu);
+	if ((r = klic_ledger_begin(j->l)) == 0) {
+		if ((r = klic_ledger_audit_append(j->l, now, "denied", it->digest, detail)) != 0)
+			klic_ledger_rollback(j->l);
 		else
-			r = klic_ledger_commit(w->l);
+			r = klic_ledger_commit(j->l);
 	}
-	pthread_mutex_unlock(&w->b->wmu);
+	pthread_mutex_unlock(&j->b->wmu);
 	if (r != 0)
 		return r;
 	copy_str(res->status, sizeof res->status, row.status);
@@ -828,8 +547,8 @@ static int exec_not_member(struct worker *w, struct item *it, struct klic_issue_
 /* Answer a request already recorded: its stored response, or one rebuilt
  * from its rows (a crash, or a migration, left it without one); nothing is
  * spent, a re-issue is audited. */
-static int exec_reissue(struct worker *w, struct item *it, struct klic_issue_result *res,
-			struct req_row *row, uint8_t **bytes, size_t *len)
+static int exec_reissue(struct job *j, struct item *it, struct klic_issue_result *res,
+			struct klic_request_row *row, uint8_t **bytes, size_t *len)
 {
 	int r;
 
@@ -838,13 +557,13 @@ static int exec_reissue(struct worker *w, struct item *it, struct klic_issue_res
 		*len = row->response_len;
 		row->response = NULL; /* transferred */
 	} else {
-		if ((r = build_response(w->b->a, w->l, bytes, len, it->digest, row)) != 0)
+		if ((r = build_response(j->b->a, j->l, bytes, len, it->digest, row)) != 0)
 			return r;
 		res->rebuilt = 1;
 	}
-	pthread_mutex_lock(&w->b->wmu);
-	r = store_response(w->l, it->digest, bytes, len, 1, klic_now());
-	pthread_mutex_unlock(&w->b->wmu);
+	pthread_mutex_lock(&j->b->wmu);
+	r = store_response(j->l, it->digest, bytes, len, 1, klic_now());
+	pthread_mutex_unlock(&j->b->wmu);
 	if (r != 0)
 		return r;
 	copy_str(res->status, sizeof res->status, row->status);
@@ -857,9 +576,9 @@ static int exec_reissue(struct worker *w, struct item *it, struct klic_issue_res
 
 #define MAX_PLANS 8 /* the ledger changed under a plan this often: give up */
 
-static int exec_item(struct worker *w, struct item *it, struct klic_issue_result *res)
+int klic_issue_exec(struct job *j, struct item *it, struct klic_issue_result *res)
 {
-	struct req_row row;
+	struct klic_request_row row;
 	struct answer *an = NULL;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
@@ -869,11 +588,11 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 	fill_common(res, it);
 	res->outcome = KLIC_OUTCOME_ERROR;
 	res->reason_code[0] = res->reason[0] = '\0';
-	if ((r = out_path_for(res->out_path, sizeof res->out_path, w->b->outdir,
-			      w->b->paths[it - w->b->items])) != 0)
+	if ((r = klic_issue_out_path(res->out_path, sizeof res->out_path, j->b->outdir,
+				     j->b->paths[it - j->b->items])) != 0)
 		goto out;
 	if (it->kind == K_NOT_MEMBER) {
-		if ((r = exec_not_member(w, it, res, &bytes, &len)) != 0)
+		if ((r = exec_not_member(j, it, res, &bytes, &len)) != 0)
 			goto out;
 	} else {
 		if ((an = calloc(1, sizeof *an)) == NULL) {
@@ -881,19 +600,19 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 			goto out;
 		}
 		for (int plans = 0;; plans++) {
-			/* a plan made stale by another worker (one machine's
+			/* a plan made stale by another job (one machine's
 			 * requests compete for its file names) is made again
-			 * under the writer lock, where no worker can change it */
+			 * under the writer lock, where no job can change it */
 			int hold = plans > 0;
 			if (hold)
-				pthread_mutex_lock(&w->b->wmu);
+				pthread_mutex_lock(&j->b->wmu);
 			/* 7: answered before (or meanwhile): the same answer */
 			free(row.response);
-			r = load_request(w->l, &row, it->digest);
+			r = klic_ledger_request_get(j->l, &row, it->digest);
 			if (r == 0 && row.found) {
 				if (hold)
-					pthread_mutex_unlock(&w->b->wmu);
-				if ((r = exec_reissue(w, it, res, &row, &bytes, &len)) != 0)
+					pthread_mutex_unlock(&j->b->wmu);
+				if ((r = exec_reissue(j, it, res, &row, &bytes, &len)) != 0)
 					goto out;
 				break;
 			}
@@ -903,16 +622,16 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 						   "run issue again");
 			/* 6, 8: decide, then sign; 9: record it all in one commit */
 			if (r == 0)
-				r = plan_answer(w, it, an);
+				r = plan_answer(j, it, an);
 			if (r != 0) {
 				if (hold)
-					pthread_mutex_unlock(&w->b->wmu);
+					pthread_mutex_unlock(&j->b->wmu);
 				goto out;
 			}
 			if (!hold)
-				pthread_mutex_lock(&w->b->wmu);
-			r = record_answer(w, it, an, &state);
-			pthread_mutex_unlock(&w->b->wmu);
+				pthread_mutex_lock(&j->b->wmu);
+			r = record_answer(j, it, an, &state);
+			pthread_mutex_unlock(&j->b->wmu);
 			if (r != 0)
 				goto out;
 			if (state == REC_DONE) {
@@ -923,12 +642,13 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 				copy_str(res->reason_code, sizeof res->reason_code,
 					 an->row.reason_code);
 				copy_str(res->reason, sizeof res->reason, an->row.reason);
-				res->outcome = an->d.issue ? KLIC_OUTCOME_ISSUED : KLIC_OUTCOME_DENIED;
+				res->outcome =
+				    an->d.issue ? KLIC_OUTCOME_ISSUED : KLIC_OUTCOME_DENIED;
 				break;
 			}
 		}
 	}
-	if (w->b->o->armor) {
+	if (j->b->o->armor) {
 		/* --armor: the same response as ASCII armor (spec/ARMOR.md) */
 		char *text = NULL;
 		size_t tlen = 0;
@@ -939,12 +659,12 @@ static int exec_item(struct worker *w, struct item *it, struct klic_issue_result
 		len = tlen;
 	}
 	/* what a killed earlier run left in the output folder goes first */
-	pthread_mutex_lock(&w->b->mu);
-	if (!w->b->swept) {
-		w->b->swept = 1;
-		r = klic_sweep_stale(w->b->outdir, ".kresp");
+	pthread_mutex_lock(&j->b->mu);
+	if (!j->b->swept) {
+		j->b->swept = 1;
+		r = klic_sweep_stale(j->b->outdir, ".kresp");
 	}
-	pthread_mutex_unlock(&w->b->mu);
+	pthread_mutex_unlock(&j->b->mu);
 	if (r != 0)
 		goto out;
 	if ((r = klic_write_atomic(res->out_path, bytes, len, 0644, 0)) != 0)
@@ -957,293 +677,6 @@ out:
 	free(row.response);
 	free(bytes);
 	if (r != 0)
-		item_fail(res, it, r);
-	return r;
-}
-
-/* ---- the batch ----------------------------------------------------------------- */
-
-static void report_done(struct batch *b, size_t i)
-{
-	pthread_mutex_lock(&b->mu);
-	b->items[i].done = 1;
-	while (b->next_report < b->n && b->items[b->next_report].done) {
-		const struct klic_issue_result *res = &b->res[b->next_report];
-		switch (res->outcome) {
-		case KLIC_OUTCOME_ISSUED:
-			b->tally.issued++;
-			break;
-		case KLIC_OUTCOME_DENIED:
-			b->tally.denied++;
-			break;
-		case KLIC_OUTCOME_REISSUED:
-			b->tally.reissued++;
-			break;
-		default:
-			b->tally.errors++;
-			break;
-		}
-		if (b->o->report != NULL)
-			b->o->report(b->o->ctx, res);
-		b->next_report++;
-	}
-	pthread_mutex_unlock(&b->mu);
-}
-
-static void process(struct worker *w, size_t i)
-{
-	struct batch *b = w->b;
-	struct item *it = &b->items[i];
-	struct klic_issue_result *res = &b->res[i];
-	int r;
-
-	if (b->phase == PH_ALL || b->phase == PH_PLAN) {
-		klic_error_clear();
-		if ((r = verify_item(w, it)) != 0) {
-			item_fail(res, it, r);
-		} else if (b->phase == PH_PLAN) {
-			if ((r = plan_item(w, it, res)) != 0)
-				item_fail(res, it, r);
-			return;
-		}
-	}
-	if (!it->failed) {
-		klic_error_clear();
-		if (b->phase == PH_ALL)
-			it->may_spend = 1;
-		(void)exec_item(w, it, res);
-	}
-	report_done(b, i);
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct batch *b = w->b;
-	size_t i;
-
-	for (;;) {
-		pthread_mutex_lock(&b->mu);
-		i = b->next++;
-		pthread_mutex_unlock(&b->mu);
-		if (i >= b->n)
-			break;
-		process(w, i);
-		/* out of the writer lock: the other workers keep committing */
-		klic_ledger_checkpoint(w->l);
-	}
-	return NULL;
-}
-
-static int run_phase(struct batch *b, struct worker *ws, unsigned jobs, int phase)
-{
-	pthread_t th[MAX_JOBS];
-	unsigned k, started = 0;
-
-	b->phase = phase;
-	b->next = 0;
-	b->next_report = 0;
-	for (k = 0; k < jobs; k++) {
-		if (pthread_create(&th[k], NULL, worker_main, &ws[k]) != 0)
-			break;
-		started++;
-	}
-	if (started == 0)
-		worker_main(&ws[0]); /* no threads: do it here */
-	for (k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
-	return 0;
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-/* Two requests that would be answered under the same output name (the same
- * base name from two folders) are refused before anything is done: the
- * second response would silently replace the first. */
-static int check_out_names(const char *const *paths, size_t n, const char *outdir)
-{
-	char **names = calloc(n, sizeof *names);
-	char buf[4096];
-	int r = 0;
-
-	if (names == NULL)
-		return klic_error_set(KLIC_ERR_NOMEM, "batch");
-	size_t m = 0;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		if (out_path_for(buf, sizeof buf, outdir, paths[i]) != 0) {
-			klic_error_clear(); /* that request fails on its own later */
-			continue;
-		}
-		if ((names[m++] = strdup(buf)) == NULL)
-			r = klic_error_set(KLIC_ERR_NOMEM, "batch");
-	}
-	if (r == 0) {
-		qsort(names, m, sizeof *names, cmp_str);
-		for (size_t i = 1; i < m; i++) {
-			if (strcmp(names[i - 1], names[i]) == 0) {
-				r = klic_error_set(KLIC_ERR_INVALID_ARG,
-						   "two requests would both be answered as %s "
-						   "(same file name): answer them separately",
-						   names[i]);
-				break;
-			}
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return r;
-}
-
-int klic_issue_worker_program(char *buf, size_t size)
-{
-	char exe[PATH_MAX], path[PATH_MAX + sizeof KLIC_WORKER_REL + 1];
-	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	char *slash;
-
-	if (k <= 0 || size < PATH_MAX)
-		return -1;
-	exe[k] = '\0';
-	if ((slash = strrchr(exe, '/')) == NULL)
-		return -1;
-	*slash = '\0';
-	snprintf(path, sizeof path, "%s/%s", exe, KLIC_WORKER_REL);
-	if (realpath(path, buf) == NULL || access(buf, X_OK) != 0)
-		return -1;
-	return 0;
-}
-
-int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
-		     const struct klic_issue_opts *o, struct klic_issue_tally *tally)
-{
-	struct batch *b = NULL;
-	struct worker ws[MAX_JOBS];
-	unsigned jobs, k;
-	int own_workers = 0;
-	long cpus;
-	size_t i, cap;
-	int r;
-
-	memset(tally, 0, sizeof *tally);
-	memset(ws, 0, sizeof ws);
-	if (n == 0)
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "no request files");
-	jobs = o->jobs;
-	if (jobs == 0) {
-		/* a job mostly waits for its gpg process or for a file's fsync:
-		 * three per CPU keep the CPUs busy (tests/bench, 2 CPUs: 2 %
-		 * more throughput than two per CPU, 10-12 % more than one) */
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		jobs = cpus < 1 ? 3 : (cpus > MAX_JOBS / 3 ? MAX_JOBS : 3 * (unsigned)cpus);
-	}
-	if (jobs > MAX_JOBS)
-		jobs = MAX_JOBS;
-	if (jobs > n)
-		jobs = (unsigned)n;
-	b = calloc(1, sizeof *b);
-	if (b == NULL)
-		return klic_error_set(KLIC_ERR_NOMEM, "batch");
-	b->a = a;
-	b->paths = paths;
-	b->n = n;
-	b->o = o;
-	/* --yes streams the batch in windows of BATCH_WINDOW requests: memory
-	 * does not grow with the number of requests; asking first needs the
-	 * whole plan, so it holds every request */
-	cap = o->confirm == NULL && n > BATCH_WINDOW ? BATCH_WINDOW : n;
-	if (pthread_mutex_init(&b->mu, NULL) != 0) {
-		free(b);
-		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
-	}
-	if (pthread_mutex_init(&b->wmu, NULL) != 0) {
-		pthread_mutex_destroy(&b->mu);
-		free(b);
-		return klic_error_set(KLIC_ERR_INTERNAL, "mutex");
-	}
-	if (n > SIZE_MAX / sizeof *b->res) {
-		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
-		goto out;
-	}
-	b->items = calloc(cap, sizeof *b->items);
-	b->res = calloc(cap, sizeof *b->res);
-	if (b->items == NULL || b->res == NULL) {
-		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
-		goto out;
-	}
-	if (snprintf(b->outdir, sizeof b->outdir, "%s", o->outdir != NULL ? o->outdir : ".") >=
-	    (int)sizeof b->outdir) {
-		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
-		goto out;
-	}
-	if ((r = check_out_names(paths, n, b->outdir)) != 0 ||
-	    (r = klic_mkdir_p(b->outdir, 0755)) != 0)
-		goto out;
-	/* gpg is started from small worker processes forked now, while this
-	 * process has one thread (keys/workers.c says why); without them (a
-	 * single request, --jobs 1, or no fork possible) from this process */
-	if (jobs > 1) {
-		char prog[PATH_MAX];
-		int have = klic_issue_worker_program(prog, sizeof prog) == 0;
-		if (have && klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, prog) == 0) {
-			own_workers = 1;
-		} else {
-			if (have)
-				snprintf(b->tally.worker_warning, sizeof b->tally.worker_warning,
-					 "gpg worker program %.140s did not start (%.100s): forked "
-					 "workers instead",
-					 prog,
-					 klic_error_detail() != NULL ? klic_error_detail() : "?");
-			klic_error_clear();
-			own_workers =
-			    klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, NULL) == 0;
-		}
-	}
-	klic_error_clear();
-	for (k = 0; k < jobs; k++) {
-		ws[k].b = b;
-		if (klic_ledger_open(&ws[k].l, a->ledger_path, 0) != 0) {
-			r = klic_error_code();
-			goto out;
-		}
-		klic_ledger_defer_checkpoints(ws[k].l);
-	}
-	if (o->confirm == NULL) {
-		for (size_t base = 0; base < n; base += cap) {
-			b->paths = paths + base;
-			b->n = n - base < cap ? n - base : cap;
-			memset(b->items, 0, b->n * sizeof *b->items);
-			memset(b->res, 0, b->n * sizeof *b->res);
-			for (i = 0; i < b->n; i++)
-				b->res[i].path = b->paths[i];
-			run_phase(b, ws, jobs, PH_ALL);
-		}
-	} else {
-		unsigned total = 0;
-		for (i = 0; i < n; i++)
-			b->res[i].path = paths[i];
-		run_phase(b, ws, jobs, PH_PLAN);
-		for (i = 0; i < n; i++) {
-			total += b->res[i].spend;
-			b->items[i].may_spend = b->res[i].spend > 0;
-		}
-		if (total > 0 && (r = o->confirm(o->ctx, b->res, n, total)) != 0)
-			goto out;
-		run_phase(b, ws, jobs, PH_EXEC);
-	}
-	*tally = b->tally;
-	r = 0;
-out:
-	if (own_workers)
-		klic_keyring_stop_workers(a->kr);
-	for (k = 0; k < jobs; k++)
-		klic_ledger_free(ws[k].l);
-	pthread_mutex_destroy(&b->wmu);
-	pthread_mutex_destroy(&b->mu);
-	free(b->items);
-	free(b->res);
-	free(b);
+		klic_issue_item_fail(res, it, r);
 	return r;
 }

@@ -229,8 +229,8 @@ struct klic_issue_result {
 
 struct klic_issue_tally {
 	size_t issued, denied, reissued, errors;
-	/* not empty when the worker program (klic_issue_worker_program) was
-	 * there but did not start: why (the batch then ran with forked
+	/* not empty when the gpg worker program (klic_issue_worker_program)
+	 * was there but did not start: why (the batch then ran with forked gpg
 	 * workers; a broken installation, worth a warning) */
 	char worker_warning[512];
 };
@@ -244,12 +244,12 @@ typedef int (*klic_issue_confirm_fn)(void *ctx, const struct klic_issue_result *
 typedef void (*klic_issue_report_fn)(void *ctx, const struct klic_issue_result *r);
 
 struct klic_issue_opts {
-	const char *outdir;            /* NULL: "." */
-	unsigned jobs;                 /* worker threads, 1..8 (0: online CPUs) */
+	const char *outdir; /* NULL: "." */
+	unsigned jobs;      /* jobs (threads) at once, 1..8 (0: three per online CPU, at most 8) */
 	klic_issue_confirm_fn confirm; /* NULL: no confirmation (--yes) */
 	klic_issue_report_fn report;
 	void *ctx;
-	int armor;                     /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
+	int armor; /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
 };
 
 /* The gpg worker program klic-keys-worker that `issue` starts (keys/

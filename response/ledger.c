@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,15 +378,6 @@ int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *val
 
 /* ---- audit ------------------------------------------------------------ */
 
-static void sanitize(char *dst, size_t dstsz, const char *src)
-{
-	size_t i;
-
-	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < dstsz; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] <= 0x7e) ? src[i] : '?';
-	dst[i] = '\0';
-}
-
 /* hash = hex(SHA-256(prev_hash || seq TAB at TAB event TAB digest TAB detail)) */
 static int audit_hash(char out[KLIC_SHA256_HEX_LEN + 1], const char *prev, int64_t seq,
 		      const char *at, const char *event, const char *digest, const char *detail)
@@ -418,8 +410,8 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	int64_t seq = 1;
 	int r, rc;
 
-	sanitize(dg, sizeof dg, digest != NULL ? digest : "");
-	sanitize(dt, sizeof dt, detail != NULL ? detail : "");
+	klic_printable_copy(dg, sizeof dg, digest != NULL ? digest : "", SIZE_MAX);
+	klic_printable_copy(dt, sizeof dt, detail != NULL ? detail : "", SIZE_MAX);
 	if ((r = klic_time_format(at, now)) != 0)
 		return r;
 	memcpy(prev, zero_hash, sizeof prev);
@@ -462,10 +454,21 @@ out:
 	return r;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+const char *klic_ledger_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return t != NULL ? (const char *)t : "";
+}
+
+void klic_ledger_col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i)
+{
+	const char *src = klic_ledger_col_text(st, i);
+	size_t n = strlen(src);
+
+	if (n >= dstsz)
+		n = dstsz - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_seq)
@@ -491,16 +494,17 @@ int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_
 					   expect);
 			goto out;
 		}
-		if (strcmp(col(st, 5), prev) != 0) {
+		if (strcmp(klic_ledger_col_text(st, 5), prev) != 0) {
 			*bad_seq = seq;
 			r = klic_error_set(KLIC_ERR_LEDGER,
 					   "audit row %" PRId64 ": prev_hash does not chain", seq);
 			goto out;
 		}
-		if ((r = audit_hash(h, prev, seq, col(st, 1), col(st, 2), col(st, 3),
-				    col(st, 4))) != 0)
+		if ((r = audit_hash(h, prev, seq, klic_ledger_col_text(st, 1),
+				    klic_ledger_col_text(st, 2), klic_ledger_col_text(st, 3),
+				    klic_ledger_col_text(st, 4))) != 0)
 			goto out;
-		if (strcmp(h, col(st, 6)) != 0) {
+		if (strcmp(h, klic_ledger_col_text(st, 6)) != 0) {
 			*bad_seq = seq;
 			r = klic_error_set(KLIC_ERR_LEDGER,
 					   "audit row %" PRId64 ": hash mismatch (row edited)",
@@ -588,15 +592,6 @@ out:
 	klic_ledger_stmt_done(l, st);
 	klic_ledger_rollback(l);
 	return r;
-}
-
-static void copy_str(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= dstsz)
-		n = dstsz - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 /* Seats of entitlement e used at ?2 (licenses with expires > ?2), from its
@@ -704,12 +699,12 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 		e = &v[cnt];
 		memset(e, 0, sizeof *e);
 		e->id = sqlite3_column_int64(st, 0);
-		copy_str(e->product, sizeof e->product, col(st, 1));
-		copy_str(e->model, sizeof e->model, col(st, 2));
-		copy_str(e->billing, sizeof e->billing, col(st, 3));
-		copy_str(e->until, sizeof e->until, col(st, 5));
-		copy_str(e->ref, sizeof e->ref, col(st, 6));
-		copy_str(e->created, sizeof e->created, col(st, 7));
+		klic_ledger_col_copy(e->product, sizeof e->product, st, 1);
+		klic_ledger_col_copy(e->model, sizeof e->model, st, 2);
+		klic_ledger_col_copy(e->billing, sizeof e->billing, st, 3);
+		klic_ledger_col_copy(e->until, sizeof e->until, st, 5);
+		klic_ledger_col_copy(e->ref, sizeof e->ref, st, 6);
+		klic_ledger_col_copy(e->created, sizeof e->created, st, 7);
 		if (seats < 1 || seats > 1000000 || used < 0 || used > 0x7fffffff ||
 		    klic_date_parse(&day, e->until) != 0) {
 			r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld: bad row",
@@ -748,8 +743,8 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 	*added = 0;
 	if (klic_fpr_check(fpr) != 0)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "bad fingerprint");
-	sanitize(n_s, sizeof n_s, name);
-	sanitize(e_s, sizeof e_s, email);
+	klic_printable_copy(n_s, sizeof n_s, name, SIZE_MAX);
+	klic_printable_copy(e_s, sizeof e_s, email, SIZE_MAX);
 	if ((r = klic_time_format(at, now)) != 0)
 		return r;
 	if ((r = klic_ledger_begin(l)) != 0)
@@ -855,16 +850,16 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 	sqlite3_bind_int64(st, 5, f->now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&row, 0, sizeof row);
-		copy_str(row.license_id, sizeof row.license_id, col(st, 0));
-		copy_str(row.product, sizeof row.product, col(st, 1));
-		copy_str(row.machine_id, sizeof row.machine_id, col(st, 2));
-		copy_str(row.member_fpr, sizeof row.member_fpr, col(st, 3));
-		copy_str(row.request_digest, sizeof row.request_digest, col(st, 4));
+		klic_ledger_col_copy(row.license_id, sizeof row.license_id, st, 0);
+		klic_ledger_col_copy(row.product, sizeof row.product, st, 1);
+		klic_ledger_col_copy(row.machine_id, sizeof row.machine_id, st, 2);
+		klic_ledger_col_copy(row.member_fpr, sizeof row.member_fpr, st, 3);
+		klic_ledger_col_copy(row.request_digest, sizeof row.request_digest, st, 4);
 		row.seat = (unsigned)sqlite3_column_int(st, 5);
 		row.issued = sqlite3_column_int64(st, 6);
 		row.expires = sqlite3_column_int64(st, 7);
 		row.entitlement_id = sqlite3_column_int64(st, 8);
-		copy_str(row.file, sizeof row.file, col(st, 9));
+		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}

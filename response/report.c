@@ -46,88 +46,85 @@ static long ent_index(const struct klic_report *r, int64_t id)
 	return -1;
 }
 
-static int prep(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
+/* Counts per entitlement: expiring within 7 and 30 days, issued in all. */
+static int count_row(void *ctx, int64_t id, int64_t e7, int64_t e30, int64_t all)
 {
-	if (sqlite3_prepare_v2(klic_ledger_db(l), sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return klic_ledger_err(l, "report");
-	}
+	struct klic_report *r = ctx;
+	long i = ent_index(r, id);
+
+	if (i < 0 || e7 < 0 || e30 < e7 || all < e30 || all > MAX_LICENSE_ROWS)
+		return klic_error_set(KLIC_ERR_LEDGER, "report: inconsistent license counts");
+	r->ent[i].expiring_7d = (unsigned)e7;
+	r->ent[i].expiring_30d = (unsigned)e30;
+	r->ent[i].issued_total = (unsigned)all;
 	return 0;
 }
 
-/* Counts per entitlement: expiring within 7 and 30 days, issued in all. */
 static int fill_counts(struct klic_report *r, struct klic_ledger *l)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, ret;
+	return klic_ledger_report_counts(l, r->now, count_row, r);
+}
 
-	if ((ret = prep(l, &st,
-			"SELECT entitlement_id,"
-			" sum(expires > ?1 AND expires <= ?1 + 7 * 86400),"
-			" sum(expires > ?1 AND expires <= ?1 + 30 * 86400), count(*)"
-			" FROM licenses GROUP BY entitlement_id")) != 0)
-		return ret;
-	sqlite3_bind_int64(st, 1, r->now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		long i = ent_index(r, sqlite3_column_int64(st, 0));
-		int64_t e7 = sqlite3_column_int64(st, 1), e30 = sqlite3_column_int64(st, 2),
-			all = sqlite3_column_int64(st, 3);
-		if (i < 0 || e7 < 0 || e30 < e7 || all < e30 || all > MAX_LICENSE_ROWS) {
-			ret = klic_error_set(KLIC_ERR_LEDGER, "report: inconsistent license counts");
-			goto out;
-		}
-		r->ent[i].expiring_7d = (unsigned)e7;
-		r->ent[i].expiring_30d = (unsigned)e30;
-		r->ent[i].issued_total = (unsigned)all;
-	}
-	ret = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "report counts");
-out:
-	sqlite3_finalize(st);
-	return ret;
+/* The difference arrays of fill_series, one row of n_days + 1 per
+ * entitlement. */
+struct series {
+	struct klic_report *r;
+	long *diff;
+	int64_t first, last;
+};
+
+/* +1 on a license's first day, -1 after its last day. */
+static int series_row(void *ctx, int64_t id, int64_t issued, int64_t expires)
+{
+	struct series *s = ctx;
+	struct klic_report *r = s->r;
+	long i = ent_index(r, id);
+	int64_t a = day_of(issued), b = day_of(expires - 1);
+
+	if (i < 0)
+		return klic_error_set(KLIC_ERR_LEDGER, "report: license of an unknown entitlement");
+	if (b < s->first || a > s->last || b < a)
+		return 0;
+	if (a < s->first)
+		a = s->first;
+	if (b > s->last)
+		b = s->last;
+	s->diff[(size_t)i * (r->n_days + 1) + (size_t)((a - s->first) / DAY)]++;
+	s->diff[(size_t)i * (r->n_days + 1) + (size_t)((b - s->first) / DAY) + 1]--;
+	return 0;
 }
 
 /* The daily series (see klic_report.h), with a difference array per
- * entitlement: +1 on a license's first day, -1 after its last day. */
+ * entitlement. */
 static int fill_series(struct klic_report *r, struct klic_ledger *l)
 {
-	sqlite3_stmt *st = NULL;
-	long *diff = NULL;
+	struct series s = {r, NULL, 0, 0};
 	int64_t first, last;
-	int rc, ret;
+	int any, ret;
 
-	if ((ret = prep(l, &st, "SELECT min(issued), max(expires) FROM licenses")) != 0)
-		return ret;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		ret = klic_ledger_err(l, "report range");
-		goto out;
-	}
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL) { /* no license yet */
-		ret = 0;
-		goto out;
-	}
-	first = day_of(sqlite3_column_int64(st, 0));
-	last = day_of(sqlite3_column_int64(st, 1) - 1);
+	if ((ret = klic_ledger_license_span(l, &any, &first, &last)) != 0 || !any)
+		return ret; /* no license yet */
+	first = day_of(first);
+	last = day_of(last - 1);
 	if (day_of(r->now) > last)
 		last = day_of(r->now);
-	if (last < first) {
-		ret = klic_error_set(KLIC_ERR_LEDGER, "report: license expires before it is issued");
-		goto out;
-	}
+	if (last < first)
+		return klic_error_set(KLIC_ERR_LEDGER,
+				      "report: license expires before it is issued");
 	if ((last - first) / DAY + 1 > KLIC_REPORT_MAX_DAYS) {
 		first = last - (int64_t)(KLIC_REPORT_MAX_DAYS - 1) * DAY;
 		r->truncated = 1;
 	}
 	r->first_day = first;
 	r->n_days = (size_t)((last - first) / DAY + 1);
-	sqlite3_finalize(st);
-	st = NULL;
+	s.first = first;
+	s.last = last;
 
-	if (r->n > SIZE_MAX / sizeof *diff / (r->n_days + 1)) {
+	if (r->n > SIZE_MAX / sizeof *s.diff / (r->n_days + 1)) {
 		ret = klic_error_set(KLIC_ERR_TOO_BIG, "report: %zu entitlements", r->n);
 		goto out;
 	}
-	if (r->n > 0 && (diff = calloc(r->n * (r->n_days + 1), sizeof *diff)) == NULL) {
+	if (r->n > 0 && (s.diff = calloc(r->n * (r->n_days + 1), sizeof *s.diff)) == NULL) {
 		ret = klic_error_set(KLIC_ERR_NOMEM, "report series");
 		goto out;
 	}
@@ -137,33 +134,12 @@ static int fill_series(struct klic_report *r, struct klic_ledger *l)
 			goto out;
 		}
 	}
-	if ((ret = prep(l, &st, "SELECT entitlement_id, issued, expires FROM licenses")) != 0)
+	if ((ret = klic_ledger_license_periods(l, series_row, &s)) != 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		long i = ent_index(r, sqlite3_column_int64(st, 0));
-		int64_t a = day_of(sqlite3_column_int64(st, 1)),
-			b = day_of(sqlite3_column_int64(st, 2) - 1);
-		if (i < 0) {
-			ret = klic_error_set(KLIC_ERR_LEDGER, "report: license of an unknown entitlement");
-			goto out;
-		}
-		if (b < first || a > last || b < a)
-			continue;
-		if (a < first)
-			a = first;
-		if (b > last)
-			b = last;
-		diff[(size_t)i * (r->n_days + 1) + (size_t)((a - first) / DAY)]++;
-		diff[(size_t)i * (r->n_days + 1) + (size_t)((b - first) / DAY) + 1]--;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = klic_ledger_err(l, "report series");
-		goto out;
-	}
 	for (size_t i = 0; i < r->n; i++) {
 		long run = 0;
 		for (size_t k = 0; k < r->n_days; k++) {
-			run += diff[i * (r->n_days + 1) + k];
+			run += s.diff[i * (r->n_days + 1) + k];
 			if (run < 0 || run > MAX_LICENSE_ROWS) {
 				ret = klic_error_set(KLIC_ERR_INTERNAL, "report series");
 				goto out;
@@ -175,8 +151,7 @@ static int fill_series(struct klic_report *r, struct klic_ledger *l)
 	}
 	ret = 0;
 out:
-	free(diff);
-	sqlite3_finalize(st);
+	free(s.diff);
 	return ret;
 }
 
@@ -270,8 +245,7 @@ static void sb_str(struct sbuf *b, const char *s)
 	sb_put(b, s, strlen(s));
 }
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	char tmp[512];
@@ -283,7 +257,8 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		if (b->err == 0)
-			b->err = klic_error_set(KLIC_ERR_INTERNAL, "report: HTML fragment too long");
+			b->err =
+			    klic_error_set(KLIC_ERR_INTERNAL, "report: HTML fragment too long");
 		return;
 	}
 	sb_put(b, tmp, (size_t)n);
@@ -369,8 +344,7 @@ static void chart(struct sbuf *b, const struct klic_report *r, const struct klic
 		  "<svg role=\"img\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
 		  "height=\"%.0f\">\n",
 		  CW, CH, CW, CH);
-	sb_printf(b, "<title>Seats in use per day, entitlement %lld</title>\n",
-		  (long long)e->e.id);
+	sb_printf(b, "<title>Seats in use per day, entitlement %lld</title>\n", (long long)e->e.id);
 	/* axes */
 	sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", ML,
 		  MT + ph, ML + pw, MT + ph);
@@ -394,17 +368,17 @@ static void chart(struct sbuf *b, const struct klic_report *r, const struct klic
 	/* today */
 	if (today >= r->first_day && today < r->first_day + (int64_t)r->n_days * DAY) {
 		x = X((size_t)((today - r->first_day) / DAY)) + pw / (double)r->n_days / 2;
-		sb_printf(b,
-			  "<line class=\"today\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-			  x, MT, x, MT + ph);
+		sb_printf(
+		    b, "<line class=\"today\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+		    x, MT, x, MT + ph);
 		sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">today</text>\n", x,
 			  MT + ph + 26);
 	}
 	/* labels */
 	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>\n", ML - 6,
 		  MT + ph + 4);
-	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%u</text>\n", ML - 6,
-		  MT + 4, ymax);
+	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%u</text>\n", ML - 6, MT + 4,
+		  ymax);
 	date_of(d0, r->first_day);
 	date_of(d1, r->first_day + (int64_t)(r->n_days - 1) * DAY);
 	sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", ML, MT + ph + 14, d0);
@@ -475,7 +449,8 @@ int klic_report_html(char **out, size_t *outlen, const struct klic_report *r)
 	} else {
 		for (size_t i = 0; i < r->n; i++) {
 			const struct klic_report_ent *e = &r->ent[i];
-			sb_printf(&b, "<figure>\n<figcaption>Entitlement %lld: ", (long long)e->e.id);
+			sb_printf(&b,
+				  "<figure>\n<figcaption>Entitlement %lld: ", (long long)e->e.id);
 			sb_esc(&b, e->e.product);
 			sb_str(&b, ", ");
 			sb_esc(&b, e->e.model);

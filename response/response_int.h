@@ -11,7 +11,6 @@ extern const char klic_ledger_sql[];
 extern const char klic_ledger2_sql[];
 extern const char klic_ledger3_sql[];
 
-
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
 int klic_ledger_err(struct klic_ledger *l, const char *what);
@@ -34,6 +33,104 @@ void klic_ledger_defer_checkpoints(struct klic_ledger *l);
  * threshold at this connection's last commit.  Call it outside any
  * transaction and writer lock. */
 void klic_ledger_checkpoint(struct klic_ledger *l);
+
+/* A text column of the current row ("" for NULL), valid until the next
+ * step or reset. */
+const char *klic_ledger_col_text(sqlite3_stmt *st, int i);
+/* The same, copied into dst (truncated to dstsz - 1 bytes). */
+void klic_ledger_col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i);
+
+/* ---- the rows `issue` reads and writes (ledger_issue.c) ------------------- */
+
+/* One row of `requests`. */
+struct klic_request_row {
+	int found;
+	char status[8];
+	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char machine_id[KLIC_MACHINE_ID_LEN + 1];
+	char product[4];
+	unsigned seats;
+	char reason_code[32];
+	char reason[KLIC_MAX_TEXT_LEN + 1];
+	int64_t created;
+	uint8_t *response; /* owned */
+	size_t response_len;
+};
+
+/* The request recorded under digest: row->found 0 when there is none;
+ * row->response is malloc'ed (or NULL when none is stored). */
+int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row,
+			    const char *digest);
+
+/* The licenses of an issued request into resp->lic (ordered by seat),
+ * checked against its row: seats numbered 1..n, issued at its creation,
+ * one expiry, as many as its seats. */
+int klic_ledger_request_licenses(struct klic_ledger *l, struct klic_response *resp,
+				 const char *digest, const struct klic_request_row *row);
+
+/* The licenses of machine_id and product still active at now: used[k] = 1
+ * for each seat number k its file name carries, *active their count. */
+int klic_ledger_active_files(struct klic_ledger *l, unsigned char used[KLIC_MAX_SEATS + 1],
+			     unsigned *active, const char *machine_id, const char *product,
+			     int64_t now);
+
+/* Inside the caller's write transaction: the request row (status and, for
+ * a denial, reason from row; for an issue, d's entitlement), created at
+ * the time text `created`, with its signed response. */
+int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
+			       const struct klic_request *req, const struct klic_request_row *row,
+			       const struct klic_decision *d, const char *created,
+			       const uint8_t *response, size_t len);
+
+/* Inside the caller's write transaction: one licenses row per entry of
+ * resp, issued at now from d's entitlement. */
+int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
+				const struct klic_request *req, const struct klic_response *resp,
+				const struct klic_decision *d, int64_t now);
+
+/* Inside the caller's write transaction: store the response of a request
+ * that has none; *stored 0 when one was stored before (nothing changed). */
+int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *digest,
+			       const uint8_t *response, size_t len);
+
+/* ---- the seat report's queries (ledger_report.c) -------------------------- */
+
+/* Per entitlement with licenses: licenses expiring within 7 and within 30
+ * days of now, and all its licenses.  A non-zero return from fn stops and
+ * is returned. */
+typedef int (*klic_report_count_fn)(void *ctx, int64_t entitlement_id, int64_t exp7, int64_t exp30,
+				    int64_t all);
+int klic_ledger_report_counts(struct klic_ledger *l, int64_t now, klic_report_count_fn fn,
+			      void *ctx);
+/* The earliest issue and the latest expiry of all licenses; *any 0 when
+ * there is no license. */
+int klic_ledger_license_span(struct klic_ledger *l, int *any, int64_t *first_issued,
+			     int64_t *last_expires);
+/* Every license's entitlement, issue and expiry time, for fn (a non-zero
+ * return stops and is returned). */
+typedef int (*klic_report_period_fn)(void *ctx, int64_t entitlement_id, int64_t issued,
+				     int64_t expires);
+int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn, void *ctx);
+
+/* ---- opening a request (request_open.c) --------------------------------- */
+
+/* A request read from its file: the archive and its three members, the
+ * parsed manifest and the manifest's digest (the request's name in the
+ * ledger). */
+struct klic_opened_request {
+	struct klic_archive ar;
+	const struct klic_member *man, *sig, *key; /* in ar */
+	struct klic_request req;
+	char digest[KLIC_SHA256_HEX_LEN + 1];
+};
+
+/* Steps 1-3 of spec 5.3: read path (bounded), open the strict archive,
+ * find its members, parse the manifest, check that the embedded key is
+ * the one the manifest's requester_key_sha256 names.  Who signed it is
+ * the caller's step 4/5.  Call klic_opened_request_dispose() afterwards,
+ * also on failure. */
+int klic_request_open(struct klic_opened_request *o, const char *path);
+void klic_opened_request_dispose(struct klic_opened_request *o);
 
 /* Split a "Name <email>" user ID. */
 void klic_uid_split(char *name, size_t namesz, char *email, size_t emailsz, const char *uid);

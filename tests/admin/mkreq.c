@@ -25,7 +25,15 @@ static int die(const char *what, int r)
 	return 1;
 }
 
-int main(int argc, char **argv)
+struct mkreq_opts {
+	const char *signer_home, *signer, *key_home, *key_fpr, *req_fpr, *product, *machine_hex,
+	    *out;
+	long seats;
+	int no_sig, bad_sha;
+};
+
+/* 0, or 2 for a usage error. */
+static int parse_args(struct mkreq_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {{"signer-home", required_argument, NULL, 'S'},
 					     {"signer", required_argument, NULL, 's'},
@@ -39,78 +47,157 @@ int main(int argc, char **argv)
 					     {"bad-key-sha", no_argument, NULL, 'B'},
 					     {"output", required_argument, NULL, 'o'},
 					     {NULL, 0, NULL, 0}};
-	const char *signer_home = NULL, *signer = NULL, *key_home = NULL, *key_fpr = NULL;
-	const char *req_fpr = NULL, *product = "KRE", *machine_hex = NULL, *out = NULL;
-	long seats = 1;
-	int no_sig = 0, bad_sha = 0, c, r;
-	struct klic_keyring *skr = NULL, *kkr = NULL;
-	char sfpr[KLIC_FPR_HEX_LEN + 1], kfpr[KLIC_FPR_HEX_LEN + 1], mid[KLIC_MACHINE_ID_LEN + 1];
-	char keysha[KLIC_SHA256_HEX_LEN + 1], nonce_hex[65], created[KLIC_TIME_LEN + 1];
-	char mtext[40];
-	uint8_t nonce[32], *key = NULL, *sig = NULL, *bundle = NULL;
-	size_t keylen = 0, siglen = 0, blen = 0;
-	struct klic_archive ar = KLIC_ARCHIVE_INIT;
-	json_t *m = NULL;
-	char *man = NULL, *end;
+	char *end;
+	int c;
 
+	memset(o, 0, sizeof *o);
+	o->product = "KRE";
+	o->seats = 1;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
-			signer_home = optarg;
+			o->signer_home = optarg;
 			break;
 		case 's':
-			signer = optarg;
+			o->signer = optarg;
 			break;
 		case 'K':
-			key_home = optarg;
+			o->key_home = optarg;
 			break;
 		case 'k':
-			key_fpr = optarg;
+			o->key_fpr = optarg;
 			break;
 		case 'r':
-			req_fpr = optarg;
+			o->req_fpr = optarg;
 			break;
 		case 'p':
-			product = optarg;
+			o->product = optarg;
 			break;
 		case 'n':
 			errno = 0;
-			seats = strtol(optarg, &end, 10);
+			o->seats = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || end == optarg)
 				return 2;
 			break;
 		case 'm':
-			machine_hex = optarg;
+			o->machine_hex = optarg;
 			break;
 		case 'N':
-			no_sig = 1;
+			o->no_sig = 1;
 			break;
 		case 'B':
-			bad_sha = 1;
+			o->bad_sha = 1;
 			break;
 		case 'o':
-			out = optarg;
+			o->out = optarg;
 			break;
 		default:
 			return 2;
 		}
 	}
-	if (signer_home == NULL || out == NULL) {
+	if (o->signer_home == NULL || o->out == NULL) {
 		fprintf(stderr, "usage: mkreq -o OUT --signer-home DIR [options]\n");
 		return 2;
 	}
+	return 0;
+}
+
+/* The manifest text (sorted keys, compact, "\n") for the request's fields,
+ * or NULL.  *mid gets the machine ID. */
+static char *manifest(const struct mkreq_opts *o, char mid[KLIC_MACHINE_ID_LEN + 1],
+		      const char *req_fpr, const uint8_t *key, size_t keylen, int *rp)
+{
+	char keysha[KLIC_SHA256_HEX_LEN + 1], nonce_hex[65], created[KLIC_TIME_LEN + 1];
+	char mtext[40];
+	uint8_t nonce[32];
+	json_t *m = NULL;
+	char *man = NULL;
+	int r;
+
+	*rp = 0;
+	if (o->machine_hex == NULL) {
+		uint8_t raw[16];
+		char hex[33];
+		if ((r = klic_random(raw, sizeof raw)) != 0) {
+			*rp = die("random", r);
+			return NULL;
+		}
+		klic_hex(hex, raw, sizeof raw);
+		snprintf(mtext, sizeof mtext, "%s\n", hex);
+	} else {
+		snprintf(mtext, sizeof mtext, "%s\n", o->machine_hex);
+	}
+	if ((r = klic_machine_id_derive(mid, mtext, strlen(mtext))) != 0) {
+		*rp = die("machine id", r);
+		return NULL;
+	}
+	if ((r = klic_random(nonce, sizeof nonce)) != 0) {
+		*rp = die("random", r);
+		return NULL;
+	}
+	klic_hex(nonce_hex, nonce, sizeof nonce);
+	if ((r = klic_sha256_hex(keysha, key, keylen)) != 0) {
+		*rp = die("sha", r);
+		return NULL;
+	}
+	if (o->bad_sha)
+		keysha[0] = keysha[0] == '0' ? '1' : '0';
+	if ((r = klic_time_format(created, klic_now())) != 0) {
+		*rp = die("time", r);
+		return NULL;
+	}
+	m = json_pack("{s:s,s:i,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "klic-request",
+		      "version", 1, "product", o->product, "seats", (json_int_t)o->seats,
+		      "machine_id", mid, "nonce", nonce_hex, "created", created, "requester_fpr",
+		      req_fpr, "requester_key_sha256", keysha, "hostname", "mkreq-host");
+	man = m != NULL ? json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+	json_decref(m);
+	*rp = 1;
+	if (man == NULL)
+		return NULL;
+	{
+		size_t ml = strlen(man);
+		char *t = realloc(man, ml + 2);
+		if (t == NULL) {
+			free(man);
+			return NULL;
+		}
+		man = t;
+		man[ml] = '\n';
+		man[ml + 1] = '\0';
+	}
+	*rp = 0;
+	return man;
+}
+
+int main(int argc, char **argv)
+{
+	struct mkreq_opts o;
+	const char *signer, *key_fpr, *req_fpr;
+	int r;
+	struct klic_keyring *skr = NULL, *kkr = NULL;
+	char sfpr[KLIC_FPR_HEX_LEN + 1], kfpr[KLIC_FPR_HEX_LEN + 1], mid[KLIC_MACHINE_ID_LEN + 1];
+	uint8_t *key = NULL, *sig = NULL, *bundle = NULL;
+	size_t keylen = 0, siglen = 0, blen = 0;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	char *man = NULL;
+
+	if ((r = parse_args(&o, argc, argv)) != 0)
+		return r;
+	signer = o.signer;
+	key_fpr = o.key_fpr;
 	if ((r = klic_keys_init()) != 0)
 		return die("init", r);
-	if ((r = klic_keyring_open(&skr, signer_home, 0)) != 0)
-		return die(signer_home, r);
+	if ((r = klic_keyring_open(&skr, o.signer_home, 0)) != 0)
+		return die(o.signer_home, r);
 	if (signer == NULL) {
 		if ((r = klic_key_secret_fpr(skr, sfpr)) != 0)
 			return die("signer", r);
 		signer = sfpr;
 	}
-	if (key_home != NULL) {
-		if ((r = klic_keyring_open(&kkr, key_home, 0)) != 0)
-			return die(key_home, r);
+	if (o.key_home != NULL) {
+		if ((r = klic_keyring_open(&kkr, o.key_home, 0)) != 0)
+			return die(o.key_home, r);
 	}
 	if (key_fpr == NULL) {
 		if (kkr != NULL) {
@@ -123,59 +210,22 @@ int main(int argc, char **argv)
 	}
 	if ((r = klic_key_export(kkr != NULL ? kkr : skr, &key, &keylen, key_fpr, 0)) != 0)
 		return die("export", r);
-	if (req_fpr == NULL)
-		req_fpr = key_fpr;
-	if (machine_hex == NULL) {
-		uint8_t raw[16];
-		char hex[33];
-		if ((r = klic_random(raw, sizeof raw)) != 0)
-			return die("random", r);
-		klic_hex(hex, raw, sizeof raw);
-		snprintf(mtext, sizeof mtext, "%s\n", hex);
-	} else {
-		snprintf(mtext, sizeof mtext, "%s\n", machine_hex);
-	}
-	if ((r = klic_machine_id_derive(mid, mtext, strlen(mtext))) != 0)
-		return die("machine id", r);
-	if ((r = klic_random(nonce, sizeof nonce)) != 0)
-		return die("random", r);
-	klic_hex(nonce_hex, nonce, sizeof nonce);
-	if ((r = klic_sha256_hex(keysha, key, keylen)) != 0)
-		return die("sha", r);
-	if (bad_sha)
-		keysha[0] = keysha[0] == '0' ? '1' : '0';
-	if ((r = klic_time_format(created, klic_now())) != 0)
-		return die("time", r);
-	m = json_pack("{s:s,s:i,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "klic-request",
-		      "version", 1, "product", product, "seats", (json_int_t)seats, "machine_id",
-		      mid, "nonce", nonce_hex, "created", created, "requester_fpr", req_fpr,
-		      "requester_key_sha256", keysha, "hostname", "mkreq-host");
-	man = m != NULL ? json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-	if (man == NULL)
-		return 1;
-	{
-		size_t ml = strlen(man);
-		char *t = realloc(man, ml + 2);
-		if (t == NULL)
-			return 1;
-		man = t;
-		man[ml] = '\n';
-		man[ml + 1] = '\0';
-	}
+	req_fpr = o.req_fpr != NULL ? o.req_fpr : key_fpr;
+	if ((man = manifest(&o, mid, req_fpr, key, keylen, &r)) == NULL)
+		return r;
 	if ((r = klic_sign_detached(skr, &sig, &siglen, signer, (const uint8_t *)man,
 				    strlen(man))) != 0)
 		return die("sign", r);
 	if ((r = klic_archive_add(&ar, "manifest.json", man, strlen(man))) != 0 ||
-	    (!no_sig && (r = klic_archive_add(&ar, "manifest.sig", sig, siglen)) != 0) ||
+	    (!o.no_sig && (r = klic_archive_add(&ar, "manifest.sig", sig, siglen)) != 0) ||
 	    (r = klic_archive_add(&ar, "requester.pgp", key, keylen)) != 0)
 		return die("archive", r);
 	if ((r = klic_archive_write(&bundle, &blen, &ar)) != 0)
 		return die("archive", r);
-	if ((r = klic_write_atomic(out, bundle, blen, 0644, 0)) != 0)
-		return die(out, r);
+	if ((r = klic_write_atomic(o.out, bundle, blen, 0644, 0)) != 0)
+		return die(o.out, r);
 	printf("%s\n", mid);
 	klic_archive_dispose(&ar);
-	json_decref(m);
 	free(man);
 	free(key);
 	free(sig);

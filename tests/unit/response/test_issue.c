@@ -219,24 +219,45 @@ static void parse_resp(const uint8_t *b, size_t len, struct klic_response *resp,
 	assert_int_equal(klic_response_manifest_parse(resp, m->data, m->len), 0);
 }
 
-static void test_issue_idempotent_and_rebuild(void **state)
+/* The license ID and file name of the first license in out/NAME.kresp. */
+static void first_license(struct fx *f, const char *name, char id[33], const char *file_suffix)
 {
-	struct fx *f = *state;
-	char d1[65], d2[65], d3[65], fpr[41], uid[KLIC_MAX_UID_LEN + 1], path[128];
-	uint8_t *b1, *b2, *b3;
-	size_t l1, l2, l3;
-	int added = -1;
+	static struct klic_response lresp;
 	struct klic_response resp;
 	struct klic_archive ar = KLIC_ARCHIVE_INIT;
 	struct klic_lic_parts parts;
 	struct klic_license lic;
-	static struct klic_response lresp;
-	char id_before[33];
-	sqlite3 *db;
+	const struct klic_member *m;
+	uint8_t *b;
+	size_t l;
 
-	make_request(f, "r1", "KRE", 2, d1);
+	b = read_out(f, name, &l);
+	parse_resp(b, l, &resp, &ar);
+	m = klic_archive_get(&ar, resp.lic[0].file);
+	assert_non_null(m);
+	assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
+	assert_int_equal(klic_response_manifest_parse(&lresp, parts.body, parts.body_len), 0);
+	assert_int_equal(klic_license_from_response(&lic, &lresp, m->name), 0);
+	memcpy(id, lic.license_id, 33);
+	if (file_suffix != NULL)
+		/* r1's two active licenses hold the first two names of this
+		 * machine: r2's license gets the third */
+		assert_non_null(strstr(m->name, file_suffix));
+	klic_archive_dispose(&ar);
+	free(b);
+}
 
-	/* not a member yet: a signed not-member denial, nothing recorded */
+/* Not a member yet: a signed not-member denial, nothing recorded; then
+ * registered from the same request. */
+static void idempotent_not_member(struct fx *f, const char *d1)
+{
+	char fpr[41], uid[KLIC_MAX_UID_LEN + 1], path[128];
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	uint8_t *b1;
+	size_t l1;
+	int added = -1;
+
 	issue_one(f, "r1");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_DENIED);
 	assert_string_equal(f->last.reason_code, "not-member");
@@ -253,8 +274,17 @@ static void test_issue_idempotent_and_rebuild(void **state)
 	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
 	assert_int_equal(added, 1);
 	assert_string_equal(fpr, f->user_fpr);
+}
 
-	/* issued: 2 seats, 2 license rows */
+/* Issued: 2 seats, 2 license rows; the same request again: the same
+ * bytes, nothing spent. */
+static void idempotent_issue_twice(struct fx *f)
+{
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	uint8_t *b1, *b2;
+	size_t l1, l2;
+
 	issue_one(f, "r1");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_ISSUED);
 	assert_int_equal(f->last.seats, 2);
@@ -266,7 +296,6 @@ static void test_issue_idempotent_and_rebuild(void **state)
 	assert_non_null(klic_archive_get(&ar, resp.lic[1].file));
 	klic_archive_dispose(&ar);
 
-	/* the same request again: the same bytes, nothing spent */
 	issue_one(f, "r1");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_REISSUED);
 	assert_int_equal(f->last.rebuilt, 0);
@@ -276,56 +305,40 @@ static void test_issue_idempotent_and_rebuild(void **state)
 	assert_int_equal(n_licenses(f), 2);
 	free(b1);
 	free(b2);
+}
 
-	/* crash between the seat transaction and storing the response:
-	 * simulated by clearing the stored response (trigger dropped) */
-	make_request(f, "r2", "KRE", 1, d2);
+/* Crash between the seat transaction and storing the response:
+ * simulated by clearing the stored response (trigger dropped); the re-run
+ * rebuilds it from the rows with the same license. */
+static void idempotent_rebuild(struct fx *f, const char *d2)
+{
+	char id_before[33], id_after[33], sql[256];
+	sqlite3 *db;
+
 	issue_one(f, "r2");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_ISSUED);
-	b2 = read_out(f, "r2", &l2);
-	parse_resp(b2, l2, &resp, &ar);
-	{
-		const struct klic_member *m = klic_archive_get(&ar, resp.lic[0].file);
-		assert_non_null(m);
-		assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
-		assert_int_equal(klic_response_manifest_parse(&lresp, parts.body, parts.body_len), 0);
-		assert_int_equal(klic_license_from_response(&lic, &lresp, m->name), 0);
-		memcpy(id_before, lic.license_id, sizeof id_before);
-		/* r1's two active licenses hold the first two names of this
-		 * machine: r2's license gets the third */
-		assert_non_null(strstr(m->name, "_3.lic"));
-	}
-	klic_archive_dispose(&ar);
-	free(b2);
+	first_license(f, "r2", id_before, "_3.lic");
 	assert_int_equal(sqlite3_open(f->a->ledger_path, &db), SQLITE_OK);
-	{
-		char sql[256];
-		snprintf(sql, sizeof sql,
-			 "DROP TRIGGER requests_response_once; UPDATE requests SET response = NULL "
-			 "WHERE digest = '%s';",
-			 d2);
-		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	}
+	snprintf(sql, sizeof sql,
+		 "DROP TRIGGER requests_response_once; UPDATE requests SET response = NULL "
+		 "WHERE digest = '%s';",
+		 d2);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	issue_one(f, "r2");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_REISSUED);
 	assert_int_equal(f->last.rebuilt, 1);
 	assert_int_equal(n_licenses(f), 3);
-	b2 = read_out(f, "r2", &l2);
-	parse_resp(b2, l2, &resp, &ar);
-	{
-		const struct klic_member *m = klic_archive_get(&ar, resp.lic[0].file);
-		assert_non_null(m);
-		assert_int_equal(klic_license_split(&parts, m->data, m->len), 0);
-		assert_int_equal(klic_response_manifest_parse(&lresp, parts.body, parts.body_len), 0);
-		assert_int_equal(klic_license_from_response(&lic, &lresp, m->name), 0);
-		assert_string_equal(lic.license_id, id_before);
-	}
-	klic_archive_dispose(&ar);
-	free(b2);
+	first_license(f, "r2", id_after, NULL);
+	assert_string_equal(id_after, id_before);
+}
 
-	/* all 3 seats used: a stored no-seats denial, repeated as is */
-	make_request(f, "r3", "KRE", 1, d3);
+/* All 3 seats used: a stored no-seats denial, repeated as is. */
+static void idempotent_stored_denial(struct fx *f)
+{
+	uint8_t *b2, *b3;
+	size_t l2, l3;
+
 	issue_one(f, "r3");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_DENIED);
 	assert_string_equal(f->last.reason_code, "no-seats");
@@ -339,12 +352,24 @@ static void test_issue_idempotent_and_rebuild(void **state)
 	free(b2);
 	free(b3);
 	assert_int_equal(n_licenses(f), 3);
+}
 
-	{
-		int64_t rows = 0, bad = 0;
-		assert_int_equal(klic_ledger_audit_verify(f->a->ledger, &rows, &bad), 0);
-		assert_true(rows >= 7);
-	}
+static void test_issue_idempotent_and_rebuild(void **state)
+{
+	struct fx *f = *state;
+	char d1[65], d2[65], d3[65];
+	int64_t rows = 0, bad = 0;
+
+	make_request(f, "r1", "KRE", 2, d1);
+	idempotent_not_member(f, d1);
+	idempotent_issue_twice(f);
+	make_request(f, "r2", "KRE", 1, d2);
+	idempotent_rebuild(f, d2);
+	make_request(f, "r3", "KRE", 1, d3);
+	idempotent_stored_denial(f);
+
+	assert_int_equal(klic_ledger_audit_verify(f->a->ledger, &rows, &bad), 0);
+	assert_true(rows >= 7);
 }
 
 static void test_issuer_never_member(void **state)

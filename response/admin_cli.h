@@ -1,0 +1,39 @@
+/* klic-admin — what the tool's command files share: its global options, its
+ * klic_cli (bundle/cli/klic_cli.h) and opening the admin state.  Only the
+ * tool's own files include this. */
+#ifndef KLIC_ADMIN_CLI_H
+#define KLIC_ADMIN_CLI_H
+
+#include <stddef.h>
+
+#include "klic_cli.h"
+#include "klic_response.h"
+
+#define PROG "klic-admin"
+
+/* The global options, the ctx of every command. */
+struct global {
+	const char *state_opt;
+	const char *gnupghome;
+	const char *passphrase_file;
+	char state[4096];
+};
+
+extern const struct klic_cli admin_cli;
+
+/* Open the admin state of g; 0, or the exit status after the failure was
+ * printed. */
+int admin_open(struct klic_admin **a, const struct global *g);
+
+/* A command whose sub-verbs are in c->sub: "CMD --help" prints c->help, a
+ * missing or unknown sub-verb is the usage error "expected 'a' or 'b'",
+ * else the sub-verb runs (klic_cli_dispatch). */
+int admin_sub(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+
+/* The commands in cmd_issue.c and cmd_report.c. */
+int cmd_issue(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+int cmd_list(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+int cmd_report(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+extern const char issue_help[], list_help[], report_help[];
+
+#endif

@@ -1,0 +1,221 @@
+/* klic response/ — the ledger rows `issue` reads and writes: requests,
+ * their licenses and their stored responses (response_int.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "response_int.h"
+
+int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row, const char *digest)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(row, 0, sizeof *row);
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT status, member_fpr, machine_id, product, seats, reason_code, "
+			     "reason, created, response FROM requests WHERE digest = ?1") != 0)
+		return klic_ledger_err(l, "requests");
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = klic_ledger_err(l, "requests");
+		goto out;
+	}
+	row->found = 1;
+	klic_ledger_col_copy(row->status, sizeof row->status, st, 0);
+	klic_ledger_col_copy(row->member_fpr, sizeof row->member_fpr, st, 1);
+	klic_ledger_col_copy(row->machine_id, sizeof row->machine_id, st, 2);
+	klic_ledger_col_copy(row->product, sizeof row->product, st, 3);
+	row->seats = (unsigned)sqlite3_column_int(st, 4);
+	klic_ledger_col_copy(row->reason_code, sizeof row->reason_code, st, 5);
+	klic_ledger_col_copy(row->reason, sizeof row->reason, st, 6);
+	if (klic_time_parse(&row->created, klic_ledger_col_text(st, 7)) != 0) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: bad created time", digest);
+		goto out;
+	}
+	if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
+		int n = sqlite3_column_bytes(st, 8);
+		const void *p = sqlite3_column_blob(st, 8);
+		if (n <= 0 || p == NULL) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: empty response", digest);
+			goto out;
+		}
+		row->response = malloc((size_t)n);
+		if (row->response == NULL) {
+			r = klic_error_set(KLIC_ERR_NOMEM, "response");
+			goto out;
+		}
+		memcpy(row->response, p, (size_t)n);
+		row->response_len = (size_t)n;
+	}
+	r = 0;
+out:
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_request_licenses(struct klic_ledger *l, struct klic_response *resp,
+				 const char *digest, const struct klic_request_row *row)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT license_id, seat, file, issued, expires FROM licenses "
+			     "WHERE request_digest = ?1 ORDER BY seat") != 0)
+		return klic_ledger_err(l, "licenses");
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct klic_response_entry *e;
+		int64_t issued = sqlite3_column_int64(st, 3);
+		int64_t expires = sqlite3_column_int64(st, 4);
+		if (resp->n_licenses >= KLIC_MAX_SEATS) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: too many licenses",
+					   digest);
+			goto out;
+		}
+		e = &resp->lic[resp->n_licenses];
+		klic_ledger_col_copy(e->license_id, sizeof e->license_id, st, 0);
+		e->seat = (unsigned)sqlite3_column_int(st, 1);
+		klic_ledger_col_copy(e->file, sizeof e->file, st, 2);
+		if (e->seat != resp->n_licenses + 1 || issued != row->created ||
+		    (resp->n_licenses > 0 && expires != resp->expires)) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: license rows inconsistent",
+					   digest);
+			goto out;
+		}
+		resp->expires = expires;
+		resp->n_licenses++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "licenses");
+		goto out;
+	}
+	if (resp->n_licenses != row->seats) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: %zu license rows for %u seats",
+				   digest, resp->n_licenses, row->seats);
+		goto out;
+	}
+	r = 0;
+out:
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_active_files(struct klic_ledger *l, unsigned char used[KLIC_MAX_SEATS + 1],
+			     unsigned *active, const char *machine_id, const char *product,
+			     int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned k;
+	int r, rc;
+
+	memset(used, 0, KLIC_MAX_SEATS + 1);
+	*active = 0;
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT file FROM licenses WHERE machine_id = ?1 AND product = ?2 "
+			     "AND expires > ?3") != 0)
+		return klic_ledger_err(l, "licenses");
+	sqlite3_bind_text(st, 1, machine_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (klic_license_name_parse(&k, NULL, NULL, klic_ledger_col_text(st, 0)) == 0)
+			used[k] = 1;
+		(*active)++;
+	}
+	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "licenses");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
+			       const struct klic_request *req, const struct klic_request_row *row,
+			       const struct klic_decision *d, const char *created,
+			       const uint8_t *response, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (klic_ledger_stmt(l, &st,
+			     "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
+			     "status, reason_code, reason, entitlement_id, created, response) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0)
+		return klic_ledger_err(l, "requests");
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, req->requester_fpr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, req->machine_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, req->product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, req->seats);
+	sqlite3_bind_text(st, 6, row->status, -1, SQLITE_STATIC);
+	if (!d->issue) {
+		sqlite3_bind_text(st, 7, row->reason_code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, row->reason, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(st, 9, d->entitlement_id);
+	}
+	sqlite3_bind_text(st, 10, created, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, response, (int)len, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "requests insert");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
+				const struct klic_request *req, const struct klic_response *resp,
+				const struct klic_decision *d, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if (klic_ledger_stmt(l, &st,
+			     "INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
+			     " product, issued, expires, entitlement_id, member_fpr, file) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") != 0)
+		return klic_ledger_err(l, "licenses");
+	for (size_t k = 0; k < resp->n_licenses; k++) {
+		const struct klic_response_entry *e = &resp->lic[k];
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, e->license_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, e->seat);
+		sqlite3_bind_text(st, 4, req->machine_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, req->product, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, now);
+		sqlite3_bind_int64(st, 7, d->expires);
+		sqlite3_bind_int64(st, 8, d->entitlement_id);
+		sqlite3_bind_text(st, 9, req->requester_fpr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, e->file, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			r = klic_ledger_err(l, "licenses insert");
+			break;
+		}
+	}
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *digest,
+			       const uint8_t *response, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*stored = 0;
+	if (klic_ledger_stmt(l, &st,
+			     "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
+			     "response IS NULL") != 0)
+		return klic_ledger_err(l, "store response");
+	sqlite3_bind_blob(st, 1, response, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "store response");
+	klic_ledger_stmt_done(l, st);
+	if (r == 0)
+		*stored = sqlite3_changes(klic_ledger_db(l)) != 0;
+	return r;
+}
