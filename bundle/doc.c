@@ -84,8 +84,12 @@ int klic_doc_load(json_t **out, const uint8_t *buf, size_t len, size_t cap, int 
 	}
 	v = json_object_get(root, "version");
 	if (!json_is_integer(v) || json_integer_value(v) != KLIC_PROTOCOL_VERSION) {
-		r = klic_error_set(KLIC_ERR_VERSION, "only version %d is supported",
-				   KLIC_PROTOCOL_VERSION);
+		if (json_is_integer(v))
+			r = klic_error_set(KLIC_ERR_VERSION, "version %lld (this klic reads version %d)",
+					   (long long)json_integer_value(v), KLIC_PROTOCOL_VERSION);
+		else
+			r = klic_error_set(KLIC_ERR_VERSION, "\"version\" is not an integer (this klic "
+					   "reads version %d)", KLIC_PROTOCOL_VERSION);
 		goto out;
 	}
 	json_object_foreach(root, key, v) {

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define KLIC_PROTOCOL_VERSION 1
+#define KLIC_PROTOCOL_VERSION 2
 
 /* ---- limits (spec/PROTOCOL.md "Limits") -------------------------------- */
 #define KLIC_MAX_BUNDLE_BYTES (256u * 1024u)   /* compressed .kreq/.kresp file */
@@ -32,6 +32,10 @@ extern "C" {
 #define KLIC_MAX_MEMBERS (3 + KLIC_MAX_SEATS)  /* manifest, sig, key|licenses */
 #define KLIC_MAX_NAME_LEN 64                   /* member file names */
 #define KLIC_MAX_TEXT_LEN 200                  /* reason, org, name, email */
+#define KLIC_MAX_KENT_BYTES (4u * 1024u)       /* a whole .kent (clear-signed) */
+#define KLIC_MAX_ISSUER_KEY_B64 3072           /* base64 of the minimal issuer key */
+#define KLIC_MAX_ORG_KEYS 8                    /* issuer keys one entitlement names */
+#define KLIC_MAX_ENT_SEATS 1000000             /* seats of one entitlement */
 
 /* ---- machine ID display form ------------------------------------------- */
 /* 24 Crockford base32 symbols (120 bits) + 1 Luhn mod 32 check symbol,
@@ -165,6 +169,11 @@ struct klic_response {
 	char reason[KLIC_MAX_TEXT_LEN + 1];       /* denied only: human text */
 	size_t n_licenses;                        /* issued: == seats; denied: 0 */
 	struct klic_response_entry lic[KLIC_MAX_SEATS];
+	/* issued only (version 2): the chain to the vendor */
+	char entitlement_id[33];                  /* == the embedded entitlement's */
+	char entitlement[KLIC_MAX_KENT_BYTES + 1]; /* the .kent text, exactly */
+	size_t entitlement_len;
+	char issuer_key[KLIC_MAX_ISSUER_KEY_B64 + 1]; /* base64 of the issuer's minimal public key */
 };
 
 /* Canonical bytes (the exact bytes that are signed).  *out owned by the
@@ -173,6 +182,42 @@ int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_r
 /* Strict parse: canonical form, exact key set per status, every license
  * entry well-formed, names and license IDs distinct, seats in order. */
 int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json, size_t len);
+
+/* ---- entitlement (.kent, type "klic-entitlement") ----------------------- */
+/* What the vendor sold an organization (spec/PROTOCOL.md 3.6): a
+ * clear-signed text of exactly the .lic shape (klic_license_split()),
+ * signed by the vendor key in text mode, whose body is canonical JSON like
+ * the response manifest (sorted keys, 2-space indent, no trailing
+ * newline).  The period is [valid_from, valid_until). */
+#define KLIC_MODEL_NODE_LOCKED "node-locked"
+#define KLIC_MODEL_FLOATING "floating"
+#define KLIC_BILLING_YEARLY "yearly"
+#define KLIC_BILLING_MONTHLY "monthly"
+
+struct klic_kent {
+	char entitlement_id[33];                  /* 16 random bytes, hex */
+	char org[KLIC_MAX_TEXT_LEN + 1];          /* the organization (== issuer_org) */
+	char org_keys[KLIC_MAX_ORG_KEYS][KLIC_FPR_HEX_LEN + 1]; /* issuer keys, ascending */
+	size_t n_org_keys;                        /* 1..KLIC_MAX_ORG_KEYS */
+	char product[4];                          /* "KRE" | "KSE" */
+	char model[16];                           /* "node-locked" | "floating" */
+	char billing[8];                          /* "yearly" | "monthly" */
+	unsigned seats;                           /* 1..KLIC_MAX_ENT_SEATS */
+	int64_t valid_from, valid_until;          /* valid_from < valid_until */
+	int returnable;                           /* 0 | 1 */
+	char ref[KLIC_MAX_TEXT_LEN + 1];          /* the vendor's order reference */
+	char vendor_fpr[KLIC_FPR_HEX_LEN + 1];    /* must equal the signer */
+	int64_t created;
+};
+
+/* Canonical body bytes (what the vendor signs); org_keys are written
+ * sorted (the builder sorts a copy); re-parsed before returned. */
+int klic_kent_body_build(char **out, size_t *outlen, const struct klic_kent *e);
+/* Strict parse of a body: canonical form, exact key set, types and
+ * ranges, org_keys strictly ascending (no duplicates). */
+int klic_kent_body_parse(struct klic_kent *out, const uint8_t *json, size_t len);
+/* Index of fpr in e->org_keys, or -1. */
+int klic_kent_names_key(const struct klic_kent *e, const char *fpr);
 
 /* ---- license (.lic) --------------------------------------------------------- */
 /* What one license file grants, decoded from the signed response it is a
@@ -188,6 +233,7 @@ struct klic_license {
 	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
 	char member_fpr[KLIC_FPR_HEX_LEN + 1];
 	char request_digest[KLIC_SHA256_HEX_LEN + 1];
+	char entitlement_id[33];                  /* the vendor entitlement it draws on */
 };
 
 /* The license named `filename` (a base name, no directory) in an issued

@@ -114,6 +114,7 @@ int klic_license_from_response(struct klic_license *out, const struct klic_respo
 	memcpy(l.issuer_fpr, r->issuer_fpr, sizeof(l.issuer_fpr));
 	memcpy(l.member_fpr, r->member_fpr, sizeof(l.member_fpr));
 	memcpy(l.request_digest, r->request_digest, sizeof(l.request_digest));
+	memcpy(l.entitlement_id, r->entitlement_id, sizeof(l.entitlement_id));
 	*out = l;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_doc.h"
 #include "klic_internal.h"
@@ -178,10 +179,45 @@ static int parse_licenses(struct klic_response *r, const json_t *arr)
 static const char *const response_keys[] = {
 	"type",	      "version",    "status",	  "request_digest", "machine_id", "product",
 	"seats",      "created",    "issuer_org", "issuer_fpr",	    "member_fpr", "licenses",
-	"expires",    "reason_code", "reason",
+	"expires",    "entitlement", "entitlement_id", "issuer_key", "reason_code", "reason",
 };
 #define N_ALWAYS 12
-static const int issued_only[] = {1, 0, 0};
+static const int issued_only[] = {1, 1, 1, 1, 0, 0};
+
+/* issued only: the embedded entitlement (a .kent, checked for shape here,
+ * for its signature and terms by the chain check), its ID and the
+ * issuer's public key in base64 (spec 3.4) */
+static int parse_chain(struct klic_response *r, const json_t *root)
+{
+	struct klic_lic_parts parts;
+	const json_t *v = json_object_get(root, "entitlement");
+	size_t n, keylen = 0;
+	uint8_t *key;
+	int rc;
+
+	if (!json_is_string(v))
+		return klic_error_set(KLIC_ERR_FIELD, "\"entitlement\" is not a string");
+	n = json_string_length(v);
+	if (n == 0 || n > KLIC_MAX_KENT_BYTES || strlen(json_string_value(v)) != n)
+		return klic_error_set(KLIC_ERR_FIELD, "\"entitlement\" has a bad length");
+	memcpy(r->entitlement, json_string_value(v), n + 1);
+	r->entitlement_len = n;
+	if (klic_license_split(&parts, (const uint8_t *)r->entitlement, n) != 0)
+		return klic_error_set(KLIC_ERR_FIELD,
+				      "\"entitlement\" is not a clear-signed entitlement");
+	if ((rc = klic_doc_hex(r->entitlement_id, root, "entitlement_id", 32)) != 0 ||
+	    (rc = klic_doc_str(r->issuer_key, sizeof(r->issuer_key), root, "issuer_key", 4,
+			       KLIC_MAX_ISSUER_KEY_B64)) != 0)
+		return rc;
+	n = strlen(r->issuer_key);
+	if ((key = malloc(n)) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "issuer_key");
+	rc = klic_base64_decode(key, n, &keylen, r->issuer_key, n);
+	free(key);
+	if (rc != 0 || keylen == 0)
+		return klic_error_set(KLIC_ERR_FIELD, "\"issuer_key\" is not base64");
+	return 0;
+}
 
 int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json, size_t len)
 {
@@ -243,7 +279,8 @@ int klic_response_manifest_parse(struct klic_response *out, const uint8_t *json,
 			goto out;
 		}
 	} else {
-		if ((rc = klic_doc_time(&r->expires, root, "expires")) != 0)
+		if ((rc = klic_doc_time(&r->expires, root, "expires")) != 0 ||
+		    (rc = parse_chain(r, root)) != 0)
 			goto out;
 		if (r->expires <= r->created) {
 			rc = klic_error_set(KLIC_ERR_FIELD, "\"expires\" is not after \"created\"");
@@ -315,8 +352,12 @@ int klic_response_manifest_build(char **out, size_t *outlen, const struct klic_r
 			rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: bad reason");
 			goto out;
 		}
-	} else if (json_object_set_new(root, "expires", json_string(expires)) != 0) {
-		rc = klic_error_set(KLIC_ERR_NOMEM, "response manifest");
+	} else if (json_object_set_new(root, "expires", json_string(expires)) != 0 ||
+		   json_object_set_new(root, "entitlement",
+				       json_stringn(r->entitlement, r->entitlement_len)) != 0 ||
+		   json_object_set_new(root, "entitlement_id", json_string(r->entitlement_id)) != 0 ||
+		   json_object_set_new(root, "issuer_key", json_string(r->issuer_key)) != 0) {
+		rc = klic_error_set(KLIC_ERR_FIELD, "response manifest: bad chain fields");
 		goto out;
 	}
 	if ((rc = klic_doc_dump(&s, &n, root, RESPONSE_FLAGS, 0)) != 0)

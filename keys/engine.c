@@ -120,6 +120,16 @@ static void keys_init_once(void)
 		(void)n;
 		return;
 	}
+	/* gpg from the absolute path fixed at build time, never through PATH:
+	 * whatever decides "valid" must not be a file the user can put first
+	 * on PATH (spec 5.6).  GPGME finds gpgconf in fixed directories. */
+	if (gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, KLIC_GPG_PATH, NULL) != 0) {
+		keys_init_rc = KLIC_ERR_GPG;
+		n = snprintf(keys_init_detail, sizeof keys_init_detail,
+			     "cannot use gpg at %s", KLIC_GPG_PATH);
+		(void)n;
+		return;
+	}
 	/* Do not pass the caller's locale to gpg: we only read status lines. */
 	(void)gpgme_set_locale(NULL, LC_CTYPE, NULL);
 #ifdef LC_MESSAGES
@@ -530,7 +540,8 @@ int keys_ctx_get(struct klic_keyring *kr, gpgme_ctx_t *out)
 	if ((e = gpgme_new(&ctx)) != 0)
 		return keys_map_err(e, KLIC_ERR_GPG, "gpgme_new");
 	if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
-	    (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, kr->home)) != 0 ||
+	    (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, KLIC_GPG_PATH,
+						kr->home)) != 0 ||
 	    (e = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK)) != 0 ||
 	    (e = gpgme_set_ctx_flag(ctx, "auto-key-locate", "local")) != 0 ||
 	    (e = gpgme_set_ctx_flag(ctx, "trust-model", "always")) != 0) {

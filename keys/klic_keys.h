@@ -31,7 +31,8 @@ extern "C" {
 #define KLIC_MAX_UID_LEN 255
 
 /* Call once per process before anything else (gpgme_check_version,
- * locale; OpenPGP only, gpg taken from PATH, GnuPG >= 2.2; no process is
+ * locale; OpenPGP only, gpg from the absolute build-time path KLIC_GPG_PATH,
+ * never PATH; GnuPG >= 2.2; no process is
  * started: the engine check, gpg --version, comes with the first gpg call,
  * whose error it is then).
  * Thread-safe to call more than once. */
@@ -156,6 +157,17 @@ int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *inf
 /* Same, accepting only the one pinned primary fingerprint. */
 int klic_verify_pinned(struct klic_keyring *kr, const uint8_t *sig, size_t siglen,
 		       const uint8_t *data, size_t len, const char *pinned_fpr);
+
+/* Verify a vendor entitlement (.kent, spec 3.6) and decode it: at most
+ * KLIC_MAX_KENT_BYTES, the strict clear-signed shape (klic_license_split),
+ * one text-mode signature under the policy above whose primary key `allow`
+ * accepts (the vendor anchors: never any other key), the Hash line naming
+ * the signature's digest, the strict body, and vendor_fpr == the signer.
+ * Does not judge the terms (org, keys, period): callers do.  struct
+ * klic_kent comes from klic_bundle.h. */
+struct klic_kent;
+int klic_kent_verify(struct klic_keyring *kr, struct klic_kent *out, const uint8_t *buf,
+		     size_t len, klic_fpr_allow_fn allow, void *allow_ctx);
 
 /* 0 when s is a 40-hex upper-case fingerprint. */
 int klic_fpr_check(const char *s);
