@@ -64,26 +64,32 @@ static int ent_import(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	return rc;
 }
 
+/* A time of a vendor entitlement, or JSON null for a hand-typed row. */
+static json_t *time_or_null(const struct klic_entitlement *e, int64_t t)
+{
+	char s[KLIC_TIME_LEN + 1];
+
+	if (e->kent_id[0] == '\0' || klic_time_format(s, t) != 0)
+		return json_null();
+	return json_string(s);
+}
+
 static int print_json(const struct klic_entitlement *e, size_t n, int64_t now)
 {
 	json_t *arr = json_array();
-	char from[KLIC_TIME_LEN + 1], until[KLIC_TIME_LEN + 1];
 	char *s;
 
 	for (size_t i = 0; arr != NULL && i < n; i++) {
 		unsigned freeseats = e[i].used >= e[i].seats ? 0 : e[i].seats - e[i].used;
-		json_t *o = NULL;
-		from[0] = until[0] = '\0';
-		if (e[i].kent_id[0] != '\0' && (klic_time_format(from, e[i].valid_from) != 0 ||
-						klic_time_format(until, e[i].until_end) != 0))
-			from[0] = until[0] = '\0';
-		o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:b}", "id",
-			      (json_int_t)e[i].id, "entitlement_id", e[i].kent_id, "product",
-			      e[i].product, "model", e[i].model, "billing", e[i].billing, "seats",
-			      (int)e[i].seats, "used", (int)e[i].used, "free", (int)freeseats,
-			      "until", e[i].until, "valid_from", from, "valid_until", until, "ref",
-			      e[i].ref, "created", e[i].created, "valid",
-			      e[i].until_end > now && e[i].valid_from <= now);
+		json_t *o = json_pack(
+		    "{s:I,s:o,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:o,s:o,s:s,s:s,s:b}", "id",
+		    (json_int_t)e[i].id, "entitlement_id",
+		    e[i].kent_id[0] != '\0' ? json_string(e[i].kent_id) : json_null(), "product",
+		    e[i].product, "model", e[i].model, "billing", e[i].billing, "seats",
+		    (int)e[i].seats, "used", (int)e[i].used, "free", (int)freeseats, "until",
+		    e[i].until, "valid_from", time_or_null(&e[i], e[i].valid_from), "valid_until",
+		    time_or_null(&e[i], e[i].until_end), "ref", e[i].ref, "created", e[i].created,
+		    "valid", e[i].until_end > now);
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
 			json_decref(arr); /* never print a partial list */
 			arr = NULL;
