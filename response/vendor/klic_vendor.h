@@ -125,8 +125,9 @@ struct klic_vendor_usage_report {
  * the one recorded under its ID.  Then, into rep: the audit chain
  * recomputed (every hash and the head), every license tied to the "issued"
  * audit row of its request (digest, machine, expiry, time, seat within the
- * seats it granted) or flagged unaudited, licenses of entitlements not in
- * the export flagged, and per entitlement the peak number of licenses
+ * seats it granted) or flagged unaudited, every issued row with as many
+ * licenses as it issued (else licenses were left out), licenses of
+ * entitlements not in the export flagged, and per entitlement the peak number of licenses
  * active at one time against its seats.  rep must be disposed. */
 int klic_vendor_usage_verify(struct klic_vendor *v, struct klic_vendor_usage_report *rep,
 			     const uint8_t *buf, size_t len);

@@ -261,6 +261,14 @@ static int check_lics(const struct klic_usage *u, struct klic_vendor_usage_repor
 		r = finding(rep, "license %s (machine %s, seat %u): unaudited: %s", l->license_id,
 			    l->machine_id, l->seat, why);
 	}
+	/* the ledger records a request's licenses with its audit row: fewer in
+	 * the export means licenses were left out of it */
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (rows[i].used != rows[i].granted)
+			r = finding(rep,
+				    "audit row %lld: issued %u seat(s), the export lists %u "
+				    "license(s) of that request (licenses left out)",
+				    (long long)rows[i].a->seq, rows[i].granted, rows[i].used);
 	free(rows);
 	return r;
 }

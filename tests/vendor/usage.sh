@@ -24,6 +24,7 @@ expect_exit() {
 
 # --- an organization with 5 seats, all of them issued ------------------------------
 t_org_setup "$A" "Usage Org" 5
+A_ISSUER=$T_ISSUER
 KID=$(sed -n 's/^  "entitlement_id": "\([0-9a-f]*\)",$/\1/p' "$T_KENT")
 [[ $KID =~ ^[0-9a-f]{32}$ ]] && pass "entitled: $KID" || fail "no entitlement ID in $T_KENT"
 for u in ada bob; do
@@ -47,7 +48,7 @@ mkdir -m 700 gnupg-check
 gpg --homedir "$BOX/gnupg-check" --batch --quiet --import issuer.asc 2>/dev/null
 gpg --homedir "$BOX/gnupg-check" --batch --quiet --verify org.kusage 2>/dev/null && pass "stock gpg --verify of the .kusage" ||
 	fail "gpg --verify org.kusage"
-python3 - org.kusage "$KID" "$T_ISSUER" "$(ledger 'SELECT count(*) FROM audit')" <<'PY' && pass "the body holds what the ledger holds" || fail "body"
+python3 - org.kusage "$KID" "$A_ISSUER" "$(ledger 'SELECT count(*) FROM audit')" <<'PY' && pass "the body holds what the ledger holds" || fail "body"
 import json, sys
 t = open(sys.argv[1]).read()
 body = t.split("\n\n", 1)[1].split("\n-----BEGIN PGP SIGNATURE-----\n")[0]
@@ -108,6 +109,45 @@ gpg --homedir "$B/gnupg" --batch --pinentry-mode loopback --passphrase '' --dige
 	--local-user "$BFPR" --clearsign <forged.body >forged.kusage 2>/dev/null
 gpg --homedir "$B/gnupg" --batch --quiet --verify forged.kusage 2>/dev/null && pass "forged .kusage made" || fail "forgery not signed"
 expect_exit 1 "org A's usage signed by org B's key" vendor usage verify forged.kusage
+
+# --- org A's own key, but the body edited: flagged ---------------------------------------------
+# resign FILE.kusage OUT PYTHON-EXPR: the body as JSON d, changed by the
+# statement, written canonically and clear-signed by org A's issuer key.
+resign() {
+	python3 - "$1" "$3" >edited.body <<'PY'
+import json, sys
+t = open(sys.argv[1]).read()
+d = json.loads(t.split("\n\n", 1)[1].split("\n-----BEGIN PGP SIGNATURE-----\n")[0])
+exec(sys.argv[2])
+sys.stdout.write(json.dumps(d, indent=2, sort_keys=True, ensure_ascii=False))
+PY
+	gpg --homedir "$A/gnupg" --batch --pinentry-mode loopback --passphrase '' --digest-algo SHA512 \
+		--local-user "$A_ISSUER" --clearsign <edited.body >"$2" 2>/dev/null
+}
+resign org.kusage same.kusage 'pass'
+vendor usage verify same.kusage >/dev/null && pass "re-signed unchanged by the issuer key: ok (the forger's tool works)" ||
+	fail "re-signed unchanged body refused"
+resign org.kusage hidden.kusage 'del d["licenses"][0]'
+rc=0; vendor usage verify hidden.kusage >v.txt 2>v.err || rc=$?
+[ $rc = 1 ] && grep -q "^FLAGGED: audit row [0-9]*: issued [23] seat(s), the export lists [12] license(s) .*left out" v.txt &&
+	grep -qx "$KID KRE peak 4 of 5 seats: ok" v.txt && pass "a license left out of the export is flagged" ||
+	fail "hidden license: rc $rc $(cat v.txt v.err)"
+resign org.kusage edited.kusage 'd["audit"][1]["detail"] = "nothing to see"'
+rc=0; vendor usage verify edited.kusage >v.txt 2>v.err || rc=$?
+[ $rc = 1 ] && grep -qx "audit chain: BROKEN" v.txt && grep -q "^FLAGGED: audit row 2: hash mismatch" v.txt &&
+	pass "an edited audit row breaks the chain" || fail "edited audit: rc $rc $(cat v.txt v.err)"
+resign org.kusage head.kusage 'd["audit_head"] = "0" * 64'
+rc=0; vendor usage verify head.kusage >v.txt 2>v.err || rc=$?
+[ $rc = 1 ] && grep -q "^FLAGGED: audit_head" v.txt && pass "a wrong audit_head is flagged" ||
+	fail "audit_head: rc $rc $(cat v.txt v.err)"
+resign org.kusage moved.kusage 'd["licenses"][0]["expires"] = "2099-01-01T00:00:00Z"'
+rc=0; vendor usage verify moved.kusage >v.txt 2>v.err || rc=$?
+[ $rc = 1 ] && grep -q "unaudited: its audit row names another expiry" v.txt && pass "a license with a moved expiry is unaudited" ||
+	fail "moved expiry: rc $rc $(cat v.txt v.err)"
+resign org.kusage noent.kusage 'd["licenses"][0]["entitlement_id"] = "f" * 32'
+rc=0; vendor usage verify noent.kusage >v.txt 2>v.err || rc=$?
+[ $rc = 1 ] && grep -q "^FLAGGED: license .*: unknown entitlement \"f\{32\}\"" v.txt &&
+	pass "a license of an entitlement not in the export is flagged" || fail "unknown entitlement: rc $rc $(cat v.txt v.err)"
 
 # --- a license slipped into the ledger by hand: flagged -------------------------------------------
 DA=$(ledger "SELECT request_digest FROM licenses GROUP BY request_digest HAVING count(*) = 2") # ada's 2 seats
