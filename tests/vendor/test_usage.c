@@ -190,13 +190,36 @@ static void test_limits(void **state)
 	klic_usage_dispose(&u);
 }
 
+/* The splitter's cap: a .lic stays at KLIC_MAX_LIC_BYTES, a .kusage may
+ * be larger. */
+static void test_split_cap(void **state)
+{
+	static const char head[] = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n";
+	static const char tail[] = "\n-----BEGIN PGP SIGNATURE-----\n\nAAAA\n=AAAA\n"
+				   "-----END PGP SIGNATURE-----\n";
+	size_t body = KLIC_MAX_LIC_BYTES, n = sizeof head - 1 + body + sizeof tail - 1;
+	struct klic_lic_parts parts;
+	uint8_t *doc = malloc(n);
+
+	(void)state;
+	assert_non_null(doc);
+	memcpy(doc, head, sizeof head - 1);
+	memset(doc + sizeof head - 1, 'x', body);
+	memcpy(doc + sizeof head - 1 + body, tail, sizeof tail - 1);
+	assert_int_equal(klic_license_split(&parts, doc, n), KLIC_ERR_LICENSE_FORMAT);
+	assert_int_equal(klic_clearsigned_split(&parts, doc, n, KLIC_MAX_KUSAGE_BYTES), 0);
+	assert_int_equal(parts.body_len, body);
+	assert_int_equal(parts.hash_bits, 256);
+	assert_int_equal(klic_clearsigned_split(&parts, doc, n, n - 1), KLIC_ERR_LICENSE_FORMAT);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_audit_hash),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_mutants),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_audit_hash), cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_mutants),    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_split_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
