@@ -141,6 +141,13 @@ static void gen_manifests(void)
 	klic_response_manifest_build(&s, &n, &rs);
 	put("fuzz_manifest", "response_denied.json", s, n);
 	free(s);
+	/* four seats; the same in version 1 (refused: a clean break) */
+	tu_sample_response(&rs, 4, 0);
+	klic_response_manifest_build(&s, &n, &rs);
+	put("fuzz_manifest", "response_4seats.json", s, n);
+	strstr(s, "\"version\": 2")[strlen("\"version\": ")] = '1';
+	put("fuzz_manifest", "response_v1.json", s, n);
+	free(s);
 	put("fuzz_manifest", "dup_key.json",
 	    "{\"type\":\"klic-request\",\"type\":\"klic-request\"}\n", 47);
 }
@@ -174,6 +181,47 @@ static void gen_licenses(void)
 	put("fuzz_license", "name64", nm, strlen(nm));
 }
 
+/* entitlements: the body, the clear-signed .kent, the other enumerations
+ * with 8 org keys, a version-1 body and a body with a trailing newline */
+static void gen_entitlements(void)
+{
+	struct klic_kent e;
+	char *body, *s;
+	size_t bn, n;
+
+	tu_sample_kent(&e);
+	if (klic_kent_body_build(&body, &bn, &e) != 0)
+		exit(3);
+	put("fuzz_entitlement", "body.json", body, bn);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_entitlement", "entitlement.kent", s, n);
+	free(s);
+	body = realloc(body, bn + 1);
+	if (body == NULL)
+		exit(3);
+	body[bn] = '\n';
+	put("fuzz_entitlement", "trailing_nl.json", body, bn + 1);
+	s = strstr(body, "\"version\": 2");
+	if (s == NULL)
+		exit(3);
+	s[strlen("\"version\": ")] = '1';
+	put("fuzz_entitlement", "v1.json", body, bn);
+	free(body);
+	e.n_org_keys = KLIC_MAX_ORG_KEYS;
+	for (size_t i = 0; i < KLIC_MAX_ORG_KEYS; i++)
+		memset(e.org_keys[i], "0123456789ABCDEF"[i * 2], KLIC_FPR_HEX_LEN);
+	snprintf(e.model, sizeof e.model, "%s", KLIC_MODEL_FLOATING);
+	snprintf(e.billing, sizeof e.billing, "%s", KLIC_BILLING_MONTHLY);
+	e.returnable = 1;
+	e.seats = KLIC_MAX_ENT_SEATS;
+	if (klic_kent_body_build(&body, &bn, &e) != 0)
+		exit(3);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_entitlement", "floating8.kent", s, n);
+	free(s);
+	free(body);
+}
+
 /* machine IDs */
 static void gen_machine_ids(void)
 {
@@ -194,5 +242,6 @@ int main(int argc, char **argv)
 	gen_manifests();
 	gen_licenses();
 	gen_machine_ids();
+	gen_entitlements();
 	return 0;
 }
