@@ -83,6 +83,10 @@ static void test_kent_roundtrip(void **state)
 	assert_memory_equal(a, b, la);
 	assert_int_equal(la, sizeof sample_body - 1);
 	assert_memory_equal(a, sample_body, la);
+	/* the example of spec 3.6, with the digest the spec prints */
+	char h[KLIC_SHA256_HEX_LEN + 1];
+	assert_int_equal(klic_sha256_hex(h, a, la), 0);
+	assert_string_equal(h, "ecc3d01dee937fab7bb12deb31a38f3e64705e043244e8cff82cda6bd159c263");
 	assert_int_equal(klic_kent_body_parse(&back, (const uint8_t *)a, la), 0);
 	assert_memory_equal(&back, &e, sizeof e);
 	assert_int_equal(klic_kent_names_key(&back, e.org_keys[0]), 0);
