@@ -52,6 +52,7 @@ run_on_vector_machine "$KLIC" --home "$box/u" id > "$here/machine-id.expected"
 
 # vendor -> admin: the entitlement, its body and the body's SHA-256
 org="klic test vectors"
+rm -f "$here/entitlement.kent" # klic-vendor never overwrites an entitlement
 "$VENDOR" --state "$box/v" entitle --org "$org" --org-key "$here/issuer.pub.asc" \
 	--product KRE --model node-locked --billing yearly --seats 10 \
 	--from 2026-01-01 --until 2099-12-31 --ref vectors -o "$here/entitlement.kent" >/dev/null
