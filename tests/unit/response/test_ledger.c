@@ -121,7 +121,9 @@ static void test_migrate_from_1(void **state)
 {
 	struct fx *f = *state;
 	char *sql = NULL, *ins = NULL;
-	size_t len = 0;
+	struct klic_entitlement *e = NULL;
+	struct klic_decision d;
+	size_t len = 0, n = 0;
 	int v = -1;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -145,6 +147,16 @@ static void test_migrate_from_1(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
 	assert_int_equal(v, KLIC_LEDGER_VERSION);
+	/* schema 4: the hand-typed row stays, without a .kent: it counts its
+	 * seats but issues nothing */
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", 15), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].kent_id, "");
+	assert_int_equal(e[0].used, 2);
+	assert_int_equal(klic_eligibility_decide(&d, e, n, "KRE", 1, 15), 0);
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, "no-entitlement");
+	free(e);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_prepare_v2(db, "SELECT file FROM licenses ORDER BY seat", -1, &st, NULL),
