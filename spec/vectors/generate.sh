@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the protocol test vectors (version 2) in this folder with the
 # real tools: klic-vendor signs an entitlement, klic-admin pins the vendor,
-# imports it and issues, klic requests.
+# imports it and issues, klic requests, klic-admin exports the usage and
+# klic-vendor's true-up accepts it.
 #   usage: spec/vectors/generate.sh BUILD_DIR      (needs root for unshare -m)
 # TEST-ONLY KEYS: vendor.sec.asc, issuer.sec.asc and member.sec.asc are
 # published secret keys. Never pin, embed or trust them anywhere but in tests.
@@ -78,4 +79,9 @@ cp "$box/out/request-kse.kresp" "$here/response-denied.kresp"
 mid=$(cat "$here/machine-id.expected")
 tar xzf "$here/response.kresp" -C "$box" "KRE_${mid}.lic"
 cp "$box/KRE_${mid}.lic" "$here/license.lic"
+
+# admin -> vendor: the usage export, which the vendor's true-up accepts
+rm -f "$here/usage.kusage" # klic-admin never replaces an export
+"$ADMIN" --state "$box/a" usage export -o "$here/usage.kusage" >/dev/null
+"$VENDOR" --state "$box/v" usage verify "$here/usage.kusage" >/dev/null
 echo "vectors written to $here"

@@ -18,6 +18,7 @@
 #include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_keys.h"
+#include "klic_usage.h"
 
 #define VEC KLIC_SOURCE_DIR "/spec/vectors/"
 
@@ -366,6 +367,76 @@ static void test_denied(void **state)
 	klic_archive_dispose(&ar);
 }
 
+/* usage.kusage: the issuer's signed export of that ledger; its audit chain
+ * recomputes to audit_head, its licenses are the response's */
+static void test_usage(void **state)
+{
+	static struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_usage u;
+	struct klic_lic_parts p;
+	struct klic_sig_info info;
+	struct klic_request req;
+	char prev[KLIC_SHA256_HEX_LEN + 1], h[KLIC_SHA256_HEX_LEN + 1], digest[65];
+	char mid[KLIC_MACHINE_ID_LEN + 1];
+	size_t len, klen, issued = 0;
+	uint8_t *b = slurp(VEC "usage.kusage", &len), *kent = slurp(VEC "entitlement.kent", &klen);
+	(void)state;
+	expected_mid(mid);
+	read_request(VEC "request.kreq", &req, digest);
+	read_response(VEC "response.kresp", &resp, &ar);
+	assert_int_equal(klic_license_split(&p, b, len), 0);
+	assert_int_equal(klic_verify_detached_info(kr, &info, p.sig, p.sig_len, p.body, p.body_len,
+						   allow_issuer, NULL),
+			 0);
+	assert_int_equal(info.sig_class, 0x01);
+	assert_int_equal(klic_usage_body_parse(&u, p.body, p.body_len), 0);
+	assert_string_equal(u.issuer_fpr, issuer);
+	assert_string_equal(u.org, "klic test vectors");
+	/* the entitlement, as imported */
+	assert_int_equal(u.n_ents, 1);
+	assert_int_equal(u.ents[0].kent_len, klen);
+	assert_memory_equal(u.ents[0].kent, kent, klen);
+	assert_string_equal(u.ents[0].entitlement_id, resp.entitlement_id);
+	assert_int_equal(u.ents[0].seats, 10);
+	/* the two licenses of response.kresp (listed by license_id) */
+	assert_int_equal(u.n_lics, 2);
+	assert_true(strcmp(u.lics[0].license_id, u.lics[1].license_id) < 0);
+	for (size_t i = 0; i < 2; i++) {
+		size_t k = strcmp(u.lics[i].license_id, resp.lic[0].license_id) == 0 ? 0 : 1;
+		assert_string_equal(u.lics[i].license_id, resp.lic[k].license_id);
+		assert_int_equal(u.lics[i].seat, resp.lic[k].seat);
+		assert_string_equal(u.lics[i].entitlement_id, resp.entitlement_id);
+		assert_string_equal(u.lics[i].request_digest, digest);
+		assert_string_equal(u.lics[i].machine_id, mid);
+		assert_true(u.lics[i].issued == resp.created && u.lics[i].expires == resp.expires);
+		assert_string_equal(u.lics[i].state, KLIC_USAGE_ACTIVE);
+	}
+	/* the audit chain (spec 3.7) from row 1 to audit_head */
+	memcpy(prev, KLIC_AUDIT_ZERO, sizeof prev);
+	for (size_t i = 0; i < u.n_audit; i++) {
+		assert_int_equal(klic_audit_hash(h, prev, u.audit[i].seq, u.audit[i].at,
+						 u.audit[i].event, u.audit[i].digest,
+						 u.audit[i].detail),
+				 0);
+		assert_string_equal(h, u.audit[i].hash);
+		memcpy(prev, h, sizeof prev);
+		issued += strcmp(u.audit[i].event, "issued") == 0;
+	}
+	assert_string_equal(prev, u.audit_head);
+	assert_int_equal(issued, 1);
+	/* a changed detail breaks the chain */
+	u.audit[0].detail[0] ^= 1;
+	assert_int_equal(klic_audit_hash(h, KLIC_AUDIT_ZERO, 1, u.audit[0].at, u.audit[0].event,
+					 u.audit[0].digest, u.audit[0].detail),
+			 0);
+	assert_string_not_equal(h, u.audit[0].hash);
+	klic_usage_dispose(&u);
+	klic_archive_dispose(&ar);
+	free(kent);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_issued),
 		cmocka_unit_test(test_standalone_license),
 		cmocka_unit_test(test_denied),
+		cmocka_unit_test(test_usage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
