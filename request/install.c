@@ -282,6 +282,42 @@ static int check_licenses(struct install *in)
 	return 0;
 }
 
+/* The chain to the vendor, on the license this response installs: against
+ * --vendor, or the product's installed vendor key; with neither, the
+ * response is installed on the pinned issuer's word alone (said in res). */
+static int check_chain(struct install *in, const char *vendor_file)
+{
+	struct klic_install_result *res = in->res;
+	struct klic_chain_result *cr = NULL;
+	struct klic_chain *c = NULL;
+	int r, absent = 0;
+
+	r = klic_user_chain_open(&c, res->vendor_src, &absent, vendor_file, in->resp->product);
+	if (r != 0 && absent && vendor_file == NULL) {
+		klic_error_clear();
+		return 0; /* no vendor key installed: not checked */
+	}
+	if (r != 0)
+		return r;
+	if ((cr = malloc(sizeof(*cr))) == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "chain check");
+		goto out;
+	}
+	r = klic_chain_check(c, cr, in->lic->data, in->lic->len, in->resp->lic[0].file, in->mid,
+			     in->now, in->trusted);
+	if (r != 0) {
+		r = member_error(r, in->resp->lic[0].file);
+		goto out;
+	}
+	res->chain_checked = 1;
+	memcpy(res->vendor_fpr, cr->vendor_fpr, sizeof(res->vendor_fpr));
+	memcpy(res->vendor_uid, cr->vendor_uid, sizeof(res->vendor_uid));
+out:
+	free(cr);
+	klic_chain_free(c);
+	return r;
+}
+
 /* Every check passed: the licenses, the trusted clock and the installed
  * marker, as one set; what is already in place is kept (a run killed
  * between the renames of a set is completed here). */
@@ -318,7 +354,8 @@ static int write_set(struct install *in)
 	return klic_write_atomic_set(in->items, in->n_items);
 }
 
-int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file)
+int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file,
+		      const char *vendor_file)
 {
 	struct install *in = NULL;
 	int r;
@@ -334,7 +371,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	in->res = res;
 	in->now = klic_now();
 	if ((r = open_response(in, file)) != 0 || (r = check_request(in)) != 0 ||
-	    (r = check_licenses(in)) != 0)
+	    (r = check_licenses(in)) != 0 || (r = check_chain(in, vendor_file)) != 0)
 		goto out;
 	r = write_set(in);
 out:
