@@ -190,6 +190,7 @@ static int step_license_sig(struct klic_chain *c, struct klic_response *resp,
 	char fpr[KLIC_FPR_HEX_LEN + 1];
 	struct klic_sig_info info;
 	size_t keylen = 0;
+	char d[400];
 	int r;
 
 	if (klic_base64_decode(key, sizeof(key), &keylen, resp->issuer_key,
@@ -200,8 +201,15 @@ static int step_license_sig(struct klic_chain *c, struct klic_response *resp,
 	if (strcmp(fpr, resp->issuer_fpr) != 0)
 		return klic_error_set(KLIC_ERR_MISMATCH, "issuer_key is %s, issuer_fpr says %s", fpr,
 				      resp->issuer_fpr);
-	if ((r = klic_verify_detached_info(c->kr, &info, parts->sig, parts->sig_len, parts->body,
-					   parts->body_len, issuer_allow, resp)) != 0)
+	r = klic_verify_detached_info(c->kr, &info, parts->sig, parts->sig_len, parts->body,
+				      parts->body_len, issuer_allow, resp);
+	if (r == KLIC_ERR_SIG_UNKNOWN_KEY) {
+		snprintf(d, sizeof(d), "%s", klic_error_detail());
+		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
+				      "license not signed by the issuer key it carries (%s): %s",
+				      resp->issuer_fpr, d);
+	}
+	if (r != 0)
 		return r;
 	return klic_rq_check_response_sig(&info, parts->hash_bits);
 }
@@ -210,10 +218,19 @@ static int step_license_sig(struct klic_chain *c, struct klic_response *resp,
 static int step_entitlement(struct klic_chain *c, const struct klic_response *resp,
 			    struct klic_kent *kent, size_t *vendor)
 {
+	char d[400];
 	int r;
 
-	if ((r = klic_kent_verify(c->kr, kent, (const uint8_t *)resp->entitlement,
-				  resp->entitlement_len, anchor_allow, c)) != 0)
+	r = klic_kent_verify(c->kr, kent, (const uint8_t *)resp->entitlement, resp->entitlement_len,
+			     anchor_allow, c);
+	if (r == KLIC_ERR_SIG_UNKNOWN_KEY) { /* only the anchors are there to know */
+		snprintf(d, sizeof(d), "%s", klic_error_detail());
+		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
+				      "entitlement: not signed by a vendor key (checked against %s%s): "
+				      "%s",
+				      c->anchor[0].fpr, c->n_anchors > 1 ? " ..." : "", d);
+	}
+	if (r != 0)
 		return prefixed(r, "entitlement");
 	for (*vendor = 0; *vendor < c->n_anchors; (*vendor)++)
 		if (strcmp(c->anchor[*vendor].fpr, kent->vendor_fpr) == 0)
