@@ -1,33 +1,47 @@
 #!/usr/bin/env bash
-# Set up, build, and run the klic round trip in a throwaway sandbox:
-# admin and user each get their own home and keyring; nothing outside the
-# sandbox is touched.  The sandbox is removed at the end (KEEP=1 keeps it).
+# Set up, build, and run the klic round trip in a throwaway sandbox, vendor
+# -> admin -> user: the vendor signs what the organization bought, the
+# admin issues from it, the user installs and checks the whole chain.  Each
+# role gets its own home and keyring; nothing outside the sandbox is touched.  The sandbox is removed at the end (KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
 cmake -S . -B build/normal -DKLIC_WERROR=ON >/dev/null
-cmake --build build/normal -j"$(nproc)" --target klic klic-admin >/dev/null
+cmake --build build/normal -j"$(nproc)" --target klic klic-admin klic-vendor >/dev/null
 
 bin="$PWD/build/normal"; klic="$bin/request/klic"; klic_admin="$bin/response/klic-admin"
+klic_vendor="$bin/response/vendor/klic-vendor"
 box=$(mktemp -d /tmp/klic-demo-XXXXXX)
 cleanup() {
-  for g in "$box"/admin/gnupg "$box"/user/klic/gnupg; do
+  for g in "$box"/vendor/gnupg "$box"/admin/gnupg "$box"/user/klic/gnupg; do
     [ -d "$g" ] && gpgconf --homedir "$g" --kill all 2>/dev/null || true
   done
   if [ "${KEEP:-0}" = 1 ]; then echo "sandbox kept: $box"; else rm -rf "$box"; fi
 }
 trap cleanup EXIT
 
+vendor() { echo "+ klic-vendor $*" >&2; "$klic_vendor" --state "$box/vendor" "$@"; }
 admin() { echo "+ klic-admin $*" >&2; "$klic_admin" --state "$box/admin" "$@"; }
 user()  { echo "+ klic $*" >&2; "$klic" --home "$box/user" "$@"; }
 step()  { printf '\n== %s\n' "$*"; }
 
 cd "$box"
-step "admin: create the ledger and the issuing key, record a yearly node-locked KRE entitlement"
-admin init --org "Example Org" --name "License Admin" --email admin@example.org
-admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 \
-  --until "$(date -u -d '+300 days' +%F)" --ref "PO-1234"
+# Example Org is its own vendor here: it runs klic-vendor itself (a customer
+# gets vendor.asc and its .kent files from the vendor instead).
+step "vendor: create the vendor signing key and publish its public key"
+vendor init --name "Example Vendor" --email licensing@example.com
+vendor export-key -o vendor.asc
+
+step "admin: create the ledger and the issuing key, pinning the vendor"
+admin init --org "Example Org" --name "License Admin" --email admin@example.org --vendor vendor.asc
 admin export-key -o issuer.asc
+
+step "vendor: sign the organization's purchase, 5 node-locked yearly KRE seats, naming its issuer key"
+vendor entitle --org "Example Org" --org-key issuer.asc --product KRE --model node-locked \
+  --billing yearly --seats 5 --until "$(date -u -d '+300 days' +%F)" --ref "PO-1234" -o example.kent
+
+step "admin: import the vendor-signed entitlement (checked against the pinned vendor key)"
+admin entitlement import example.kent
 admin entitlement list
 
 step "user (air-gapped): machine ID, own key, pin the issuer, request 2 KRE seats"
@@ -46,7 +60,9 @@ step "user: verify and install the response"
 user install outbox/ada.kresp
 ls -l "$box/user/license"
 user status
-for f in "$box"/user/license/*.lic; do user verify "$f"; done
+# the whole chain: the license's issuer signature, the vendor's signature on
+# the entitlement it carries, and the entitlement's terms
+for f in "$box"/user/license/*.lic; do user verify --vendor vendor.asc "$f"; done
 
 step "the same response again changes nothing; a tampered one is refused"
 user install outbox/ada.kresp

@@ -88,9 +88,12 @@ static void unlink_ledger(const char *path)
 int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o)
 {
 	char ledger[4096], gnupg[4096], created[KLIC_TIME_LEN + 1], fpr[KLIC_FPR_HEX_LEN + 1];
+	char vfpr[KLIC_FPR_HEX_LEN + 1], vpath[4096];
 	struct klic_keyring *kr = NULL;
 	struct klic_ledger *l = NULL;
-	int fd = -1, made_ledger = 0, r;
+	uint8_t *vkey = NULL;
+	size_t vkeylen = 0;
+	int fd = -1, made_ledger = 0, made_vendor = 0, r;
 	int64_t now = klic_now();
 
 	fpr_out[0] = '\0';
@@ -103,7 +106,10 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 				      "--key must be a 40-hex upper-case fingerprint");
 	if (o->key_fpr == NULL && (o->name == NULL || o->email == NULL))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "--name and --email are required");
-	if ((r = path_join(ledger, sizeof ledger, o->state, KLIC_LEDGER_FILE)) != 0)
+	if (o->vendor == NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--vendor is required");
+	if ((r = path_join(ledger, sizeof ledger, o->state, KLIC_LEDGER_FILE)) != 0 ||
+	    (r = path_join(vpath, sizeof vpath, o->state, KLIC_VENDOR_FILE)) != 0)
 		return r;
 	if (o->gnupghome != NULL)
 		r = copy_path(gnupg, sizeof gnupg, o->gnupghome);
@@ -116,6 +122,12 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 	if (access(ledger, F_OK) == 0)
 		return klic_error_set(KLIC_ERR_EXISTS,
 				      "%s: a ledger already exists (refusing to re-init)", ledger);
+	/* The vendor key first: one public key, read in a scratch keyring */
+	if ((r = klic_vendor_key_load(vfpr, &vkey, &vkeylen, o->vendor)) != 0) {
+		char d[512];
+		snprintf(d, sizeof d, "%s", klic_error_detail());
+		return klic_error_set(r, "--vendor %s: %s", o->vendor, d);
+	}
 	/* The issuer key first: nothing is recorded unless it exists. */
 	if ((r = klic_keyring_open(&kr, gnupg, o->gnupghome == NULL)) != 0)
 		goto out;
@@ -136,6 +148,11 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 	} else if ((r = klic_key_generate(kr, fpr, o->name, o->email)) != 0) {
 		goto out;
 	}
+	if (strcmp(fpr, vfpr) == 0) {
+		r = klic_error_set(KLIC_ERR_KEY, "%s: the vendor key is the issuer key %s",
+				   o->vendor, fpr);
+		goto out;
+	}
 	/* Claim the ledger path exclusively, then let SQLite fill it. */
 	fd = open(ledger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -150,10 +167,14 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 		goto out;
 	if ((r = klic_time_format(created, now)) != 0)
 		goto out;
+	if ((r = klic_write_atomic(vpath, vkey, vkeylen, 0644, 0)) != 0)
+		goto out;
+	made_vendor = 1;
 	if ((r = klic_ledger_begin(l)) != 0)
 		goto out;
 	if ((r = klic_ledger_meta_set(l, "org", o->org)) != 0 ||
 	    (r = klic_ledger_meta_set(l, "issuer_fpr", fpr)) != 0 ||
+	    (r = klic_ledger_meta_set(l, "vendor_fpr", vfpr)) != 0 ||
 	    (r = klic_ledger_meta_set(l, "created", created)) != 0 ||
 	    (o->gnupghome != NULL &&
 	     (r = klic_ledger_meta_set(l, "gnupghome", klic_keyring_home(kr))) != 0)) {
@@ -163,7 +184,7 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 	if ((r = klic_ledger_commit(l)) != 0)
 		goto out;
 	memcpy(fpr_out, fpr, KLIC_FPR_HEX_LEN + 1);
-	made_ledger = 0; /* keep it */
+	made_ledger = made_vendor = 0; /* keep them */
 	r = 0;
 out:
 	if (fd >= 0)
@@ -171,6 +192,9 @@ out:
 	klic_ledger_free(l);
 	if (made_ledger)
 		unlink_ledger(ledger);
+	if (made_vendor)
+		(void)unlink(vpath);
+	free(vkey);
 	klic_keyring_free(kr);
 	return r;
 }
@@ -211,6 +235,11 @@ int klic_admin_open(struct klic_admin **out, const char *state, const char *gnup
 	if (passphrase_file != NULL &&
 	    (r = klic_keyring_set_passphrase_file(a->kr, passphrase_file)) != 0)
 		goto out;
+	if (klic_ledger_meta_get(a->ledger, "vendor_fpr", a->vendor_fpr, sizeof a->vendor_fpr) != 0)
+		a->vendor_fpr[0] = '\0'; /* a ledger older than protocol version 2 */
+	klic_error_clear();
+	if ((r = klic_members_open(a)) != 0)
+		goto out;
 	*out = a;
 	a = NULL; /* transferred */
 	r = 0;
@@ -225,6 +254,7 @@ void klic_admin_free(struct klic_admin *a)
 		return;
 	klic_ledger_free(a->ledger);
 	klic_keyring_free(a->kr);
+	klic_keyring_free(a->members);
 	free(a);
 }
 
@@ -246,7 +276,7 @@ static int rm_entry(const char *path, const struct stat *sb, int type, struct FT
 
 /* Stop a gpg-agent that gpg may have started for the scratch home, then
  * remove the directory.  posix_spawnp, no shell. */
-static void scratch_remove(const char *dir)
+void klic_scratch_remove(const char *dir)
 {
 	char sock[4200];
 	struct stat st;
@@ -289,7 +319,7 @@ int klic_verify_with_embedded_key(const uint8_t *key, size_t keylen, const char 
 out:
 	klic_keyring_free(kr);
 	if (made)
-		scratch_remove(dir);
+		klic_scratch_remove(dir);
 	return r;
 }
 
@@ -302,7 +332,7 @@ static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 	char ifpr[KLIC_FPR_HEX_LEN + 1], name[KLIC_MAX_UID_LEN + 1], email[KLIC_MAX_UID_LEN + 1];
 	int r;
 
-	if ((r = klic_key_inspect(a->kr, fpr, uid, key, keylen)) != 0)
+	if ((r = klic_key_inspect(a->members, fpr, uid, key, keylen)) != 0)
 		return r;
 	if (expect_fpr != NULL && strcmp(fpr, expect_fpr) != 0)
 		return klic_error_set(KLIC_ERR_MISMATCH,
@@ -312,7 +342,8 @@ static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 				      "%s is the issuer's own key; it can never be a member", fpr);
 	if (!klic_is_printable(uid, strlen(uid)))
 		return klic_error_set(KLIC_ERR_KEY, "%s: user ID is not printable ASCII", fpr);
-	if ((r = klic_key_import(a->kr, ifpr, key, keylen)) != 0)
+	/* into the members' keyring, never the issuer's */
+	if ((r = klic_key_import(a->members, ifpr, key, keylen)) != 0)
 		return r;
 	if (strcmp(ifpr, fpr) != 0)
 		return klic_error_set(KLIC_ERR_KEY, "imported %s, expected %s", ifpr, fpr);

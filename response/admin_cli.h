@@ -36,4 +36,10 @@ int cmd_list(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 int cmd_report(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 extern const char issue_help[], list_help[], report_help[];
 
+/* The entitlement and vendor sub-verbs (cmd_ent.c). */
+#define N_ENT_CMDS 2
+#define N_VENDOR_CMDS 1
+extern const struct klic_cmd ent_cmds[N_ENT_CMDS], vendor_cmds[N_VENDOR_CMDS];
+extern const char ent_help[], vendor_help[];
+
 #endif

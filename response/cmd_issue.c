@@ -13,9 +13,12 @@
 
 const char issue_help[] =
     "usage: klic-admin issue FILE.kreq... [-o DIR] [--yes] [--jobs N] [--armor]\n"
-    "Answer each request with DIR/NAME.kresp (issued or denied).  Asks before\n"
-    "spending seats unless --yes.  Exit 0 when no request failed, else the highest\n"
-    "status among the failed requests (1 refused, 3 I/O, 4 internal).\n"
+    "Answer each request with DIR/NAME.kresp (issued or denied).  Seats come from\n"
+    "the imported vendor entitlements; every issued response carries its .kent\n"
+    "and the issuer key.  Request signatures are checked in STATE/members (public\n"
+    "keys only).  Asks before spending seats unless --yes.  Exit 0 when no request\n"
+    "failed, else the highest status among the failed requests (1 refused, 3 I/O,\n"
+    "4 internal).\n"
     "Requests may be binary or armored (-----BEGIN KLIC REQUEST-----); '-' reads\n"
     "one from standard input and answers it as DIR/stdin.kresp.\n"
     "  --armor  write each response as ASCII text that can be pasted into an\n"

@@ -52,10 +52,11 @@ int klic_request_semantics(struct klic_decision *out, const struct klic_request 
 int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitlement *ents,
 			    size_t n, const char *product, unsigned seats, int64_t now)
 {
-	size_t i, n_prod = 0, n_node = 0, n_yearly = 0, n_valid = 0;
+	size_t i, n_prod = 0, n_node = 0, n_yearly = 0, n_valid = 0, n_later = 0;
 	const struct klic_entitlement *best = NULL;
 	unsigned max_free = 0;
-	char last_until[11] = "";
+	char last_until[11] = "", first_from[KLIC_TIME_LEN + 1] = "";
+	int64_t next_start = 0;
 
 	if (out == NULL || product == NULL || (n > 0 && ents == NULL))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "eligibility");
@@ -66,6 +67,17 @@ int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitle
 
 		if (strcmp(e->product, product) != 0)
 			continue;
+		/* a license carries its vendor entitlement: a hand-typed row of
+		 * a ledger made before protocol version 2 cannot back one */
+		if (e->kent_id[0] == '\0')
+			continue;
+		/* a license is created within its entitlement's period: one not
+		 * yet started is not there yet */
+		if (e->valid_from > now) {
+			if (n_later++ == 0 || e->valid_from < next_start)
+				next_start = e->valid_from;
+			continue;
+		}
 		n_prod++;
 		if (strcmp(e->model, "node-locked") != 0)
 			continue;
@@ -88,7 +100,13 @@ int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitle
 		    (e->until_end == best->until_end && e->id < best->id))
 			best = e;
 	}
-	if (n_prod == 0) {
+	if (n_prod == 0 && n_later > 0) {
+		if (klic_time_format(first_from, next_start) != 0)
+			first_from[0] = '\0';
+		deny(out, "no-entitlement",
+		     "the organization has no %s entitlement in force yet (the first starts %s)",
+		     product, first_from);
+	} else if (n_prod == 0) {
 		deny(out, "no-entitlement", "the organization has no entitlement for %s", product);
 	} else if (n_node == 0) {
 		deny(out, "floating",

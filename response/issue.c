@@ -75,9 +75,9 @@ int klic_issue_verify(struct job *j, struct item *it)
 		goto out;
 	it->req = rq.req;
 	memcpy(it->digest, rq.digest, sizeof it->digest);
-	/* 4: signed by a registered member (admin keyring; a member's request
-	 * is verified with the key registered for that member) */
-	r = klic_verify_detached(a->kr, signer, rq.sig->data, rq.sig->len, rq.man->data,
+	/* 4: signed by a registered member (verified in the members' keyring,
+	 * public keys only, with the key registered for that member) */
+	r = klic_verify_detached(a->members, signer, rq.sig->data, rq.sig->len, rq.man->data,
 				 rq.man->len, allow_member, &actx);
 	if (r == 0) {
 		if (strcmp(signer, it->req.requester_fpr) != 0) {
@@ -89,7 +89,7 @@ int klic_issue_verify(struct job *j, struct item *it)
 		it->kind = K_NORMAL;
 	} else if (r == KLIC_ERR_SIG_UNKNOWN_KEY || r == KLIC_ERR_SIG_WRONG_KEY) {
 		/* 5: attribute with the embedded key alone */
-		if ((r = klic_key_inspect(a->kr, kfpr, uid, rq.key->data, rq.key->len)) != 0)
+		if ((r = klic_key_inspect(a->members, kfpr, uid, rq.key->data, rq.key->len)) != 0)
 			goto out;
 		if (strcmp(kfpr, it->req.requester_fpr) != 0) {
 			r = klic_error_set(KLIC_ERR_MISMATCH,
@@ -144,6 +144,21 @@ static void response_head(struct klic_response *resp, const struct klic_admin *a
 	}
 }
 
+/* An issued response's chain to the vendor (version 2): the .kent of the
+ * entitlement it draws on, and the issuer's public key. */
+static int chain_fields(struct job *j, struct klic_response *resp, int64_t entitlement_id)
+{
+	int r;
+
+	r = klic_ledger_entitlement_kent(j->l, resp->entitlement_id, resp->entitlement,
+					 sizeof resp->entitlement, &resp->entitlement_len,
+					 entitlement_id);
+	if (r != 0)
+		return r;
+	copy_str(resp->issuer_key, sizeof resp->issuer_key, j->b->issuer_key);
+	return 0;
+}
+
 /* The signed .kresp of a response document.  ONE signature: the manifest
  * is clear-signed; its signature block is manifest.sig, and the
  * clear-signed text is every license file. */
@@ -192,9 +207,10 @@ out:
 
 /* The signed .kresp for a recorded request (issued: from its license rows;
  * l NULL: a denial that is not recorded). */
-static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t **out,
-			  size_t *outlen, const char *digest, const struct klic_request_row *row)
+static int build_response(struct job *j, int recorded, uint8_t **out, size_t *outlen,
+			  const char *digest, const struct klic_request_row *row)
 {
+	struct klic_admin *a = j->b->a;
 	struct klic_response *resp = calloc(1, sizeof *resp);
 	int r;
 
@@ -204,8 +220,11 @@ static int build_response(struct klic_admin *a, struct klic_ledger *l, uint8_t *
 		return klic_error_set(KLIC_ERR_NOMEM, "response");
 	response_head(resp, a, digest, row);
 	r = 0;
-	if (strcmp(row->status, KLIC_STATUS_ISSUED) == 0)
-		r = klic_ledger_request_licenses(l, resp, digest, row);
+	if (recorded && strcmp(row->status, KLIC_STATUS_ISSUED) == 0) {
+		r = klic_ledger_request_licenses(j->l, resp, digest, row);
+		if (r == 0)
+			r = chain_fields(j, resp, row->entitlement_id);
+	}
 	if (r == 0)
 		r = sign_response(a, out, outlen, resp);
 	free(resp);
@@ -380,6 +399,8 @@ static int plan_answer(struct job *j, struct item *it, struct answer *an)
 			e->seat = k + 1;
 		}
 		an->resp.n_licenses = it->req.seats;
+		if ((r = chain_fields(j, &an->resp, an->d.entitlement_id)) != 0)
+			return r;
 	}
 	return sign_response(a, &an->bytes, &an->len, &an->resp);
 }
@@ -523,7 +544,7 @@ static int exec_not_member(struct job *j, struct item *it, struct klic_issue_res
 		 "the key %s that signed the request is not a registered member; ask the admin to "
 		 "run klic-admin member add",
 		 it->req.requester_fpr);
-	if ((r = build_response(j->b->a, NULL, bytes, len, it->digest, &row)) != 0)
+	if ((r = build_response(j, 0, bytes, len, it->digest, &row)) != 0)
 		return r;
 	snprintf(detail, sizeof detail, "not-member: %s (%u %s seat(s), machine %s)",
 		 it->req.requester_fpr, it->req.seats, it->req.product, it->req.machine_id);
@@ -557,7 +578,7 @@ static int exec_reissue(struct job *j, struct item *it, struct klic_issue_result
 		*len = row->response_len;
 		row->response = NULL; /* transferred */
 	} else {
-		if ((r = build_response(j->b->a, j->l, bytes, len, it->digest, row)) != 0)
+		if ((r = build_response(j, 1, bytes, len, it->digest, row)) != 0)
 			return r;
 		res->rebuilt = 1;
 	}

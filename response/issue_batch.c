@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "issue_int.h"
+#include "klic_armor.h"
 
 /* ---- the batch ----------------------------------------------------------------- */
 
@@ -193,8 +194,33 @@ static unsigned job_count(unsigned asked, size_t n)
 	return jobs;
 }
 
+/* Before anything is decided: a vendor is pinned, the issuer key can
+ * sign, and its minimal public key (base64) that every issued response
+ * carries, computed once. */
+static int batch_chain(struct batch *b)
+{
+	struct klic_admin *a = b->a;
+	uint8_t *key = NULL;
+	size_t len = 0;
+	int r;
+
+	if (a->vendor_fpr[0] == '\0')
+		return klic_error_set(KLIC_ERR_NO_VENDOR,
+				      "this ledger pins no vendor (made before protocol version "
+				      "2): run klic-admin vendor set VENDOR.asc, then import the "
+				      "vendor's entitlements");
+	if ((r = klic_key_can_sign(a->kr, a->issuer_fpr)) != 0)
+		return r;
+	if ((r = klic_key_export(a->kr, &key, &len, a->issuer_fpr, 0)) != 0)
+		return r;
+	r = klic_base64_encode(b->issuer_key, sizeof b->issuer_key, key, len);
+	free(key);
+	return r;
+}
+
 /* 1 when gpg worker processes were started for the jobs (the caller
- * stops them), else 0. */
+ * stops them), else 0.  Two sets: the issuer's keyring signs, the members'
+ * keyring verifies the requests. */
 static int start_gpg_workers(struct batch *b, unsigned jobs)
 {
 	struct klic_admin *a = b->a;
@@ -219,6 +245,10 @@ static int start_gpg_workers(struct batch *b, unsigned jobs)
 			own_workers =
 			    klic_keyring_start_workers(a->kr, jobs, a->issuer_fpr, NULL) == 0;
 		}
+		if (own_workers &&
+		    klic_keyring_start_workers(a->members, jobs, NULL, have ? prog : NULL) != 0 &&
+		    klic_keyring_start_workers(a->members, jobs, NULL, NULL) != 0)
+			klic_error_clear(); /* the verifications run in this process */
 	}
 	return own_workers;
 }
@@ -273,7 +303,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
 		goto out;
 	}
-	if ((r = check_out_names(paths, n, b->outdir)) != 0 ||
+	if ((r = batch_chain(b)) != 0 || (r = check_out_names(paths, n, b->outdir)) != 0 ||
 	    (r = klic_mkdir_p(b->outdir, 0755)) != 0)
 		goto out;
 	own_workers = start_gpg_workers(b, jobs);
@@ -312,8 +342,10 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	*tally = b->tally;
 	r = 0;
 out:
-	if (own_workers)
+	if (own_workers) {
 		klic_keyring_stop_workers(a->kr);
+		klic_keyring_stop_workers(a->members);
+	}
 	for (k = 0; k < jobs; k++)
 		klic_ledger_free(js[k].l);
 	pthread_mutex_destroy(&b->wmu);

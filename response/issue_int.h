@@ -37,6 +37,7 @@ struct batch {
 	size_t next, next_report;
 	int phase;
 	int swept; /* the output folder was swept of a killed run's leftovers */
+	char issuer_key[KLIC_MAX_ISSUER_KEY_B64 + 1]; /* base64 of the minimal public key */
 	struct klic_issue_tally tally;
 };
 

@@ -17,10 +17,12 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 3 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 4 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"
+#define KLIC_MEMBERS_DIR "members"    /* public keys of the members (verification only) */
+#define KLIC_VENDOR_FILE "vendor.asc" /* the pinned vendor's public key */
 
 /* ---- ledger ------------------------------------------------------------- */
 struct klic_ledger;
@@ -52,19 +54,32 @@ struct klic_entitlement {
 	char model[16];  /* "node-locked" | "floating" */
 	char billing[8]; /* "yearly" | "monthly" */
 	unsigned seats;
-	char until[11];    /* YYYY-MM-DD: last day of validity (UTC) */
-	int64_t until_end; /* 00:00:00Z of the day after `until` */
+	char until[11];     /* YYYY-MM-DD: last day of validity (UTC) */
+	int64_t valid_from; /* start of the period (0: a hand-typed row of schema 1-3) */
+	int64_t until_end;  /* end of the period, exclusive: the .kent's valid_until
+			     * (hand-typed rows: 00:00:00Z of the day after `until`) */
+	char kent_id[33];   /* the .kent's entitlement_id; "" for a hand-typed row,
+			     * from which nothing is issued any more */
 	char ref[KLIC_MAX_TEXT_LEN + 1];
 	char created[KLIC_TIME_LEN + 1];
 	unsigned used; /* licenses of this entitlement not yet expired at `now` */
 };
 
-/* Validate fields (product, model, billing, seats 1..1000000, until a real
- * date, ref printable <= 200) and insert, with an audit row.
- * KLIC_ERR_INVALID_ARG for a bad value. */
-int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const char *product,
-				const char *model, const char *billing, unsigned seats,
-				const char *until, const char *ref, int64_t now);
+/* Record a vendor entitlement already verified (klic_admin_entitlement_import
+ * judges it): its fields and its exact text[0..len), with an audit row
+ * (event entitlement-add, detail "import <kent_id> ...").  Idempotent:
+ * *added 0 and the existing row's id when the same text was imported
+ * before; KLIC_ERR_EXISTS when another document has the same
+ * entitlement_id (nothing changed). */
+int klic_ledger_entitlement_import(struct klic_ledger *l, int *added, int64_t *id_out,
+				   const struct klic_kent *e, const char *text, size_t len,
+				   int64_t now);
+/* The row id of the entitlement kent_id (KLIC_ERR_NOT_FOUND when absent). */
+int klic_ledger_entitlement_find(struct klic_ledger *l, int64_t *id_out, const char *kent_id);
+/* The .kent text (NUL-terminated, len bytes) and entitlement_id of row id;
+ * KLIC_ERR_LEDGER when the row has none (hand-typed) or is missing. */
+int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *text, size_t textsz,
+				 size_t *len, int64_t id);
 
 /* All entitlements (product NULL) or one product's, with `used` at now.
  * *out is a malloc'ed array (free()). */
@@ -75,6 +90,9 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 /* Insert (idempotent: *added = 0 when already present) with an audit row. */
 int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, const char *name,
 			   const char *email, int64_t now);
+/* Calls fn with each member's fingerprint (a non-zero return stops and is
+ * returned). */
+int klic_ledger_members(struct klic_ledger *l, int (*fn)(void *ctx, const char *fpr), void *ctx);
 /* 0 when fpr is a registered member, KLIC_ERR_NOT_FOUND when not. */
 int klic_ledger_is_member(struct klic_ledger *l, const char *fpr);
 
@@ -141,11 +159,13 @@ struct klic_decision {
 };
 
 /* Decide for `seats` of `product` at `now` among ents[0..n) (the product's
- * entitlements with `used` at now).  Always succeeds for valid input. */
+ * entitlements with `used` at now).  Only vendor entitlements (kent_id set)
+ * in force at now (valid_from <= now < until_end) can issue.  Always
+ * succeeds for valid input. */
 int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitlement *ents,
 			    size_t n, const char *product, unsigned seats, int64_t now);
 
-/* min(now + 60 days, until_end). */
+/* min(now + 60 days, until_end) (until_end: the entitlement's valid_until). */
 int64_t klic_license_expiry(int64_t now, int64_t until_end);
 
 /* Request semantics (step 6): 0, or fills a malformed-request denial and
@@ -159,9 +179,13 @@ struct klic_admin {
 	char gnupghome[4096];
 	char org[KLIC_MAX_TEXT_LEN + 1];
 	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
-	const char *passphrase_file; /* borrowed, may be NULL */
+	char vendor_fpr[KLIC_FPR_HEX_LEN + 1]; /* "" when no vendor is pinned (a ledger
+						* made before protocol version 2) */
+	const char *passphrase_file;           /* borrowed, may be NULL */
 	struct klic_ledger *ledger;
-	struct klic_keyring *kr;
+	struct klic_keyring *kr;      /* the issuer's GNUPGHOME: signing only */
+	struct klic_keyring *members; /* <state>/members: the members' public keys,
+				       * where requests are verified (no secret key) */
 };
 
 /* State directory: opt (--state) > $KLIC_ADMIN_HOME > ~/.local/share/klic-admin. */
@@ -173,13 +197,19 @@ struct klic_admin_init_opts {
 	const char *passphrase_file; /* NULL: none */
 	const char *org, *name, *email;
 	const char *key_fpr; /* NULL: generate; else adopt this secret key */
+	const char *vendor;  /* the vendor's public key file (required) */
 };
-/* Create the ledger and the issuer key; refuses an existing ledger
- * (KLIC_ERR_EXISTS).  On failure no ledger file is left behind. */
+/* Create the ledger and the issuer key and pin the vendor (its key, one
+ * public key, stored as <state>/vendor.asc and its primary fingerprint in
+ * meta vendor_fpr; it is never imported into the issuer's keyring);
+ * refuses an existing ledger (KLIC_ERR_EXISTS).  On failure no ledger file
+ * is left behind. */
 int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o);
 
-/* Open the state (ledger + keyring).  gnupghome NULL: the one recorded at
- * init, else <state>/gnupg. */
+/* Open the state (ledger + keyrings).  gnupghome NULL: the one recorded at
+ * init, else <state>/gnupg.  The members' keyring <state>/members is made
+ * on first use (a ledger older than protocol version 2: the registered
+ * members' public keys are copied there from the issuer's keyring). */
 int klic_admin_open(struct klic_admin **out, const char *state, const char *gnupghome,
 		    const char *passphrase_file);
 void klic_admin_free(struct klic_admin *a);
@@ -194,6 +224,18 @@ int klic_admin_member_add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 
 			      char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path);
 int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 				  char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path);
+
+/* Pin the vendor of a ledger that has none (made before protocol version
+ * 2): the same checks and files as init --vendor.  KLIC_ERR_EXISTS when a
+ * vendor is pinned already. */
+int klic_admin_vendor_set(struct klic_admin *a, const char *path);
+
+/* Import the vendor entitlement in the file at path: its vendor signature
+ * (only the pinned vendor key, in a scratch keyring), it names this
+ * admin's issuer key, its org is this ledger's, it has not ended.  *e the
+ * entitlement; *added 0 when it was imported before (same document). */
+int klic_admin_entitlement_import(struct klic_admin *a, struct klic_kent *e, int64_t *id,
+				  int *added, const char *path);
 
 /* Make a scratch GNUPGHOME under /tmp holding only `key` and verify
  * sig over data by exactly `expected_fpr` with it; the scratch directory is

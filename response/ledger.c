@@ -40,6 +40,7 @@ static const struct {
     {1, klic_ledger_sql},
     {2, klic_ledger2_sql},
     {3, klic_ledger3_sql},
+    {4, klic_ledger4_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -525,211 +526,6 @@ out:
 	return r;
 }
 
-/* ---- entitlements --------------------------------------------------------- */
-
-int klic_ledger_entitlement_add(struct klic_ledger *l, int64_t *id_out, const char *product,
-				const char *model, const char *billing, unsigned seats,
-				const char *until, const char *ref, int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	char created[KLIC_TIME_LEN + 1], detail[512];
-	int64_t day;
-	int r;
-
-	if (id_out != NULL)
-		*id_out = 0;
-	if (product == NULL || klic_product_check(product) != 0)
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "--product must be KRE or KSE");
-	if (model == NULL || (strcmp(model, "node-locked") != 0 && strcmp(model, "floating") != 0))
-		return klic_error_set(KLIC_ERR_INVALID_ARG,
-				      "--model must be node-locked or floating");
-	if (billing == NULL || (strcmp(billing, "yearly") != 0 && strcmp(billing, "monthly") != 0))
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "--billing must be yearly or monthly");
-	if (seats < 1 || seats > 1000000)
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "--seats must be 1..1000000");
-	if (until == NULL || strlen(until) != 10 || klic_date_parse(&day, until) != 0)
-		return klic_error_set(KLIC_ERR_INVALID_ARG, "--until must be a date YYYY-MM-DD");
-	if (ref == NULL)
-		ref = "";
-	if (strlen(ref) > KLIC_MAX_TEXT_LEN || !klic_is_printable(ref, strlen(ref)))
-		return klic_error_set(KLIC_ERR_INVALID_ARG,
-				      "--ref must be at most 200 printable ASCII characters");
-	if ((r = klic_time_format(created, now)) != 0)
-		return r;
-	if ((r = klic_ledger_begin(l)) != 0)
-		return r;
-	if ((r = klic_ledger_stmt(
-		 l, &st,
-		 "INSERT INTO entitlements(product, model, billing, seats, until, ref, "
-		 "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, billing, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, seats);
-	sqlite3_bind_text(st, 5, until, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, created, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = klic_ledger_err(l, "entitlement insert");
-		goto out;
-	}
-	if (id_out != NULL)
-		*id_out = sqlite3_last_insert_rowid(l->db);
-	if (snprintf(detail, sizeof detail,
-		     "id=%lld product=%s model=%s billing=%s seats=%u until=%s ref=%s",
-		     (long long)sqlite3_last_insert_rowid(l->db), product, model, billing, seats,
-		     until, ref) >= (int)sizeof detail) {
-		r = klic_error_set(KLIC_ERR_INTERNAL, "audit detail");
-		goto out;
-	}
-	if ((r = klic_ledger_audit_append(l, now, "entitlement-add", "", detail)) != 0)
-		goto out;
-	klic_ledger_stmt_done(l, st);
-	st = NULL;
-	return klic_ledger_commit(l);
-out:
-	klic_ledger_stmt_done(l, st);
-	klic_ledger_rollback(l);
-	return r;
-}
-
-/* Seats of entitlement e used at ?2 (licenses with expires > ?2), from its
- * entitlement_usage row u when it has one (spec/ledger-3.sql): only the
- * licenses expiring between u.as_of and ?2 are counted. */
-#define USED_AT_2                                                                                  \
-	"CASE WHEN u.entitlement_id IS NULL THEN"                                                  \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2)"      \
-	" WHEN ?2 >= u.as_of THEN u.active -"                                                      \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
-	"  AND x.expires > u.as_of AND x.expires <= ?2)"                                           \
-	" ELSE u.active +"                                                                         \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
-	"  AND x.expires > ?2 AND x.expires <= u.as_of) END"
-
-int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if ((r = klic_ledger_stmt(
-		 l, &st,
-		 "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
-		 "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
-		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		 " WHERE e.product = ?1")) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage refresh");
-	klic_ledger_stmt_done(l, st);
-	return r;
-}
-
-int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	*rows = 0;
-	if ((r = klic_ledger_stmt(
-		 l, &st,
-		 "SELECT u.entitlement_id, u.as_of, u.active,"
-		 " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
-		 "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
-			r = klic_error_set(
-			    KLIC_ERR_LEDGER,
-			    "entitlement %lld: %lld seats counted in use at %lld, the "
-			    "licenses say %lld",
-			    (long long)sqlite3_column_int64(st, 0),
-			    (long long)sqlite3_column_int64(st, 2),
-			    (long long)sqlite3_column_int64(st, 1),
-			    (long long)sqlite3_column_int64(st, 3));
-			goto out;
-		}
-		(*rows)++;
-	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage verify");
-out:
-	klic_ledger_stmt_done(l, st);
-	return r;
-}
-
-int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **out, size_t *n,
-			     const char *product, int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	struct klic_entitlement *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	int r, rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((r = klic_ledger_stmt(
-		 l, &st,
-		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
-		 "e.created, " USED_AT_2 " FROM entitlements e"
-		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
-		return r;
-	if (product != NULL)
-		sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct klic_entitlement *e;
-		int64_t day, seats = sqlite3_column_int64(st, 4),
-			     used = sqlite3_column_int64(st, 8);
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			if (ncap > SIZE_MAX / sizeof *v) {
-				r = klic_error_set(KLIC_ERR_NOMEM, "entitlements");
-				goto out;
-			}
-			nv = realloc(v, ncap * sizeof *v);
-			if (nv == NULL) {
-				r = klic_error_set(KLIC_ERR_NOMEM, "entitlements");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		e = &v[cnt];
-		memset(e, 0, sizeof *e);
-		e->id = sqlite3_column_int64(st, 0);
-		klic_ledger_col_copy(e->product, sizeof e->product, st, 1);
-		klic_ledger_col_copy(e->model, sizeof e->model, st, 2);
-		klic_ledger_col_copy(e->billing, sizeof e->billing, st, 3);
-		klic_ledger_col_copy(e->until, sizeof e->until, st, 5);
-		klic_ledger_col_copy(e->ref, sizeof e->ref, st, 6);
-		klic_ledger_col_copy(e->created, sizeof e->created, st, 7);
-		if (seats < 1 || seats > 1000000 || used < 0 || used > 0x7fffffff ||
-		    klic_date_parse(&day, e->until) != 0) {
-			r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld: bad row",
-					   (long long)e->id);
-			goto out;
-		}
-		e->seats = (unsigned)seats;
-		e->used = (unsigned)used;
-		e->until_end = day + 86400;
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		r = klic_ledger_err(l, "entitlements");
-		goto out;
-	}
-	*out = v;
-	v = NULL; /* transferred */
-	*n = cnt;
-	r = 0;
-out:
-	free(v);
-	klic_ledger_stmt_done(l, st);
-	return r;
-}
-
 /* ---- members --------------------------------------------------------------- */
 
 int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, const char *name,
@@ -795,6 +591,25 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 		r = klic_error_set(KLIC_ERR_NOT_FOUND, "%s is not a registered member", fpr);
 	else
 		r = klic_ledger_err(l, "members");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_members(struct klic_ledger *l, int (*fn)(void *ctx, const char *fpr), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	char fpr[KLIC_FPR_HEX_LEN + 1];
+	int r, rc;
+
+	if ((r = klic_ledger_stmt(l, &st, "SELECT fingerprint FROM members ORDER BY 1")) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		klic_ledger_col_copy(fpr, sizeof fpr, st, 0);
+		if ((r = fn(ctx, fpr)) != 0)
+			goto out;
+	}
+	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "members");
+out:
 	klic_ledger_stmt_done(l, st);
 	return r;
 }

@@ -12,9 +12,10 @@ int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row,
 	int r, rc;
 
 	memset(row, 0, sizeof *row);
-	if (klic_ledger_stmt(l, &st,
-			     "SELECT status, member_fpr, machine_id, product, seats, reason_code, "
-			     "reason, created, response FROM requests WHERE digest = ?1") != 0)
+	if (klic_ledger_stmt(
+		l, &st,
+		"SELECT status, member_fpr, machine_id, product, seats, reason_code, "
+		"reason, created, response, entitlement_id FROM requests WHERE digest = ?1") != 0)
 		return klic_ledger_err(l, "requests");
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -38,6 +39,7 @@ int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row,
 		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: bad created time", digest);
 		goto out;
 	}
+	row->entitlement_id = sqlite3_column_int64(st, 9);
 	if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
 		int n = sqlite3_column_bytes(st, 8);
 		const void *p = sqlite3_column_blob(st, 8);

@@ -1,7 +1,8 @@
 /* klic-admin — the admin tool: argument parsing and output only; all
  * logic lives in libklic_response (HACKING.md, "thin mains").  The global
- * options, the command table and init, export-key, entitlement, member and
- * audit; issue in cmd_issue.c, list and report in cmd_report.c. */
+ * options, the command table and init, export-key, member and audit;
+ * entitlement and vendor in cmd_ent.c, issue in cmd_issue.c, list and
+ * report in cmd_report.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -22,16 +23,23 @@
 static const char init_help[] =
     "usage: klic-admin [--state DIR] [--gnupghome DIR] [--passphrase-file FILE]\n"
     "                  init --org NAME --name NAME --email EMAIL [--key FPR]\n"
+    "                       --vendor VENDOR.asc\n"
     "Create the ledger and the Ed25519 issuing key (or adopt the existing secret\n"
-    "key FPR, e.g. on a smartcard).  Refuses to re-initialize an existing ledger.\n";
+    "key FPR, e.g. on a smartcard), and pin the vendor whose signed entitlements\n"
+    "'entitlement import' accepts (its public key, from 'klic-vendor export-key';\n"
+    "kept as STATE/vendor.asc, never in the issuer's keyring).  Refuses to\n"
+    "re-initialize an existing ledger.\n";
 
 static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 {
 	struct global *g = ctx;
-	static const struct option opts[] = {
-	    {"org", required_argument, NULL, 'o'},   {"name", required_argument, NULL, 'n'},
-	    {"email", required_argument, NULL, 'e'}, {"key", required_argument, NULL, 'k'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
+					     {"name", required_argument, NULL, 'n'},
+					     {"email", required_argument, NULL, 'e'},
+					     {"key", required_argument, NULL, 'k'},
+					     {"vendor", required_argument, NULL, 'v'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	struct klic_admin_init_opts o;
 	char fpr[KLIC_FPR_HEX_LEN + 1];
 	int c, r;
@@ -57,6 +65,11 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 			    0)
 				return r;
 			break;
+		case 'v':
+			if ((r = klic_cli_once(&admin_cli, "init", &o.vendor, optarg,
+					       "--vendor")) != 0)
+				return r;
+			break;
 		case 'h':
 			fputs(cmd->help, stdout);
 			return 0;
@@ -70,6 +83,10 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 		return klic_cli_usage(&admin_cli, "init", "--org is required", NULL);
 	if (o.key_fpr == NULL && (o.name == NULL || o.email == NULL))
 		return klic_cli_usage(&admin_cli, "init", "--name and --email are required", NULL);
+	if (o.vendor == NULL)
+		return klic_cli_usage(&admin_cli, "init",
+				      "--vendor VENDOR.asc is required (the vendor's public key)",
+				      NULL);
 	o.state = g->state;
 	o.gnupghome = g->gnupghome;
 	o.passphrase_file = g->passphrase_file;
@@ -121,181 +138,6 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 	else if ((r = klic_write_atomic(outp, key, len, 0644, 0)) != 0)
 		rc = klic_cli_fail(&admin_cli, outp, r);
 	free(key);
-	klic_admin_free(a);
-	return rc;
-}
-
-/* ---- entitlement ------------------------------------------------------------ */
-
-static const char ent_help[] =
-    "usage: klic-admin entitlement add --product KRE|KSE --model node-locked|floating\n"
-    "                         --billing yearly|monthly --seats N --until YYYY-MM-DD [--ref TEXT]\n"
-    "       klic-admin entitlement list [--json]\n"
-    "Record what the organization bought / show entitlements with used and free seats.\n";
-
-static int ent_add(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
-{
-	struct global *g = ctx;
-	static const struct option opts[] = {
-	    {"product", required_argument, NULL, 'p'}, {"model", required_argument, NULL, 'm'},
-	    {"billing", required_argument, NULL, 'b'}, {"seats", required_argument, NULL, 's'},
-	    {"until", required_argument, NULL, 'u'},   {"ref", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-	const char *product = NULL, *model = NULL, *billing = NULL, *seats_s = NULL, *until = NULL,
-		   *ref = NULL;
-	struct klic_admin *a = NULL;
-	unsigned seats = 0;
-	int64_t id = 0, day;
-	int c, r, rc;
-
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		const char **slot = NULL, *name = "";
-		switch (c) {
-		case 'p':
-			slot = &product;
-			name = "--product";
-			break;
-		case 'm':
-			slot = &model;
-			name = "--model";
-			break;
-		case 'b':
-			slot = &billing;
-			name = "--billing";
-			break;
-		case 's':
-			slot = &seats_s;
-			name = "--seats";
-			break;
-		case 'u':
-			slot = &until;
-			name = "--until";
-			break;
-		case 'r':
-			slot = &ref;
-			name = "--ref";
-			break;
-		case 'h':
-			fputs(cmd->help, stdout);
-			return 0;
-		default:
-			return klic_cli_usage(&admin_cli, "entitlement add", "unknown option",
-					      NULL);
-		}
-		if ((r = klic_cli_once(&admin_cli, "entitlement add", slot, optarg, name)) != 0)
-			return r;
-	}
-	if (optind != argc)
-		return klic_cli_usage(&admin_cli, "entitlement add", "unexpected argument", NULL);
-	if (product == NULL || model == NULL || billing == NULL || seats_s == NULL || until == NULL)
-		return klic_cli_usage(
-		    &admin_cli, "entitlement add",
-		    "--product, --model, --billing, --seats and --until are required", NULL);
-	if (klic_product_check(product) != 0)
-		return klic_cli_usage(&admin_cli, "entitlement add", "--product must be KRE or KSE",
-				      NULL);
-	if (strcmp(model, "node-locked") != 0 && strcmp(model, "floating") != 0)
-		return klic_cli_usage(&admin_cli, "entitlement add",
-				      "--model must be node-locked or floating", NULL);
-	if (strcmp(billing, "yearly") != 0 && strcmp(billing, "monthly") != 0)
-		return klic_cli_usage(&admin_cli, "entitlement add",
-				      "--billing must be yearly or monthly", NULL);
-	if (klic_cli_uint(&seats, seats_s, 1000000) != 0 || seats == 0)
-		return klic_cli_usage(&admin_cli, "entitlement add",
-				      "--seats must be a number 1..1000000", NULL);
-	if (strlen(until) != 10 || klic_date_parse(&day, until) != 0)
-		return klic_cli_usage(&admin_cli, "entitlement add",
-				      "--until must be a date YYYY-MM-DD", NULL);
-	klic_error_clear();
-	if ((rc = admin_open(&a, g)) != 0)
-		return rc;
-	r = klic_ledger_entitlement_add(a->ledger, &id, product, model, billing, seats, until, ref,
-					klic_now());
-	if (r == KLIC_ERR_INVALID_ARG) {
-		rc = klic_cli_usage(&admin_cli, "entitlement add", klic_error_detail(), NULL);
-	} else if (r != 0) {
-		rc = klic_cli_fail(&admin_cli, a->ledger_path, r);
-	} else {
-		printf("entitlement %lld: %u %s seats, %s, %s, until %s\n", (long long)id, seats,
-		       product, model, billing, until);
-	}
-	klic_admin_free(a);
-	return rc;
-}
-
-static int ent_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
-{
-	struct global *g = ctx;
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	struct klic_admin *a = NULL;
-	struct klic_entitlement *e = NULL;
-	size_t n = 0, i;
-	int json = 0, c, r, rc;
-	int64_t now = klic_now();
-
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			if (json)
-				return klic_cli_usage(&admin_cli, "entitlement list",
-						      "option --json given twice", NULL);
-			json = 1;
-			break;
-		case 'h':
-			fputs(cmd->help, stdout);
-			return 0;
-		default:
-			return klic_cli_usage(&admin_cli, "entitlement list", "unknown option",
-					      NULL);
-		}
-	}
-	if (optind != argc)
-		return klic_cli_usage(&admin_cli, "entitlement list", "unexpected argument", NULL);
-	if ((rc = admin_open(&a, g)) != 0)
-		return rc;
-	if ((r = klic_ledger_entitlements(a->ledger, &e, &n, NULL, now)) != 0) {
-		rc = klic_cli_fail(&admin_cli, a->ledger_path, r);
-		goto out;
-	}
-	if (json) {
-		json_t *arr = json_array();
-		char *s;
-		for (i = 0; arr != NULL && i < n; i++) {
-			unsigned freeseats = e[i].used >= e[i].seats ? 0 : e[i].seats - e[i].used;
-			json_t *o = json_pack(
-			    "{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:b}", "id",
-			    (json_int_t)e[i].id, "product", e[i].product, "model", e[i].model,
-			    "billing", e[i].billing, "seats", (int)e[i].seats, "used",
-			    (int)e[i].used, "free", (int)freeseats, "until", e[i].until, "ref",
-			    e[i].ref, "created", e[i].created, "valid", e[i].until_end > now);
-			if (o == NULL || json_array_append_new(arr, o) != 0) {
-				json_decref(arr); /* never print a partial list */
-				arr = NULL;
-			}
-		}
-		s = arr != NULL ? json_dumps(arr, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
-		json_decref(arr);
-		if (s == NULL) {
-			rc = klic_cli_fail(&admin_cli, "entitlement list",
-					   klic_error_set(KLIC_ERR_NOMEM, "json"));
-			goto out;
-		}
-		printf("%s\n", s);
-		free(s);
-	} else {
-		printf("%-4s %-7s %-11s %-7s %6s %6s %6s %-10s %s\n", "ID", "PRODUCT", "MODEL",
-		       "BILLING", "SEATS", "USED", "FREE", "UNTIL", "REF");
-		for (i = 0; i < n; i++) {
-			unsigned freeseats = e[i].used >= e[i].seats ? 0 : e[i].seats - e[i].used;
-			printf("%-4lld %-7s %-11s %-7s %6u %6u %6u %-10s %s%s\n",
-			       (long long)e[i].id, e[i].product, e[i].model, e[i].billing,
-			       e[i].seats, e[i].used, freeseats, e[i].until, e[i].ref,
-			       e[i].until_end > now ? "" : " (ended)");
-		}
-	}
-out:
-	free(e);
 	klic_admin_free(a);
 	return rc;
 }
@@ -398,15 +240,6 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-static const struct klic_cmd ent_cmds[] = {
-    {"add", ent_add, "record what the organization bought",
-     "entitlement add --product KRE|KSE --model node-locked|floating --billing yearly|monthly "
-     "--seats N --until YYYY-MM-DD [--ref TEXT]",
-     ent_help, NULL, 0},
-    {"list", ent_list, "entitlements with used and free seats", "entitlement list [--json]",
-     ent_help, NULL, 0},
-};
-
 static const struct klic_cmd member_cmds[] = {
     {"add", member_add, "accept a user's key as a member",
      "member add FILE.asc | --from-request FILE.kreq", member_help, NULL, 0},
@@ -419,11 +252,14 @@ static const struct klic_cmd audit_cmds[] = {
 
 static const struct klic_cmd cmds[] = {
     {"init", cmd_init, "create the ledger and the issuing key",
-     "init --org NAME --name NAME --email EMAIL [--key FPR]", init_help, NULL, 0},
+     "init --org NAME --name NAME --email EMAIL [--key FPR] --vendor VENDOR.asc", init_help, NULL,
+     0},
     {"export-key", cmd_export_key, "write the issuer public key users pin", "export-key [-o FILE]",
      export_help, NULL, 0},
-    {"entitlement", admin_sub, "add / list entitlements (what was bought)",
-     "entitlement add|list ...", ent_help, ent_cmds, sizeof ent_cmds / sizeof ent_cmds[0]},
+    {"vendor", admin_sub, "pin the vendor of a ledger made without one", "vendor set FILE.asc",
+     vendor_help, vendor_cmds, N_VENDOR_CMDS},
+    {"entitlement", admin_sub, "import / list vendor entitlements (what was bought)",
+     "entitlement import|list ...", ent_help, ent_cmds, N_ENT_CMDS},
     {"member", admin_sub, "accept a user's key as a member", "member add ...", member_help,
      member_cmds, sizeof member_cmds / sizeof member_cmds[0]},
     {"issue", cmd_issue, "answer requests with signed responses",

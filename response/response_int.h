@@ -10,6 +10,7 @@
 extern const char klic_ledger_sql[];
 extern const char klic_ledger2_sql[];
 extern const char klic_ledger3_sql[];
+extern const char klic_ledger4_sql[];
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
@@ -53,7 +54,8 @@ struct klic_request_row {
 	char reason_code[32];
 	char reason[KLIC_MAX_TEXT_LEN + 1];
 	int64_t created;
-	uint8_t *response; /* owned */
+	int64_t entitlement_id; /* issued: the entitlement it draws on */
+	uint8_t *response;      /* owned */
 	size_t response_len;
 };
 
@@ -131,6 +133,28 @@ struct klic_opened_request {
  * also on failure. */
 int klic_request_open(struct klic_opened_request *o, const char *path);
 void klic_opened_request_dispose(struct klic_opened_request *o);
+
+/* ---- keyrings (admin.c, admin_vendor.c) --------------------------------- */
+
+/* Stop any gpg-agent of the scratch GNUPGHOME dir and remove it. */
+void klic_scratch_remove(const char *dir);
+
+/* A scratch VERIFY_ONLY keyring under /tmp (dir: "/tmp/klic-XXXXXX",
+ * filled in) holding only the public key key[0..keylen); *fpr its primary
+ * fingerprint.  Free with klic_keyring_free(), then klic_scratch_remove(dir)
+ * when dir[0] != '\0' (also on failure). */
+int klic_scratch_keyring(struct klic_keyring **kr, char dir[32], char fpr[KLIC_FPR_HEX_LEN + 1],
+			 const uint8_t *key, size_t keylen);
+
+/* The vendor key file at path: exactly one public key (read in a scratch
+ * keyring, never imported anywhere else); its primary fingerprint and its
+ * armored minimal export (*out owned by the caller). */
+int klic_vendor_key_load(char fpr[KLIC_FPR_HEX_LEN + 1], uint8_t **out, size_t *outlen,
+			 const char *path);
+
+/* Open a->members (<state>/members), making it on first use with the
+ * registered members' public keys copied from the issuer's keyring. */
+int klic_members_open(struct klic_admin *a);
 
 /* Split a "Name <email>" user ID. */
 void klic_uid_split(char *name, size_t namesz, char *email, size_t emailsz, const char *uid);

@@ -85,3 +85,85 @@ on_machine() {
 	local idfile=$1; shift
 	unshare -m --propagation private bash -c 'mount --bind "$0" /etc/machine-id && exec "$@"' "$idfile" "$@"
 }
+
+# ---- the trust chain: vendor -> organization (issue 14) ---------------------
+# An organization's admin state with its vendor entitlement, in one call:
+#
+#   t_org_setup DIR ORG [SEATS [PRODUCT [MODEL [BILLING [ENTITLE OPTIONS...]]]]]
+#       klic-admin --state DIR init --org ORG --vendor $BOX/vendor.asc, then,
+#       unless SEATS is empty or 0, t_entitle DIR SEATS PRODUCT MODEL BILLING ...
+#       Sets T_ISSUER (the admin's issuer fingerprint).
+#   t_entitle DIR SEATS [PRODUCT [MODEL [BILLING [ENTITLE OPTIONS...]]]]
+#       the vendor signs an entitlement for DIR's organization naming DIR's
+#       issuer key (defaults KRE node-locked yearly, --until 400 days ahead,
+#       --ref PO-test; ENTITLE OPTIONS are more klic-vendor entitle options,
+#       e.g. --until 2027-01-01 --from 2026-12-01 --ref PO-42), and DIR's admin
+#       imports it.  Sets T_KENT (the .kent file, kept in $BOX/kents/).
+#   t_vendor
+#       the test vendor: klic-vendor --state $T_VENDOR (default $BOX/vendor,
+#       made on first use), its public key in $T_VENDOR.asc.
+#
+# T_RUN (an array, default empty) prefixes every command these helpers run,
+# e.g. T_RUN=(faketime '-71 days') for an organization set up in the past
+# (with its own T_VENDOR: a key cannot sign before it was made).
+#
+# Binaries: $ADMIN (klic-admin) and $KLIC_VENDOR (klic-vendor; ctest sets it,
+# else it is looked for next to klic-admin: build tree response/vendor/, or
+# the same bin folder).  Extra klic-admin global options (--gnupghome,
+# --passphrase-file) for DIR: T_ADMIN_OPTS (an array, default empty).
+T_ADMIN_OPTS=()
+T_RUN=()
+
+t_vendor_bin() {
+	if [ -n "${KLIC_VENDOR:-}" ]; then echo "$KLIC_VENDOR"; return; fi
+	local d
+	d=$(dirname "$ADMIN")
+	if [ -x "$d/vendor/klic-vendor" ]; then echo "$d/vendor/klic-vendor"
+	elif [ -x "$d/klic-vendor" ]; then echo "$d/klic-vendor"
+	else echo "t_vendor: no klic-vendor (set KLIC_VENDOR)" >&2; return 1; fi
+}
+
+t_vendor() {
+	local v vd=${T_VENDOR:-$BOX/vendor}
+	v=$(t_vendor_bin)
+	if [ ! -e "$vd.asc" ]; then
+		"${T_RUN[@]}" "$v" --state "$vd" init --name "Test Vendor" --email vendor@test.invalid >/dev/null
+		"${T_RUN[@]}" "$v" --state "$vd" export-key -o "$vd.asc" >/dev/null
+	fi
+}
+
+t_org_setup() {
+	local dir=$1 org=$2 seats=${3:-}
+	t_vendor
+	T_ISSUER=$("${T_RUN[@]}" "$ADMIN" --state "$dir" "${T_ADMIN_OPTS[@]}" init --org "$org" \
+		--name "$org Admin" --email admin@test.invalid --vendor "${T_VENDOR:-$BOX/vendor}.asc" |
+		awk '/^issuer/ {print $2}')
+	if [ -n "$seats" ] && [ "$seats" != 0 ]; then
+		shift 2
+		t_entitle "$dir" "$@"
+	fi
+}
+
+t_entitle() {
+	local dir=$1 seats=$2 product=${3:-KRE} model=${4:-node-locked} billing=${5:-yearly}
+	local v org extra=() a
+	shift $(( $# < 5 ? $# : 5 ))
+	extra=("$@")
+	v=$(t_vendor_bin)
+	t_vendor
+	org=$(sqlite3 "$dir/ledger.sqlite" "SELECT value FROM meta WHERE key = 'org'")
+	mkdir -p "$BOX/kents"
+	"${T_RUN[@]}" "$ADMIN" --state "$dir" "${T_ADMIN_OPTS[@]}" export-key -o "$BOX/kents/org-key.asc"
+	local has_until=0 has_ref=0
+	for a in "${extra[@]}"; do
+		case $a in --until) has_until=1 ;; --ref) has_ref=1 ;; esac
+	done
+	[ "$has_until" = 1 ] || extra+=(--until "$("${T_RUN[@]}" date -u -d '+400 days' +%F)")
+	[ "$has_ref" = 1 ] || extra+=(--ref PO-test)
+	T_KENT=$(mktemp -u "$BOX/kents/ent-XXXXXX").kent
+	"${T_RUN[@]}" "$v" --state "${T_VENDOR:-$BOX/vendor}" entitle --org "$org" \
+		--org-key "$BOX/kents/org-key.asc" \
+		--product "$product" --model "$model" --billing "$billing" --seats "$seats" \
+		"${extra[@]}" -o "$T_KENT" >/dev/null
+	"${T_RUN[@]}" "$ADMIN" --state "$dir" "${T_ADMIN_OPTS[@]}" entitlement import "$T_KENT" >/dev/null
+}

@@ -18,7 +18,12 @@ NOW='2026-03-01 12:00:00'
 at_now() { faketime -f "@$NOW" "$@"; }
 
 # --- an empty ledger ------------------------------------------------------------
-admin init --org 'A&B <Labs> "Q"' --name Admin --email admin@test.invalid >/dev/null
+# the vendor and the admin made their keys before everything they sign
+PAST='2025-06-01 00:00:00'
+T_RUN=(faketime -f "@$PAST")
+t_vendor
+faketime -f "@$PAST" "$ADMIN" --state "$A" init --org 'A&B <Labs> "Q"' --name Admin \
+	--email admin@test.invalid --vendor "$BOX/vendor.asc" >/dev/null
 if admin report >out.txt && grep -q '^ID ' out.txt && [ "$(wc -l <out.txt)" -eq 2 ]; then
 	pass "empty ledger: a table with no rows"
 else
@@ -38,12 +43,14 @@ admin report --html empty.html >/dev/null && grep -q "No entitlements recorded" 
 	pass "empty ledger: HTML says so" || fail "empty HTML"
 
 # --- a known state -----------------------------------------------------------------
-add() { at_now "$ADMIN" --state "$A" entitlement add "$@" >/dev/null; }
-add --product KRE --model node-locked --billing yearly --seats 10 --until 2026-12-31 \
+# vendor entitlements, signed and imported on 2026-01-15 (the 4th has ended by now)
+T_RUN=(faketime -f "@2026-01-15 00:00:00")
+t_entitle "$A" 10 KRE node-locked yearly --from 2025-11-01 --until 2026-12-31 \
 	--ref "PO <b>&\"x'</b>"                                                     # 1
-add --product KSE --model node-locked --billing yearly --seats 2 --until 2026-06-30   # 2
-add --product KRE --model floating --billing yearly --seats 5 --until 2027-01-01      # 3
-add --product KRE --model node-locked --billing yearly --seats 3 --until 2026-01-31   # 4 (ended)
+t_entitle "$A" 2 KSE node-locked yearly --from 2025-11-01 --until 2026-06-30    # 2
+t_entitle "$A" 5 KRE floating yearly --from 2025-11-01 --until 2027-01-01       # 3
+t_entitle "$A" 3 KRE node-locked yearly --from 2025-11-01 --until 2026-01-31    # 4 (ended)
+T_RUN=()
 
 # licenses: entitlement, product, issued, expires (UTC)
 python3 - "$A/ledger.sqlite" <<'EOF'
@@ -146,9 +153,12 @@ for x in l:
 assert [x["state"] for x in l].count("active") == 6
 assert l[0]["issued"] == "2025-12-01T00:00:00Z" and l[0]["expires"] == "2026-01-30T00:00:00Z"
 assert l[0]["file"] == "KRE_AHK71-7GYA7-9T7JC-4WBRZ-19YG5.lic", l[0]["file"]
-ek = {"id", "product", "model", "billing", "seats", "used", "free", "until", "ref", "created", "valid"}
+ek = {"id", "entitlement_id", "product", "model", "billing", "seats", "used", "free", "until",
+      "valid_from", "valid_until", "ref", "created", "valid"}
 assert all(set(x) == ek for x in e) and len(e) == 4, [sorted(x) for x in e]
 assert [(x["id"], x["used"], x["free"], x["valid"]) for x in e] == [(1, 4, 6, True), (2, 2, 0, True), (3, 0, 5, True), (4, 0, 3, False)]
+assert [(x["valid_from"], x["valid_until"]) for x in e][0] == ("2025-11-01T00:00:00Z", "2027-01-01T00:00:00Z")
+assert all(len(x["entitlement_id"]) == 32 for x in e)
 EOF
 	pass "list --json and entitlement list --json: exact keys, the same counts"
 else

@@ -39,10 +39,8 @@ t0=$(date +%s)
 # the admin keyring lives outside the state folder, so the state can be
 # restored from a snapshot every round while one gpg-agent serves them all
 mkdir -m 700 "$BOX/gnupg-admin"
-"$ADMIN" --state "$A" --gnupghome "$BOX/gnupg-admin" init --org "Crash Org" --name "Admin" \
-	--email admin@test.invalid >/dev/null
-admin entitlement add --product KRE --model node-locked --billing yearly --seats 1000 \
-	--until "$(date -u -d '+400 days' +%F)" >/dev/null
+T_ADMIN_OPTS=(--gnupghome "$BOX/gnupg-admin")
+t_org_setup "$A" "Crash Org" 1000 KRE node-locked yearly
 for u in ada bob cyd eve; do mkuser "$u"; done
 for u in ada bob cyd; do req "$u" "seed-$u.kreq" --product KRE; admin member add --from-request "seed-$u.kreq" >/dev/null; done
 ledger 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null

@@ -147,7 +147,7 @@ static char *manifest(const struct mkreq_opts *o, char mid[KLIC_MACHINE_ID_LEN +
 		return NULL;
 	}
 	m = json_pack("{s:s,s:i,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "klic-request",
-		      "version", 1, "product", o->product, "seats", (json_int_t)o->seats,
+		      "version", KLIC_PROTOCOL_VERSION, "product", o->product, "seats", (json_int_t)o->seats,
 		      "machine_id", mid, "nonce", nonce_hex, "created", created, "requester_fpr",
 		      req_fpr, "requester_key_sha256", keysha, "hostname", "mkreq-host");
 	man = m != NULL ? json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT) : NULL;

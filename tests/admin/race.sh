@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
-admin init --org "Race Org" --name "Admin" --email admin@test.invalid >/dev/null
+t_org_setup "$A" "Race Org"
 mkuser ada; mkuser bob
 req ada seed.kreq --product KRE; admin member add --from-request seed.kreq >/dev/null
 req bob seed2.kreq --product KRE; admin member add --from-request seed2.kreq >/dev/null
@@ -14,7 +14,7 @@ ROUNDS=${ROUNDS:-20}
 good=0
 for ((i = 1; i <= ROUNDS; i++)); do
 	# one more seat in the pool: exactly one free seat for this round
-	admin entitlement add --product KRE --model node-locked --billing yearly --seats 1 --until "$far" >/dev/null
+	t_entitle "$A" 1 KRE node-locked yearly --until "$far"
 	req ada "a$i.kreq" --product KRE
 	req bob "b$i.kreq" --product KRE
 	"$ADMIN" --state "$A" issue "a$i.kreq" -o out --yes --jobs 1 >"$BOX/oa" 2>&1 &

@@ -188,13 +188,14 @@ RX_ANY+='|wrong document type|unsupported document version|missing, unknown or i
 RX_ANY+='|malformed license|no signature|more than one signature|bad signature|unknown key|wrong key|key expired'
 RX_ANY+='|key revoked|algorithm not allowed|signature expired|unusable key|another machine|pending request'
 RX_ANY+='|license expired|in the future|clock is behind|request denied|older one|documents disagree'
-RX_ANY+='|not a registered member|no issuer key pinned'
+RX_ANY+='|not a registered member|no issuer key pinned|not covered by its entitlement|no trusted vendor key'
 
 # ---- fixtures, made by the real binaries -------------------------------------------
 far=2099-12-31
 soon=$(date -u -d '+20 days' +%F)
-adm "$A" init --org "Org A" --name "Admin A" --email a@test.invalid >/dev/null || die "init A"
-adm "$B" init --org "Org B" --name "Admin B" --email b@test.invalid >/dev/null || die "init B"
+t_vendor || die "vendor"
+adm "$A" init --org "Org A" --name "Admin A" --email a@test.invalid --vendor "$BOX/vendor.asc" >/dev/null || die "init A"
+adm "$B" init --org "Org B" --name "Admin B" --email b@test.invalid --vendor "$BOX/vendor.asc" >/dev/null || die "init B"
 adm "$A" export-key -o a.asc && adm "$B" export-key -o b.asc || die export-key
 AFPR=$(gpg --batch --with-colons --import-options show-only --import a.asc 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
 for s in a b; do
@@ -212,10 +213,10 @@ usr "$V" request --product KRE -o v.kreq >/dev/null || die "request v"
 adm "$A" member add --from-request u.kreq >/dev/null && adm "$A" member add --from-request v.kreq >/dev/null || die "member add"
 adm "$B" member add --from-request u.kreq >/dev/null || die "member add B"
 clone "$A" "$AOLD"
-adm "$A" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until $far >/dev/null
+t_entitle "$A" 40 KRE node-locked yearly --until $far || die "entitle A"
 clone "$A" "$ABAK" # a backup restored later: it knows nothing issued from now on
-adm "$AOLD" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until "$soon" >/dev/null
-adm "$B" entitlement add --product KRE --model node-locked --billing yearly --seats 40 --until $far >/dev/null
+t_entitle "$AOLD" 40 KRE node-locked yearly --until "$soon" || die "entitle A-old"
+t_entitle "$B" 40 KRE node-locked yearly --until $far || die "entitle B"
 # u first, on its own: its licenses get the machine's first names (KRE_<id>.lic,
 # _2), which the older-license case relies on (a batch may answer v first)
 adm "$A" issue u.kreq -o "$OUT" --yes >/dev/null && adm "$A" issue v.kreq -o "$OUT" --yes >/dev/null ||

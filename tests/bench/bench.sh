@@ -69,10 +69,11 @@ B_ARG=$BUILD
 BUILD=$(cd "$B_ARG" 2>/dev/null && pwd) || die "no build tree $B_ARG"
 KLIC="$BUILD/request/klic"
 ADMIN="$BUILD/response/klic-admin"
+VENDOR="$BUILD/response/vendor/klic-vendor"
 FLOOR="$BUILD/tests/bench/klic_bench_gpg_floor"
 RUN="$BUILD/tests/bench/klic_bench_run"
 TIME=/usr/bin/time
-for x in "$KLIC" "$ADMIN" "$FLOOR" "$RUN" "$TIME"; do
+for x in "$KLIC" "$ADMIN" "$VENDOR" "$FLOOR" "$RUN" "$TIME"; do
 	[ -x "$x" ] || die "$x: not found or not executable (build first; /usr/bin/time is Debian's 'time')"
 done
 for t in gpg gpgconf sqlite3 tar gzip sha256sum awk; do
@@ -236,10 +237,16 @@ cd "$BOX"
 A0="$BOX/admin" # pristine admin state: every timed run works on a copy
 SEATS=$((N + 100))
 if [ "$BIG" = 1 ] && [ "$BIG_N" -ge "$N" ]; then SEATS=$((BIG_N + 100)); fi
-"$ADMIN" --state "$A0" init --org "Bench Org" --name "Bench Admin" --email admin@bench.invalid >/dev/null
-"$ADMIN" --state "$A0" entitlement add --product KRE --model node-locked --billing yearly \
-	--seats "$SEATS" --until "$(date -u -d '+400 days' +%F)" --ref bench >/dev/null
+# the vendor signs the organization's entitlement (issue 14)
+"$VENDOR" --state "$BOX/vendor" init --name "Bench Vendor" --email vendor@bench.invalid >/dev/null
+"$VENDOR" --state "$BOX/vendor" export-key -o "$BOX/vendor.asc" >/dev/null
+"$ADMIN" --state "$A0" init --org "Bench Org" --name "Bench Admin" --email admin@bench.invalid \
+	--vendor "$BOX/vendor.asc" >/dev/null
 "$ADMIN" --state "$A0" export-key -o "$BOX/issuer.asc"
+"$VENDOR" --state "$BOX/vendor" entitle --org "Bench Org" --org-key "$BOX/issuer.asc" --product KRE \
+	--model node-locked --billing yearly --seats "$SEATS" --until "$(date -u -d '+400 days' +%F)" \
+	--ref bench -o "$BOX/bench.kent" >/dev/null
+"$ADMIN" --state "$A0" entitlement import "$BOX/bench.kent" >/dev/null
 ISSUER_FPR=$(sqlite3 "$A0/ledger.sqlite" "SELECT value FROM meta WHERE key = 'issuer_fpr'")
 [ ${#ISSUER_FPR} -eq 40 ] || die "no issuer fingerprint in the ledger"
 for ((u = 1; u <= USERS; u++)); do

@@ -33,12 +33,12 @@ json_ok() { # json_ok NAME FILE KEYS...: valid JSON object holding KEYS
 # --- help and version ----------------------------------------------------------------
 help_ok "klic" "$KLIC" --help
 for c in id init trust request install status verify doctor; do help_ok "klic $c" "$KLIC" "$c" --help; done
-"$KLIC" --version | grep -Eq '^klic [0-9]+\.[0-9]+\.[0-9]+ \(protocol 1\)$' && pass "klic --version: $("$KLIC" --version)" ||
+"$KLIC" --version | grep -Eq '^klic [0-9]+\.[0-9]+\.[0-9]+ \(protocol 2\)$' && pass "klic --version: $("$KLIC" --version)" ||
 	fail "klic --version: $("$KLIC" --version)"
 "$KLIC" --help | grep -q '^  doctor ' && pass "doctor is listed in klic --help" || fail "klic --help lists no doctor"
 "$KLIC" request --help | grep -q -- '--qr-png FILE' && "$KLIC" request --help | grep -q -- '--armor' &&
 	pass "request --help documents --armor, --qr, --qr-png" || fail "request --help"
-for c in init export-key entitlement "entitlement add" "entitlement list" member "member add" issue list audit; do
+for c in init export-key vendor "vendor set" entitlement "entitlement import" "entitlement list" member "member add" issue list audit; do
 	# shellcheck disable=SC2086
 	rc=0; "$ADMIN" $c --help >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
 	[ $rc -eq 0 ] && [ -s "$BOX/out.txt" ] && [ ! -s "$BOX/err.txt" ] && pass "klic-admin $c --help" ||

@@ -9,11 +9,8 @@ cd "$BOX"
 # setup_pair: an admin with 64 KRE and 2 KSE seats, a user who pinned the
 # issuer, and the user registered as a member (from a first request).
 setup_pair() {
-	admin init --org "Test Org" --name "Test Admin" --email admin@test.invalid >/dev/null
-	admin entitlement add --product KRE --model node-locked --billing yearly --seats 64 \
-		--until 2099-12-31 >/dev/null
-	admin entitlement add --product KSE --model node-locked --billing yearly --seats 2 \
-		--until 2099-12-31 >/dev/null
+	t_org_setup "$A" "Test Org" 64 KRE node-locked yearly --until 2099-12-31
+	t_entitle "$A" 2 KSE node-locked yearly --until 2099-12-31
 	admin export-key -o issuer.asc
 	user init --name "Ada User" --email ada@test.invalid >/dev/null
 	user trust issuer.asc >/dev/null

@@ -96,9 +96,14 @@ doc "other files in the license folder are left alone" 0 "$U"
 if faketime '-1 days' "$KLIC" --version >/dev/null 2>&1; then
 	# an admin whose key is older than everything it signs
 	P="$BOX/past-admin"
-	faketime '-71 days' "$ADMIN" --state "$P" init --org Past --name Past --email past@test.invalid >/dev/null
-	faketime '-71 days' "$ADMIN" --state "$P" entitlement add --product KRE --model node-locked \
-		--billing yearly --seats 5 --until 2099-12-31 >/dev/null
+	# and a vendor older still (its own: a key cannot sign before it exists)
+	T_VENDOR="$BOX/past-vendor"
+	T_RUN=(faketime '-72 days')
+	t_vendor
+	T_RUN=(faketime '-71 days')
+	t_org_setup "$P" Past 5 KRE node-locked yearly --until 2099-12-31
+	T_RUN=()
+	unset T_VENDOR
 	faketime '-71 days' "$ADMIN" --state "$P" export-key -o past-issuer.asc
 	past() { # past HOME DAYS_AGO: a license issued DAYS_AGO days ago, installed then
 		local h=$1 d=$2

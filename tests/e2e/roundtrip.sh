@@ -2,7 +2,9 @@
 # End-to-end: the real binaries through init -> trust -> request -> member add
 # -> issue -> install -> status -> verify, plus the binding refusals
 # (another machine, another user's request, another organization, expired,
-# clock set back, tampered).  Usage: roundtrip.sh KLIC KLIC_ADMIN
+# clock set back, tampered).  The organizations' entitlements come from a
+# vendor (klic-vendor, tests/lib.sh t_org_setup).
+# Usage: roundtrip.sh KLIC KLIC_ADMIN
 . "$(dirname "$0")/../lib.sh"
 KLIC=$1
 ADMIN=$2
@@ -13,11 +15,8 @@ user() { "$KLIC" --home "$U" "$@"; }
 cd "$BOX"
 
 # --- set up both sides ------------------------------------------------------
-admin init --org "Test Org" --name "Test Admin" --email admin@test.invalid >/dev/null
-admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 \
-	--until "$(date -u -d '+400 days' +%F)" >/dev/null
-admin entitlement add --product KSE --model node-locked --billing yearly --seats 1 \
-	--until "$(date -u -d '+400 days' +%F)" >/dev/null
+t_org_setup "$A" "Test Org" 5 KRE
+t_entitle "$A" 1 KSE
 admin export-key -o issuer.asc
 user init --name "Ada User" --email ada@test.invalid >/dev/null
 fpr=$(user trust issuer.asc)
@@ -68,9 +67,7 @@ else
 fi
 
 # a response from another organization's admin for the same request
-"$ADMIN" --state "$O" init --org "Evil Org" --name "Evil" --email evil@test.invalid >/dev/null
-"$ADMIN" --state "$O" entitlement add --product KRE --model node-locked --billing yearly --seats 5 \
-	--until "$(date -u -d '+400 days' +%F)" >/dev/null
+t_org_setup "$O" "Evil Org" 5 KRE
 "$ADMIN" --state "$O" member add --from-request ada.kreq >/dev/null
 "$ADMIN" --state "$O" issue ada.kreq -o evil --yes >/dev/null
 expect_refused "response from an unpinned issuer is refused" "$L" user install evil/ada.kresp

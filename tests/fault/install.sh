@@ -30,9 +30,7 @@ admin() { "$ADMIN" --state "$A" "$@"; }
 user() { "$KLIC" --home "$1" --gnupghome "$G" "${@:2}"; }
 
 # --- both sides, once ------------------------------------------------------
-admin init --org "Fault Org" --name "Admin" --email admin@test.invalid >/dev/null
-admin entitlement add --product KRE --model node-locked --billing yearly --seats 50 \
-	--until "$(date -u -d '+400 days' +%F)" >/dev/null
+t_org_setup "$A" "Fault Org" 50 KRE
 admin export-key -o issuer.asc
 mkdir -m 700 "$G"
 user "$BOX/h0" init --name "Ada" --email ada@test.invalid >/dev/null

@@ -37,10 +37,9 @@ q() { sqlite3 "$1/ledger.sqlite" "$2"; }
 
 # --- the ledger snapshot and the batch --------------------------------------
 mkdir -p "$BOX/snap" "$BOX/gnupg-admin"; chmod 700 "$BOX/gnupg-admin"
-"$ADMIN" --state "$SNAP" --gnupghome "$BOX/gnupg-admin" init --org "Fault Org" --name Admin \
-	--email admin@test.invalid >/dev/null
-"$ADMIN" --state "$SNAP" entitlement add --product KRE --model node-locked --billing yearly \
-	--seats 50 --until "$(date -u -d '+400 days' +%F)" >/dev/null
+T_ADMIN_OPTS=(--gnupghome "$BOX/gnupg-admin")
+t_org_setup "$SNAP" "Fault Org" 50 KRE
+T_ADMIN_OPTS=()
 mkuser ada; mkuser eve
 req ada r1.kreq --product KRE --seats 1
 req ada r3.kreq --product KRE --seats 3

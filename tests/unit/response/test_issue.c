@@ -2,7 +2,10 @@
  * not-member denial (not recorded), idempotent re-issue (same bytes,
  * nothing spent), crash recovery (a spent request without a stored
  * response is rebuilt from the ledger rows with the same license IDs),
- * eligibility denials stored and repeated. */
+ * eligibility denials stored and repeated; the chain to the vendor: a
+ * real vendor-signed .kent imported (idempotent, refused when it is not
+ * this admin's), carried by every issued response with the issuer key;
+ * requests verified in the members' keyring, which holds no secret key. */
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -18,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "klic_armor.h"
 #include "klic_response.h"
 
 struct fx {
@@ -25,8 +29,11 @@ struct fx {
 	char state[64];
 	char user[64];
 	char user_fpr[KLIC_FPR_HEX_LEN + 1];
+	char vendor[64];
+	char vendor_fpr[KLIC_FPR_HEX_LEN + 1];
 	struct klic_admin *a;
-	struct klic_keyring *ukr;
+	struct klic_keyring *ukr, *vkr;
+	struct klic_kent kent;
 	struct klic_issue_result last;
 	size_t reports;
 };
@@ -63,12 +70,75 @@ static int setup_fail(const char *what)
 	return -1;
 }
 
+/* A .kent signed by the unit vendor, written to root/NAME.kent. */
+static int write_kent(struct fx *f, const char *name, const struct klic_kent *e)
+{
+	char *body = NULL, path[128];
+	uint8_t *signed_ = NULL;
+	size_t blen = 0, slen = 0;
+	int r;
+
+	snprintf(path, sizeof path, "%s/%s.kent", f->root, name);
+	if ((r = klic_kent_body_build(&body, &blen, e)) == 0 &&
+	    (r = klic_sign_clear(f->vkr, &signed_, &slen, f->vendor_fpr, (const uint8_t *)body,
+				 blen)) == 0)
+		r = klic_write_atomic(path, signed_, slen, 0644, 0);
+	free(body);
+	free(signed_);
+	return r;
+}
+
+/* The vendor's key in root/vendor (exported to root/vendor.asc) and the
+ * terms of the unit entitlement: 3 KRE node-locked yearly seats for
+ * "Unit Org" naming issuer. */
+static int make_vendor(struct fx *f)
+{
+	char path[128];
+	uint8_t *key = NULL;
+	size_t len = 0;
+	int r;
+
+	snprintf(f->vendor, sizeof f->vendor, "%s/vendor", f->root);
+	snprintf(path, sizeof path, "%s/vendor.asc", f->root);
+	if ((r = klic_keyring_open(&f->vkr, f->vendor, 1)) != 0 ||
+	    (r = klic_key_generate(f->vkr, f->vendor_fpr, "Unit Vendor", "v@unit.invalid")) != 0 ||
+	    (r = klic_key_export(f->vkr, &key, &len, f->vendor_fpr, 1)) != 0)
+		return r;
+	r = klic_write_atomic(path, key, len, 0644, 0);
+	free(key);
+	return r;
+}
+
+static void kent_terms(struct fx *f, const char *issuer)
+{
+	uint8_t id[16];
+	struct klic_kent *e = &f->kent;
+
+	memset(e, 0, sizeof *e);
+	(void)klic_random(id, sizeof id);
+	klic_hex(e->entitlement_id, id, sizeof id);
+	snprintf(e->org, sizeof e->org, "Unit Org");
+	snprintf(e->org_keys[0], sizeof e->org_keys[0], "%s", issuer);
+	e->n_org_keys = 1;
+	snprintf(e->product, sizeof e->product, "KRE");
+	snprintf(e->model, sizeof e->model, KLIC_MODEL_NODE_LOCKED);
+	snprintf(e->billing, sizeof e->billing, KLIC_BILLING_YEARLY);
+	e->seats = 3;
+	e->created = klic_now();
+	e->valid_from = e->created - 3600;
+	e->valid_until = e->created + 400 * 86400;
+	snprintf(e->ref, sizeof e->ref, "unit");
+	memcpy(e->vendor_fpr, f->vendor_fpr, sizeof e->vendor_fpr);
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct klic_admin_init_opts o;
-	char fpr[KLIC_FPR_HEX_LEN + 1], fpr2[KLIC_FPR_HEX_LEN + 1];
+	char fpr[KLIC_FPR_HEX_LEN + 1], fpr2[KLIC_FPR_HEX_LEN + 1], vpath[128], kpath[128];
+	struct klic_kent got;
 	int64_t id;
+	int added = 0;
 
 	if (f == NULL)
 		return -1;
@@ -83,6 +153,12 @@ static int setup(void **state)
 	o.org = "Unit Org";
 	o.name = "Unit Admin";
 	o.email = "admin@unit.invalid";
+	snprintf(vpath, sizeof vpath, "%s/vendor.asc", f->root);
+	if (make_vendor(f) != 0)
+		return setup_fail("vendor key");
+	if (klic_admin_init(fpr, &o) != KLIC_ERR_INVALID_ARG)
+		return setup_fail("init without a vendor not refused");
+	o.vendor = vpath;
 	if (klic_admin_init(fpr, &o) != 0) {
 		fprintf(stderr, "init: %s\n", klic_error_detail());
 		return -1;
@@ -93,9 +169,11 @@ static int setup(void **state)
 		return setup_fail("admin open");
 	if (strcmp(f->a->issuer_fpr, fpr) != 0)
 		return setup_fail("issuer fpr");
-	if (klic_ledger_entitlement_add(f->a->ledger, &id, "KRE", "node-locked", "yearly", 3,
-					"2099-12-31", "unit", klic_now()) != 0)
-		return setup_fail("entitlement");
+	kent_terms(f, fpr);
+	snprintf(kpath, sizeof kpath, "%s/unit.kent", f->root);
+	if (write_kent(f, "unit", &f->kent) != 0 ||
+	    klic_admin_entitlement_import(f->a, &got, &id, &added, kpath) != 0 || added != 1)
+		return setup_fail("entitlement import");
 	if (klic_keyring_open(&f->ukr, f->user, 1) != 0 ||
 	    klic_key_generate(f->ukr, f->user_fpr, "Unit User", "user@unit.invalid") != 0)
 		return setup_fail("user key");
@@ -108,9 +186,11 @@ static int teardown(void **state)
 	char g[96];
 	klic_admin_free(f->a);
 	klic_keyring_free(f->ukr);
+	klic_keyring_free(f->vkr);
 	snprintf(g, sizeof g, "%s/gnupg", f->state);
 	kill_agent(g);
 	kill_agent(f->user);
+	kill_agent(f->vendor);
 	nftw(f->root, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -247,6 +327,27 @@ static void first_license(struct fx *f, const char *name, char id[33], const cha
 	free(b);
 }
 
+/* An issued response carries the exact .kent and the issuer's key. */
+static void check_chain(struct fx *f, const struct klic_response *resp)
+{
+	char path[128], b64[KLIC_MAX_ISSUER_KEY_B64 + 1];
+	uint8_t *kent = NULL, *key = NULL;
+	size_t klen = 0, keylen = 0;
+
+	snprintf(path, sizeof path, "%s/unit.kent", f->root);
+	assert_int_equal(klic_read_file(&kent, &klen, path, KLIC_MAX_KENT_BYTES), 0);
+	assert_int_equal(resp->entitlement_len, klen);
+	assert_memory_equal(resp->entitlement, kent, klen);
+	assert_string_equal(resp->entitlement_id, f->kent.entitlement_id);
+	assert_int_equal(klic_key_export(f->a->kr, &key, &keylen, f->a->issuer_fpr, 0), 0);
+	assert_int_equal(klic_base64_encode(b64, sizeof b64, key, keylen), 0);
+	assert_string_equal(resp->issuer_key, b64);
+	assert_true(resp->expires <= f->kent.valid_until);
+	assert_true(resp->expires <= resp->created + KLIC_LICENSE_DAYS * 86400);
+	free(kent);
+	free(key);
+}
+
 /* Not a member yet: a signed not-member denial, nothing recorded; then
  * registered from the same request. */
 static void idempotent_not_member(struct fx *f, const char *d1)
@@ -294,6 +395,7 @@ static void idempotent_issue_twice(struct fx *f)
 	assert_string_equal(resp.status, "issued");
 	assert_int_equal(resp.n_licenses, 2);
 	assert_non_null(klic_archive_get(&ar, resp.lic[1].file));
+	check_chain(f, &resp);
 	klic_archive_dispose(&ar);
 
 	issue_one(f, "r1");
@@ -389,9 +491,91 @@ static void test_issuer_never_member(void **state)
 	assert_int_equal(klic_ledger_is_member(f->a->ledger, f->a->issuer_fpr), KLIC_ERR_NOT_FOUND);
 }
 
+/* Import: the same file again changes nothing; refused (ledger unchanged)
+ * when it names another key, another org, has ended, or is tampered with;
+ * a not-yet-started one imports but issues nothing. */
+static void import_expect(struct fx *f, const char *name, int code)
+{
+	char path[128];
+	struct klic_kent got;
+	int64_t id = 0, rows0 = 0, rows1 = 0, bad = 0;
+	int added = -1;
+
+	snprintf(path, sizeof path, "%s/%s.kent", f->root, name);
+	assert_int_equal(klic_ledger_audit_verify(f->a->ledger, &rows0, &bad), 0);
+	assert_int_equal(klic_admin_entitlement_import(f->a, &got, &id, &added, path), code);
+	assert_int_equal(klic_ledger_audit_verify(f->a->ledger, &rows1, &bad), 0);
+	assert_int_equal(rows1, rows0 + (code == 0 && added == 1));
+}
+
+static void test_import(void **state)
+{
+	struct fx *f = *state;
+	struct klic_kent e = f->kent;
+	struct klic_entitlement *ents = NULL;
+	struct klic_decision d;
+	char path[128];
+	size_t n = 0;
+	FILE *fp;
+
+	import_expect(f, "unit", 0); /* again: already imported */
+	snprintf(e.org_keys[0], sizeof e.org_keys[0], "%s", f->vendor_fpr);
+	assert_int_equal(write_kent(f, "otherkey", &e), 0);
+	import_expect(f, "otherkey", KLIC_ERR_NOT_ENTITLED);
+	e = f->kent;
+	snprintf(e.org, sizeof e.org, "Other Org");
+	assert_int_equal(write_kent(f, "otherorg", &e), 0);
+	import_expect(f, "otherorg", KLIC_ERR_NOT_ENTITLED);
+	e = f->kent;
+	e.valid_from -= 800 * 86400;
+	e.valid_until = klic_now() - 1;
+	assert_int_equal(write_kent(f, "ended", &e), 0);
+	import_expect(f, "ended", KLIC_ERR_NOT_ENTITLED);
+	e = f->kent;
+	e.seats = 4; /* same entitlement_id, another document */
+	assert_int_equal(write_kent(f, "sameid", &e), 0);
+	import_expect(f, "sameid", KLIC_ERR_EXISTS);
+	snprintf(path, sizeof path, "%s/garbage.kent", f->root);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("not an entitlement\n", fp);
+	fclose(fp);
+	import_expect(f, "garbage", KLIC_ERR_LICENSE_FORMAT);
+	/* not yet started: imported, but nothing is issued from it */
+	kent_terms(f, f->a->issuer_fpr);
+	f->kent.product[1] = 'S'; /* KSE */
+	f->kent.valid_from = klic_now() + 86400;
+	assert_int_equal(write_kent(f, "later", &f->kent), 0);
+	import_expect(f, "later", 0);
+	assert_int_equal(klic_ledger_entitlements(f->a->ledger, &ents, &n, "KSE", klic_now()), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(klic_eligibility_decide(&d, ents, n, "KSE", 1, klic_now()), 0);
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, "no-entitlement");
+	assert_int_equal(klic_eligibility_decide(&d, ents, n, "KSE", 1, klic_now() + 2 * 86400), 0);
+	assert_int_equal(d.issue, 1);
+	free(ents);
+}
+
+/* The members' keyring holds public keys only: no secret key there. */
+static void test_members_keyring(void **state)
+{
+	struct fx *f = *state;
+	char fpr[41];
+	uint8_t *key = NULL;
+	size_t len = 0;
+
+	assert_int_equal(klic_key_secret_fpr(f->a->members, fpr), KLIC_ERR_NOT_FOUND);
+	assert_int_equal(klic_key_export(f->a->members, &key, &len, f->a->issuer_fpr, 0),
+			 KLIC_ERR_NOT_FOUND);
+	free(key);
+	assert_string_not_equal(klic_keyring_home(f->a->members), klic_keyring_home(f->a->kr));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_members_keyring, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_idempotent_and_rebuild, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issuer_never_member, setup, teardown),
 	};

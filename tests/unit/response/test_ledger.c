@@ -121,14 +121,15 @@ static void test_migrate_from_1(void **state)
 {
 	struct fx *f = *state;
 	char *sql = NULL, *ins = NULL;
-	size_t len = 0;
+	struct klic_entitlement *e = NULL;
+	struct klic_decision d;
+	size_t len = 0, n = 0;
 	int v = -1;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(klic_read_file((uint8_t **)&sql, &len, KLIC_SOURCE_DIR "/spec/ledger.sql",
-					1 << 20),
-			 0);
+	assert_int_equal(
+	    klic_read_file((uint8_t **)&sql, &len, KLIC_SOURCE_DIR "/spec/ledger.sql", 1 << 20), 0);
 	raw(f->path, sql);
 	raw(f->path, "PRAGMA user_version = 1");
 	free(sql);
@@ -146,18 +147,28 @@ static void test_migrate_from_1(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
 	assert_int_equal(v, KLIC_LEDGER_VERSION);
+	/* schema 4: the hand-typed row stays, without a .kent: it counts its
+	 * seats but issues nothing */
+	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", 15), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].kent_id, "");
+	assert_int_equal(e[0].used, 2);
+	assert_int_equal(klic_eligibility_decide(&d, e, n, "KRE", 1, 15), 0);
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, "no-entitlement");
+	free(e);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT file FROM licenses ORDER BY seat", -1, &st,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT file FROM licenses ORDER BY seat", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "KRE_M.lic");
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "KRE_M_2.lic");
 	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT response IS NULL FROM requests", -1, &st,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT response IS NULL FROM requests", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1);
 	sqlite3_finalize(st);
@@ -179,7 +190,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "PRAGMA user_version = 4"); /* KLIC_LEDGER_VERSION + 1 */
+	raw(f->path, "PRAGMA user_version = 5"); /* KLIC_LEDGER_VERSION + 1 */
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -214,6 +225,41 @@ static void seed_license(struct fx *f, const char *digest, const char *id, int64
 	assert_int_equal(klic_ledger_exec(f->l, sql), 0);
 }
 
+/* An imported vendor entitlement (the ledger stores what import verified;
+ * the text stands for the .kent): period [now - 1 day, the day after
+ * `until`), ids made from a counter. */
+static int ent_add(struct klic_ledger *l, int64_t *id, const char *product, const char *model,
+		   const char *billing, unsigned seats, const char *until, const char *ref,
+		   int64_t now)
+{
+	static unsigned counter;
+	struct klic_kent e;
+	char text[128];
+	int64_t day = 0;
+	int added = 0, r;
+
+	memset(&e, 0, sizeof e);
+	snprintf(e.entitlement_id, sizeof e.entitlement_id, "%032x", ++counter);
+	snprintf(e.org, sizeof e.org, "Org");
+	snprintf(e.org_keys[0], sizeof e.org_keys[0], "%s", FPR_A);
+	e.n_org_keys = 1;
+	snprintf(e.product, sizeof e.product, "%s", product);
+	snprintf(e.model, sizeof e.model, "%s", model);
+	snprintf(e.billing, sizeof e.billing, "%s", billing);
+	e.seats = seats;
+	assert_int_equal(klic_date_parse(&day, until), 0);
+	e.valid_from = now - DAY;
+	e.valid_until = day + DAY;
+	snprintf(e.ref, sizeof e.ref, "%s", ref != NULL ? ref : "");
+	snprintf(e.vendor_fpr, sizeof e.vendor_fpr, "%s", FPR_B);
+	e.created = now;
+	snprintf(text, sizeof text, "kent %s", e.entitlement_id);
+	r = klic_ledger_entitlement_import(l, &added, id, &e, text, strlen(text), now);
+	if (r == 0)
+		assert_int_equal(added, 1);
+	return r;
+}
+
 static void test_append_only_triggers(void **state)
 {
 	struct fx *f = *state;
@@ -223,9 +269,8 @@ static void test_append_only_triggers(void **state)
 	memset(dg, 'a', 64);
 	dg[64] = '\0';
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly", 5,
-						     "2031-01-01", "PO-1", now),
-			 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 5, "2031-01-01", "PO-1", now), 0);
 	seed_license(f, dg, "0123456789abcdef0123456789abcdef", now, now + 60 * DAY, id);
 	assert_int_equal(klic_ledger_exec(f->l, "UPDATE licenses SET expires = expires + 1"),
 			 KLIC_ERR_LEDGER);
@@ -251,9 +296,8 @@ static void test_audit_chain(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
 	assert_int_equal(rows, 0);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly", 5,
-						     "2031-01-01", "", now),
-			 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 5, "2031-01-01", "", now), 0);
 	assert_int_equal(klic_ledger_member_add(f->l, &added, FPR_A, "Ada", "ada@x", now + 1), 0);
 	assert_int_equal(added, 1);
 	assert_int_equal(klic_ledger_audit_append(f->l, now + 2, "denied", "", "no-seats: x"), 0);
@@ -296,43 +340,51 @@ static void test_audit_deleted_row(void **state)
 
 /* ---- entitlements and members ---------------------------------------------- */
 
-static void test_entitlement_validation(void **state)
+static void test_entitlement_import(void **state)
 {
 	struct fx *f = *state;
-	int64_t id = 0, now = 1900000000;
+	int64_t id = 0, id2 = 0, rows = 0, bad = 0, now = 1900000000, day = 0;
 	struct klic_entitlement *e = NULL;
+	struct klic_kent k;
 	size_t n = 9;
+	int added = -1;
 
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRX", "node-locked", "yearly", 1,
-						     "2031-01-01", NULL, now),
-			 KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "site", "yearly", 1,
-						     "2031-01-01", NULL, now),
-			 KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "weekly", 1,
-						     "2031-01-01", NULL, now),
-			 KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "yearly", 0,
-						     "2031-01-01", NULL, now),
-			 KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "yearly", 1,
-						     "2031-02-30", NULL, now),
-			 KLIC_ERR_INVALID_ARG);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "floating", "yearly", 1,
-						     "2031-01-01", "bad\nref", now),
-			 KLIC_ERR_INVALID_ARG);
 	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, NULL, now), 0);
 	assert_int_equal(n, 0);
 	free(e);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KSE", "node-locked", "yearly", 3,
-						     "2031-01-01", "PO 7", now),
-			 0);
+	memset(&k, 0, sizeof k);
+	snprintf(k.entitlement_id, sizeof k.entitlement_id, "%s",
+		 "abcdef0123456789abcdef0123456789");
+	snprintf(k.product, sizeof k.product, "KSE");
+	snprintf(k.model, sizeof k.model, "node-locked");
+	snprintf(k.billing, sizeof k.billing, "yearly");
+	snprintf(k.ref, sizeof k.ref, "PO 7");
+	snprintf(k.vendor_fpr, sizeof k.vendor_fpr, FPR_B);
+	k.seats = 3;
+	assert_int_equal(klic_date_parse(&day, "2031-01-02"), 0);
+	k.valid_from = now + 3600;
+	k.valid_until = day; /* exclusive: the last day is 2031-01-01 */
+	k.created = now;
+	assert_int_equal(klic_ledger_entitlement_import(f->l, &added, &id, &k, "T1", 2, now), 0);
+	assert_int_equal(added, 1);
+	/* the same document again: nothing changes, the same row */
+	assert_int_equal(klic_ledger_entitlement_import(f->l, &added, &id2, &k, "T1", 2, now), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(id2, id);
+	/* another document under the same entitlement_id: refused */
+	assert_int_equal(klic_ledger_entitlement_import(f->l, &added, &id2, &k, "T2", 2, now),
+			 KLIC_ERR_EXISTS);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 1);
 	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KSE", now), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(e[0].id, id);
 	assert_int_equal(e[0].seats, 3);
 	assert_string_equal(e[0].until, "2031-01-01");
+	assert_int_equal(e[0].until_end, day);
+	assert_int_equal(e[0].valid_from, now + 3600);
+	assert_string_equal(e[0].kent_id, k.entitlement_id);
 	assert_string_equal(e[0].ref, "PO 7");
 	free(e);
 	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", now), 0);
@@ -375,6 +427,7 @@ static struct klic_entitlement ent(int64_t id, const char *product, const char *
 	e.seats = seats;
 	e.until_end = until_end;
 	snprintf(e.until, sizeof e.until, "2031-01-01");
+	snprintf(e.kent_id, sizeof e.kent_id, "%032llx", (unsigned long long)id);
 	e.used = used;
 	return e;
 }
@@ -410,6 +463,31 @@ static void test_eligibility_denials(void **state)
 	expect_deny(e, 4, 2, "no-seats");
 	e[3] = ent(4, "KRE", "node-locked", "yearly", 5, NOW + DAY, 9); /* over-used */
 	expect_deny(e, 4, 1, "no-seats");
+	/* not started yet, or a hand-typed row (no .kent): nothing to issue from */
+	e[0] = ent(5, "KRE", "node-locked", "yearly", 5, NOW + 400 * DAY, 0);
+	e[0].valid_from = NOW + 1;
+	expect_deny(e, 1, 1, "no-entitlement");
+	e[0].valid_from = NOW;
+	e[0].kent_id[0] = '\0';
+	expect_deny(e, 1, 1, "no-entitlement");
+}
+
+static void test_eligibility_period(void **state)
+{
+	struct klic_entitlement e[2];
+	struct klic_decision d;
+	(void)state;
+
+	/* started exactly now; the license ends with the entitlement's real
+	 * end, not at a day boundary */
+	e[0] = ent(1, "KRE", "node-locked", "yearly", 5, NOW + 10 * DAY + 77, 0);
+	e[0].valid_from = NOW;
+	e[1] = ent(2, "KRE", "node-locked", "yearly", 5, NOW + 400 * DAY, 0);
+	e[1].valid_from = NOW + 1; /* longer, but not yet started */
+	assert_int_equal(klic_eligibility_decide(&d, e, 2, "KRE", 1, NOW), 0);
+	assert_int_equal(d.issue, 1);
+	assert_int_equal(d.entitlement_id, 1);
+	assert_int_equal(d.expires, NOW + 10 * DAY + 77);
 }
 
 static void test_eligibility_issue_and_prefer_longest(void **state)
@@ -482,9 +560,8 @@ static void test_seats_return_after_expiry(void **state)
 	memset(dg, 'b', 64);
 	dg[64] = '\0';
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly", 1,
-						     "2035-01-01", "", NOW),
-			 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 1, "2035-01-01", "", NOW), 0);
 	seed_license(f, dg, "0123456789abcdef0123456789abcdef", NOW, NOW + 60 * DAY, id);
 
 	assert_int_equal(klic_ledger_entitlements(f->l, &e, &n, "KRE", NOW + 59 * DAY), 0);
@@ -512,8 +589,9 @@ static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
 	sqlite3_stmt *st = NULL;
 	int64_t n;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM licenses WHERE "
-						"entitlement_id = ?1 AND expires > ?2",
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM licenses WHERE "
+					    "entitlement_id = ?1 AND expires > ?2",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int64(st, 1, ent);
@@ -534,8 +612,8 @@ static void check_used_everywhere(struct fx *f, int64_t ent)
 		assert_int_equal(n, 2);
 		for (size_t i = 0; i < n; i++)
 			if (e[i].id == ent && (int64_t)e[i].used != full_count(f, ent, t))
-				fail_msg("used at %lld: %u, full count %lld", (long long)t, e[i].used,
-					 (long long)full_count(f, ent, t));
+				fail_msg("used at %lld: %u, full count %lld", (long long)t,
+					 e[i].used, (long long)full_count(f, ent, t));
 		free(e);
 	}
 }
@@ -547,12 +625,10 @@ static void test_usage_counter(void **state)
 	char dg[65], lid[33];
 
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &id, "KRE", "node-locked", "yearly",
-						     1000, "2035-01-01", "", NOW),
-			 0);
-	assert_int_equal(klic_ledger_entitlement_add(f->l, &other, "KRE", "node-locked", "yearly",
-						     1000, "2035-01-01", "", NOW),
-			 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 1000, "2035-01-01", "", NOW), 0);
+	assert_int_equal(
+	    ent_add(f->l, &other, "KRE", "node-locked", "yearly", 1000, "2035-01-01", "", NOW), 0);
 	for (int k = 0; k < 40; k++) {
 		snprintf(dg, sizeof dg, "%064x", k);
 		snprintf(lid, sizeof lid, "%032x", k);
@@ -721,9 +797,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_append_only_triggers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_deleted_row, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_entitlement_validation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_entitlement_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_member_idempotent, setup, teardown),
 	    cmocka_unit_test(test_eligibility_denials),
+	    cmocka_unit_test(test_eligibility_period),
 	    cmocka_unit_test(test_eligibility_issue_and_prefer_longest),
 	    cmocka_unit_test(test_expiry_cap),
 	    cmocka_unit_test(test_semantics),

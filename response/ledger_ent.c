@@ -1,0 +1,327 @@
+/* klic response/ — the ledger's entitlements (spec/ledger-4.sql): vendor
+ * entitlements imported from their .kent, the seats used per entitlement
+ * and their counter (entitlement_usage, spec/ledger-3.sql). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "response_int.h"
+
+/* ---- import ----------------------------------------------------------------- */
+
+/* 1 when the row of kent_id holds exactly text[0..len), 0 when another
+ * document, -1 when there is no such row; < -1: an error code. */
+static int kent_stored(struct klic_ledger *l, const char *kent_id, const char *text, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = klic_ledger_stmt(l, &st, "SELECT kent FROM entitlements WHERE kent_id = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, kent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = -1;
+	} else if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		r = n >= 0 && (size_t)n == len && (len == 0 || memcmp(p, text, len) == 0);
+	} else {
+		r = klic_ledger_err(l, "entitlements");
+	}
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+static int insert_kent(struct klic_ledger *l, const struct klic_kent *e, const char *text,
+		       size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	char created[KLIC_TIME_LEN + 1], last[KLIC_TIME_LEN + 1];
+	int r;
+
+	if ((r = klic_time_format(created, e->created)) != 0 ||
+	    (r = klic_time_format(last, e->valid_until - 1)) != 0)
+		return r;
+	last[10] = '\0'; /* the last valid day, YYYY-MM-DD */
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "INSERT INTO entitlements(product, model, billing, seats, until, ref, created,"
+		 " kent, kent_id, valid_from, valid_until)"
+		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, e->product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, e->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->billing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, e->seats);
+	sqlite3_bind_text(st, 5, last, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, e->ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, created, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, text, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, e->entitlement_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, e->valid_from);
+	sqlite3_bind_int64(st, 11, e->valid_until);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "entitlement insert");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_entitlement_import(struct klic_ledger *l, int *added, int64_t *id_out,
+				   const struct klic_kent *e, const char *text, size_t len,
+				   int64_t now)
+{
+	char from[KLIC_TIME_LEN + 1], until[KLIC_TIME_LEN + 1], detail[700];
+	int r;
+
+	*added = 0;
+	*id_out = 0;
+	if (len == 0 || len > KLIC_MAX_KENT_BYTES || memchr(text, '\0', len) != NULL)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "entitlement text");
+	if ((r = klic_time_format(from, e->valid_from)) != 0 ||
+	    (r = klic_time_format(until, e->valid_until)) != 0)
+		return r;
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	r = kent_stored(l, e->entitlement_id, text, len);
+	if (r == 1) {
+		klic_ledger_rollback(l);
+		return klic_ledger_entitlement_find(l, id_out, e->entitlement_id);
+	}
+	if (r == 0) {
+		r = klic_error_set(KLIC_ERR_EXISTS,
+				   "entitlement %s was imported before from a different document",
+				   e->entitlement_id);
+		goto out;
+	}
+	if (r != -1)
+		goto out;
+	if ((r = insert_kent(l, e, text, len)) != 0)
+		goto out;
+	*id_out = sqlite3_last_insert_rowid(klic_ledger_db(l));
+	snprintf(detail, sizeof detail,
+		 "import %s id=%lld product=%s model=%s billing=%s seats=%u from=%s until=%s "
+		 "ref=%s vendor=%s",
+		 e->entitlement_id, (long long)*id_out, e->product, e->model, e->billing, e->seats,
+		 from, until, e->ref, e->vendor_fpr);
+	if ((r = klic_ledger_audit_append(l, now, "entitlement-add", "", detail)) != 0)
+		goto out;
+	if ((r = klic_ledger_commit(l)) != 0) {
+		*id_out = 0;
+		return r;
+	}
+	*added = 1;
+	return 0;
+out:
+	*id_out = 0;
+	klic_ledger_rollback(l);
+	return r;
+}
+
+int klic_ledger_entitlement_find(struct klic_ledger *l, int64_t *id_out, const char *kent_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*id_out = 0;
+	if ((r = klic_ledger_stmt(l, &st, "SELECT id FROM entitlements WHERE kent_id = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, kent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id_out = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		r = klic_error_set(KLIC_ERR_NOT_FOUND, "entitlement %s not imported", kent_id);
+	} else {
+		r = klic_ledger_err(l, "entitlements");
+	}
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *text, size_t textsz,
+				 size_t *len, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	kent_id[0] = '\0';
+	*len = 0;
+	if ((r = klic_ledger_stmt(l, &st,
+				  "SELECT kent_id, kent FROM entitlements WHERE id = ?1")) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		if (sqlite3_column_type(st, 1) != SQLITE_TEXT || n <= 0 || (size_t)n >= textsz ||
+		    strlen(klic_ledger_col_text(st, 0)) != 32) {
+			r = klic_error_set(KLIC_ERR_LEDGER,
+					   "entitlement %lld has no vendor-signed .kent",
+					   (long long)id);
+		} else {
+			klic_ledger_col_copy(kent_id, 33, st, 0);
+			memcpy(text, p, (size_t)n);
+			text[n] = '\0';
+			*len = (size_t)n;
+			r = 0;
+		}
+	} else if (rc == SQLITE_DONE) {
+		r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld missing", (long long)id);
+	} else {
+		r = klic_ledger_err(l, "entitlements");
+	}
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+/* ---- seats used ---------------------------------------------------------------- */
+
+/* Seats of entitlement e used at ?2 (licenses with expires > ?2), from its
+ * entitlement_usage row u when it has one (spec/ledger-3.sql): only the
+ * licenses expiring between u.as_of and ?2 are counted. */
+#define USED_AT_2                                                                                  \
+	"CASE WHEN u.entitlement_id IS NULL THEN"                                                  \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2)"      \
+	" WHEN ?2 >= u.as_of THEN u.active -"                                                      \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
+	"  AND x.expires > u.as_of AND x.expires <= ?2)"                                           \
+	" ELSE u.active +"                                                                         \
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
+	"  AND x.expires > ?2 AND x.expires <= u.as_of) END"
+
+int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
+		 "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
+		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
+		 " WHERE e.product = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage refresh");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*rows = 0;
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "SELECT u.entitlement_id, u.as_of, u.active,"
+		 " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
+		 "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
+			r = klic_error_set(
+			    KLIC_ERR_LEDGER,
+			    "entitlement %lld: %lld seats counted in use at %lld, the "
+			    "licenses say %lld",
+			    (long long)sqlite3_column_int64(st, 0),
+			    (long long)sqlite3_column_int64(st, 2),
+			    (long long)sqlite3_column_int64(st, 1),
+			    (long long)sqlite3_column_int64(st, 3));
+			goto out;
+		}
+		(*rows)++;
+	}
+	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage verify");
+out:
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **out, size_t *n,
+			     const char *product, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	struct klic_entitlement *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	int r, rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = klic_ledger_stmt(
+		 l, &st,
+		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
+		 "e.created, " USED_AT_2 ", e.kent_id, e.valid_from, e.valid_until"
+		 " FROM entitlements e LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
+		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
+		return r;
+	if (product != NULL)
+		sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct klic_entitlement *e;
+		int64_t day, seats = sqlite3_column_int64(st, 4),
+			     used = sqlite3_column_int64(st, 8);
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			if (ncap > SIZE_MAX / sizeof *v) {
+				r = klic_error_set(KLIC_ERR_NOMEM, "entitlements");
+				goto out;
+			}
+			nv = realloc(v, ncap * sizeof *v);
+			if (nv == NULL) {
+				r = klic_error_set(KLIC_ERR_NOMEM, "entitlements");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		e = &v[cnt];
+		memset(e, 0, sizeof *e);
+		e->id = sqlite3_column_int64(st, 0);
+		klic_ledger_col_copy(e->product, sizeof e->product, st, 1);
+		klic_ledger_col_copy(e->model, sizeof e->model, st, 2);
+		klic_ledger_col_copy(e->billing, sizeof e->billing, st, 3);
+		klic_ledger_col_copy(e->until, sizeof e->until, st, 5);
+		klic_ledger_col_copy(e->ref, sizeof e->ref, st, 6);
+		klic_ledger_col_copy(e->created, sizeof e->created, st, 7);
+		klic_ledger_col_copy(e->kent_id, sizeof e->kent_id, st, 9);
+		if (seats < 1 || seats > 1000000 || used < 0 || used > 0x7fffffff ||
+		    klic_date_parse(&day, e->until) != 0 ||
+		    (e->kent_id[0] != '\0' &&
+		     (strlen(e->kent_id) != 32 || sqlite3_column_type(st, 10) != SQLITE_INTEGER ||
+		      sqlite3_column_type(st, 11) != SQLITE_INTEGER))) {
+			r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld: bad row",
+					   (long long)e->id);
+			goto out;
+		}
+		e->seats = (unsigned)seats;
+		e->used = (unsigned)used;
+		if (e->kent_id[0] != '\0') {
+			/* the vendor's exact period */
+			e->valid_from = sqlite3_column_int64(st, 10);
+			e->until_end = sqlite3_column_int64(st, 11);
+		} else {
+			/* a hand-typed row of schema 1-3 */
+			e->until_end = day + 86400;
+		}
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = klic_ledger_err(l, "entitlements");
+		goto out;
+	}
+	*out = v;
+	v = NULL; /* transferred */
+	*n = cnt;
+	r = 0;
+out:
+	free(v);
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
