@@ -145,9 +145,14 @@ int klic_cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		return klic_cli_usage(CLI, c->name, "--name takes a file name, no folder", name);
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
-	if ((r = open_license(&buf, &len, &chain, src, file, vendor)) != 0 ||
-	    (r = klic_this_machine_id(mid)) != 0 || (r = klic_clock_load(&trusted, &cst, u.home)) != 0)
+	if ((r = klic_clock_load(&trusted, &cst, u.home)) != 0 ||
+	    (r = open_license(&buf, &len, &chain, src, file, vendor)) != 0 ||
+	    (r = klic_this_machine_id(mid)) != 0) {
+		/* gpg refuses keys "made in the future" of a clock set back */
+		if (r == KLIC_ERR_NO_VENDOR && klic_clock_rule(now, trusted) != 0)
+			r = klic_clock_rule(now, trusted);
 		goto out;
+	}
 	print_vendors(chain, NULL);
 	r = klic_chain_check(chain, &res, buf, len, name != NULL ? name : file, mid, now, trusted);
 	if (r != 0)

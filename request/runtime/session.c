@@ -214,10 +214,17 @@ KLIC_API int klic_session_open(struct klic_session **out, struct klic_session_in
 		goto out;
 	}
 	s->fd = -1;
-	if ((r = klic_keys_init()) != 0 || (r = klic_rt_chain_new(&c, vendor_keys, n_vendor_keys)) != 0)
-		goto out;
+	r = 0;
 	klic_rt_clock(&trusted, &unknown, &r, have_home ? home : NULL);
-	if (r != 0 || (r = folder_check(st, info, &first, c, dir, product, trusted)) != 0)
+	if (r != 0 || (r = klic_keys_init()) != 0)
+		goto out;
+	if ((r = klic_rt_chain_new(&c, vendor_keys, n_vendor_keys)) != 0) {
+		/* gpg refuses keys "made in the future" of a clock set back */
+		if (r == KLIC_ERR_KEY && klic_clock_rule(klic_now(), trusted) != 0)
+			r = klic_clock_rule(klic_now(), trusted);
+		goto out;
+	}
+	if ((r = folder_check(st, info, &first, c, dir, product, trusted)) != 0)
 		goto out;
 	if (st->n == 0) {
 		r = first != 0 ? klic_error_set(first, "%s", info->detail)
