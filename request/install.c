@@ -242,46 +242,6 @@ static int check_request(struct install *in)
 	return 0;
 }
 
-/* Steps 12-14: the members, valid now, and where each license goes. */
-static int check_licenses(struct install *in)
-{
-	struct klic_response *resp = in->resp;
-	char t[KLIC_TIME_LEN + 1];
-	int r;
-
-	/* 12: exactly the listed members, each the clear-signed manifest */
-	if ((r = check_members(&in->ar, resp, in->man, in->sig, &in->info)) != 0)
-		return r;
-	in->lic = klic_archive_get(&in->ar, resp->lic[0].file);
-	/* 13: valid now */
-	if (resp->created > in->now + KLIC_FUTURE_SKEW) {
-		(void)klic_time_format(t, resp->created);
-		return klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
-	}
-	if (resp->expires <= in->now) {
-		(void)klic_time_format(t, resp->expires);
-		return klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
-	}
-	/* 14: each license under its own name; never over another valid one */
-	for (size_t i = 0; i < resp->n_licenses; i++) {
-		struct klic_install_item *it = &in->res->item[i];
-		struct klic_slot_info cur;
-		enum klic_slot_action act;
-
-		if ((r = klic_rq_path(it->path, in->u->licdir, resp->lic[i].file)) != 0 ||
-		    (r = survey(in->u, &cur, it->path, resp->lic[i].file, in->mid, in->now)) != 0)
-			return r;
-		if ((r = klic_slot_decide(&act, &cur, resp->lic[i].license_id, resp->expires)) != 0)
-			return member_error(r, it->path);
-		it->written = act == KLIC_SLOT_WRITE;
-		if (it->written)
-			in->items[in->n_items++] =
-			    (struct klic_write_item){it->path, in->lic->data, in->lic->len, 0644};
-	}
-	in->res->n = resp->n_licenses;
-	return 0;
-}
-
 /* The chain to the vendor, on the license this response installs: against
  * --vendor, or the product's installed vendor key; with neither, the
  * response is installed on the pinned issuer's word alone (said in res). */
@@ -316,6 +276,49 @@ out:
 	free(cr);
 	klic_chain_free(c);
 	return r;
+}
+
+/* Steps 12-14: the members, valid now, and where each license goes. */
+static int check_licenses(struct install *in, const char *vendor_file)
+{
+	struct klic_response *resp = in->resp;
+	char t[KLIC_TIME_LEN + 1];
+	int r;
+
+	/* 12: exactly the listed members, each the clear-signed manifest */
+	if ((r = check_members(&in->ar, resp, in->man, in->sig, &in->info)) != 0)
+		return r;
+	in->lic = klic_archive_get(&in->ar, resp->lic[0].file);
+	/* 13: valid now */
+	if (resp->created > in->now + KLIC_FUTURE_SKEW) {
+		(void)klic_time_format(t, resp->created);
+		return klic_error_set(KLIC_ERR_LICENSE_FUTURE, "issued %s", t);
+	}
+	if (resp->expires <= in->now) {
+		(void)klic_time_format(t, resp->expires);
+		return klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
+	}
+	/* 13b: the chain to the vendor (issue 14) */
+	if ((r = check_chain(in, vendor_file)) != 0)
+		return r;
+	/* 14: each license under its own name; never over another valid one */
+	for (size_t i = 0; i < resp->n_licenses; i++) {
+		struct klic_install_item *it = &in->res->item[i];
+		struct klic_slot_info cur;
+		enum klic_slot_action act;
+
+		if ((r = klic_rq_path(it->path, in->u->licdir, resp->lic[i].file)) != 0 ||
+		    (r = survey(in->u, &cur, it->path, resp->lic[i].file, in->mid, in->now)) != 0)
+			return r;
+		if ((r = klic_slot_decide(&act, &cur, resp->lic[i].license_id, resp->expires)) != 0)
+			return member_error(r, it->path);
+		it->written = act == KLIC_SLOT_WRITE;
+		if (it->written)
+			in->items[in->n_items++] =
+			    (struct klic_write_item){it->path, in->lic->data, in->lic->len, 0644};
+	}
+	in->res->n = resp->n_licenses;
+	return 0;
 }
 
 /* Every check passed: the licenses, the trusted clock and the installed
@@ -371,7 +374,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	in->res = res;
 	in->now = klic_now();
 	if ((r = open_response(in, file)) != 0 || (r = check_request(in)) != 0 ||
-	    (r = check_licenses(in)) != 0 || (r = check_chain(in, vendor_file)) != 0)
+	    (r = check_licenses(in, vendor_file)) != 0)
 		goto out;
 	r = write_set(in);
 out:
