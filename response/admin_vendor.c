@@ -194,6 +194,7 @@ int klic_admin_entitlement_import(struct klic_admin *a, struct klic_kent *e, int
 				  int *added, const char *path)
 {
 	struct klic_keyring *kr = NULL;
+	struct klic_lic_parts parts;
 	char dir[32] = "", vpath[4200], vfpr[KLIC_FPR_HEX_LEN + 1];
 	uint8_t *buf = NULL, *vkey = NULL;
 	size_t len = 0, vkeylen = 0;
@@ -210,6 +211,13 @@ int klic_admin_entitlement_import(struct klic_admin *a, struct klic_kent *e, int
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: path too long", a->state);
 	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_KENT_BYTES)) != 0)
 		goto out;
+	if (klic_license_split(&parts, buf, len) != 0) {
+		char d[512];
+		snprintf(d, sizeof d, "%s", klic_error_detail());
+		r = klic_error_set(KLIC_ERR_LICENSE_FORMAT,
+				   "not an entitlement (a strict clear-signed .kent): %s", d);
+		goto out;
+	}
 	if ((r = klic_read_file(&vkey, &vkeylen, vpath, KLIC_MAX_KEY_BYTES * 4)) != 0)
 		goto out;
 	/* the vendor's signature, in a scratch keyring holding its key only */

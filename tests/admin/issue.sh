@@ -106,6 +106,7 @@ check_denial "only monthly" out/monthly.kresp monthly
 if faketime '+2 days' "$ADMIN" --version >/dev/null 2>&1; then
 	t_org_setup "$BOX/ended" "Ended Org" 50 KRE node-locked yearly --until "$(date -u +%F)"
 	"$ADMIN" --state "$BOX/ended" member add --from-request ada0.kreq >/dev/null
+	"$ADMIN" --state "$BOX/ended" export-key | gpg --homedir "$BOX/gnupg-verify" --batch --quiet --import 2>/dev/null
 	req ada expired.kreq --product KRE --seats 1
 	faketime '+2 days' "$ADMIN" --state "$BOX/ended" issue expired.kreq -o out --yes >/dev/null
 	check_denial "entitlement ended" out/expired.kresp entitlement-expired
