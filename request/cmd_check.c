@@ -225,6 +225,12 @@ static int status_one(struct status_chains *sc, struct klic_chain_result *res, c
 	    (r = status_chain(sc, &chain, product, json)) == 0)
 		r = klic_chain_check(chain, res, buf, len, name, mid, now, trusted);
 	free(buf);
+	/* a clock set back makes good signatures and keys look "made in the
+	 * future": that is the reason to report */
+	if (r != 0 && klic_clock_rule(now, trusted) != 0 &&
+	    (r == KLIC_ERR_NO_VENDOR || r == KLIC_ERR_LICENSE_FUTURE ||
+	     klic_err_class(r) == KLIC_CLASS_SIGNATURE))
+		r = klic_clock_rule(now, trusted);
 	return r;
 }
 
