@@ -20,6 +20,10 @@
 #ifndef KLIC_VERSION
 #define KLIC_VERSION "unknown"
 #endif
+#ifndef KLIC_VENDOR_DIR
+#error "KLIC_VENDOR_DIR must be defined by the build"
+#endif
+#define KLIC_VENDOR_DIR_HELP KLIC_VENDOR_DIR
 
 
 /* Failures, usage errors and --help go through the shared CLI helpers
@@ -443,20 +447,41 @@ static const struct klic_cmd cmds[] = {
      "the request or the PNG).\n",
      NULL, 0},
     {"install", klic_cmd_install, "Verify a response (.kresp) and install its licenses.",
-     "install FILE.kresp",
+     "install [--vendor VENDOR.asc] FILE.kresp",
      "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
-     "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
-     "check passed; prints each installed path.\n",
+     "from an e-mail); - reads standard input.  The response must be signed by a\n"
+     "pinned issuer (it comes from your organization); its license is also checked\n"
+     "all the way to the vendor (see 'klic verify --help') against:\n"
+     "  --vendor VENDOR.asc  exactly this vendor key, else the product's key in\n"
+     "                       " KLIC_VENDOR_DIR_HELP " when one is installed (without one\n"
+     "                       a note says the chain was not checked).\n"
+     "Nothing is installed unless every check passed; prints each installed path\n"
+     "and the vendor checked against.\n",
      NULL, 0},
     {"status", klic_cmd_status, "List installed licenses: product, expiry, days left, validity.",
-     "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n", NULL, 0},
-    {"verify", klic_cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-     "verify FILE.lic | verify --name NAME.lic -",
-     "\nPrints the product, the expiry and the days left.  A license's file name\n"
-     "selects its seat, so a license read from standard input (-) needs its name:\n"
-     "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n",
+     "status [--json] [--vendor VENDOR.asc]",
+     "\nEach license is checked as 'klic verify' does, against the vendor key of its\n"
+     "product in " KLIC_VENDOR_DIR_HELP ", or:\n"
+     "  --vendor VENDOR.asc  exactly this vendor key\n"
+     "  --json               machine-readable output (keys: see klic(1))\n",
      NULL, 0},
-    {"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
+    {"verify", klic_cmd_verify, "Check one license for this machine; exit 0 only if valid now.",
+     "verify [--vendor VENDOR.asc] FILE.lic | verify [--vendor VENDOR.asc] --name NAME.lic -",
+     "\nA license is valid only when it chains to the vendor: the issuer key it\n"
+     "carries signed it, the vendor entitlement it carries is signed by the vendor\n"
+     "key, names that issuer and covers the license (product, node-locked yearly,\n"
+     "period, at most 60 days, seats), then this machine, its file name, not\n"
+     "expired, the clock.  The vendor key:\n"
+     "  --vendor VENDOR.asc  exactly this key, else PRODUCT.asc in " KLIC_VENDOR_DIR_HELP "\n"
+     "                       (refused unless it, the folder and its parent are\n"
+     "                       root's and writable by no one else)\n"
+     "Prints the vendor checked against, the product, the expiry and the days left.\n"
+     "A license's file name selects its seat, so a license read from standard\n"
+     "input (-) needs its name:\n"
+     "  --name NAME.lic      the license's file name (PRODUCT_MACHINEID[_K].lic)\n",
+     NULL, 0},
+    {"doctor", cmd_doctor,
+     "Check the home folder, keys, issuers, clock, machine ID, vendor keys and licenses.",
      "doctor [--json]",
      "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
      "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
