@@ -154,9 +154,10 @@ user request --product KRE -o ada2.kreq >/dev/null 2>&1 && user request --produc
 # (a program that ran but did not start its workers would be a warning on
 # stderr: the batch then runs with forked workers)
 if [ "$rc" -eq 0 ] && [ "$(tail -1 "$BOX/batch.log")" = "issued: 2, denied: 0, re-issued: 0, errors: 0" ] &&
-	[ ! -s "$BOX/batch.err" ] && [ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 1 ] &&
-	grep -q -- ' --worker .* 2$' "$BOX/worker.log"; then
-	pass "a batch of 2 with --jobs 2 ran through the installed worker program (2 workers)"
+	[ ! -s "$BOX/batch.err" ] && [ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 2 ] &&
+	grep -q -- " --worker .* $A/gnupg [0-9A-F]\{40\} - 2$" "$BOX/worker.log" &&
+	grep -q -- " --worker .* $A/members - - 2$" "$BOX/worker.log"; then
+	pass "a batch of 2 with --jobs 2 ran through the installed worker program (2 signing workers, 2 verifying in the members' keyring)"
 else
 	fail "batch through the worker program: exit $rc, $(tail -1 "$BOX/batch.log"), stderr: $(head -c 300 "$BOX/batch.err"); worker runs: $(cat "$BOX/worker.log" 2>/dev/null)"
 fi
