@@ -87,7 +87,7 @@ int klic_cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 }
 
 /* "vendor: NAME <email> FPR", one line per anchor (the keys checked against). */
-static void print_vendors(const struct klic_chain *chain, const char *product)
+static void print_vendors(struct klic_chain *chain, const char *product)
 {
 	const struct klic_anchor *a;
 	size_t n = klic_chain_anchors(chain, &a);

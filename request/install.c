@@ -249,6 +249,7 @@ static int check_chain(struct install *in, const char *vendor_file)
 {
 	struct klic_install_result *res = in->res;
 	struct klic_chain_result *cr = NULL;
+	const struct klic_anchor *a;
 	struct klic_chain *c = NULL;
 	int r, absent = 0;
 
@@ -271,7 +272,9 @@ static int check_chain(struct install *in, const char *vendor_file)
 	}
 	res->chain_checked = 1;
 	memcpy(res->vendor_fpr, cr->vendor_fpr, sizeof(res->vendor_fpr));
-	memcpy(res->vendor_uid, cr->vendor_uid, sizeof(res->vendor_uid));
+	for (size_t i = 0, n = klic_chain_anchors(c, &a); i < n; i++)
+		if (strcmp(a[i].fpr, cr->vendor_fpr) == 0)
+			memcpy(res->vendor_uid, a[i].uid, sizeof(res->vendor_uid));
 out:
 	free(cr);
 	klic_chain_free(c);

@@ -35,7 +35,10 @@ struct klic_chain {
 	char dir[32]; /* the scratch keyring */
 	struct klic_keyring *kr;
 	struct klic_anchor anchor[KLIC_MAX_ANCHORS];
+	uint8_t *key[KLIC_MAX_ANCHORS]; /* as given, for the user IDs */
+	size_t key_len[KLIC_MAX_ANCHORS];
 	size_t n_anchors;
+	int uids_known;
 	struct chain_entry cache[CHAIN_CACHE];
 	size_t n_cache, next_cache;
 	size_t gpg_checks; /* entries computed (tests and bench: identical bytes once) */
@@ -59,6 +62,8 @@ void klic_chain_free(struct klic_chain *c)
 		(void)nftw(c->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	for (size_t i = 0; i < c->n_cache; i++)
 		free(c->cache[i].resp);
+	for (size_t i = 0; i < c->n_anchors; i++)
+		free(c->key[i]);
 	free(c);
 }
 
@@ -66,20 +71,20 @@ void klic_chain_free(struct klic_chain *c)
 static int anchor_add(struct klic_chain *c, const uint8_t *key, size_t len)
 {
 	struct klic_anchor *a;
-	char fpr[KLIC_FPR_HEX_LEN + 1];
 	int r;
 
 	if (c->n_anchors >= KLIC_MAX_ANCHORS)
 		return klic_error_set(KLIC_ERR_TOO_BIG, "more than %d vendor keys",
 				      KLIC_MAX_ANCHORS);
 	a = &c->anchor[c->n_anchors];
-	if ((r = klic_key_inspect(c->kr, a->fpr, a->uid, key, len)) != 0 ||
-	    (r = klic_key_import(c->kr, fpr, key, len)) != 0)
+	/* the user ID is looked up only when asked for (klic_chain_anchors):
+	 * the runtime never needs it, and it costs a gpg run */
+	if ((r = klic_key_import(c->kr, a->fpr, key, len)) != 0)
 		return r;
-	if (strcmp(fpr, a->fpr) != 0)
-		return klic_error_set(KLIC_ERR_KEY, "vendor key: imported %s, expected %s", fpr,
-				      a->fpr);
-	(void)klic_printable_copy(a->uid, sizeof(a->uid), a->uid, SIZE_MAX);
+	if ((c->key[c->n_anchors] = malloc(len)) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "vendor key");
+	memcpy(c->key[c->n_anchors], key, len);
+	c->key_len[c->n_anchors] = len;
 	c->n_anchors++;
 	return 0;
 }
@@ -144,8 +149,19 @@ out:
 	return r;
 }
 
-size_t klic_chain_anchors(const struct klic_chain *c, const struct klic_anchor **out)
+size_t klic_chain_anchors(struct klic_chain *c, const struct klic_anchor **out)
 {
+	char fpr[KLIC_FPR_HEX_LEN + 1];
+
+	for (size_t i = 0; !c->uids_known && i < c->n_anchors; i++) {
+		struct klic_anchor *a = &c->anchor[i];
+		if (klic_key_inspect(c->kr, fpr, a->uid, c->key[i], c->key_len[i]) != 0 ||
+		    strcmp(fpr, a->fpr) != 0)
+			snprintf(a->uid, sizeof(a->uid), "?");
+		(void)klic_printable_copy(a->uid, sizeof(a->uid), a->uid, SIZE_MAX);
+	}
+	c->uids_known = 1;
+	klic_error_clear();
 	*out = c->anchor;
 	return c->n_anchors;
 }
@@ -377,10 +393,8 @@ int klic_chain_check(struct klic_chain *c, struct klic_chain_result *res, const 
 	if ((e = chain_entry_get(c, buf, len, machine_id, now)) == NULL)
 		return klic_error_set(KLIC_ERR_INTERNAL, "sha256");
 	named = e->chained && klic_license_from_response(&l, e->resp, base) == 0;
-	if (e->chained) {
+	if (e->chained)
 		snprintf(res->vendor_fpr, sizeof(res->vendor_fpr), "%s", c->anchor[e->vendor].fpr);
-		snprintf(res->vendor_uid, sizeof(res->vendor_uid), "%s", c->anchor[e->vendor].uid);
-	}
 	if (named) {
 		res->lic = l; /* the chain verified and the name is listed */
 		res->verified = 1;

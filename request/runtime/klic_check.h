@@ -127,7 +127,9 @@ int klic_chain_new(struct klic_chain **out, const uint8_t *const *keys, const si
 		   size_t n);
 /* Frees and removes the scratch keyring.  NULL is fine. */
 void klic_chain_free(struct klic_chain *c);
-size_t klic_chain_anchors(const struct klic_chain *c, const struct klic_anchor **out);
+/* The anchors, with their user IDs (looked up on the first call: a gpg run
+ * the runtime does not need; "?" when it cannot be read). */
+size_t klic_chain_anchors(struct klic_chain *c, const struct klic_anchor **out);
 /* How many times steps 0-9 ran (identical bytes run once per context). */
 size_t klic_chain_gpg_checks(const struct klic_chain *c);
 
@@ -136,9 +138,9 @@ struct klic_chain_result {
 	 * license then, even when a later step refused it */
 	int verified;
 	struct klic_license lic;
-	/* the anchor that signed the entitlement ("" before step 3 passed) */
+	/* the anchor that signed the entitlement ("" before step 3 passed);
+	 * its user ID: klic_chain_anchors() */
 	char vendor_fpr[KLIC_FPR_HEX_LEN + 1];
-	char vendor_uid[KLIC_MAX_UID_LEN + 1];
 };
 
 /* The chain check of one .lic (buf, len) under the name `filename` (its
