@@ -90,9 +90,11 @@ int main(int argc, char **argv)
 	struct klic_session_info si;
 	struct klic_session *s;
 	const char *keys[1];
-	int rounds, r;
+	char *end = NULL;
+	long rounds = argc == 6 ? strtol(argv[5], &end, 10) : 0;
+	int r;
 
-	if (argc != 6 || (rounds = atoi(argv[5])) < 1 || rounds > MAX_ROUNDS) {
+	if (argc != 6 || end == argv[5] || *end != '\0' || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "usage: %s VENDOR.asc ONE.lic FOLDER GPG_HOME ROUNDS(1..%d)\n",
 			argv[0], MAX_ROUNDS);
 		return 2;
@@ -124,8 +126,8 @@ int main(int argc, char **argv)
 		if (r != 0)
 			return fprintf(stderr, "gpg --verify: exit %d\n", r), 1;
 	}
-	double a = median(one, rounds), b = median(folder, rounds), c = median(gpg, rounds);
-	printf("chain check, one license file:            %8.1f ms (median of %d)\n", a, rounds);
+	double a = median(one, (int)rounds), b = median(folder, (int)rounds), c = median(gpg, (int)rounds);
+	printf("chain check, one license file:            %8.1f ms (median of %ld)\n", a, rounds);
 	printf("sessions over a folder of %2u files:        %8.1f ms (%u files checked, %u "
 	       "licenses)\n",
 	       si.files_checked, b, si.files_checked, si.sessions_total);

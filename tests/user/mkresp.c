@@ -96,6 +96,37 @@ out:
 	return r;
 }
 
+/* The licenses of an issued response (and its chain fields). */
+static int issued_fields(struct klic_response *resp, struct klic_keyring *kr, const char *issuer,
+			 int argc, char **argv)
+{
+	const char *v;
+	unsigned start;
+	int r;
+
+	/* expires <= created is refused by the builder: keep the shape valid */
+	resp->expires = resp->created + 86400 * num(opt(argc, argv, "days"), 60);
+	if (resp->expires <= resp->created)
+		resp->expires = resp->created + 1;
+	resp->seats = (unsigned)num(opt(argc, argv, "seats"), (long)resp->seats);
+	resp->n_licenses = resp->seats;
+	start = (unsigned)num(opt(argc, argv, "start"), 1);
+	if ((r = chain_fields(resp, kr, issuer, argc, argv)) != 0)
+		return r;
+	if ((v = opt(argc, argv, "issuer_fpr")) != NULL)
+		cpy(resp->issuer_fpr, sizeof(resp->issuer_fpr), v);
+	for (unsigned i = 0; i < resp->seats; i++) {
+		uint8_t id[16];
+		if ((r = klic_random(id, sizeof(id))) != 0 ||
+		    (r = klic_license_filename(resp->lic[i].file, resp->product, resp->machine_id,
+					       start + i)) != 0)
+			return r;
+		klic_hex(resp->lic[i].license_id, id, sizeof(id));
+		resp->lic[i].seat = i + 1;
+	}
+	return 0;
+}
+
 /* manifest bytes and their clear-signed form (the license member) */
 static int sign_doc(struct klic_keyring *kr, const char *issuer, const struct klic_response *r,
 		    char **man, size_t *mlen, uint8_t **lic, size_t *llen)
@@ -120,7 +151,6 @@ int main(int argc, char **argv)
 	const struct klic_member *m;
 	const char *v;
 	int64_t now = klic_now();
-	unsigned start;
 	int r;
 
 	if (argc < 4) {
@@ -155,27 +185,8 @@ int main(int argc, char **argv)
 		cpy(resp.reason_code, sizeof(resp.reason_code), v != NULL ? v : "no-seats");
 		v = opt(argc, argv, "reason");
 		cpy(resp.reason, sizeof(resp.reason), v != NULL ? v : "test denial");
-	} else {
-		/* expires <= created is refused by the builder: keep the shape valid */
-		resp.expires = resp.created + 86400 * num(opt(argc, argv, "days"), 60);
-		if (resp.expires <= resp.created)
-			resp.expires = resp.created + 1;
-		resp.seats = (unsigned)num(opt(argc, argv, "seats"), (long)req.seats);
-		resp.n_licenses = resp.seats;
-		start = (unsigned)num(opt(argc, argv, "start"), 1);
-		if ((r = chain_fields(&resp, kr, issuer, argc, argv)) != 0)
-			goto out;
-		if ((v = opt(argc, argv, "issuer_fpr")) != NULL)
-			cpy(resp.issuer_fpr, sizeof(resp.issuer_fpr), v);
-		for (unsigned i = 0; i < resp.seats; i++) {
-			uint8_t id[16];
-			if ((r = klic_random(id, sizeof(id))) != 0 ||
-			    (r = klic_license_filename(resp.lic[i].file, resp.product, resp.machine_id,
-						       start + i)) != 0)
-				goto out;
-			klic_hex(resp.lic[i].license_id, id, sizeof(id));
-			resp.lic[i].seat = i + 1;
-		}
+	} else if ((r = issued_fields(&resp, kr, issuer, argc, argv)) != 0) {
+		goto out;
 	}
 	if ((r = sign_doc(kr, issuer, &resp, &man, &mlen, &lic, &llen)) != 0 ||
 	    (r = klic_license_split(&parts, lic, llen)) != 0)
