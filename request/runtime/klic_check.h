@@ -1,10 +1,15 @@
 /* klic — checking a license file on this machine (library `klic_check`,
- * request/runtime/): the klic home, this machine's ID, the user's pinned
- * issuers and keyring, the trusted clock, and the one "read a license file
- * and check it" sequence used by klic verify, klic status, klic doctor,
- * klic install and the runtime library libklic.  Needs no archive, QR or
- * PNG code: it links only the formats (klic_format) and klic_keys.
- * Normative description: spec/PROTOCOL.md sections 2.1, 3.5, 5.2, 5.4, 5.5.
+ * request/runtime/): the klic home, this machine's ID, the trusted clock
+ * (best effort), the vendor keys installed on this machine, and the one
+ * chain check (klic_chain_*: a license is valid only when it chains to a
+ * vendor key) used by klic verify, klic status, klic doctor, klic install
+ * and the runtime library libklic.  The user's pinned issuers and keyring
+ * (klic_user_*) remain for install's "this response comes from my
+ * organization" and its slot decisions, never for a license's validity.
+ * Needs no archive, QR or PNG code: it links only the formats (klic_format)
+ * and klic_keys.
+ * Normative description: spec/PROTOCOL.md sections 2.1, 3.5, 5.2, 5.4, 5.5
+ * and the chain check (design14.md "Chain check").
  * Library code: never prints, never exits, never prompts. */
 #ifndef KLIC_CHECK_H
 #define KLIC_CHECK_H
