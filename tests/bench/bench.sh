@@ -347,6 +347,10 @@ batch() {
 mkdir -p "$BOX/floor/req" "$BOX/floor/resp"
 cp -a "$A0/gnupg" "$BOX/floor/gnupg"
 find "$BOX/floor/gnupg" -maxdepth 1 -type s -delete
+# the members' public keys live in their own keyring (STATE/members, issue
+# 14); the floor keeps one keyring with both, as before
+gpg --homedir "$A0/members" --batch --export 2>/dev/null |
+	gpg --homedir "$BOX/floor/gnupg" --batch --quiet --import 2>/dev/null || die "floor: members' keys"
 tar xzf "$BOX/req/r000001.kreq" -C "$BOX/floor/req" manifest.json manifest.sig
 tar xzf "$BOX/out-lat/l01.kresp" -C "$BOX/floor/resp" manifest.json
 FLOOR_CMD=("$FLOOR" --gnupghome "$BOX/floor/gnupg" --signer "$ISSUER_FPR"

@@ -6,15 +6,19 @@
 #
 # Per request it does the essential work klic-admin does:
 #   1. tar xzf the request (manifest.json, manifest.sig);
-#   2. gpg --verify the member's detached signature, keep the signer's
-#      primary fingerprint (VALIDSIG), digest = sha256sum of manifest.json;
+#   2. gpg --verify the member's detached signature in the members' keyring
+#      (LEDGER's folder/members, public keys only, when it exists), keep the
+#      signer's primary fingerprint (VALIDSIG), digest = sha256sum of
+#      manifest.json;
 #   3. one sqlite3 process on the real ledger: BEGIN IMMEDIATE; read the
 #      manifest (readfile + json_extract); the signer must be a registered
 #      member; pick a node-locked yearly entitlement valid today with enough
 #      free seats (count of licenses not yet expired), the one valid longest;
 #      insert the requests row and one licenses row per seat (random
 #      license_id, expires = issued + 60 days capped at the entitlement's
-#      end); COMMIT; write the response manifest (json_object);
+#      end); COMMIT; write the response manifest (json_object), carrying
+#      the entitlement's .kent text and the issuer key (base64, exported
+#      once) like a version 2 response;
 #   4. ONE signature per response, like klic's response format: gpg
 #      --clearsign of the manifest is the license file; its signature block
 #      is manifest.sig (a denial: manifest and signature only);
@@ -64,6 +68,9 @@ if [ -z "$issuer" ]; then
 	echo "shell_issue.sh: $db: no issuer_fpr in meta" >&2
 	exit 1
 fi
+members=$GNUPGHOME
+[ -d "$(dirname "$db")/members" ] && members="$(dirname "$db")/members"
+issuer_key=$(gpg --batch --export-options export-minimal --export "$issuer" | base64 -w0)
 i=0
 for req in "$@"; do
 	i=$((i + 1))
@@ -71,7 +78,7 @@ for req in "$@"; do
 	d="$work/$i"
 	mkdir -p "$d/in" "$d/out"
 	tar xzf "$req" -C "$d/in" manifest.json manifest.sig
-	signer=$(gpg --batch --no-tty --status-fd 1 --verify "$d/in/manifest.sig" "$d/in/manifest.json" 2>/dev/null |
+	signer=$(gpg --homedir "$members" --batch --no-tty --status-fd 1 --verify "$d/in/manifest.sig" "$d/in/manifest.json" 2>/dev/null |
 		awk '$2 == "VALIDSIG" { print $NF }')
 	if [ -z "$signer" ]; then
 		echo "shell_issue.sh: $req: bad signature" >&2
@@ -93,14 +100,14 @@ for req in "$@"; do
 		  CAST(strftime('%s', 'now') AS INTEGER) AS now,
 		  EXISTS (SELECT 1 FROM members WHERE fingerprint = '$signer') AS member
 		FROM (SELECT CAST(readfile('$d/in/manifest.json') AS TEXT) AS m);
-		CREATE TEMP TABLE e AS SELECT en.id AS id,
-		  CAST(strftime('%s', en.until, '+1 day') AS INTEGER) AS ends
+		CREATE TEMP TABLE e AS SELECT en.id AS id, en.valid_until AS ends
 		FROM entitlements en, q
 		WHERE q.member AND en.product = q.product AND en.model = 'node-locked'
-		  AND en.billing = 'yearly' AND en.until >= date('now')
+		  AND en.billing = 'yearly' AND en.kent IS NOT NULL
+		  AND en.valid_from <= q.now AND en.valid_until > q.now
 		  AND en.seats - (SELECT count(*) FROM licenses l
 		                  WHERE l.entitlement_id = en.id AND l.expires > q.now) >= q.seats
-		ORDER BY en.until DESC LIMIT 1;
+		ORDER BY en.valid_until DESC LIMIT 1;
 		INSERT INTO requests (digest, member_fpr, machine_id, product, seats, status,
 		                      reason_code, reason, entitlement_id, created)
 		SELECT digest, signer, machine, product, seats,
@@ -124,10 +131,13 @@ for req in "$@"; do
 		     license_id, 'seat', seat)) FROM licenses WHERE request_digest = r.digest),
 		  'machine_id', r.machine_id, 'member_fpr', r.member_fpr, 'product', r.product,
 		  'request_digest', r.digest, 'seats', r.seats, 'status', r.status,
-		  'type', 'klic-response', 'version', 1),
+		  'type', 'klic-response', 'version', 2),
 		  CASE WHEN r.status = 'issued' THEN json_object('expires',
 		    (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', max(expires), 'unixepoch') FROM licenses
-		     WHERE request_digest = r.digest))
+		     WHERE request_digest = r.digest),
+		    'entitlement', (SELECT kent FROM entitlements WHERE id = r.entitlement_id),
+		    'entitlement_id', (SELECT kent_id FROM entitlements WHERE id = r.entitlement_id),
+		    'issuer_key', '$issuer_key')
 		  ELSE json_object('reason', r.reason, 'reason_code', r.reason_code) END)
 		FROM requests r WHERE r.digest = '$digest';
 		.output stdout
