@@ -262,6 +262,11 @@ struct klic_lic_parts {
 	unsigned hash_bits; /* 256, 384 or 512 */
 };
 int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len);
+/* The same shape for a clear-signed document of at most max bytes (the
+ * .kusage, whose cap is KLIC_MAX_KUSAGE_BYTES); klic_license_split() is
+ * this with KLIC_MAX_LIC_BYTES. */
+int klic_clearsigned_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len,
+			   size_t max);
 
 /* The canonical name of a license file: "<PRODUCT>_<machine_id>.lic" for
  * k = 1, "<PRODUCT>_<machine_id>_<k>.lic" for k in 2..64. */

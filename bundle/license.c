@@ -146,6 +146,11 @@ static int starts(const uint8_t *buf, size_t len, size_t pos, const char *s)
 
 int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len)
 {
+	return klic_clearsigned_split(out, buf, len, KLIC_MAX_LIC_BYTES);
+}
+
+int klic_clearsigned_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len, size_t max)
+{
 	size_t pos, body_start, body_end, sig_start, line, nlines = 0;
 	size_t i;
 	unsigned hash_bits;
@@ -153,9 +158,8 @@ int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t le
 	if (out == NULL || (buf == NULL && len > 0))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "license_split: NULL argument");
 	memset(out, 0, sizeof(*out));
-	if (len > KLIC_MAX_LIC_BYTES)
-		return klic_error_set(KLIC_ERR_LICENSE_FORMAT, "larger than %u bytes",
-				      KLIC_MAX_LIC_BYTES);
+	if (len > max)
+		return klic_error_set(KLIC_ERR_LICENSE_FORMAT, "larger than %zu bytes", max);
 	for (i = 0; i < len; i++) {
 		if (buf[i] == '\r')
 			return fmt_err("carriage return (CR line ends are not allowed)");

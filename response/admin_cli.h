@@ -42,4 +42,9 @@ extern const char issue_help[], list_help[], report_help[];
 extern const struct klic_cmd ent_cmds[N_ENT_CMDS], vendor_cmds[N_VENDOR_CMDS];
 extern const char ent_help[], vendor_help[];
 
+/* The usage sub-verbs (cmd_usage.c): usage export. */
+#define N_USAGE_CMDS 1
+extern const struct klic_cmd usage_cmds[N_USAGE_CMDS];
+extern const char usage_help[];
+
 #endif

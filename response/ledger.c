@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "response_int.h"
+#include "klic_usage.h"
 
 /* Prepared statements kept per connection (klic_ledger_stmt): preparing
  * is about as costly as running the statements of a request (the
@@ -383,23 +384,7 @@ int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *val
 static int audit_hash(char out[KLIC_SHA256_HEX_LEN + 1], const char *prev, int64_t seq,
 		      const char *at, const char *event, const char *digest, const char *detail)
 {
-	char *buf = NULL;
-	size_t cap =
-	    strlen(prev) + strlen(at) + strlen(event) + strlen(digest) + strlen(detail) + 64;
-	int n, r;
-
-	buf = malloc(cap);
-	if (buf == NULL)
-		return klic_error_set(KLIC_ERR_NOMEM, "audit");
-	n = snprintf(buf, cap, "%s%" PRId64 "\t%s\t%s\t%s\t%s", prev, seq, at, event, digest,
-		     detail);
-	if (n < 0 || (size_t)n >= cap) {
-		free(buf);
-		return klic_error_set(KLIC_ERR_INTERNAL, "audit text");
-	}
-	r = klic_sha256_hex(out, buf, (size_t)n);
-	free(buf);
-	return r;
+	return klic_audit_hash(out, prev, seq, at, event, digest, detail);
 }
 
 int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *event,

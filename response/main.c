@@ -271,6 +271,8 @@ static const struct klic_cmd cmds[] = {
      "report [--json] [--html FILE]", report_help, NULL, 0},
     {"audit", cmd_audit, "verify the audit log's hash chain", "audit verify", audit_help,
      audit_cmds, sizeof audit_cmds / sizeof audit_cmds[0]},
+    {"usage", admin_sub, "the usage export for the vendor's true-up", "usage export -o ORG.kusage",
+     usage_help, usage_cmds, N_USAGE_CMDS},
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

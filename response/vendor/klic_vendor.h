@@ -88,4 +88,49 @@ struct klic_vendor_ent {
  * *out malloc'ed (free()). */
 int klic_vendor_list(struct klic_vendor *v, struct klic_vendor_ent **out, size_t *n);
 
+/* ---- usage true-up (usage_verify.c) ------------------------------------- */
+
+#define KLIC_VENDOR_FINDING_LEN 400
+
+/* One embedded entitlement of a .kusage and the peak of its licenses. */
+struct klic_vendor_usage_ent {
+	char entitlement_id[33];
+	char product[4];
+	unsigned seats;
+	unsigned peak; /* most licenses active at one time */
+	size_t n_lics; /* licenses drawing on it */
+	int anchored;  /* verified under this vendor's key, recorded, names the issuer */
+};
+
+/* What `usage verify` established.  findings: one line per problem
+ * (over-issue, unaudited license, unknown entitlement, broken audit chain,
+ * an embedded entitlement that is not this vendor's); none means ok. */
+struct klic_vendor_usage_report {
+	char org[KLIC_MAX_TEXT_LEN + 1];
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
+	int64_t created;
+	size_t n_lics, n_audit;
+	int chain_ok;
+	struct klic_vendor_usage_ent *ents;
+	size_t n_ents;
+	char (*findings)[KLIC_VENDOR_FINDING_LEN];
+	size_t n_findings, cap_findings;
+};
+
+/* The true-up of an organization's .kusage (buf, len): refused (an error
+ * code) unless it is a strict clear-signed usage export whose signature is
+ * by its issuer_fpr (checked in a scratch verify-only keyring under /tmp
+ * holding only its issuer_key, removed afterwards) and issuer_fpr is named
+ * by an embedded entitlement that verifies under this vendor's key and is
+ * the one recorded under its ID.  Then, into rep: the audit chain
+ * recomputed (every hash and the head), every license tied to the "issued"
+ * audit row of its request (digest, machine, expiry, time, seat within the
+ * seats it granted) or flagged unaudited, every issued row with as many
+ * licenses as it issued (else licenses were left out), licenses of
+ * entitlements not in the export flagged, and per entitlement the peak number of licenses
+ * active at one time against its seats.  rep must be disposed. */
+int klic_vendor_usage_verify(struct klic_vendor *v, struct klic_vendor_usage_report *rep,
+			     const uint8_t *buf, size_t len);
+void klic_vendor_usage_report_dispose(struct klic_vendor_usage_report *rep);
+
 #endif

@@ -1,5 +1,5 @@
 /* klic-vendor — the vendor tool: argument parsing and output only; the logic
- * is in klic_vendor (vendor.c).  Exit codes:
+ * is in klic_vendor (vendor.c, usage_verify.c).  Exit codes:
  * klic_exit_code() (0 ok, 1 refused, 2 usage, 3 I/O, 4 internal). */
 #include <getopt.h>
 #include <jansson.h>
@@ -309,6 +309,11 @@ static const char check_help[] =
     "Verify FILE.kent: signed by this vendor's key, strict, and the very file\n"
     "recorded under its ID.  Exit 0 and one 'ok ...' line, or 1.\n";
 
+static const struct klic_cmd usage_cmds[] = {
+    {"verify", vendor_usage_verify, "true-up an organization's usage export",
+     "usage verify FILE.kusage", vendor_usage_help, NULL, 0},
+};
+
 static const struct klic_cmd cmds[] = {
     {"init", cmd_init, "create the vendor state and signing key", "init --name NAME --email EMAIL",
      init_help, NULL, 0},
@@ -323,6 +328,8 @@ static const struct klic_cmd cmds[] = {
      0},
     {"check", cmd_check, "verify one .kent against this vendor", "check FILE.kent", check_help,
      NULL, 0},
+    {"usage", NULL, "true-up of an organization's usage export", "usage verify FILE.kusage",
+     vendor_usage_help, usage_cmds, sizeof usage_cmds / sizeof usage_cmds[0]},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 

@@ -27,4 +27,8 @@ int vendor_noargs(const struct klic_cmd *c, int argc, char **argv, int nargs, co
 int vendor_entitle(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 extern const char vendor_entitle_help[];
 
+/* usage verify (cmd_trueup.c). */
+int vendor_usage_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+extern const char vendor_usage_help[];
+
 #endif

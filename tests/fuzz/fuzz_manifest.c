@@ -9,6 +9,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Version 2: an issued response carries an entitlement of the .kent shape,
+ * its ID and an issuer key; a denial carries none of them. */
+static void chain_fields(const struct klic_response *rs)
+{
+	struct klic_lic_parts p;
+
+	if (strcmp(rs->status, KLIC_STATUS_DENIED) == 0) {
+		if (rs->entitlement_len != 0 || rs->entitlement_id[0] != '\0' ||
+		    rs->issuer_key[0] != '\0')
+			__builtin_trap();
+		return;
+	}
+	if (rs->entitlement_len == 0 || rs->entitlement_len > KLIC_MAX_KENT_BYTES ||
+	    strlen(rs->entitlement) != rs->entitlement_len || strlen(rs->entitlement_id) != 32 ||
+	    rs->issuer_key[0] == '\0' ||
+	    klic_license_split(&p, (const uint8_t *)rs->entitlement, rs->entitlement_len) != 0)
+		__builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct klic_request rq;
@@ -29,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(out, data, n) != 0)
 			__builtin_trap();
 		free(out);
+		chain_fields(&rs);
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "klic_armor.h"
 #include "klic_bundle.h"
+#include "klic_usage.h"
 #include "tutil.h"
 
 static const char *root;
@@ -141,6 +142,13 @@ static void gen_manifests(void)
 	klic_response_manifest_build(&s, &n, &rs);
 	put("fuzz_manifest", "response_denied.json", s, n);
 	free(s);
+	/* four seats; the same in version 1 (refused: a clean break) */
+	tu_sample_response(&rs, 4, 0);
+	klic_response_manifest_build(&s, &n, &rs);
+	put("fuzz_manifest", "response_4seats.json", s, n);
+	strstr(s, "\"version\": 2")[strlen("\"version\": ")] = '1';
+	put("fuzz_manifest", "response_v1.json", s, n);
+	free(s);
 	put("fuzz_manifest", "dup_key.json",
 	    "{\"type\":\"klic-request\",\"type\":\"klic-request\"}\n", 47);
 }
@@ -174,6 +182,111 @@ static void gen_licenses(void)
 	put("fuzz_license", "name64", nm, strlen(nm));
 }
 
+/* entitlements: the body, the clear-signed .kent, the other enumerations
+ * with 8 org keys, a version-1 body and a body with a trailing newline */
+static void gen_entitlements(void)
+{
+	struct klic_kent e;
+	char *body, *s;
+	size_t bn, n;
+
+	tu_sample_kent(&e);
+	if (klic_kent_body_build(&body, &bn, &e) != 0)
+		exit(3);
+	put("fuzz_entitlement", "body.json", body, bn);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_entitlement", "entitlement.kent", s, n);
+	free(s);
+	body = realloc(body, bn + 1);
+	if (body == NULL)
+		exit(3);
+	body[bn] = '\n';
+	put("fuzz_entitlement", "trailing_nl.json", body, bn + 1);
+	s = strstr(body, "\"version\": 2");
+	if (s == NULL)
+		exit(3);
+	s[strlen("\"version\": ")] = '1';
+	put("fuzz_entitlement", "v1.json", body, bn);
+	free(body);
+	e.n_org_keys = KLIC_MAX_ORG_KEYS;
+	for (size_t i = 0; i < KLIC_MAX_ORG_KEYS; i++)
+		memset(e.org_keys[i], "0123456789ABCDEF"[i * 2], KLIC_FPR_HEX_LEN);
+	snprintf(e.model, sizeof e.model, "%s", KLIC_MODEL_FLOATING);
+	snprintf(e.billing, sizeof e.billing, "%s", KLIC_BILLING_MONTHLY);
+	e.returnable = 1;
+	e.seats = KLIC_MAX_ENT_SEATS;
+	if (klic_kent_body_build(&body, &bn, &e) != 0)
+		exit(3);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_entitlement", "floating8.kent", s, n);
+	free(s);
+	free(body);
+}
+
+/* usage exports: a sample body (one entitlement, two licenses, an audit
+ * chain of two rows), its clear-signed form, and the same with an empty log */
+static void gen_usage(void)
+{
+	struct klic_usage u;
+	struct klic_usage_lic l;
+	struct klic_usage_audit a;
+	char *kent, *body, *s;
+	size_t kn, bn, n;
+
+	memset(&u, 0, sizeof u);
+	snprintf(u.org, sizeof u.org, "Example Org");
+	memset(u.issuer_fpr, 'A', KLIC_FPR_HEX_LEN);
+	snprintf(u.issuer_key, sizeof u.issuer_key, "%s", tu_issuer_key_b64);
+	u.created = 1795370400;
+	memcpy(u.audit_head, KLIC_AUDIT_ZERO, sizeof u.audit_head);
+	if (klic_usage_body_build(&body, &bn, &u) != 0)
+		exit(3);
+	put("fuzz_usage", "empty.json", body, bn);
+	free(body);
+	kent = tu_sample_kent_text(&kn);
+	if (klic_usage_add_ent(&u, tu_kent_id, kent, kn, 10) != 0)
+		exit(3);
+	free(kent);
+	for (unsigned k = 1; k <= 2; k++) {
+		memset(&l, 0, sizeof l);
+		snprintf(l.license_id, sizeof l.license_id, "1111%028x", k);
+		snprintf(l.entitlement_id, sizeof l.entitlement_id, "%s", tu_kent_id);
+		memset(l.request_digest, 'd', KLIC_SHA256_HEX_LEN);
+		snprintf(l.machine_id, sizeof l.machine_id, "%s", tu_mid);
+		l.seat = k;
+		l.issued = 1795370400;
+		l.expires = l.issued + 60 * 86400;
+		snprintf(l.state, sizeof l.state, "%s", KLIC_USAGE_ACTIVE);
+		if (klic_usage_add_lic(&u, &l) != 0)
+			exit(3);
+	}
+	memset(&a, 0, sizeof a);
+	memcpy(a.hash, KLIC_AUDIT_ZERO, sizeof a.hash);
+	for (int64_t seq = 1; seq <= 2; seq++) {
+		char prev[KLIC_SHA256_HEX_LEN + 1];
+		memcpy(prev, a.hash, sizeof prev);
+		a.seq = seq;
+		snprintf(a.at, sizeof a.at, "2026-11-22T18:00:00Z");
+		snprintf(a.event, sizeof a.event, "%s", seq == 1 ? "member-add" : "issued");
+		snprintf(a.digest, sizeof a.digest, "%s", seq == 1 ? "" : l.request_digest);
+		snprintf(a.detail, sizeof a.detail, "%s",
+			 seq == 1 ? "x" : "2 KRE seat(s) to BBBB machine 93AX8-BB8QX-4G7T6-2GC39-RHAVX "
+				      "from entitlement 1, expires 2027-01-21T18:00:00Z");
+		if (klic_audit_hash(a.hash, prev, a.seq, a.at, a.event, a.digest, a.detail) != 0 ||
+		    klic_usage_add_audit(&u, &a) != 0)
+			exit(3);
+	}
+	memcpy(u.audit_head, a.hash, sizeof u.audit_head);
+	if (klic_usage_body_build(&body, &bn, &u) != 0)
+		exit(3);
+	put("fuzz_usage", "body.json", body, bn);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_usage", "usage.kusage", s, n);
+	free(s);
+	free(body);
+	klic_usage_dispose(&u);
+}
+
 /* machine IDs */
 static void gen_machine_ids(void)
 {
@@ -194,5 +307,7 @@ int main(int argc, char **argv)
 	gen_manifests();
 	gen_licenses();
 	gen_machine_ids();
+	gen_entitlements();
+	gen_usage();
 	return 0;
 }

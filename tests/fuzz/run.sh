@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-${KLIC_FUZZ_SECONDS:-60}}
-targets=(fuzz_archive fuzz_manifest fuzz_license fuzz_machine_id)
+targets=(fuzz_archive fuzz_manifest fuzz_license fuzz_machine_id fuzz_entitlement
+	fuzz_usage)
 build=build/fuzz
 
 CC=clang cmake -S . -B "$build" -DKLIC_FUZZ=ON -DKLIC_SANITIZE=ON -DKLIC_WERROR=ON \

@@ -2,7 +2,8 @@
 """spec/PROTOCOL.md 1.1 says what canonical JSON is by rules, not by a
 library. This is those rules written a second time, independently of the C
 code, and checked against every document in spec/vectors/: each manifest
-(and the signed body of license.lic) must be exactly what the rules make of
+(and the signed bodies of license.lic and entitlement.kent, and
+entitlement.json) must be exactly what the rules make of
 its own parsed value. If the spec's rules and the implementation that made
 the vectors disagree, this fails.
 
@@ -15,18 +16,25 @@ import sys
 import tarfile
 
 
-def string(s):
-    # 1.1: `"` -> \", `\` -> \\, every other (printable ASCII) character as itself
-    if any(not 0x20 <= ord(c) <= 0x7E for c in s):
+# 1.1 (v2): the fields that carry a whole signed text may hold line feeds
+TEXT_FIELDS = ("entitlement", "kent")
+
+
+def string(s, lf=False):
+    # 1.1 (v2): `"` -> \", `\` -> \\, LF -> \n (only in TEXT_FIELDS), every
+    # other (printable ASCII) character as itself
+    if any(not (0x20 <= ord(c) <= 0x7E or (lf and c == "\n")) for c in s):
         raise ValueError("string not printable ASCII: %r" % s)
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def scalar(v):
+def scalar(v, key=None):
     if isinstance(v, str):
-        return string(v)
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError("not a v1 value: %r" % (v,))
+        return string(v, key in TEXT_FIELDS)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if not isinstance(v, int) or v < 0:
+        raise ValueError("not a v2 value: %r" % (v,))
     return str(v)
 
 
@@ -35,25 +43,25 @@ def members(obj):
     return sorted(obj.items(), key=lambda kv: kv[0].encode())
 
 
-def compact(v):
+def compact(v, key=None):
     if isinstance(v, dict):
-        return "{" + ",".join(string(k) + ":" + compact(x) for k, x in members(v)) + "}"
+        return "{" + ",".join(string(k) + ":" + compact(x, k) for k, x in members(v)) + "}"
     if isinstance(v, list):
         return "[" + ",".join(compact(x) for x in v) + "]"
-    return scalar(v)
+    return scalar(v, key)
 
 
-def indented(v, depth=0):
+def indented(v, depth=0, key=None):
     pad = "  " * (depth + 1)
     if isinstance(v, dict) and v:
-        lines = [pad + string(k) + ": " + indented(x, depth + 1) for k, x in members(v)]
+        lines = [pad + string(k) + ": " + indented(x, depth + 1, k) for k, x in members(v)]
         return "{\n" + ",\n".join(lines) + "\n" + "  " * depth + "}"
     if isinstance(v, list) and v:
         lines = [pad + indented(x, depth + 1) for x in v]
         return "[\n" + ",\n".join(lines) + "\n" + "  " * depth + "]"
     if isinstance(v, (dict, list)):
         return "{}" if isinstance(v, dict) else "[]"
-    return scalar(v)
+    return scalar(v, key)
 
 
 def check(name, data):
@@ -89,12 +97,16 @@ def main(argv):
                 data = tar.extractfile("manifest.json").read()
             failed += check(name + ":manifest.json", data)
             checked += 1
-        elif name.endswith(".lic"):
+        elif name.endswith((".lic", ".kent", ".kusage")):
             with open(path, "rb") as f:
                 failed += check(name + ":body", license_body(f.read()))
             checked += 1
-    if checked < 4:
-        print("expected at least 4 documents in %s, found %d" % (vectors, checked))
+        elif name.endswith(".json"):
+            with open(path, "rb") as f:
+                failed += check(name, f.read())
+            checked += 1
+    if checked < 6:
+        print("expected at least 6 documents in %s, found %d" % (vectors, checked))
         return 1
     return 1 if failed else 0
 

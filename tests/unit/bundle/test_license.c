@@ -35,6 +35,7 @@ static void test_from_response(void **state)
 		assert_string_equal(l.issuer_fpr, r.issuer_fpr);
 		assert_string_equal(l.member_fpr, r.member_fpr);
 		assert_string_equal(l.request_digest, r.request_digest);
+		assert_string_equal(l.entitlement_id, tu_kent_id);
 	}
 	/* a name the license does not grant: renamed, or copied to more seats */
 	assert_int_equal(klic_license_filename(name, "KRE", tu_mid, 4), 0);

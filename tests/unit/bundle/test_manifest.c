@@ -69,7 +69,7 @@ static void test_request_roundtrip(void **state)
 		"\"product\":\"KRE\",\"requester_fpr\":\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\","
 		"\"requester_key_sha256\":\""
 		"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\",\"seats\":2,"
-		"\"type\":\"klic-request\",\"version\":1}\n";
+		"\"type\":\"klic-request\",\"version\":2}\n";
 	assert_int_equal(la, sizeof expect - 1);
 	assert_memory_equal(a, expect, la);
 	assert_int_equal(klic_request_manifest_parse(&back, (const uint8_t *)a, la), 0);
@@ -126,17 +126,20 @@ static void test_request_strict_json(void **state)
 	assert_int_equal(P("\n", 1), KLIC_ERR_JSON);
 	assert_int_equal(P("{}{}\n", 5), KLIC_ERR_JSON);
 	/* non-canonical: spaces, unsorted keys */
-	static const char spaced[] = "{ \"type\": \"klic-request\", \"version\": 1}\n";
+	static const char spaced[] = "{ \"type\": \"klic-request\", \"version\": 2}\n";
 	assert_int_equal(P(spaced, sizeof spaced - 1), KLIC_ERR_JSON);
-	static const char unsorted[] = "{\"version\":1,\"type\":\"klic-request\"}\n";
+	static const char unsorted[] = "{\"version\":2,\"type\":\"klic-request\"}\n";
 	assert_int_equal(P(unsorted, sizeof unsorted - 1), KLIC_ERR_JSON);
 	/* canonical but incomplete: type and version are checked first */
-	static const char only_tv[] = "{\"type\":\"klic-request\",\"version\":1}\n";
+	static const char only_tv[] = "{\"type\":\"klic-request\",\"version\":2}\n";
 	assert_int_equal(P(only_tv, sizeof only_tv - 1), KLIC_ERR_FIELD);
-	static const char wrong_type[] = "{\"type\":\"klic-response\",\"version\":1}\n";
+	static const char wrong_type[] = "{\"type\":\"klic-response\",\"version\":2}\n";
 	assert_int_equal(P(wrong_type, sizeof wrong_type - 1), KLIC_ERR_TYPE_TAG);
-	static const char wrong_ver[] = "{\"type\":\"klic-request\",\"version\":2}\n";
+	/* protocol version 2 is a clean break: a version-1 document is refused,
+	 * and the detail names the version */
+	static const char wrong_ver[] = "{\"type\":\"klic-request\",\"version\":1}\n";
 	assert_int_equal(P(wrong_ver, sizeof wrong_ver - 1), KLIC_ERR_VERSION);
+	assert_string_equal(klic_error_detail(), "version 1 (this klic reads version 2)");
 	/* too large */
 	char *huge = malloc(KLIC_MAX_MANIFEST_BYTES + 2);
 	memset(huge, ' ', KLIC_MAX_MANIFEST_BYTES + 1);
@@ -163,13 +166,16 @@ static void test_request_fields(void **state)
 	json_object_set_new(j, "type", json_integer(1));
 	assert_int_equal(parse_req(j), KLIC_ERR_TYPE_TAG);
 	j = request_json();
-	json_object_set_new(j, "version", json_integer(2));
+	json_object_set_new(j, "version", json_integer(1));
 	assert_int_equal(parse_req(j), KLIC_ERR_VERSION);
 	j = request_json();
-	json_object_set_new(j, "version", json_string("1"));
+	json_object_set_new(j, "version", json_integer(3));
 	assert_int_equal(parse_req(j), KLIC_ERR_VERSION);
 	j = request_json();
-	json_object_set_new(j, "version", json_real(1.0));
+	json_object_set_new(j, "version", json_string("2"));
+	assert_int_equal(parse_req(j), KLIC_ERR_VERSION);
+	j = request_json();
+	json_object_set_new(j, "version", json_real(2.0));
 	assert_int_equal(parse_req(j), KLIC_ERR_VERSION);
 	/* the type tag wins over a bad version */
 	j = request_json();
@@ -359,6 +365,10 @@ static void test_response_fields(void **state)
 	j = response_json(2, 0);
 	json_object_set_new(j, "version", json_integer(3));
 	assert_int_equal(parse_resp(j), KLIC_ERR_VERSION);
+	j = response_json(2, 0);
+	json_object_set_new(j, "version", json_integer(1));
+	assert_int_equal(parse_resp(j), KLIC_ERR_VERSION);
+	assert_string_equal(klic_error_detail(), "version 1 (this klic reads version 2)");
 	j = response_json(2, 0);
 	json_object_set_new(j, "status", json_string("maybe"));
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);

@@ -234,8 +234,48 @@ uint8_t *tu_sample_kreq(size_t *len)
 	return out;
 }
 
+void tu_sample_kent(struct klic_kent *e)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->entitlement_id, sizeof(e->entitlement_id), "%s", tu_kent_id);
+	snprintf(e->org, sizeof(e->org), "Example Org");
+	fill(e->org_keys[0], 'A', 40);
+	e->n_org_keys = 1;
+	snprintf(e->product, sizeof(e->product), "KRE");
+	snprintf(e->model, sizeof(e->model), "%s", KLIC_MODEL_NODE_LOCKED);
+	snprintf(e->billing, sizeof(e->billing), "%s", KLIC_BILLING_YEARLY);
+	e->seats = 10;
+	e->valid_from = 1793491200;  /* 2026-11-01T00:00:00Z */
+	e->valid_until = 1825027200; /* 2027-11-01T00:00:00Z */
+	snprintf(e->ref, sizeof(e->ref), "PO-2026-0042");
+	fill(e->vendor_fpr, 'E', 40);
+	e->created = 1793448000; /* 2026-10-31T12:00:00Z */
+}
+
+char *tu_sample_kent_text(size_t *len)
+{
+	struct klic_kent e;
+	char *body = NULL, *text;
+	size_t n;
+
+	tu_sample_kent(&e);
+	if (klic_kent_body_build(&body, &n, &e) != 0)
+		DIE("sample kent: %s\n", klic_error_detail());
+	text = tu_wrap_license(body, len);
+	free(body);
+	return text;
+}
+
+/* Standard base64 of a few bytes that stand for a public key (the parser
+ * checks only that it is base64). */
+const char tu_issuer_key_b64[] = "mDMEZ0NDSBYJKwYBBAHaRw8BAQdAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+const char tu_kent_id[] = "0123456789abcdef0123456789abcdef";
+
 void tu_sample_response(struct klic_response *r, unsigned seats, int denied)
 {
+	char *kent;
+	size_t klen;
+
 	memset(r, 0, sizeof(*r));
 	snprintf(r->status, sizeof(r->status), "%s", denied ? "denied" : "issued");
 	fill(r->request_digest, 'd', 64);
@@ -259,6 +299,14 @@ void tu_sample_response(struct klic_response *r, unsigned seats, int denied)
 		snprintf(r->lic[k - 1].license_id, sizeof(r->lic[k - 1].license_id), "1111%028x", k);
 		r->lic[k - 1].seat = k;
 	}
+	kent = tu_sample_kent_text(&klen);
+	if (klen > KLIC_MAX_KENT_BYTES)
+		DIE("sample kent too long\n");
+	memcpy(r->entitlement, kent, klen + 1);
+	r->entitlement_len = klen;
+	free(kent);
+	snprintf(r->entitlement_id, sizeof(r->entitlement_id), "%s", tu_kent_id);
+	snprintf(r->issuer_key, sizeof(r->issuer_key), "%s", tu_issuer_key_b64);
 }
 
 uint8_t *tu_sample_kresp(size_t *len, unsigned seats)

@@ -29,8 +29,17 @@ uint8_t *tu_gzip(const uint8_t *in, size_t len, size_t *outlen);
 /* Sample valid documents and bundles. */
 extern const char tu_mid[]; /* canonical machine ID */
 void tu_sample_request(struct klic_request *r);
+/* A sample entitlement (org "Example Org", org key 'A' x 40, KRE,
+ * node-locked, yearly, 10 seats, 2026-11-01..2027-11-01, vendor 'E' x 40)
+ * and its .kent text: the canonical body wrapped with tu_sigblock (the
+ * shape of a .kent, not a real signature).  The text is malloc'd. */
+extern const char tu_kent_id[];
+extern const char tu_issuer_key_b64[];
+void tu_sample_kent(struct klic_kent *e);
+char *tu_sample_kent_text(size_t *len);
 /* A sample response (issued: seats licenses KRE_<mid>[_k].lic, license IDs
- * "1111" + k in hex) and its canonical document. */
+ * "1111" + k in hex, the chain fields tu_sample_kent_text(), tu_kent_id and
+ * tu_issuer_key_b64) and its canonical document. */
 void tu_sample_response(struct klic_response *r, unsigned seats, int denied);
 char *tu_sample_response_doc(size_t *len, unsigned seats, int denied);
 /* A syntactically valid armored signature block (not a real signature). */

@@ -1,6 +1,6 @@
 /* The implementation against the committed protocol test vectors
- * (spec/vectors, made by spec/vectors/generate.sh).  Verdicts and payloads
- * are compared, not signature bytes. */
+ * (spec/vectors, made by spec/vectors/generate.sh; protocol version 2).
+ * Verdicts and payloads are compared, not signature bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,12 +15,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_keys.h"
+#include "klic_usage.h"
 
 #define VEC KLIC_SOURCE_DIR "/spec/vectors/"
 
 static char issuer[KLIC_FPR_HEX_LEN + 1], member[KLIC_FPR_HEX_LEN + 1], home[64];
+static char vendor[KLIC_FPR_HEX_LEN + 1];
 static struct klic_keyring *kr;
 
 static uint8_t *slurp(const char *name, size_t *len)
@@ -48,6 +51,10 @@ static int setup(void **state)
 	free(k);
 	k = slurp(VEC "member.pub.asc", &len);
 	if (klic_key_import(kr, member, k, len) != 0)
+		return -1;
+	free(k);
+	k = slurp(VEC "vendor.pub.asc", &len);
+	if (klic_key_import(kr, vendor, k, len) != 0)
 		return -1;
 	free(k);
 	return 0;
@@ -92,6 +99,12 @@ static int allow_issuer(void *ctx, const char *fpr)
 {
 	(void)ctx;
 	return strcmp(fpr, issuer) == 0 ? 0 : KLIC_ERR_SIG_WRONG_KEY;
+}
+
+static int allow_vendor(void *ctx, const char *fpr)
+{
+	(void)ctx;
+	return strcmp(fpr, vendor) == 0 ? 0 : KLIC_ERR_SIG_WRONG_KEY;
 }
 
 static void expected_mid(char out[KLIC_MACHINE_ID_LEN + 1])
@@ -179,6 +192,83 @@ static void check_license(const uint8_t *buf, size_t len, const char *name,
 	assert_int_equal(klic_license_from_response(lic, &r, name), 0);
 }
 
+/* entitlement.kent: signed by the vendor in text mode; its body is
+ * entitlement.json, whose SHA-256 is entitlement.json.sha256 */
+static void test_entitlement(void **state)
+{
+	struct klic_kent e, e2;
+	struct klic_lic_parts p;
+	char h[KLIC_SHA256_HEX_LEN + 1];
+	size_t klen, blen, hlen;
+	uint8_t *kent = slurp(VEC "entitlement.kent", &klen);
+	uint8_t *body = slurp(VEC "entitlement.json", &blen);
+	uint8_t *sha = slurp(VEC "entitlement.json.sha256", &hlen);
+	int64_t t;
+	(void)state;
+	assert_true(klen <= KLIC_MAX_KENT_BYTES);
+	assert_int_equal(klic_kent_verify(kr, &e, kent, klen, allow_vendor, NULL), 0);
+	assert_string_equal(e.vendor_fpr, vendor);
+	/* the issuer's key is not the vendor's */
+	assert_int_equal(klic_kent_verify(kr, &e2, kent, klen, allow_issuer, NULL),
+			 KLIC_ERR_SIG_WRONG_KEY);
+	/* the body file is the signed body, byte for byte, and its digest */
+	assert_int_equal(klic_license_split(&p, kent, klen), 0);
+	assert_int_equal(p.body_len, blen);
+	assert_memory_equal(p.body, body, blen);
+	assert_int_equal(klic_kent_body_parse(&e2, body, blen), 0);
+	assert_memory_equal(&e2, &e, sizeof e);
+	assert_int_equal(hlen, KLIC_SHA256_HEX_LEN + 1);
+	assert_int_equal(sha[KLIC_SHA256_HEX_LEN], '\n');
+	assert_int_equal(klic_sha256_hex(h, body, blen), 0);
+	assert_memory_equal(h, sha, KLIC_SHA256_HEX_LEN);
+	/* the terms generate.sh asked for */
+	assert_string_equal(e.org, "klic test vectors");
+	assert_int_equal(e.n_org_keys, 1);
+	assert_int_equal(klic_kent_names_key(&e, issuer), 0);
+	assert_string_equal(e.product, "KRE");
+	assert_string_equal(e.model, KLIC_MODEL_NODE_LOCKED);
+	assert_string_equal(e.billing, KLIC_BILLING_YEARLY);
+	assert_int_equal(e.seats, 10);
+	assert_int_equal(e.returnable, 0);
+	assert_string_equal(e.ref, "vectors");
+	assert_int_equal(klic_time_parse(&t, "2026-01-01T00:00:00Z"), 0);
+	assert_true(e.valid_from == t);
+	/* --until 2099-12-31: the period ends at the start of the day after */
+	assert_int_equal(klic_time_parse(&t, "2100-01-01T00:00:00Z"), 0);
+	assert_true(e.valid_until == t);
+	/* any changed body byte breaks the vendor's signature */
+	kent[(size_t)(p.body - kent) + p.body_len / 2] ^= 1;
+	assert_int_not_equal(klic_kent_verify(kr, &e2, kent, klen, allow_vendor, NULL), 0);
+	free(kent);
+	free(body);
+	free(sha);
+}
+
+/* The chain fields of the issued response: the exact entitlement.kent,
+ * its ID, and the issuer's public key (base64 of its minimal export). */
+static void check_chain_fields(const struct klic_response *resp)
+{
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1];
+	struct klic_kent e;
+	size_t klen, keylen = 0, n = strlen(resp->issuer_key);
+	uint8_t *kent = slurp(VEC "entitlement.kent", &klen), *key = malloc(n);
+	assert_int_equal(resp->entitlement_len, klen);
+	assert_memory_equal(resp->entitlement, kent, klen);
+	assert_int_equal(klic_kent_verify(kr, &e, kent, klen, allow_vendor, NULL), 0);
+	assert_string_equal(resp->entitlement_id, e.entitlement_id);
+	assert_string_equal(resp->issuer_org, e.org);
+	assert_int_equal(klic_kent_names_key(&e, resp->issuer_fpr), 0);
+	assert_int_equal(klic_base64_decode(key, n, &keylen, resp->issuer_key, n), 0);
+	assert_int_equal(klic_key_inspect(kr, fpr, uid, key, keylen), 0);
+	assert_string_equal(fpr, issuer);
+	/* spec 5.7 steps 7-9 hold for the vector */
+	assert_true(resp->created >= e.valid_from && resp->created < e.valid_until);
+	assert_true(resp->expires <= resp->created + 60 * 86400 && resp->expires <= e.valid_until);
+	assert_true(resp->seats <= e.seats);
+	free(key);
+	free(kent);
+}
+
 static void test_issued(void **state)
 {
 	struct klic_request req;
@@ -200,6 +290,7 @@ static void test_issued(void **state)
 	assert_string_equal(resp.member_fpr, member);
 	assert_true(resp.expires - resp.created == 60 * 86400);
 	assert_int_equal(resp.n_licenses, 2);
+	check_chain_fields(&resp);
 	assert_int_equal(ar.n, 4);
 	const struct klic_member *man = klic_archive_get(&ar, "manifest.json"),
 				 *sig = klic_archive_get(&ar, "manifest.sig");
@@ -268,17 +359,93 @@ static void test_denied(void **state)
 	assert_string_equal(resp.reason_code, "no-entitlement");
 	assert_string_equal(resp.request_digest, digest);
 	assert_int_equal(resp.n_licenses, 0);
+	/* a denial carries no chain */
+	assert_int_equal(resp.entitlement_len, 0);
+	assert_int_equal(resp.entitlement_id[0], '\0');
+	assert_int_equal(resp.issuer_key[0], '\0');
 	assert_int_equal(ar.n, 2);
 	klic_archive_dispose(&ar);
+}
+
+/* usage.kusage: the issuer's signed export of that ledger; its audit chain
+ * recomputes to audit_head, its licenses are the response's */
+static void test_usage(void **state)
+{
+	static struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_usage u;
+	struct klic_lic_parts p;
+	struct klic_sig_info info;
+	struct klic_request req;
+	char prev[KLIC_SHA256_HEX_LEN + 1], h[KLIC_SHA256_HEX_LEN + 1], digest[65];
+	char mid[KLIC_MACHINE_ID_LEN + 1];
+	size_t len, klen, issued = 0;
+	uint8_t *b = slurp(VEC "usage.kusage", &len), *kent = slurp(VEC "entitlement.kent", &klen);
+	(void)state;
+	expected_mid(mid);
+	read_request(VEC "request.kreq", &req, digest);
+	read_response(VEC "response.kresp", &resp, &ar);
+	assert_int_equal(klic_license_split(&p, b, len), 0);
+	assert_int_equal(klic_verify_detached_info(kr, &info, p.sig, p.sig_len, p.body, p.body_len,
+						   allow_issuer, NULL),
+			 0);
+	assert_int_equal(info.sig_class, 0x01);
+	assert_int_equal(klic_usage_body_parse(&u, p.body, p.body_len), 0);
+	assert_string_equal(u.issuer_fpr, issuer);
+	assert_string_equal(u.org, "klic test vectors");
+	/* the entitlement, as imported */
+	assert_int_equal(u.n_ents, 1);
+	assert_int_equal(u.ents[0].kent_len, klen);
+	assert_memory_equal(u.ents[0].kent, kent, klen);
+	assert_string_equal(u.ents[0].entitlement_id, resp.entitlement_id);
+	assert_int_equal(u.ents[0].seats, 10);
+	/* the two licenses of response.kresp (listed by license_id) */
+	assert_int_equal(u.n_lics, 2);
+	assert_true(strcmp(u.lics[0].license_id, u.lics[1].license_id) < 0);
+	for (size_t i = 0; i < 2; i++) {
+		size_t k = strcmp(u.lics[i].license_id, resp.lic[0].license_id) == 0 ? 0 : 1;
+		assert_string_equal(u.lics[i].license_id, resp.lic[k].license_id);
+		assert_int_equal(u.lics[i].seat, resp.lic[k].seat);
+		assert_string_equal(u.lics[i].entitlement_id, resp.entitlement_id);
+		assert_string_equal(u.lics[i].request_digest, digest);
+		assert_string_equal(u.lics[i].machine_id, mid);
+		assert_true(u.lics[i].issued == resp.created && u.lics[i].expires == resp.expires);
+		assert_string_equal(u.lics[i].state, KLIC_USAGE_ACTIVE);
+	}
+	/* the audit chain (spec 3.7) from row 1 to audit_head */
+	memcpy(prev, KLIC_AUDIT_ZERO, sizeof prev);
+	for (size_t i = 0; i < u.n_audit; i++) {
+		assert_int_equal(klic_audit_hash(h, prev, u.audit[i].seq, u.audit[i].at,
+						 u.audit[i].event, u.audit[i].digest,
+						 u.audit[i].detail),
+				 0);
+		assert_string_equal(h, u.audit[i].hash);
+		memcpy(prev, h, sizeof prev);
+		issued += strcmp(u.audit[i].event, "issued") == 0;
+	}
+	assert_string_equal(prev, u.audit_head);
+	assert_int_equal(issued, 1);
+	/* a changed detail breaks the chain */
+	u.audit[0].detail[0] ^= 1;
+	assert_int_equal(klic_audit_hash(h, KLIC_AUDIT_ZERO, 1, u.audit[0].at, u.audit[0].event,
+					 u.audit[0].digest, u.audit[0].detail),
+			 0);
+	assert_string_not_equal(h, u.audit[0].hash);
+	klic_usage_dispose(&u);
+	klic_archive_dispose(&ar);
+	free(kent);
+	free(b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_machine_id),
+		cmocka_unit_test(test_entitlement),
 		cmocka_unit_test(test_issued),
 		cmocka_unit_test(test_standalone_license),
 		cmocka_unit_test(test_denied),
+		cmocka_unit_test(test_usage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

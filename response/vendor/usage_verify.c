@@ -1,0 +1,362 @@
+/* klic-vendor — the true-up of an organization's usage export (.kusage):
+ * who signed it, the audit chain, each license tied to its audit row, and
+ * the peak seats in use per entitlement.  The offline checks of a product
+ * see one machine at a time; only this count over the organization's whole
+ * ledger can tell that more seats were used than were sold. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "klic_armor.h"
+#include "klic_usage.h"
+#include "klic_vendor.h"
+
+void klic_vendor_usage_report_dispose(struct klic_vendor_usage_report *rep)
+{
+	if (rep == NULL)
+		return;
+	free(rep->ents);
+	free(rep->findings);
+	memset(rep, 0, sizeof(*rep));
+}
+
+/* Record one finding (a printable line). */
+__attribute__((format(printf, 2, 3))) static int finding(struct klic_vendor_usage_report *rep,
+							 const char *fmt, ...)
+{
+	char raw[KLIC_VENDOR_FINDING_LEN];
+	va_list ap;
+
+	if (rep->n_findings == rep->cap_findings) {
+		size_t cap = rep->cap_findings ? rep->cap_findings * 2 : 16;
+		void *p = realloc(rep->findings, cap * sizeof(*rep->findings));
+		if (p == NULL)
+			return klic_error_set(KLIC_ERR_NOMEM, "usage findings");
+		rep->findings = p;
+		rep->cap_findings = cap;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	klic_printable_copy(rep->findings[rep->n_findings++], KLIC_VENDOR_FINDING_LEN, raw,
+			    SIZE_MAX);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
+static int allow_issuer(void *ctx, const char *fpr)
+{
+	const char *want = ctx;
+
+	if (strcmp(fpr, want) == 0)
+		return 0;
+	return klic_error_set(KLIC_ERR_SIG_WRONG_KEY, "signed by %s, not by its issuer_fpr %s", fpr,
+			      want);
+}
+
+/* The signature over parts->body: by u->issuer_fpr, whose key is
+ * u->issuer_key, in a scratch verify-only keyring removed afterwards. */
+static int check_signature(const struct klic_usage *u, const struct klic_lic_parts *parts)
+{
+	char dir[] = "/tmp/klic-kusage-XXXXXX", fpr[KLIC_FPR_HEX_LEN + 1];
+	uint8_t key[KLIC_MAX_ISSUER_KEY_B64];
+	struct klic_keyring *kr = NULL;
+	struct klic_sig_info info;
+	size_t keylen = 0;
+	int r;
+
+	if ((r = klic_base64_decode(key, sizeof key, &keylen, u->issuer_key,
+				    strlen(u->issuer_key))) != 0)
+		return r;
+	if (mkdtemp(dir) == NULL)
+		return klic_error_set(KLIC_ERR_IO, "scratch keyring: %s", strerror(errno));
+	if ((r = klic_keyring_open(&kr, dir, KLIC_KEYRING_VERIFY_ONLY)) != 0 ||
+	    (r = klic_key_import(kr, fpr, key, keylen)) != 0)
+		goto out;
+	if (strcmp(fpr, u->issuer_fpr) != 0) {
+		r = klic_error_set(KLIC_ERR_MISMATCH, "issuer_key is %s, issuer_fpr says %s", fpr,
+				   u->issuer_fpr);
+		goto out;
+	}
+	if ((r = klic_verify_detached_info(kr, &info, parts->sig, parts->sig_len, parts->body,
+					   parts->body_len, allow_issuer,
+					   (void *)(uintptr_t)u->issuer_fpr)) != 0)
+		goto out;
+	if (info.sig_class != 0x01 || info.hash_bits != parts->hash_bits)
+		r = klic_error_set(KLIC_ERR_SIG_BAD,
+				   "not a text-mode signature with the digest of its Hash line");
+out:
+	klic_keyring_free(kr);
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return r;
+}
+
+/* Each embedded entitlement checked against this vendor; 0 when at least
+ * one anchors the issuer, else KLIC_ERR_NOT_ENTITLED. */
+static int check_ents(struct klic_vendor *v, const struct klic_usage *u,
+		      struct klic_vendor_usage_report *rep)
+{
+	size_t anchored = 0;
+	int r;
+
+	if (u->n_ents > 0 && (rep->ents = calloc(u->n_ents, sizeof(*rep->ents))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "usage");
+	rep->n_ents = u->n_ents;
+	for (size_t i = 0; i < u->n_ents; i++) {
+		struct klic_vendor_usage_ent *e = &rep->ents[i];
+		struct klic_kent k;
+		int recorded = 0;
+
+		memcpy(e->entitlement_id, u->ents[i].entitlement_id, sizeof e->entitlement_id);
+		e->seats = u->ents[i].seats;
+		r = klic_vendor_kent_check(v, &k, &recorded, (const uint8_t *)u->ents[i].kent,
+					   u->ents[i].kent_len);
+		if (r != 0) {
+			r = finding(rep, "entitlement %s: not this vendor's: %s: %s",
+				    e->entitlement_id, klic_strerror(r), klic_error_detail());
+		} else if (!recorded) {
+			r = finding(rep, "entitlement %s: not the entitlement this vendor recorded",
+				    e->entitlement_id);
+		} else if (strcmp(k.org, u->org) != 0) {
+			r = finding(rep, "entitlement %s: granted to \"%s\", not \"%s\"",
+				    e->entitlement_id, k.org, u->org);
+		} else {
+			memcpy(e->product, k.product, sizeof e->product);
+			e->anchored = klic_kent_names_key(&k, u->issuer_fpr) >= 0;
+			anchored += e->anchored != 0;
+			r = 0;
+		}
+		klic_error_clear();
+		if (r != 0)
+			return r;
+	}
+	if (anchored == 0)
+		return klic_error_set(KLIC_ERR_NOT_ENTITLED,
+				      "signed by %s, a key no entitlement of this vendor names",
+				      u->issuer_fpr);
+	return 0;
+}
+
+/* Every hash of the audit chain and its head. */
+static int check_chain(const struct klic_usage *u, struct klic_vendor_usage_report *rep)
+{
+	char prev[KLIC_SHA256_HEX_LEN + 1], h[KLIC_SHA256_HEX_LEN + 1];
+	int r;
+
+	memcpy(prev, KLIC_AUDIT_ZERO, sizeof prev);
+	rep->chain_ok = 1;
+	for (size_t i = 0; i < u->n_audit; i++) {
+		const struct klic_usage_audit *a = &u->audit[i];
+
+		if ((r = klic_audit_hash(h, prev, a->seq, a->at, a->event, a->digest, a->detail)) !=
+		    0)
+			return r;
+		if (strcmp(h, a->hash) != 0) {
+			rep->chain_ok = 0;
+			return finding(rep, "audit row %lld: hash mismatch (the chain is broken)",
+				       (long long)a->seq);
+		}
+		memcpy(prev, h, sizeof prev);
+	}
+	if (strcmp(prev, u->audit_head) != 0) {
+		rep->chain_ok = 0;
+		return finding(rep, "audit_head is not the hash of the last audit row");
+	}
+	return 0;
+}
+
+/* ---- licenses and their audit rows ------------------------------------- */
+
+struct issued_row {
+	const struct klic_usage_audit *a;
+	unsigned granted; /* seats the row says it issued */
+	unsigned used;    /* licenses tied to it */
+};
+
+static int cmp_issued(const void *x, const void *y)
+{
+	return strcmp(((const struct issued_row *)x)->a->digest,
+		      ((const struct issued_row *)y)->a->digest);
+}
+
+/* The seat count that starts an issued row's detail, or 0. */
+static unsigned granted_seats(const char *detail)
+{
+	char *end = NULL;
+	unsigned long n;
+
+	if (detail[0] < '1' || detail[0] > '9')
+		return 0;
+	errno = 0;
+	n = strtoul(detail, &end, 10);
+	if (errno != 0 || end == NULL || *end != ' ' || n > KLIC_MAX_SEATS)
+		return 0;
+	return (unsigned)n;
+}
+
+/* Why license l does not match its issued row, or NULL. */
+static const char *mismatch(const struct klic_usage_lic *l, const struct issued_row *ir)
+{
+	char t[KLIC_TIME_LEN + 1], want[KLIC_MACHINE_ID_LEN + 16], exp[KLIC_TIME_LEN + 16];
+	const char *d = ir->a->detail;
+	size_t dl = strlen(d), el;
+
+	if (klic_time_format(t, l->issued) != 0 || strcmp(t, ir->a->at) != 0)
+		return "issued at another time than its audit row";
+	snprintf(want, sizeof want, " machine %s ", l->machine_id);
+	if (strstr(d, want) == NULL)
+		return "its audit row names another machine";
+	if (klic_time_format(t, l->expires) != 0)
+		return "bad expiry";
+	snprintf(exp, sizeof exp, ", expires %s", t);
+	el = strlen(exp);
+	if (dl < el || strcmp(d + dl - el, exp) != 0)
+		return "its audit row names another expiry";
+	if (ir->granted == 0 || l->seat > ir->granted)
+		return "seat beyond the seats its audit row issued";
+	if (ir->used >= ir->granted)
+		return "more licenses than its audit row issued";
+	return NULL;
+}
+
+static int check_lics(const struct klic_usage *u, struct klic_vendor_usage_report *rep)
+{
+	struct issued_row *rows = NULL, key, *hit;
+	struct klic_usage_audit probe;
+	size_t n = 0;
+	int r = 0;
+
+	if (u->n_audit > 0 && (rows = calloc(u->n_audit, sizeof(*rows))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "usage");
+	for (size_t i = 0; i < u->n_audit; i++)
+		if (strcmp(u->audit[i].event, "issued") == 0) {
+			rows[n].a = &u->audit[i];
+			rows[n++].granted = granted_seats(u->audit[i].detail);
+		}
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), cmp_issued);
+	for (size_t i = 0; r == 0 && i < u->n_lics; i++) {
+		const struct klic_usage_lic *l = &u->lics[i];
+		const char *why = "no \"issued\" audit row for its request";
+
+		memcpy(probe.digest, l->request_digest, sizeof probe.digest);
+		key.a = &probe;
+		hit = n > 0 ? bsearch(&key, rows, n, sizeof(*rows), cmp_issued) : NULL;
+		if (hit != NULL && (why = mismatch(l, hit)) == NULL) {
+			hit->used++;
+			continue;
+		}
+		r = finding(rep, "license %s (machine %s, seat %u): unaudited: %s", l->license_id,
+			    l->machine_id, l->seat, why);
+	}
+	/* the ledger records a request's licenses with its audit row: fewer in
+	 * the export means licenses were left out of it */
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (rows[i].used != rows[i].granted)
+			r = finding(rep,
+				    "audit row %lld: issued %u seat(s), the export lists %u "
+				    "license(s) of that request (licenses left out)",
+				    (long long)rows[i].a->seq, rows[i].granted, rows[i].used);
+	free(rows);
+	return r;
+}
+
+/* ---- peak seats ------------------------------------------------------------ */
+
+struct edge {
+	int64_t t;
+	int d; /* +1 issued, -1 expires */
+};
+
+static int cmp_edge(const void *x, const void *y)
+{
+	const struct edge *a = x, *b = y;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return a->d - b->d; /* an expiry before an issue at the same second */
+}
+
+static int peaks(const struct klic_usage *u, struct klic_vendor_usage_report *rep)
+{
+	struct edge *ev = NULL;
+	int r = 0;
+
+	if (u->n_lics > 0 && (ev = calloc(2 * u->n_lics, sizeof(*ev))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "usage");
+	for (size_t k = 0; r == 0 && k < rep->n_ents; k++) {
+		struct klic_vendor_usage_ent *e = &rep->ents[k];
+		size_t m = 0;
+		long cur = 0, best = 0;
+
+		for (size_t i = 0; i < u->n_lics; i++)
+			if (strcmp(u->lics[i].entitlement_id, e->entitlement_id) == 0) {
+				ev[m++] = (struct edge){u->lics[i].issued, +1};
+				ev[m++] = (struct edge){u->lics[i].expires, -1};
+			}
+		if (m > 0)
+			qsort(ev, m, sizeof(*ev), cmp_edge);
+		for (size_t i = 0; i < m; i++)
+			if ((cur += ev[i].d) > best)
+				best = cur;
+		e->n_lics = m / 2;
+		e->peak = (unsigned)best;
+		if (e->peak > e->seats)
+			r = finding(rep, "entitlement %s: OVER-ISSUED: peak %u of %u seats",
+				    e->entitlement_id, e->peak, e->seats);
+	}
+	for (size_t i = 0; r == 0 && i < u->n_lics; i++) {
+		size_t k;
+		for (k = 0; k < rep->n_ents; k++)
+			if (strcmp(u->lics[i].entitlement_id, rep->ents[k].entitlement_id) == 0)
+				break;
+		if (k == rep->n_ents)
+			r = finding(rep, "license %s: unknown entitlement \"%s\"",
+				    u->lics[i].license_id, u->lics[i].entitlement_id);
+	}
+	free(ev);
+	return r;
+}
+
+int klic_vendor_usage_verify(struct klic_vendor *v, struct klic_vendor_usage_report *rep,
+			     const uint8_t *buf, size_t len)
+{
+	struct klic_lic_parts parts;
+	struct klic_usage u;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&u, 0, sizeof u);
+	if (len > KLIC_MAX_KUSAGE_BYTES)
+		return klic_error_set(KLIC_ERR_TOO_BIG, "larger than %u bytes",
+				      KLIC_MAX_KUSAGE_BYTES);
+	if ((r = klic_clearsigned_split(&parts, buf, len, KLIC_MAX_KUSAGE_BYTES)) != 0)
+		return r;
+	if ((r = klic_usage_body_parse(&u, parts.body, parts.body_len)) != 0 ||
+	    (r = check_signature(&u, &parts)) != 0 || (r = check_ents(v, &u, rep)) != 0)
+		goto out;
+	memcpy(rep->org, u.org, sizeof rep->org);
+	memcpy(rep->issuer_fpr, u.issuer_fpr, sizeof rep->issuer_fpr);
+	rep->created = u.created;
+	rep->n_lics = u.n_lics;
+	rep->n_audit = u.n_audit;
+	if ((r = check_chain(&u, rep)) != 0 || (r = check_lics(&u, rep)) != 0 ||
+	    (r = peaks(&u, rep)) != 0)
+		goto out;
+	r = 0;
+out:
+	klic_usage_dispose(&u);
+	return r;
+}
