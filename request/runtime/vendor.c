@@ -19,7 +19,7 @@ const char *klic_vendor_dir(void)
 }
 
 /* One path of the chain: root's, not group/other-writable, of the type. */
-static int vendor_path_ok(const char *path, int want_dir, int *absent)
+static int vendor_path_ok(const char *path, int want_dir, int *absent, const char *product)
 {
 	struct stat st;
 
@@ -27,9 +27,9 @@ static int vendor_path_ok(const char *path, int want_dir, int *absent)
 		if (errno == ENOENT || errno == ENOTDIR) {
 			if (absent != NULL)
 				*absent = 1;
-			return klic_error_set(KLIC_ERR_NO_VENDOR, "%s: missing (no vendor key "
-								  "installed)",
-					      path);
+			return klic_error_set(KLIC_ERR_NO_VENDOR,
+					      "%s: missing (no vendor key installed for %s)", path,
+					      product);
 		}
 		return klic_error_set(KLIC_ERR_NO_VENDOR, "%s: %s", path, strerror(errno));
 	}
@@ -71,8 +71,9 @@ int klic_vendor_key_load(uint8_t **out, size_t *len, char path[KLIC_PATH_MAX], i
 	snprintf(name, sizeof(name), "%s.asc", product);
 	if ((r = klic_rq_path(path, dir, name)) != 0)
 		return r;
-	if ((r = vendor_path_ok(parent, 1, absent)) != 0 || (r = vendor_path_ok(dir, 1, absent)) != 0 ||
-	    (r = vendor_path_ok(path, 0, absent)) != 0)
+	if ((r = vendor_path_ok(parent, 1, absent, product)) != 0 ||
+	    (r = vendor_path_ok(dir, 1, absent, product)) != 0 ||
+	    (r = vendor_path_ok(path, 0, absent, product)) != 0)
 		return r;
 	/* several armored keys at most */
 	if ((r = klic_read_file(out, len, path, 4 * KLIC_MAX_KEY_BYTES)) != 0)
