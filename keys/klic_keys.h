@@ -4,7 +4,12 @@
  * (spec/PROTOCOL.md "Signature policy"):
  *   - exactly one signature; zero or several is a failure;
  *   - status GPG_ERR_NO_ERROR and summary without RED, KEY_REVOKED,
- *     KEY_EXPIRED, SIG_EXPIRED, KEY_MISSING, CRL/BAD_POLICY/SYS_ERROR bits;
+ *     SIG_EXPIRED, KEY_MISSING, CRL/BAD_POLICY/SYS_ERROR bits, and not
+ *     flagged wrong_key_usage; the (sub)key that made it can sign;
+ *   - an expired key is judged at the signature's time: a signature made
+ *     before the (sub)key and its primary expired is accepted (gpg's
+ *     KEY_EXPIRED then only says "expired now"), one made at or after
+ *     expiry is KLIC_ERR_SIG_KEY_EXPIRED; revoked is always refused;
  *   - the signing key's PRIMARY fingerprint (for a subkey signature, the
  *     primary key that owns it) must be accepted by the caller's allow
  *     callback (pinned issuer, registered member ...);
@@ -145,6 +150,8 @@ struct klic_sig_info {
 	char signer[KLIC_FPR_HEX_LEN + 1]; /* primary fingerprint of the signer */
 	unsigned hash_bits;                /* 256, 384 or 512 (SHA-2) */
 	int sig_class;                     /* 0x00 binary document, 0x01 canonical text */
+	int64_t created;                   /* the signature's creation time (Unix seconds) */
+	int key_expired; /* 1: the signing key has expired since (it was valid then) */
 };
 
 /* klic_verify_detached() that also reports the digest and signature

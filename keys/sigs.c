@@ -290,13 +290,14 @@ int keys_verify_check(struct klic_keyring *kr, struct klic_sig_info *info, const
 /* The policy's steps 1-5a, from what gpg reported (w, res, ve): 0 with
  * the one signature in *out, or the KLIC_ERR_SIG_* that refuses it. */
 static int policy_sig(const struct verify_watch *w, gpgme_verify_result_t res, gpgme_error_t ve,
-		      gpgme_signature_t *out)
+		      gpgme_signature_t *out, int *key_expired)
 {
 	gpgme_signature_t s;
 	const char *sfpr;
 	unsigned sum;
 	int n = 0;
 
+	*key_expired = 0;
 	/* 1. exactly one signature, and it must be a detached one */
 	if (w->literal || w->encrypted)
 		return klic_error_set(KLIC_ERR_SIG_NONE,
@@ -325,11 +326,19 @@ static int policy_sig(const struct verify_watch *w, gpgme_verify_result_t res, g
 	/* 4. key not revoked/expired, signature not expired */
 	if (gpgme_err_code(s->status) == GPG_ERR_CERT_REVOKED || (sum & GPGME_SIGSUM_KEY_REVOKED))
 		return klic_error_set(KLIC_ERR_SIG_KEY_REVOKED, "signing key %s is revoked", sfpr);
-	if (gpgme_err_code(s->status) == GPG_ERR_KEY_EXPIRED || (sum & GPGME_SIGSUM_KEY_EXPIRED))
-		return klic_error_set(KLIC_ERR_SIG_KEY_EXPIRED, "signing key %s has expired", sfpr);
+	/* an expired key is judged at the signature's time, from the key
+	 * listing (policy_key): gpg judges it now */
+	*key_expired = gpgme_err_code(s->status) == GPG_ERR_KEY_EXPIRED ||
+		       (sum & GPGME_SIGSUM_KEY_EXPIRED) != 0;
 	if (gpgme_err_code(s->status) == GPG_ERR_SIG_EXPIRED || (sum & GPGME_SIGSUM_SIG_EXPIRED))
 		return klic_error_set(KLIC_ERR_SIG_EXPIRED, "signature by %s has expired", sfpr);
-	if (s->status != 0 || ve != 0 ||
+	if (s->wrong_key_usage)
+		return klic_error_set(KLIC_ERR_SIG_BAD,
+				      "signature by %s: the key is not allowed to sign (wrong key "
+				      "usage)",
+				      sfpr);
+	if ((s->status != 0 && !(*key_expired && gpgme_err_code(s->status) == GPG_ERR_KEY_EXPIRED)) ||
+	    ve != 0 ||
 	    (sum & (GPGME_SIGSUM_RED | GPGME_SIGSUM_CRL_MISSING | GPGME_SIGSUM_CRL_TOO_OLD |
 		    GPGME_SIGSUM_BAD_POLICY | GPGME_SIGSUM_SYS_ERROR)))
 		return klic_error_set(KLIC_ERR_SIG_BAD,
@@ -350,12 +359,37 @@ static int policy_sig(const struct verify_watch *w, gpgme_verify_result_t res, g
 	return 0;
 }
 
+/* A key's expiry is judged at the signature's time (issue 14 item 8): a
+ * signature made before the (sub)key and its primary expired stays valid
+ * after they expire; one made at or after expiry is refused.  gpg only
+ * says "expired now" (KEY_EXPIRED), so the listing's expiry times decide. */
+static int expiry_at_sig_time(gpgme_signature_t s, gpgme_key_t key, gpgme_subkey_t sk,
+			      const char *primary)
+{
+	long made = s->timestamp;
+	long sk_exp = sk->expires, pk_exp = key->subkeys->expires;
+
+	if (made <= 0)
+		return klic_error_set(KLIC_ERR_SIG_BAD, "signature by %s has no creation time",
+				      primary);
+	if ((sk_exp > 0 && made >= sk_exp) || (pk_exp > 0 && made >= pk_exp))
+		return klic_error_set(KLIC_ERR_SIG_KEY_EXPIRED,
+				      "signing key %s had expired when the signature was made",
+				      primary);
+	/* expired with no expiry time we could check it against */
+	if ((sk->expired && sk_exp <= 0) || (key->expired && pk_exp <= 0))
+		return klic_error_set(KLIC_ERR_SIG_KEY_EXPIRED, "signing key %s has expired",
+				      primary);
+	return 0;
+}
+
 /* The policy's checks on the signing key itself (signature s by subkey sk
  * of key): 0 with its primary fingerprint in primary, or the refusal. */
 static int policy_key(const struct verify_watch *w, gpgme_signature_t s, gpgme_key_t key,
 		      gpgme_subkey_t sk, char primary[KLIC_FPR_HEX_LEN + 1])
 {
 	const char *sfpr = s->fpr ? s->fpr : "";
+	int r;
 
 	if (w->sig_class != 0x00 && w->sig_class != 0x01)
 		return klic_error_set(KLIC_ERR_SIG_BAD,
@@ -369,9 +403,11 @@ static int policy_key(const struct verify_watch *w, gpgme_signature_t s, gpgme_k
 	if (key->revoked || sk->revoked)
 		return klic_error_set(KLIC_ERR_SIG_KEY_REVOKED, "signing key %s is revoked",
 				      primary);
-	if (key->expired || sk->expired)
-		return klic_error_set(KLIC_ERR_SIG_KEY_EXPIRED, "signing key %s has expired",
-				      primary);
+	if ((r = expiry_at_sig_time(s, key, sk, primary)) != 0)
+		return r;
+	if (!sk->can_sign)
+		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s: %s has no signing capability",
+				      primary, sk->fpr ? sk->fpr : "?");
 	if (key->disabled || key->invalid || sk->disabled || sk->invalid)
 		return klic_error_set(KLIC_ERR_SIG_BAD, "signing key %s is disabled or invalid",
 				      primary);
@@ -397,7 +433,7 @@ int keys_engine_verify(struct klic_keyring *kr, struct klic_sig_info *info, cons
 	gpgme_error_t e, ve;
 	struct verify_watch w = {0, 0, 0, -1};
 	char primary[KLIC_FPR_HEX_LEN + 1];
-	int r;
+	int r, key_expired = 0;
 
 	memset(info, 0, sizeof *info);
 	if ((r = keys_ctx_get(kr, &ctx)) != 0)
@@ -414,7 +450,7 @@ int keys_engine_verify(struct klic_keyring *kr, struct klic_sig_info *info, cons
 		goto out;
 	}
 	ve = gpgme_op_verify(ctx, sigd, textd, NULL);
-	if ((r = policy_sig(&w, gpgme_op_verify_result(ctx), ve, &s)) != 0)
+	if ((r = policy_sig(&w, gpgme_op_verify_result(ctx), ve, &s, &key_expired)) != 0)
 		goto out;
 	if ((r = keys_signer_key(kr, s->fpr, &key, &sk)) != 0)
 		goto out;
@@ -423,6 +459,8 @@ int keys_engine_verify(struct klic_keyring *kr, struct klic_sig_info *info, cons
 	memcpy(info->signer, primary, sizeof primary);
 	info->hash_bits = hash_bits(s->hash_algo);
 	info->sig_class = w.sig_class;
+	info->created = (int64_t)s->timestamp;
+	info->key_expired = key_expired;
 	r = 0;
 out:
 	gpgme_key_unref(key);

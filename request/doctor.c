@@ -13,9 +13,16 @@
 #include "klic_doctor.h"
 #include "request_int.h"
 
-/* The machine-id sources, in the order klic_this_machine_id() reads them
- * (request/runtime/home.c, spec 2.1). */
-static const char *const mid_sources[] = {"/etc/machine-id", "/var/lib/dbus/machine-id"};
+/* At most this many machine-id sources (klic_machine_id_sources()). */
+#define MID_SOURCES_MAX 4
+
+/* The vendor keys of this machine, per product (KRE, KSE): the chain check
+ * runs when one is installed; otherwise licenses are checked against the
+ * pinned issuers only, and said so. */
+struct doctor_vendor {
+	struct klic_chain *c[2];
+};
+static const char *const products[2] = {"KRE", "KSE"};
 
 const char *klic_check_status_name(enum klic_check_status s)
 {
@@ -252,13 +259,16 @@ static void check_clock(struct klic_doctor_report *rep, const struct klic_user *
 
 static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHINE_ID_LEN + 1])
 {
-	enum { N = sizeof mid_sources / sizeof mid_sources[0] };
-	char ids[N][KLIC_MACHINE_ID_LEN + 1];
-	int rs[N], used = -1;
-	char errs[N][200];
+	const char *const *mid_sources;
+	size_t N = klic_machine_id_sources(&mid_sources);
+	char ids[MID_SOURCES_MAX][KLIC_MACHINE_ID_LEN + 1];
+	int rs[MID_SOURCES_MAX], used = -1;
+	char errs[MID_SOURCES_MAX][200];
 	struct klic_check *c;
 
 	mid[0] = '\0';
+	if (N > MID_SOURCES_MAX)
+		N = MID_SOURCES_MAX;
 	for (size_t i = 0; i < N; i++) {
 		rs[i] = klic_machine_id_from_file(ids[i], mid_sources[i]);
 		(void)snprintf(errs[i], sizeof errs[i], "%s", klic_error_detail());
@@ -322,17 +332,87 @@ static void check_machine_id(struct klic_doctor_report *rep, char mid[KLIC_MACHI
 	add(rep, "machine-id", KLIC_CHECK_OK, "this machine is %s", mid);
 }
 
-/* ---- licenses ---------------------------------------------------------------------------- */
+/* ---- vendor keys ------------------------------------------------------------------------- */
 
-static void check_license(struct klic_doctor_report *rep, struct klic_user *u, const char *name,
-			  const char *path, const char *mid, int64_t now)
+static void check_vendor(struct klic_doctor_report *rep, struct doctor_vendor *dv)
 {
-	char exp[KLIC_TIME_LEN + 1] = "?", detail[512];
-	struct klic_license lic;
+	char path[KLIC_PATH_MAX];
+	const struct klic_anchor *a;
 	struct klic_check *c;
+	int r, absent = 0;
+
+	for (int k = 0; k < 2; k++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		r = klic_vendor_key_load(&buf, &len, path, &absent, klic_vendor_dir(), products[k]);
+		free(buf);
+		if (r == 0)
+			r = klic_user_chain_open(&dv->c[k], path, NULL, NULL, products[k]);
+		if (r == 0 && klic_chain_anchors(dv->c[k], &a) > 0) {
+			add(rep, "vendor", KLIC_CHECK_OK, "%s: %s %s (%s)", products[k], a[0].uid,
+			    a[0].fpr, path);
+		} else if (absent) {
+			c = add(rep, "vendor", KLIC_CHECK_WARN,
+				"%s: no vendor key installed (%s): %s licenses are checked against "
+				"your pinned issuers only, not the chain to the vendor",
+				products[k], klic_error_detail(), products[k]);
+			fix(c, "as root: install your vendor's public key as %s/%s.asc (owned by "
+			       "root, mode 644)",
+			    klic_vendor_dir(), products[k]);
+		} else {
+			c = add(rep, "vendor", KLIC_CHECK_FAIL, "%s: not trusted: %s", products[k],
+				klic_error_detail());
+			fix(c, "as root: make %s, its files and its parent owned by root and not "
+			       "writable by group or others (chown root:root; chmod go-w)",
+			    klic_vendor_dir());
+		}
+		klic_error_clear();
+	}
+}
+
+/* The license's product (unverified: only to choose the vendor key). */
+static struct klic_chain *vendor_for(struct doctor_vendor *dv, const char *path)
+{
+	char product[4];
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int r;
 
-	r = klic_check_license_file(u, &lic, path, name, mid, now);
+	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_LIC_BYTES)) == 0)
+		r = klic_license_peek_product(product, buf, len);
+	free(buf);
+	klic_error_clear();
+	if (r != 0)
+		return NULL;
+	return dv->c[strcmp(product, "KSE") == 0];
+}
+
+/* ---- licenses ---------------------------------------------------------------------------- */
+
+static void check_license(struct klic_doctor_report *rep, struct klic_user *u,
+			  struct doctor_vendor *dv, const char *name, const char *path,
+			  const char *mid, int64_t now)
+{
+	char exp[KLIC_TIME_LEN + 1] = "?", detail[512];
+	struct klic_chain *chain = vendor_for(dv, path);
+	struct klic_chain_result res;
+	struct klic_license lic;
+	struct klic_check *c;
+	int64_t trusted = 0;
+	int r;
+
+	if (chain != NULL) {
+		(void)klic_clock_read(&trusted, u->home);
+		r = klic_chain_check_file(chain, &res, path, name, mid, now, trusted);
+		lic = res.lic;
+		if (!res.verified)
+			memset(&lic, 0, sizeof(lic));
+		if (r == KLIC_ERR_CLOCK)
+			r = 0; /* the clock has its own check above */
+	} else {
+		r = klic_check_license_file(u, &lic, path, name, mid, now);
+	}
 	(void)snprintf(detail, sizeof detail, "%s", klic_error_detail());
 	klic_error_clear();
 	if (lic.license_id[0] != '\0')
@@ -348,8 +428,10 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u, c
 			    lic.product);
 		} else {
 			add(rep, "license", KLIC_CHECK_OK,
-			    "%s: valid %s license until %s (%ld days left)", name, lic.product, exp,
-			    klic_days_left(lic.expires, now));
+			    "%s: valid %s license until %s (%ld days left)%s", name, lic.product,
+			    exp, klic_days_left(lic.expires, now),
+			    chain != NULL ? ", chained to the vendor"
+					  : "; pinned issuer only: no vendor key to check the chain");
 		}
 		break;
 	case KLIC_ERR_LICENSE_EXPIRED:
@@ -382,10 +464,17 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u, c
 	case KLIC_ERR_SIG_UNKNOWN_KEY:
 	case KLIC_ERR_SIG_WRONG_KEY:
 	case KLIC_ERR_NOT_ISSUER:
-		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: not signed by a pinned issuer: %s",
-			name, detail);
+		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: not signed by %s: %s", name,
+			chain != NULL ? "the keys of its chain to the vendor" : "a pinned issuer",
+			detail);
 		fix(c,
 		    "pin your organization's issuer key (klic trust FILE.asc), or remove the file");
+		break;
+	case KLIC_ERR_NOT_ENTITLED:
+	case KLIC_ERR_MISMATCH:
+		c = add(rep, "license", KLIC_CHECK_FAIL, "%s: not covered by its entitlement: %s",
+			name, detail);
+		fix(c, "remove it and ask your admin for a license within the entitlement");
 		break;
 	case KLIC_ERR_IO:
 	case KLIC_ERR_NOT_FOUND:
@@ -402,8 +491,8 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u, c
 	}
 }
 
-static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u, const char *mid,
-			   int64_t now)
+static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u,
+			   struct doctor_vendor *dv, const char *mid, int64_t now)
 {
 	struct dirent **ents = NULL;
 	struct klic_check *c;
@@ -447,7 +536,7 @@ static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u, 
 			fix(c, "fix the machine ID first (see above)");
 			continue;
 		}
-		check_license(rep, u, ents[i]->d_name, path, mid, now);
+		check_license(rep, u, dv, ents[i]->d_name, path, mid, now);
 	}
 	for (int i = 0; i < n; i++)
 		free(ents[i]);
@@ -469,6 +558,7 @@ int klic_doctor_run(struct klic_doctor_report *rep, const char *home, const char
 		    int64_t now)
 {
 	char mid[KLIC_MACHINE_ID_LEN + 1] = "", klicdir[KLIC_PATH_MAX], issuers_err[600] = "";
+	struct doctor_vendor dv = {{NULL, NULL}};
 	struct klic_user *u;
 	int r, issuers_ok = 1;
 
@@ -498,7 +588,10 @@ int klic_doctor_run(struct klic_doctor_report *rep, const char *home, const char
 	check_keys(rep, u, issuers_ok, issuers_err);
 	check_clock(rep, u, now);
 	check_machine_id(rep, mid);
-	check_licenses(rep, u, mid, now);
+	check_vendor(rep, &dv);
+	check_licenses(rep, u, &dv, mid, now);
+	klic_chain_free(dv.c[0]);
+	klic_chain_free(dv.c[1]);
 
 	for (size_t i = 0; i < rep->n; i++) {
 		/* paths and file names may hold anything: every text printable

@@ -242,8 +242,47 @@ static int check_request(struct install *in)
 	return 0;
 }
 
+/* The chain to the vendor, on the license this response installs: against
+ * --vendor, or the product's installed vendor key; with neither, the
+ * response is installed on the pinned issuer's word alone (said in res). */
+static int check_chain(struct install *in, const char *vendor_file)
+{
+	struct klic_install_result *res = in->res;
+	struct klic_chain_result *cr = NULL;
+	const struct klic_anchor *a;
+	struct klic_chain *c = NULL;
+	int r, absent = 0;
+
+	r = klic_user_chain_open(&c, res->vendor_src, &absent, vendor_file, in->resp->product);
+	if (r != 0 && absent && vendor_file == NULL) {
+		klic_error_clear();
+		return 0; /* no vendor key installed: not checked */
+	}
+	if (r != 0)
+		return r;
+	if ((cr = malloc(sizeof(*cr))) == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "chain check");
+		goto out;
+	}
+	r = klic_chain_check(c, cr, in->lic->data, in->lic->len, in->resp->lic[0].file, in->mid,
+			     in->now, in->trusted);
+	if (r != 0) {
+		r = member_error(r, in->resp->lic[0].file);
+		goto out;
+	}
+	res->chain_checked = 1;
+	memcpy(res->vendor_fpr, cr->vendor_fpr, sizeof(res->vendor_fpr));
+	for (size_t i = 0, n = klic_chain_anchors(c, &a); i < n; i++)
+		if (strcmp(a[i].fpr, cr->vendor_fpr) == 0)
+			memcpy(res->vendor_uid, a[i].uid, sizeof(res->vendor_uid));
+out:
+	free(cr);
+	klic_chain_free(c);
+	return r;
+}
+
 /* Steps 12-14: the members, valid now, and where each license goes. */
-static int check_licenses(struct install *in)
+static int check_licenses(struct install *in, const char *vendor_file)
 {
 	struct klic_response *resp = in->resp;
 	char t[KLIC_TIME_LEN + 1];
@@ -262,6 +301,9 @@ static int check_licenses(struct install *in)
 		(void)klic_time_format(t, resp->expires);
 		return klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
 	}
+	/* 13b: the chain to the vendor (issue 14) */
+	if ((r = check_chain(in, vendor_file)) != 0)
+		return r;
 	/* 14: each license under its own name; never over another valid one */
 	for (size_t i = 0; i < resp->n_licenses; i++) {
 		struct klic_install_item *it = &in->res->item[i];
@@ -318,7 +360,8 @@ static int write_set(struct install *in)
 	return klic_write_atomic_set(in->items, in->n_items);
 }
 
-int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file)
+int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file,
+		      const char *vendor_file)
 {
 	struct install *in = NULL;
 	int r;
@@ -334,7 +377,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	in->res = res;
 	in->now = klic_now();
 	if ((r = open_response(in, file)) != 0 || (r = check_request(in)) != 0 ||
-	    (r = check_licenses(in)) != 0)
+	    (r = check_licenses(in, vendor_file)) != 0)
 		goto out;
 	r = write_set(in);
 out:

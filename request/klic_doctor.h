@@ -20,7 +20,7 @@ enum klic_check_status { KLIC_CHECK_OK = 0, KLIC_CHECK_WARN = 1, KLIC_CHECK_FAIL
 
 struct klic_check {
 	/* "home", "state", "keyring", "user-key", "issuer", "clock",
-	 * "machine-id", "license-dir", "license" */
+	 * "machine-id", "vendor", "license-dir", "license" */
 	char name[16];
 	enum klic_check_status status;
 	char detail[768]; /* what was found; printable ASCII */
@@ -40,9 +40,11 @@ const char *klic_check_status_name(enum klic_check_status s);
  * it), with the keyring in `gnupghome` (NULL: <home>/klic/gnupg), at time
  * `now`, in this order: home folder; klic state folder; keyring folder;
  * user key; pinned issuers (each one's key present in the keyring); the
- * trusted clock; each machine-id source and the machine ID; the license
- * folder; each license file (valid, expiring soon, expired, for another
- * machine, or broken).  Returns 0 when the checks ran (whatever they
+ * trusted clock; each machine-id source (klic_machine_id_sources()) and the
+ * machine ID; the vendor key of each product in KLIC_VENDOR_DIR; the license
+ * folder; each license file, by the chain check when its product's vendor
+ * key is installed, else against the pinned issuers (valid, expiring soon,
+ * expired, for another machine, or broken).  Returns 0 when the checks ran (whatever they
  * found), or an error when none could run (out of memory). */
 int klic_doctor_run(struct klic_doctor_report *rep, const char *home, const char *gnupghome,
 		    int64_t now);

@@ -78,6 +78,18 @@ enum klic_slot_action { KLIC_SLOT_WRITE = 1, KLIC_SLOT_PRESENT = 2 };
 int klic_slot_decide(enum klic_slot_action *action, const struct klic_slot_info *cur,
 		     const char *license_id, int64_t expires);
 
+/* ---- the chain check with this machine's vendor keys -------------------- */
+/* The product a license names (strict split and parse, nothing verified):
+ * only to choose the vendor key file the chain check then runs with. */
+int klic_license_peek_product(char product[4], const uint8_t *buf, size_t len);
+/* A chain check context over the vendor key(s) of vendor_file (--vendor:
+ * exactly that file), else of <KLIC_VENDOR_DIR>/<product>.asc, which must
+ * be root's and writable by nobody else (klic_vendor_key_load).  src gets
+ * the file used; *absent (may be NULL) 1 when no key is installed.
+ * KLIC_ERR_NO_VENDOR with the path and the reason. */
+int klic_user_chain_open(struct klic_chain **out, char src[KLIC_PATH_MAX], int *absent,
+			 const char *vendor_file, const char *product);
+
 /* ---- install (spec 5.2) -------------------------------------------------- */
 struct klic_install_item {
 	char path[KLIC_PATH_MAX];
@@ -86,6 +98,13 @@ struct klic_install_item {
 struct klic_install_result {
 	size_t n;
 	struct klic_install_item item[KLIC_MAX_SEATS];
+	/* the chain to the vendor: checked (1) against vendor_fpr/vendor_uid,
+	 * or not (0: no vendor key installed for the product, vendor_src the
+	 * path looked at) */
+	int chain_checked;
+	char vendor_fpr[KLIC_FPR_HEX_LEN + 1];
+	char vendor_uid[KLIC_MAX_UID_LEN + 1];
+	char vendor_src[KLIC_PATH_MAX];
 	/* denied responses: the admin's reason (checked printable) */
 	char reason_code[32];
 	char reason[KLIC_MAX_TEXT_LEN + 1];
@@ -93,8 +112,12 @@ struct klic_install_result {
 
 /* Verify everything, then install.  KLIC_ERR_DENIED for a denial (res holds
  * the reason; detail "<reason_code>: <reason>"); nothing changes on disk on
- * any error. */
-int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file);
+ * any error.  The response must be signed by a pinned issuer (klic trust:
+ * it comes from my organization); in addition, the license runs the whole
+ * chain check against vendor_file (--vendor) or, when one is installed,
+ * the product's key in KLIC_VENDOR_DIR (res->chain_checked says which). */
+int klic_user_install(struct klic_user *u, struct klic_install_result *res, const char *file,
+		      const char *vendor_file);
 
 #ifdef __cplusplus
 }

@@ -14,22 +14,22 @@
 #include "klic_cli.h"
 #include "klic_doctor.h"
 #include "klic_qr.h"
+#include "klic_main.h"
 #include "klic_request.h"
 
 #ifndef KLIC_VERSION
 #define KLIC_VERSION "unknown"
 #endif
+#ifndef KLIC_VENDOR_DIR
+#error "KLIC_VENDOR_DIR must be defined by the build"
+#endif
+#define KLIC_VENDOR_DIR_HELP KLIC_VENDOR_DIR
 
-struct globals {
-	const char *home;
-	const char *gnupghome;
-	const char *passphrase_file;
-};
 
 /* Failures, usage errors and --help go through the shared CLI helpers
  * (klic_cli.h): "klic: FILE: <message>: <detail>" with non-printables
  * replaced, "klic: CMD: MSG (see 'klic CMD --help')". */
-static const struct klic_cli cli = {"klic", "[GLOBAL OPTIONS]"};
+const struct klic_cli klic_main_cli = {"klic", "[GLOBAL OPTIONS]"};
 
 static const char *env_get(const char *name)
 {
@@ -42,17 +42,17 @@ static const char *pw_home(void)
 	return pw != NULL ? pw->pw_dir : NULL;
 }
 
-static int user_open(struct klic_user *u, const struct globals *g)
+int klic_main_user_open(struct klic_user *u, const struct globals *g)
 {
 	char home[KLIC_PATH_MAX];
 	int r;
 
 	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
-		return klic_cli_fail(&cli, "home", r);
+		return klic_cli_fail(&klic_main_cli, "home", r);
 	if ((r = klic_keys_init()) != 0)
-		return klic_cli_fail(&cli, "gpgme", r);
+		return klic_cli_fail(&klic_main_cli, "gpgme", r);
 	if ((r = klic_user_setup(u, home, g->gnupghome, g->passphrase_file)) != 0)
-		return klic_cli_fail(&cli, home, r);
+		return klic_cli_fail(&klic_main_cli, home, r);
 	return 0;
 }
 
@@ -68,15 +68,15 @@ static int simple_args(const struct klic_cmd *c, int argc, char **argv, int narg
 	static const struct option lo[] = {HELP_OPT, {NULL, 0, NULL, 0}};
 	int ch;
 	klic_cli_opt_reset();
-	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
+	while ((ch = klic_cli_next_opt(&klic_main_cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			klic_cli_help(&cli, c);
+			klic_cli_help(&klic_main_cli, c);
 			return 1000 + KLIC_EXIT_OK;
 		}
 		return 1000 + KLIC_EXIT_USAGE;
 	}
 	if (argc - optind != nargs) {
-		klic_cli_usage(&cli, c->name, what,
+		klic_cli_usage(&klic_main_cli, c->name, what,
 			       argc - optind > nargs ? argv[optind + nargs] : NULL);
 		return 1000 + KLIC_EXIT_USAGE;
 	}
@@ -92,7 +92,7 @@ static int cmd_id(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if ((r = simple_args(c, argc, argv, 0, "takes no arguments")) != 0)
 		return r - 1000;
 	if ((r = klic_this_machine_id(mid)) != 0)
-		return klic_cli_fail(&cli, "/etc/machine-id", r);
+		return klic_cli_fail(&klic_main_cli, "/etc/machine-id", r);
 	printf("%s\n", mid);
 	return KLIC_EXIT_OK;
 }
@@ -110,34 +110,34 @@ static int cmd_init(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	int ch, r;
 
 	klic_cli_opt_reset();
-	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
+	while ((ch = klic_cli_next_opt(&klic_main_cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			klic_cli_help(&cli, c);
+			klic_cli_help(&klic_main_cli, c);
 			return KLIC_EXIT_OK;
 		} else if (ch == 'n' && name == NULL) {
 			name = optarg;
 		} else if (ch == 'e' && email == NULL) {
 			email = optarg;
 		} else if (ch == 'n' || ch == 'e') {
-			return klic_cli_usage(&cli, c->name, "repeated option", argv[optind - 1]);
+			return klic_cli_usage(&klic_main_cli, c->name, "repeated option", argv[optind - 1]);
 		} else {
 			return KLIC_EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		return klic_cli_usage(&cli, c->name, "unexpected argument", argv[optind]);
+		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
 	if (name == NULL || email == NULL)
-		return klic_cli_usage(&cli, c->name, "--name and --email are required", NULL);
+		return klic_cli_usage(&klic_main_cli, c->name, "--name and --email are required", NULL);
 	if (name[0] == '\0' || email[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
 	    strlen(email) > KLIC_MAX_TEXT_LEN || !klic_is_printable(name, strlen(name)) ||
 	    !klic_is_printable(email, strlen(email)))
-		return klic_cli_usage(&cli, c->name,
+		return klic_cli_usage(&klic_main_cli, c->name,
 				      "name and email: 1-200 printable ASCII characters", NULL);
-	if ((r = user_open(&u, g)) != 0)
+	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_init(&u, fpr, name, email);
 	if (r != 0)
-		r = klic_cli_fail(&cli, u.gnupghome, r);
+		r = klic_cli_fail(&klic_main_cli, u.gnupghome, r);
 	else
 		printf("%s\n", fpr);
 	klic_user_dispose(&u);
@@ -153,11 +153,11 @@ static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 
 	if ((r = simple_args(c, argc, argv, 1, "expects one key file")) != 0)
 		return r - 1000;
-	if ((r = user_open(&u, g)) != 0)
+	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_trust(&u, fpr, &added, argv[optind]);
 	if (r != 0)
-		r = klic_cli_fail(&cli, argv[optind], r);
+		r = klic_cli_fail(&klic_main_cli, argv[optind], r);
 	else
 		printf("%s\n", fpr);
 	klic_user_dispose(&u);
@@ -203,7 +203,7 @@ static int write_qr_png(const struct klic_qr *q, const char *file)
 	if ((r = klic_qr_render_png(&png, &len, q)) == 0)
 		r = klic_write_atomic(file, png, len, 0644, 0);
 	free(png);
-	return r != 0 ? klic_cli_fail(&cli, file, r) : KLIC_EXIT_OK;
+	return r != 0 ? klic_cli_fail(&klic_main_cli, file, r) : KLIC_EXIT_OK;
 }
 
 static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **argv)
@@ -226,7 +226,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	int ch, r, to_stdout = 0, qr_text;
 
 	klic_cli_opt_reset();
-	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":o:", lo)) != -1) {
+	while ((ch = klic_cli_next_opt(&klic_main_cli, c, argc, argv, ":o:", lo)) != -1) {
 		const char **slot = ch == 'p'   ? &product
 				    : ch == 's' ? &seats_s
 				    : ch == 'o' ? &out
@@ -234,12 +234,12 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 						: NULL;
 		unsigned bit = ch == 'a' ? KLIC_REQUEST_ARMOR : ch == 'q' ? KLIC_REQUEST_QR : 0;
 		if (ch == 'h') {
-			klic_cli_help(&cli, c);
+			klic_cli_help(&klic_main_cli, c);
 			return KLIC_EXIT_OK;
 		}
 		if (bit != 0) {
 			if ((flags & bit) != 0)
-				return klic_cli_usage(&cli, c->name, "repeated option",
+				return klic_cli_usage(&klic_main_cli, c->name, "repeated option",
 						      argv[optind - 1]);
 			flags |= bit;
 			continue;
@@ -247,7 +247,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		if (slot == NULL)
 			return KLIC_EXIT_USAGE;
 		if (*slot != NULL)
-			return klic_cli_usage(&cli, c->name, "repeated option",
+			return klic_cli_usage(&klic_main_cli, c->name, "repeated option",
 					      ch == 'p'   ? "--product"
 					      : ch == 's' ? "--seats"
 					      : ch == 'o' ? "-o"
@@ -255,40 +255,40 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		*slot = optarg;
 	}
 	if (optind != argc)
-		return klic_cli_usage(&cli, c->name, "unexpected argument", argv[optind]);
+		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
 	if (product == NULL)
-		return klic_cli_usage(&cli, c->name, "--product KRE|KSE is required", NULL);
+		return klic_cli_usage(&klic_main_cli, c->name, "--product KRE|KSE is required", NULL);
 	if (strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
-		return klic_cli_usage(&cli, c->name, "--product must be KRE or KSE", product);
+		return klic_cli_usage(&klic_main_cli, c->name, "--product must be KRE or KSE", product);
 	if (seats_s != NULL && parse_seats(&seats, seats_s) != 0)
-		return klic_cli_usage(&cli, c->name, "--seats must be a number from 1 to 64",
+		return klic_cli_usage(&klic_main_cli, c->name, "--seats must be a number from 1 to 64",
 				      seats_s);
 	if (strcmp(product, "KSE") == 0 && seats != 1)
-		return klic_cli_usage(&cli, c->name, "KSE is licensed one seat per machine",
+		return klic_cli_usage(&klic_main_cli, c->name, "KSE is licensed one seat per machine",
 				      seats_s);
 	if (out != NULL && out[0] == '\0')
-		return klic_cli_usage(&cli, c->name, "-o needs a file name", NULL);
+		return klic_cli_usage(&klic_main_cli, c->name, "-o needs a file name", NULL);
 	if (png != NULL && png[0] == '\0')
-		return klic_cli_usage(&cli, c->name, "--qr-png needs a file name", NULL);
+		return klic_cli_usage(&klic_main_cli, c->name, "--qr-png needs a file name", NULL);
 	/* one thing at most on standard output */
 	to_stdout = (out != NULL && strcmp(out, "-") == 0) + ((flags & KLIC_REQUEST_QR) != 0) +
 		    (png != NULL && strcmp(png, "-") == 0);
 	if (to_stdout > 1)
-		return klic_cli_usage(&cli, c->name,
+		return klic_cli_usage(&klic_main_cli, c->name,
 				      "only one of -o -, --qr and --qr-png - can use stdout", NULL);
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
-	if ((r = user_open(&u, g)) != 0)
+	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
 	if (r != 0) {
-		r = klic_cli_fail(&cli, path[0] != '\0' ? path : "request", r);
+		r = klic_cli_fail(&klic_main_cli, path[0] != '\0' ? path : "request", r);
 		goto out;
 	}
 	if ((flags & KLIC_REQUEST_QR) != 0 &&
 	    (r = klic_qr_encode(&qr, (const uint8_t *)armor, alen)) != 0) {
-		r = klic_cli_fail(&cli, "qr", r);
+		r = klic_cli_fail(&klic_main_cli, "qr", r);
 		goto out;
 	}
 	if (png != NULL && (r = write_qr_png(qr, png)) != 0)
@@ -297,7 +297,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		char *text = NULL;
 		size_t tlen = 0;
 		if ((r = klic_qr_render_text(&text, &tlen, qr)) != 0) {
-			r = klic_cli_fail(&cli, "qr", r);
+			r = klic_cli_fail(&klic_main_cli, "qr", r);
 			goto out;
 		}
 		fwrite(text, 1, tlen, stdout);
@@ -320,239 +320,35 @@ out:
 	return r;
 }
 
-static int cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv)
-{
-	const struct globals *g = ctx;
-	struct klic_install_result *res = NULL;
-	const char *file;
-	struct klic_user u;
-	int r;
-
-	if ((r = simple_args(c, argc, argv, 1, "expects one .kresp file")) != 0)
-		return r - 1000;
-	file = argv[optind];
-	if ((res = calloc(1, sizeof(*res))) == NULL)
-		return klic_cli_fail(&cli, file, klic_error_set(KLIC_ERR_NOMEM, "install"));
-	if ((r = user_open(&u, g)) != 0) {
-		free(res);
-		return r;
-	}
-	r = klic_user_install(&u, res, file);
-	if (r == KLIC_ERR_DENIED) {
-		/* reason_code and reason were checked printable */
-		fprintf(stderr, "klic: %s: request denied: %s: %s\n", file, res->reason_code,
-			res->reason);
-		r = KLIC_EXIT_REFUSED;
-	} else if (r != 0) {
-		r = klic_cli_fail(&cli, file, r);
-	} else {
-		for (size_t i = 0; i < res->n; i++)
-			printf("%s%s\n", res->item[i].written ? "" : "already installed: ",
-			       res->item[i].path);
-	}
-	klic_user_dispose(&u);
-	free(res);
-	return r;
-}
-
-static int cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv)
-{
-	const struct globals *g = ctx;
-	char t[KLIC_TIME_LEN + 1];
-	struct klic_license lic;
-	struct klic_user u;
-	int64_t now = klic_now();
-	static const struct option lo[] = {
-	    {"name", required_argument, NULL, 'n'}, HELP_OPT, {NULL, 0, NULL, 0}};
-	const char *file, *name = NULL;
-	int r, ch;
-
-	klic_cli_opt_reset();
-	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
-		if (ch == 'h') {
-			klic_cli_help(&cli, c);
-			return KLIC_EXIT_OK;
-		}
-		if (ch != 'n')
-			return KLIC_EXIT_USAGE;
-		if (name != NULL)
-			return klic_cli_usage(&cli, c->name, "repeated option", "--name");
-		name = optarg;
-	}
-	if (argc - optind != 1)
-		return klic_cli_usage(&cli, c->name, "expects one .lic file",
-				      argc - optind > 1 ? argv[optind + 1] : NULL);
-	file = argv[optind];
-	/* a license's file name selects its seat: standard input has none */
-	if (strcmp(file, "-") == 0 && name == NULL)
-		return klic_cli_usage(&cli, c->name,
-				      "reading - needs --name PRODUCT_MACHINEID[_K].lic", NULL);
-	if (strcmp(file, "-") != 0 && name != NULL)
-		return klic_cli_usage(&cli, c->name, "--name is only for -", name);
-	if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL))
-		return klic_cli_usage(&cli, c->name, "--name takes a file name, no folder", name);
-	if ((r = user_open(&u, g)) != 0)
-		return r;
-	if ((r = klic_check_license_file(&u, &lic, file, name, NULL, now)) != 0 ||
-	    (r = klic_user_clock_check(&u, now)) != 0 ||
-	    (r = klic_user_clock_advance(&u, now)) != 0) {
-		r = klic_cli_fail(&cli, file, r);
-	} else {
-		(void)klic_time_format(t, lic.expires);
-		printf("valid: %s until %s (%ld days left)\n", lic.product, t,
-		       klic_days_left(lic.expires, now));
-	}
-	klic_user_dispose(&u);
-	return r;
-}
-
-static json_t *json_str_or_null(const char *s)
+json_t *klic_main_json_str_or_null(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
 /* The options of a command whose only option is --json (and --help):
  * -1 to go on, else the exit status to return. */
-static int json_only_args(const struct klic_cmd *c, int argc, char **argv, const struct option *lo,
+int klic_main_json_only_args(const struct klic_cmd *c, int argc, char **argv, const struct option *lo,
 			  int *json)
 {
 	int ch;
 
 	*json = 0;
 	klic_cli_opt_reset();
-	while ((ch = klic_cli_next_opt(&cli, c, argc, argv, ":", lo)) != -1) {
+	while ((ch = klic_cli_next_opt(&klic_main_cli, c, argc, argv, ":", lo)) != -1) {
 		if (ch == 'h') {
-			klic_cli_help(&cli, c);
+			klic_cli_help(&klic_main_cli, c);
 			return KLIC_EXIT_OK;
 		}
 		if (ch == 'j' && !*json)
 			*json = 1;
 		else if (ch == 'j')
-			return klic_cli_usage(&cli, c->name, "repeated option", "--json");
+			return klic_cli_usage(&klic_main_cli, c->name, "repeated option", "--json");
 		else
 			return KLIC_EXIT_USAGE;
 	}
 	if (optind != argc)
-		return klic_cli_usage(&cli, c->name, "unexpected argument", argv[optind]);
+		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
 	return -1;
-}
-
-static int cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
-{
-	const struct globals *g = ctx;
-	static const struct option lo[] = {
-	    {"json", no_argument, NULL, 'j'}, HELP_OPT, {NULL, 0, NULL, 0}};
-	char mid[KLIC_MACHINE_ID_LEN + 1];
-	struct dirent **ents = NULL;
-	json_t *root = NULL, *arr = NULL;
-	struct klic_user u;
-	int64_t now = klic_now();
-	int json = 0, r, clock_ok, n = 0, u_open = 0;
-
-	if ((r = json_only_args(c, argc, argv, lo, &json)) != -1)
-		return r;
-	if ((r = user_open(&u, g)) != 0)
-		return r;
-	u_open = 1;
-	if ((r = klic_this_machine_id(mid)) != 0) {
-		r = klic_cli_fail(&cli, "/etc/machine-id", r);
-		goto out;
-	}
-	clock_ok = klic_user_clock_check(&u, now) == 0;
-	klic_error_clear();
-	n = scandir(u.licdir, &ents, NULL, alphasort);
-	if (n < 0) {
-		if (errno != ENOENT) {
-			r = klic_cli_fail(&cli, u.licdir,
-					  klic_error_set(KLIC_ERR_IO, "%s", strerror(errno)));
-			goto out;
-		}
-		n = 0;
-		ents = NULL;
-	}
-	root = json_object();
-	arr = json_array();
-	if (root == NULL || arr == NULL) {
-		r = klic_cli_fail(&cli, "status", klic_error_set(KLIC_ERR_NOMEM, "json"));
-		goto out;
-	}
-	if (!json)
-		printf("machine %s%s\nlicense folder %s\n", mid,
-		       clock_ok ? "" : " (clock set back: no license is valid)", u.licdir);
-	for (int i = 0; i < n; i++) {
-		char path[KLIC_PATH_MAX], name[256],
-		    iss[KLIC_TIME_LEN + 1] = "", exp[KLIC_TIME_LEN + 1] = "";
-		struct klic_license lic;
-		int pn;
-		json_t *o;
-
-		if (!klic_is_license_name(ents[i]->d_name))
-			continue;
-		/* a file name from the license folder, made printable */
-		(void)klic_printable_copy(name, sizeof(name), ents[i]->d_name, SIZE_MAX);
-		pn = snprintf(path, sizeof(path), "%s/%s", u.licdir, ents[i]->d_name);
-		memset(&lic, 0, sizeof(lic));
-		if (pn < 0 || (size_t)pn >= sizeof(path))
-			r = KLIC_ERR_IO;
-		else
-			r = klic_check_license_file(&u, &lic, path, ents[i]->d_name, mid, now);
-		klic_error_clear();
-		if (!clock_ok && (r == 0 || r == KLIC_ERR_LICENSE_FUTURE ||
-				  (klic_err_class(r) == KLIC_CLASS_SIGNATURE &&
-				   r != KLIC_ERR_SIG_WRONG_KEY && r != KLIC_ERR_SIG_UNKNOWN_KEY)))
-			r = KLIC_ERR_CLOCK;
-		if (lic.license_id[0] != '\0') {
-			(void)klic_time_format(iss, lic.issued);
-			(void)klic_time_format(exp, lic.expires);
-		}
-		if (json) {
-			o = json_pack(
-			    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o}", "file", name,
-			    "product", json_str_or_null(lic.product), "machine_id",
-			    json_str_or_null(lic.machine_id), "license_id",
-			    json_str_or_null(lic.license_id), "issued", json_str_or_null(iss),
-			    "expires", json_str_or_null(exp), "days_left",
-			    exp[0] ? json_integer(klic_days_left(lic.expires, now)) : json_null(),
-			    "valid", r == 0, "reason",
-			    r == 0 ? json_null() : json_string(klic_license_reason(r)));
-			if (o == NULL || json_array_append_new(arr, o) != 0) {
-				r = klic_cli_fail(&cli, "status",
-						  klic_error_set(KLIC_ERR_NOMEM, "json"));
-				goto out;
-			}
-		} else {
-			printf("%s  %s  %s  %s  %ld days left  %s\n", name,
-			       lic.product[0] ? lic.product : "-",
-			       lic.machine_id[0] ? lic.machine_id : "-", exp[0] ? exp : "-",
-			       exp[0] ? klic_days_left(lic.expires, now) : 0L,
-			       klic_license_reason(r));
-		}
-	}
-	if (json) {
-		char *s;
-		if (json_object_set_new(root, "machine_id", json_string(mid)) != 0 ||
-		    json_object_set_new(root, "clock_ok", json_boolean(clock_ok)) != 0 ||
-		    json_object_set(root, "licenses", arr) != 0 ||
-		    (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL) {
-			r = klic_cli_fail(&cli, "status", klic_error_set(KLIC_ERR_NOMEM, "json"));
-			goto out;
-		}
-		printf("%s\n", s);
-		free(s);
-	}
-	/* a successful run advances the trusted clock (spec 5.5) */
-	if (clock_ok)
-		(void)klic_user_clock_advance(&u, now);
-	r = KLIC_EXIT_OK;
-out:
-	for (int i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
-	json_decref(arr);
-	json_decref(root);
-	if (u_open)
-		klic_user_dispose(&u);
-	return r;
 }
 
 static int cmd_doctor(const struct klic_cmd *c, void *ctx, int argc, char **argv)
@@ -564,17 +360,17 @@ static int cmd_doctor(const struct klic_cmd *c, void *ctx, int argc, char **argv
 	char home[KLIC_PATH_MAX];
 	int json = 0, r;
 
-	if ((r = json_only_args(c, argc, argv, lo, &json)) != -1)
+	if ((r = klic_main_json_only_args(c, argc, argv, lo, &json)) != -1)
 		return r;
 	if ((r = klic_home_resolve(home, klic_host_os(), g->home, env_get, pw_home)) != 0)
-		return klic_cli_fail(&cli, "home", r);
+		return klic_cli_fail(&klic_main_cli, "home", r);
 	if ((r = klic_keys_init()) != 0)
-		return klic_cli_fail(&cli, "gpgme", r);
+		return klic_cli_fail(&klic_main_cli, "gpgme", r);
 	if ((rep = calloc(1, sizeof(*rep))) == NULL)
-		return klic_cli_fail(&cli, "doctor", klic_error_set(KLIC_ERR_NOMEM, "doctor"));
+		return klic_cli_fail(&klic_main_cli, "doctor", klic_error_set(KLIC_ERR_NOMEM, "doctor"));
 	if ((r = klic_doctor_run(rep, home, g->gnupghome, klic_now())) != 0) {
 		free(rep);
-		return klic_cli_fail(&cli, home, r);
+		return klic_cli_fail(&klic_main_cli, home, r);
 	}
 	if (json) {
 		json_t *root = json_object(), *arr = json_array();
@@ -602,7 +398,7 @@ static int cmd_doctor(const struct klic_cmd *c, void *ctx, int argc, char **argv
 		json_decref(root);
 		if (bad) {
 			free(rep);
-			return klic_cli_fail(&cli, "doctor",
+			return klic_cli_fail(&klic_main_cli, "doctor",
 					     klic_error_set(KLIC_ERR_NOMEM, "json"));
 		}
 		printf("%s\n", s);
@@ -650,21 +446,42 @@ static const struct klic_cmd cmds[] = {
      "Prints the file written and the request digest (nothing when stdout carries\n"
      "the request or the PNG).\n",
      NULL, 0},
-    {"install", cmd_install, "Verify a response (.kresp) and install its licenses.",
-     "install FILE.kresp",
+    {"install", klic_cmd_install, "Verify a response (.kresp) and install its licenses.",
+     "install [--vendor VENDOR.asc] FILE.kresp",
      "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
-     "from an e-mail); - reads standard input.  Nothing is installed unless every\n"
-     "check passed; prints each installed path.\n",
+     "from an e-mail); - reads standard input.  The response must be signed by a\n"
+     "pinned issuer (it comes from your organization); its license is also checked\n"
+     "all the way to the vendor (see 'klic verify --help') against:\n"
+     "  --vendor VENDOR.asc  exactly this vendor key, else the product's key in\n"
+     "                       " KLIC_VENDOR_DIR_HELP " when one is installed (without one\n"
+     "                       a note says the chain was not checked).\n"
+     "Nothing is installed unless every check passed; prints each installed path\n"
+     "and the vendor checked against.\n",
      NULL, 0},
-    {"status", cmd_status, "List installed licenses: product, expiry, days left, validity.",
-     "status [--json]", "\n  --json  machine-readable output (keys: see klic(1))\n", NULL, 0},
-    {"verify", cmd_verify, "Verify one license file for this machine; exit 0 only if valid now.",
-     "verify FILE.lic | verify --name NAME.lic -",
-     "\nPrints the product, the expiry and the days left.  A license's file name\n"
-     "selects its seat, so a license read from standard input (-) needs its name:\n"
-     "  --name NAME.lic  the license's file name (PRODUCT_MACHINEID[_K].lic)\n",
+    {"status", klic_cmd_status, "List installed licenses: product, expiry, days left, validity.",
+     "status [--json] [--vendor VENDOR.asc]",
+     "\nEach license is checked as 'klic verify' does, against the vendor key of its\n"
+     "product in " KLIC_VENDOR_DIR_HELP ", or:\n"
+     "  --vendor VENDOR.asc  exactly this vendor key\n"
+     "  --json               machine-readable output (keys: see klic(1))\n",
      NULL, 0},
-    {"doctor", cmd_doctor, "Check the home folder, keys, issuers, clock, machine ID and licenses.",
+    {"verify", klic_cmd_verify, "Check one license for this machine; exit 0 only if valid now.",
+     "verify [--vendor VENDOR.asc] FILE.lic | verify [--vendor VENDOR.asc] --name NAME.lic -",
+     "\nA license is valid only when it chains to the vendor: the issuer key it\n"
+     "carries signed it, the vendor entitlement it carries is signed by the vendor\n"
+     "key, names that issuer and covers the license (product, node-locked yearly,\n"
+     "period, at most 60 days, seats), then this machine, its file name, not\n"
+     "expired, the clock.  The vendor key:\n"
+     "  --vendor VENDOR.asc  exactly this key, else PRODUCT.asc in " KLIC_VENDOR_DIR_HELP "\n"
+     "                       (refused unless it, the folder and its parent are\n"
+     "                       root's and writable by no one else)\n"
+     "Prints the vendor checked against, the product, the expiry and the days left.\n"
+     "A license's file name selects its seat, so a license read from standard\n"
+     "input (-) needs its name:\n"
+     "  --name NAME.lic      the license's file name (PRODUCT_MACHINEID[_K].lic)\n",
+     NULL, 0},
+    {"doctor", cmd_doctor,
+     "Check the home folder, keys, issuers, clock, machine ID, vendor keys and licenses.",
      "doctor [--json]",
      "\nOne line per check: OK, WARN or FAIL, what was found and what to do.\n"
      "Changes nothing.  Exit status 0 when no check failed, else 1.\n"
@@ -731,6 +548,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klic: no command given (see 'klic --help')\n");
 		return KLIC_EXIT_USAGE;
 	}
-	return klic_cli_dispatch(&cli, NULL, cmds, sizeof(cmds) / sizeof(cmds[0]), &g,
+	return klic_cli_dispatch(&klic_main_cli, NULL, cmds, sizeof(cmds) / sizeof(cmds[0]), &g,
 				 argc - optind, argv + optind);
 }

@@ -94,10 +94,12 @@ int klic_machine_id_from_file(char out[KLIC_MACHINE_ID_LEN + 1], const char *pat
 
 int klic_this_machine_id(char out[KLIC_MACHINE_ID_LEN + 1])
 {
-	/* Fixed, compiled-in sources: no option or variable changes them. */
-	static const char *const sources[] = {"/etc/machine-id", "/var/lib/dbus/machine-id"};
+	/* Fixed, compiled-in sources (bundle's one list): no option or
+	 * variable changes them. */
+	const char *const *sources;
+	size_t n = klic_machine_id_sources(&sources);
 
-	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (klic_machine_id_from_file(out, sources[i]) == 0) {
 			klic_error_clear();
 			return 0;

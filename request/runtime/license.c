@@ -160,7 +160,7 @@ const char *klic_license_reason(int code)
 	case KLIC_ERR_SIG_UNKNOWN_KEY:
 	case KLIC_ERR_SIG_WRONG_KEY:
 	case KLIC_ERR_NOT_ISSUER:
-		return "unpinned issuer";
+		return "wrong signing key";
 	case KLIC_ERR_LICENSE_NAME:
 		return "renamed (name not granted)";
 	case KLIC_ERR_SIG_NONE:
@@ -179,6 +179,12 @@ const char *klic_license_reason(int code)
 		return "issued in the future";
 	case KLIC_ERR_CLOCK:
 		return "clock set back";
+	case KLIC_ERR_NOT_ENTITLED:
+		return "not covered by its entitlement";
+	case KLIC_ERR_NO_VENDOR:
+		return "no trusted vendor key";
+	case KLIC_ERR_MISMATCH:
+		return "issuer key mismatch";
 	default:
 		return klic_strerror(code);
 	}

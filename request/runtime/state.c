@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_int.h"
 
@@ -183,19 +186,89 @@ int klic_user_clock_check(struct klic_user *u, int64_t now)
 
 int klic_user_clock_advance(struct klic_user *u, int64_t t)
 {
-	char path[KLIC_PATH_MAX], dir[KLIC_PATH_MAX], s[KLIC_TIME_LEN + 2];
-	int64_t cur;
-	int r;
+	return klic_clock_update(u->home, t);
+}
 
-	if ((r = klic_clock_read(&cur, u->home)) != 0)
+int klic_clock_load(int64_t *trusted, enum klic_clock_state *state, const char *home)
+{
+	char path[KLIC_PATH_MAX];
+	int r, exists;
+
+	*trusted = 0;
+	*state = KLIC_CLOCK_MISSING;
+	if ((r = klic_rq_path(path, home, "klic/clock")) != 0)
 		return r;
-	if (t <= cur)
+	if (klic_rq_exists(path, &exists) != 0 || (exists && access(path, R_OK) != 0)) {
+		klic_error_clear();
+		*state = KLIC_CLOCK_UNREADABLE;
 		return 0;
-	if ((r = klic_rq_path(dir, u->home, "klic")) != 0 || (r = klic_mkdir_p(dir, 0700)) != 0 ||
-	    (r = klic_rq_path(path, dir, "clock")) != 0 || (r = klic_time_format(s, t)) != 0 ||
-	    (r = klic_sweep_stale(dir, NULL)) != 0)
+	}
+	if (!exists)
+		return 0;
+	r = klic_clock_read(trusted, home);
+	if (r == KLIC_ERR_IO || r == KLIC_ERR_NOT_FOUND) {
+		klic_error_clear();
+		*state = KLIC_CLOCK_UNREADABLE;
+		return 0;
+	}
+	if (r == 0)
+		*state = KLIC_CLOCK_RECORD;
+	return r;
+}
+
+/* The record, opened and locked: the fd of the file now at path (an
+ * update renames a new file over it: a lock on the old one is retried). */
+static int clock_lock(const char *path, int *fd_out)
+{
+	struct stat a, b;
+	int fd;
+
+	for (int tries = 0; tries < 16; tries++) {
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return klic_error_set(KLIC_ERR_IO, "%s: %s", path, strerror(errno));
+		if (flock(fd, LOCK_EX) != 0) {
+			close(fd);
+			return klic_error_set(KLIC_ERR_IO, "%s: flock: %s", path, strerror(errno));
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			*fd_out = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	return klic_error_set(KLIC_ERR_IO, "%s: keeps changing", path);
+}
+
+int klic_clock_update(const char *home, int64_t t)
+{
+	char path[KLIC_PATH_MAX], dir[KLIC_PATH_MAX], s[KLIC_TIME_LEN + 2];
+	int64_t cur = 0;
+	int r, fd = -1;
+
+	if ((r = klic_rq_path(dir, home, "klic")) != 0 || (r = klic_rq_path(path, dir, "clock")) != 0)
+		return r;
+	if ((r = klic_clock_read(&cur, home)) != 0 || t <= cur)
+		return r; /* a malformed record is not repaired here; nothing to move */
+	if ((r = klic_time_format(s, t)) != 0)
 		return r;
 	s[KLIC_TIME_LEN] = '\n';
 	s[KLIC_TIME_LEN + 1] = '\0';
-	return klic_write_atomic(path, s, KLIC_TIME_LEN + 1, 0600, 0);
+	if ((r = klic_mkdir_p(dir, 0700)) != 0 || (r = klic_sweep_stale(dir, NULL)) != 0)
+		return r;
+	/* the first record appears whole (never an empty file a reader sees) */
+	if (cur == 0) {
+		r = klic_write_atomic(path, s, KLIC_TIME_LEN + 1, 0600, KLIC_WRITE_NOREPLACE);
+		if (r != KLIC_ERR_EXISTS)
+			return r;
+		klic_error_clear();
+	}
+	if ((r = clock_lock(path, &fd)) != 0)
+		return r;
+	/* under the lock: read again (another update may have run) */
+	if ((r = klic_clock_read(&cur, home)) == 0 && t > cur)
+		r = klic_write_atomic(path, s, KLIC_TIME_LEN + 1, 0600, 0);
+	close(fd); /* releases the lock */
+	return r;
 }

@@ -2,9 +2,10 @@
 # `cmake --install` into a temporary prefix, then use only what was
 # installed: the files are all there, the man pages render and document
 # every command and option of --help, the installed binaries run a full
-# request -> issue -> install round trip, and an example program built with
+# vendor -> admin -> user round trip, and an example product built with
 # `pkg-config --cflags --libs klic` (shared, then static) checks the
-# installed license and refuses a tampered copy.
+# installed license against the vendor key (klic_license_check, ABI 2),
+# takes a session, and refuses a tampered copy.
 # Usage: install.sh BUILD_DIR SOURCE_DIR BINDIR LIBDIR INCLUDEDIR MANDIR VERSION [CFLAGS]
 # (the directories as GNUInstallDirs gave them, relative to the prefix;
 # CFLAGS for the example programs, e.g. the sanitizers of the build)
@@ -37,36 +38,39 @@ fi
 # --- the files -----------------------------------------------------------------
 KLIC="$P/$BINDIR/klic"
 ADMIN="$P/$BINDIR/klic-admin"
+KLIC_VENDOR="$P/$BINDIR/klic-vendor"
 LIB="$P/$LIBDIR"
 PC="$LIB/pkgconfig/klic.pc"
 missing=""
 WORKER="$P/$LIBEXECDIR/klic/klic-keys-worker"
-for f in "$KLIC" "$ADMIN" "$WORKER"; do [ -x "$f" ] || missing="$missing $f"; done
-for f in "$P/$MANDIR/man1/klic.1" "$P/$MANDIR/man1/klic-admin.1" "$P/$MANDIR/man3/libklic.3" \
-	"$P/$MANDIR/man3/klic_license_verify.3" "$P/$INCDIR/klic.h" "$LIB/libklic.a" \
-	"$LIB/libklic.so" "$LIB/libklic.so.1" "$PC"; do
+for f in "$KLIC" "$ADMIN" "$KLIC_VENDOR" "$WORKER"; do [ -x "$f" ] || missing="$missing $f"; done
+for f in "$P/$MANDIR/man1/klic.1" "$P/$MANDIR/man1/klic-admin.1" "$P/$MANDIR/man1/klic-vendor.1" \
+	"$P/$MANDIR/man3/libklic.3" "$P/$MANDIR/man3/klic_license_check.3" \
+	"$P/$MANDIR/man3/klic_session_open.3" "$P/$INCDIR/klic.h" "$LIB/libklic.a" \
+	"$LIB/libklic.so" "$LIB/libklic.so.2" "$PC"; do
 	[ -r "$f" ] || missing="$missing $f"
 done
-[ -z "$missing" ] && pass "installed: bin/klic, bin/klic-admin, $LIBEXECDIR/klic/klic-keys-worker, man1, man3, klic.h, libklic.so.1, libklic.a, klic.pc" ||
+[ -z "$missing" ] && pass "installed: bin/klic, bin/klic-admin, bin/klic-vendor, $LIBEXECDIR/klic/klic-keys-worker, man1, man3, klic.h, libklic.so.2, libklic.a, klic.pc" ||
 	fail "not installed:$missing"
-other=$(cd "$P" && find . -type f -o -type l | sort | grep -vE "^\./($BINDIR/klic(-admin)?|$LIBEXECDIR/klic/klic-keys-worker|$MANDIR/man[13]/[a-z_-]+\.[13]|$INCDIR/klic\.h|$LIBDIR/libklic\.(a|so(\.[0-9]+)*)|$LIBDIR/pkgconfig/klic\.pc)$" || true)
+other=$(cd "$P" && find . -type f -o -type l | sort | grep -vE "^\./($BINDIR/klic(-admin|-vendor)?|$LIBEXECDIR/klic/klic-keys-worker|$MANDIR/man[13]/[a-z_-]+\.[13]|$INCDIR/klic\.h|$LIBDIR/libklic\.(a|so(\.[0-9]+)*)|$LIBDIR/pkgconfig/klic\.pc)$" || true)
 [ -z "$other" ] && pass "nothing else installed (no internal headers, no test programs)" ||
 	fail "unexpected installed files: $other"
-[ "$(readlink "$LIB/libklic.so")" = libklic.so.1 ] && pass "libklic.so -> libklic.so.1" ||
+[ "$(readlink "$LIB/libklic.so")" = libklic.so.2 ] && pass "libklic.so -> libklic.so.2" ||
 	fail "libklic.so -> $(readlink "$LIB/libklic.so")"
-syms=$(nm -D --defined-only "$LIB/libklic.so.1" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
-if [ "$syms" = "klic_license_errname@@KLIC_1 klic_license_strerror@@KLIC_1 klic_license_verify@@KLIC_1 klic_runtime_machine_id@@KLIC_1 klic_runtime_version@@KLIC_1 " ]; then
-	pass "installed libklic.so.1 exports only the versioned public API"
+API="klic_license_check klic_license_errname klic_license_strerror klic_runtime_machine_id klic_runtime_version klic_session_close klic_session_open"
+syms=$(nm -D --defined-only "$LIB/libklic.so.2" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+if [ "$syms" = "$(printf '%s@@KLIC_2 ' $API)" ]; then
+	pass "installed libklic.so.2 exports only the versioned public API (KLIC_2)"
 else
-	fail "libklic.so.1 exports: $syms"
+	fail "libklic.so.2 exports: $syms"
 fi
 asyms=$(nm -g --defined-only "$LIB/libklic.a" 2>/dev/null | awk 'NF == 3 {print $3}' | sort | tr '\n' ' ')
-[ "$asyms" = "klic_license_errname klic_license_strerror klic_license_verify klic_runtime_machine_id klic_runtime_version " ] &&
+[ "$asyms" = "$API " ] &&
 	pass "libklic.a defines only the public API globally" || fail "libklic.a globals: $asyms"
 
 # --- man pages -------------------------------------------------------------------
 render() { groff -t -man -Tascii -rHY=0 -rLL=200n "$1" 2>/dev/null | col -b; }
-for page in man1/klic.1 man1/klic-admin.1 man3/libklic.3 man3/klic_license_verify.3; do
+for page in man1/klic.1 man1/klic-admin.1 man3/libklic.3 man3/klic_license_check.3 man3/klic_session_open.3; do
 	rc=0
 	(cd "$P/$MANDIR" && MANWIDTH=80 man -l "$page" >"$BOX/man.txt" 2>"$BOX/man.err") || rc=$?
 	if [ "$rc" -eq 0 ] && [ -s "$BOX/man.txt" ] && [ ! -s "$BOX/man.err" ]; then
@@ -116,17 +120,16 @@ admin() { "$ADMIN" --state "$A" "$@"; }
 user() { "$KLIC" --home "$U" "$@"; }
 cd "$BOX"
 {
-	admin init --org "Installed Org" --name "Admin" --email admin@test.invalid &&
-	admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 \
-		--until "$(date -u -d '+300 days' +%F)" &&
+	t_org_setup "$A" "Installed Org" 5 &&
 	admin export-key -o issuer.asc &&
 	user init --name "Ada" --email ada@test.invalid &&
 	user trust issuer.asc &&
 	user request --product KRE -o ada.kreq &&
 	admin member add --from-request ada.kreq &&
 	admin issue ada.kreq -o outbox --yes &&
-	user install outbox/ada.kresp
+	user install --vendor "$BOX/vendor.asc" outbox/ada.kresp
 } >"$BOX/rt.log" 2>&1 && rc=0 || rc=$?
+VKEY="$BOX/vendor.asc"
 MID=$(user id)
 LIC="$U/license/KRE_${MID}.lic"
 if [ "$rc" -eq 0 ] && [ -f "$LIC" ]; then
@@ -134,7 +137,7 @@ if [ "$rc" -eq 0 ] && [ -f "$LIC" ]; then
 else
 	fail "round trip: exit $rc: $(tail -5 "$BOX/rt.log")"
 fi
-user verify "$LIC" >/dev/null && pass "installed klic verify: valid" || fail "installed klic verify"
+user verify --vendor "$VKEY" "$LIC" >/dev/null && pass "installed klic verify --vendor: valid" || fail "installed klic verify"
 
 # The installed klic-admin runs the installed worker program (libexec, found
 # from its own location): --version names it, and a batch with two jobs
@@ -151,9 +154,10 @@ user request --product KRE -o ada2.kreq >/dev/null 2>&1 && user request --produc
 # (a program that ran but did not start its workers would be a warning on
 # stderr: the batch then runs with forked workers)
 if [ "$rc" -eq 0 ] && [ "$(tail -1 "$BOX/batch.log")" = "issued: 2, denied: 0, re-issued: 0, errors: 0" ] &&
-	[ ! -s "$BOX/batch.err" ] && [ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 1 ] &&
-	grep -q -- ' --worker .* 2$' "$BOX/worker.log"; then
-	pass "a batch of 2 with --jobs 2 ran through the installed worker program (2 workers)"
+	[ ! -s "$BOX/batch.err" ] && [ "$(wc -l <"$BOX/worker.log" 2>/dev/null)" = 2 ] &&
+	grep -q -- " --worker .* $A/gnupg [0-9A-F]\{40\} - 2$" "$BOX/worker.log" &&
+	grep -q -- " --worker .* $A/members - - 2$" "$BOX/worker.log"; then
+	pass "a batch of 2 with --jobs 2 ran through the installed worker program (2 signing workers, 2 verifying in the members' keyring)"
 else
 	fail "batch through the worker program: exit $rc, $(tail -1 "$BOX/batch.log"), stderr: $(head -c 300 "$BOX/batch.err"); worker runs: $(cat "$BOX/worker.log" 2>/dev/null)"
 fi
@@ -170,7 +174,7 @@ else
 	fail "broken worker program: exit $rc, $(tail -1 "$BOX/batch.log"), stderr: $(head -c 300 "$BOX/batch.err")"
 fi
 mv "$WORKER.real" "$WORKER"
-if user status --json | python3 -m json.tool >/dev/null && admin list --json | python3 -m json.tool >/dev/null &&
+if user status --vendor "$VKEY" --json | python3 -m json.tool >/dev/null && admin list --json | python3 -m json.tool >/dev/null &&
 	admin entitlement list --json | python3 -m json.tool >/dev/null &&
 	admin report --json | python3 -m json.tool >/dev/null; then
 	pass "status, list, entitlement list, report --json: valid JSON"
@@ -198,12 +202,12 @@ if cc -std=c99 -Wall -Wextra -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $fl
 else
 	fail "example.c: $(head -5 "$BOX/cc.err")"
 fi
-if grep -q "libklic.so.1 => $LIB/libklic.so.1" <<<"$(LD_LIBRARY_PATH="$LIB" ldd ex/example)"; then
-	pass "example uses the installed libklic.so.1"
+if grep -q "libklic.so.2 => $LIB/libklic.so.2" <<<"$(LD_LIBRARY_PATH="$LIB" ldd ex/example)"; then
+	pass "example uses the installed libklic.so.2"
 else
 	fail "example links: $(LD_LIBRARY_PATH="$LIB" ldd ex/example | grep klic)"
 fi
-if LD_LIBRARY_PATH="$LIB" ex/example "$LIC" "$U" >"$BOX/ex.txt" 2>"$BOX/ex.err" &&
+if LD_LIBRARY_PATH="$LIB" ex/example check "$VKEY" "$LIC" "$U" >"$BOX/ex.txt" 2>"$BOX/ex.err" &&
 	grep -q "^product         KRE$" "$BOX/ex.txt" && grep -q "^machine_id      $MID$" "$BOX/ex.txt"; then
 	pass "example on the installed license: exit 0, $(grep -c . "$BOX/ex.txt") lines of decoded license"
 	sed 's/^/#   /' "$BOX/ex.txt"
@@ -211,9 +215,15 @@ else
 	fail "example: $(cat "$BOX/ex.err" "$BOX/ex.txt" | head -5)"
 fi
 mkdir -p tampered
-sed 's/"seats": 1/"seats": 9/' "$LIC" >"tampered/KRE_${MID}.lic"
+if LD_LIBRARY_PATH="$LIB" ex/example session "$VKEY" KRE "$U/license" >"$BOX/ex.txt" 2>"$BOX/ex.err" &&
+	grep -q "^session: license [0-9a-f]\{32\} (KRE_${MID}.lic), 1 of 1 sessions in use$" "$BOX/ex.txt"; then
+	pass "example session with the installed library: $(head -1 "$BOX/ex.txt")"
+else
+	fail "example session: $(cat "$BOX/ex.err" "$BOX/ex.txt" | head -3)"
+fi
+sed 's/"issuer_org": "Installed Org"/"issuer_org": "Installed Orx"/' "$LIC" >"tampered/KRE_${MID}.lic"
 rc=0
-LD_LIBRARY_PATH="$LIB" ex/example "tampered/KRE_${MID}.lic" "$U" >/dev/null 2>"$BOX/ex.err" || rc=$?
+LD_LIBRARY_PATH="$LIB" ex/example check "$VKEY" "tampered/KRE_${MID}.lic" "$U" >/dev/null 2>"$BOX/ex.err" || rc=$?
 if [ "$rc" -eq 1 ] && grep -q "^invalid: KLIC_ERR_SIG_BAD: bad signature" "$BOX/ex.err"; then
 	pass "example on a tampered copy: exit 1, $(cat "$BOX/ex.err")"
 else
@@ -225,17 +235,17 @@ fi
 deps="$(pkg-config --libs $(pkg-config --print-requires-private klic) 2>/dev/null || true) -lpthread"
 if cc -std=c99 -Wall -Werror $XCFLAGS "$SRC/tests/runtime/example.c" $(pkg-config --cflags klic) \
 	"$LIB/libklic.a" $deps -o ex/example-static 2>"$BOX/cc.err"; then
-	if ! grep -q libklic <<<"$(ldd ex/example-static)" && ex/example-static "$LIC" "$U" >/dev/null 2>&1; then
+	if ! grep -q libklic <<<"$(ldd ex/example-static)" && ex/example-static check "$VKEY" "$LIC" "$U" >/dev/null 2>&1; then
 		pass "static example (libklic.a + $deps): valid"
 	else
-		fail "static example: $(ex/example-static "$LIC" "$U" 2>&1 | head -3)"
+		fail "static example: $(ex/example-static check "$VKEY" "$LIC" "$U" 2>&1 | head -3)"
 	fi
 else
 	fail "static link: $(head -5 "$BOX/cc.err")"
 fi
 # the installed header alone, from C++
 if command -v c++ >/dev/null; then
-	printf '#include <klic.h>\nint main() { klic_license_info i; return klic_license_verify(&i, "x", nullptr); }\n' >ex/c.cpp
+	printf '#include <klic.h>\nint main() { klic_license_info i; const char *k[1] = {"x"}; return klic_license_check(&i, "x", k, 1, nullptr); }\n' >ex/c.cpp
 	c++ -std=c++11 -Wall -Wextra -Werror $(pkg-config --cflags klic) -fsyntax-only ex/c.cpp 2>"$BOX/cxx.err" &&
 		pass "installed klic.h compiles as C++11" || fail "C++: $(head -3 "$BOX/cxx.err")"
 fi

@@ -1,16 +1,24 @@
-/* Example runtime: checks a klic license with libklic, as a product would at
- * start-up.  Built against the installed library through pkg-config
- * (tests/install/install.sh):
+/* Example product: checks its klic license with libklic at start-up and
+ * takes a session seat, as a product would.  A real product compiles its
+ * vendor's public key in (a string constant); for the tests it is read from
+ * a file given on the command line.  Built against the installed library
+ * through pkg-config (tests/install/install.sh):
  *
  *   cc example.c $(pkg-config --cflags --libs klic) -o example
- *   ./example ~/.katalon/license/KRE_<machineID>.lic [KLIC_HOME]
+ *   ./example check VENDOR.asc ~/.katalon/license/KRE_<machineID>.lic [KLIC_HOME]
+ *   ./example session VENDOR.asc KRE [LICENSE_DIR] [hold]
  *
- * Prints the decoded license and exits 0 when it is valid on this machine
- * now; else prints "invalid: <ERRNAME>: <message>: <detail>" on stderr and
- * exits 1 (2 for a usage error).  Includes nothing of klic but <klic.h>. */
+ * check: prints the decoded license and exits 0 when it is valid on this
+ * machine now.  session: opens a session of the product (every license of
+ * the folder checked; one license ID held machine-wide), prints it and,
+ * with "hold", keeps it until standard input is closed or the process is
+ * killed ("holding" on stdout once held).  Failures print "invalid:
+ * <ERRNAME>: <message>: <detail>" on stderr and exit 1 (2 usage).  Includes
+ * nothing of klic but <klic.h>. */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include <klic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,16 +44,69 @@ static void print_info(const struct klic_license_info *i)
 	printf("issuer_fpr      %s\n", i->issuer_fpr);
 	printf("member_fpr      %s\n", i->member_fpr);
 	printf("request_digest  %s\n", i->request_digest);
+	printf("entitlement_id  %s\n", i->entitlement_id);
+	printf("vendor_fpr      %s\n", i->vendor_fpr);
+	if (i->clock_unknown)
+		printf("clock           no trusted-time record (not checked)\n");
+}
+
+/* The embedded key of a real product; a file here. */
+static char *read_key(const char *path)
+{
+	static char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return n > 0 && n < sizeof buf - 1 ? buf : NULL;
+}
+
+static int fail(int r, const char *detail)
+{
+	fprintf(stderr, "invalid: %s: %s: %s\n", klic_license_errname(r), klic_license_strerror(r),
+		detail);
+	return 1;
+}
+
+static int session(const char *const *keys, int argc, char **argv)
+{
+	struct klic_session_info si;
+	struct klic_session *s = NULL;
+	const char *dir = argc > 4 && strcmp(argv[4], "hold") != 0 ? argv[4] : NULL;
+	int hold = argc > 4 && strcmp(argv[argc - 1], "hold") == 0;
+	int r = klic_session_open(&s, &si, argv[3], dir, keys, 1);
+
+	if (r != KLIC_OK)
+		return fail(r, si.detail);
+	printf("session: license %s (%s), %u of %u sessions in use\n", si.license.license_id,
+	       si.license.file, si.sessions_in_use, si.sessions_total);
+	print_info(&si.license);
+	if (hold) {
+		printf("holding\n");
+		fflush(stdout);
+		while (getchar() != EOF)
+			;
+	}
+	klic_session_close(s);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct klic_license_info info;
 	char mid[KLIC_INFO_MACHINE_ID_SIZE];
+	const char *keys[1];
 	int r;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s FILE.lic [KLIC_HOME]\n", argv[0]);
+	if (argc < 4 || argc > 6 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "session") != 0) ||
+	    (strcmp(argv[1], "check") == 0 && argc > 5)) {
+		fprintf(stderr, "usage: %s check VENDOR.asc FILE.lic [KLIC_HOME]\n"
+				"       %s session VENDOR.asc PRODUCT [LICENSE_DIR] [hold]\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	if (strcmp(klic_runtime_version(), KLIC_VERSION_STRING) != 0) {
@@ -53,12 +114,17 @@ int main(int argc, char **argv)
 			klic_runtime_version());
 		return 1;
 	}
-	r = klic_license_verify(&info, argv[1], argc == 3 ? argv[2] : NULL);
+	if ((keys[0] = read_key(argv[2])) == NULL) {
+		fprintf(stderr, "%s: cannot read the vendor key\n", argv[2]);
+		return 2;
+	}
+	if (strcmp(argv[1], "session") == 0)
+		return session(keys, argc, argv);
+	r = klic_license_check(&info, argv[3], keys, 1, argc == 5 ? argv[4] : NULL);
 	if (r != KLIC_OK) {
-		fprintf(stderr, "invalid: %s: %s: %s\n", klic_license_errname(r),
-			klic_license_strerror(r), info.detail);
+		fail(r, info.detail);
 		if (info.verified) {
-			/* signed by a pinned issuer, but not valid here and now */
+			/* the chain verified, but not valid here and now */
 			printf("not valid:\n");
 			print_info(&info);
 		}

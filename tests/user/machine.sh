@@ -30,8 +30,8 @@ else
 	[ "$rc" -eq 1 ] && pass "empty machine-id refused" || fail "empty: rc $rc"
 fi
 
-admin init --org "Test Org" --name "Test Admin" --email admin@test.invalid >/dev/null
-admin entitlement add --product KRE --model node-locked --billing yearly --seats 5 --until 2099-12-31 >/dev/null
+t_org_setup "$A" "Test Org" 5
+VKEY="$BOX/vendor.asc"
 admin export-key -o issuer.asc
 user init --name Ada --email ada@test.invalid >/dev/null
 user trust issuer.asc >/dev/null
@@ -45,8 +45,8 @@ expect_msg "another machine: message" "made for another machine"
 on_machine "$BOX/other-id" "$KLIC" --home "$U" request --product KRE -o other.kreq >/dev/null
 admin issue other.kreq -o outbox --yes >/dev/null
 expect_fail_file "response to the other machine's request, installed here" "$L" outbox/other.kresp user install outbox/other.kresp
-user install outbox/ada.kresp >/dev/null && pass "installs on its own machine" || fail "install"
-expect_fail_file "verify on another machine" "$L" "$L/KRE_${MID}.lic" on_machine "$BOX/other-id" "$KLIC" --home "$U" verify "$L/KRE_${MID}.lic"
-out=$(on_machine "$BOX/other-id" "$KLIC" --home "$U" status)
-echo "$out" | grep -q "other machine$" && pass "status on another machine: other machine" || fail "status: $out"
+user install --vendor "$VKEY" outbox/ada.kresp >/dev/null && pass "installs on its own machine" || fail "install"
+expect_fail_file "verify on another machine" "$L" "$L/KRE_${MID}.lic" on_machine "$BOX/other-id" "$KLIC" --home "$U" verify --vendor "$VKEY" "$L/KRE_${MID}.lic"
+out=$(on_machine "$BOX/other-id" "$KLIC" --home "$U" status --vendor "$VKEY")
+echo "$out" | grep -q "other machine: license is for $MID" && pass "status on another machine: other machine" || fail "status: $out"
 t_done

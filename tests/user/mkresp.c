@@ -7,12 +7,20 @@
  *   lic_machine=ID (license members render another manifest, naming ID),
  *   binary=1 (manifest.sig a binary, not a text-mode, signature),
  *   extra=1 (one more license member than listed).
+ * Version 2 (the chain): kent=FILE embeds that .kent (from klic-vendor) and
+ *   its entitlement_id, and issuer_key the signer's public key from
+ *   GNUPGHOME.  Hostile variants: seats=N (N licenses, whatever was asked),
+ *   ent_id=HEX (another entitlement_id), issuer_fpr=FPR (names another
+ *   issuer), key_from=GNUPGHOME2 (issuer_key of that keyring's key),
+ *   kent_tamper=1 (one digit of the embedded .kent's seats changed after
+ *   signing), lic=DIR (also write each license file into DIR).
  * "derive:HEX32" as an ID gives the machine ID of a machine with that
  * machine-id. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_keys.h"
 
@@ -44,6 +52,81 @@ static void cpy(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src);
 }
 
+/* The chain fields of an issued response (version 2). */
+static int chain_fields(struct klic_response *resp, struct klic_keyring *kr, const char *issuer,
+			int argc, char **argv)
+{
+	struct klic_keyring *kr2 = NULL;
+	struct klic_lic_parts parts;
+	static struct klic_kent kent;
+	uint8_t *kbuf = NULL, *key = NULL;
+	size_t klen = 0, keylen = 0;
+	char fpr2[KLIC_FPR_HEX_LEN + 1];
+	const char *v;
+	int r;
+
+	if ((v = opt(argc, argv, "kent")) == NULL)
+		return 0;
+	if ((r = klic_read_file(&kbuf, &klen, v, KLIC_MAX_KENT_BYTES)) != 0 ||
+	    (r = klic_license_split(&parts, kbuf, klen)) != 0 ||
+	    (r = klic_kent_body_parse(&kent, parts.body, parts.body_len)) != 0)
+		goto out;
+	memcpy(resp->entitlement, kbuf, klen);
+	resp->entitlement_len = klen;
+	if (num(opt(argc, argv, "kent_tamper"), 0) == 1) {
+		char *p = strstr(resp->entitlement, "\"seats\": ");
+		if (p != NULL)
+			p[9] = p[9] == '1' ? '9' : '1';
+	}
+	v = opt(argc, argv, "ent_id");
+	cpy(resp->entitlement_id, sizeof(resp->entitlement_id), v != NULL ? v : kent.entitlement_id);
+	if ((v = opt(argc, argv, "key_from")) != NULL) {
+		if ((r = klic_keyring_open(&kr2, v, 0)) != 0 ||
+		    (r = klic_key_secret_fpr(kr2, fpr2)) != 0 ||
+		    (r = klic_key_export(kr2, &key, &keylen, fpr2, 0)) != 0)
+			goto out;
+	} else if ((r = klic_key_export(kr, &key, &keylen, issuer, 0)) != 0) {
+		goto out;
+	}
+	r = klic_base64_encode(resp->issuer_key, sizeof(resp->issuer_key), key, keylen);
+out:
+	klic_keyring_free(kr2);
+	free(kbuf);
+	free(key);
+	return r;
+}
+
+/* The licenses of an issued response (and its chain fields). */
+static int issued_fields(struct klic_response *resp, struct klic_keyring *kr, const char *issuer,
+			 int argc, char **argv)
+{
+	const char *v;
+	unsigned start;
+	int r;
+
+	/* expires <= created is refused by the builder: keep the shape valid */
+	resp->expires = resp->created + 86400 * num(opt(argc, argv, "days"), 60);
+	if (resp->expires <= resp->created)
+		resp->expires = resp->created + 1;
+	resp->seats = (unsigned)num(opt(argc, argv, "seats"), (long)resp->seats);
+	resp->n_licenses = resp->seats;
+	start = (unsigned)num(opt(argc, argv, "start"), 1);
+	if ((r = chain_fields(resp, kr, issuer, argc, argv)) != 0)
+		return r;
+	if ((v = opt(argc, argv, "issuer_fpr")) != NULL)
+		cpy(resp->issuer_fpr, sizeof(resp->issuer_fpr), v);
+	for (unsigned i = 0; i < resp->seats; i++) {
+		uint8_t id[16];
+		if ((r = klic_random(id, sizeof(id))) != 0 ||
+		    (r = klic_license_filename(resp->lic[i].file, resp->product, resp->machine_id,
+					       start + i)) != 0)
+			return r;
+		klic_hex(resp->lic[i].license_id, id, sizeof(id));
+		resp->lic[i].seat = i + 1;
+	}
+	return 0;
+}
+
 /* manifest bytes and their clear-signed form (the license member) */
 static int sign_doc(struct klic_keyring *kr, const char *issuer, const struct klic_response *r,
 		    char **man, size_t *mlen, uint8_t **lic, size_t *llen)
@@ -68,7 +151,6 @@ int main(int argc, char **argv)
 	const struct klic_member *m;
 	const char *v;
 	int64_t now = klic_now();
-	unsigned start;
 	int r;
 
 	if (argc < 4) {
@@ -103,22 +185,8 @@ int main(int argc, char **argv)
 		cpy(resp.reason_code, sizeof(resp.reason_code), v != NULL ? v : "no-seats");
 		v = opt(argc, argv, "reason");
 		cpy(resp.reason, sizeof(resp.reason), v != NULL ? v : "test denial");
-	} else {
-		/* expires <= created is refused by the builder: keep the shape valid */
-		resp.expires = resp.created + 86400 * num(opt(argc, argv, "days"), 60);
-		if (resp.expires <= resp.created)
-			resp.expires = resp.created + 1;
-		resp.n_licenses = req.seats;
-		start = (unsigned)num(opt(argc, argv, "start"), 1);
-		for (unsigned i = 0; i < req.seats; i++) {
-			uint8_t id[16];
-			if ((r = klic_random(id, sizeof(id))) != 0 ||
-			    (r = klic_license_filename(resp.lic[i].file, resp.product, resp.machine_id,
-						       start + i)) != 0)
-				goto out;
-			klic_hex(resp.lic[i].license_id, id, sizeof(id));
-			resp.lic[i].seat = i + 1;
-		}
+	} else if ((r = issued_fields(&resp, kr, issuer, argc, argv)) != 0) {
+		goto out;
 	}
 	if ((r = sign_doc(kr, issuer, &resp, &man, &mlen, &lic, &llen)) != 0 ||
 	    (r = klic_license_split(&parts, lic, llen)) != 0)
@@ -155,6 +223,14 @@ int main(int argc, char **argv)
 		if ((r = klic_license_filename(name, resp.product, resp.machine_id, 64)) != 0 ||
 		    (r = klic_archive_add(&out, name, lic, llen)) != 0)
 			goto out;
+	}
+	if ((v = opt(argc, argv, "lic")) != NULL) {
+		for (size_t i = 0; i < resp.n_licenses; i++) {
+			char path[4200];
+			snprintf(path, sizeof(path), "%s/%s", v, resp.lic[i].file);
+			if ((r = klic_write_atomic(path, lic, llen, 0644, 0)) != 0)
+				goto out;
+		}
 	}
 	if ((r = klic_archive_write(&bundle, &blen, &out)) != 0 ||
 	    (r = klic_write_atomic(argv[3], bundle, blen, 0644, 0)) != 0)

@@ -304,10 +304,13 @@ static void test_verify_allow_callback(void **state)
 	free(sig);
 }
 
-/* Expired key: the key expires 1 s after the signature was made. */
+/* Expired key: the key expires 8 s after the signature was made; the
+ * signature stays valid (issue 14 item 8). */
 static void test_verify_expired(void **state)
 {
 	struct fx *f = *state;
+	struct klic_sig_info info;
+	int calls = 0;
 	int s = new_ring(f), v = new_ring(f);
 	char fs[KLIC_FPR_HEX_LEN + 1];
 	uint8_t *sig = NULL, *again = NULL;
@@ -326,14 +329,83 @@ static void test_verify_expired(void **state)
 	gpgme_release(ctx);
 	copy_key(f, s, v, fs);
 	sleep(9);
-	assert_int_equal(klic_verify_pinned(f->kr[v], sig, sl, MSG, MSGLEN, fs),
-			 KLIC_ERR_SIG_KEY_EXPIRED);
-	assert_int_equal(klic_verify_pinned(f->kr[s], sig, sl, MSG, MSGLEN, fs),
-			 KLIC_ERR_SIG_KEY_EXPIRED);
+	/* judged at the signature's time: made before the key expired */
+	assert_int_equal(klic_verify_detached_info(f->kr[v], &info, sig, sl, MSG, MSGLEN,
+						   allow_any, &calls),
+			 0);
+	assert_int_equal(info.key_expired, 1);
+	assert_true(info.created > 0 && info.created <= (int64_t)time(NULL));
+	assert_int_equal(klic_verify_pinned(f->kr[s], sig, sl, MSG, MSGLEN, fs), 0);
 	assert_int_not_equal(klic_key_can_sign(f->kr[s], fs), 0);
 	assert_int_not_equal(klic_sign_detached(f->kr[s], &again, &al, fs, MSG, MSGLEN), 0);
 	assert_null(again);
 	free(sig);
+}
+
+/* gpg at a faked time (a key and signatures dated in the past). */
+static int gpg_at(const char *home, long t, const char *const *args)
+{
+	char when[32];
+	const char *argv[24] = {"gpg", "--homedir", home, "--batch", "--yes", "--pinentry-mode",
+				"loopback", "--passphrase", "", "--faked-system-time", when};
+	int n = 11;
+
+	snprintf(when, sizeof when, "%ld!", t);
+	while (*args != NULL && n < 23)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return run(argv, NULL);
+}
+
+/* A signature made after its key expired is refused; one made before the
+ * expiry stays valid; both judged from the key's expiry, not from now. */
+static void test_verify_expired_at_sig_time(void **state)
+{
+	struct fx *f = *state;
+	int s = new_ring(f);
+	long c = (long)time(NULL) - 100000;
+	char fs[KLIC_FPR_HEX_LEN + 1], path[96], before[96], cs[32];
+	const char *gen[] = {"--quick-generate-key", "Old <old@test.invalid>", "ed25519", "sign",
+			     "never", NULL};
+	const char *sign[] = {"--local-user", fs, "-o", before, "--detach-sign", path, NULL};
+	const char *exp[] = {"--quick-set-expire", fs, cs, NULL};
+	struct klic_keyring *kr = NULL;
+	struct klic_sig_info info;
+	int calls = 0;
+	uint8_t *late = NULL, *early = NULL;
+	size_t ll = 0, el = 0;
+	FILE *fp;
+
+	assert_int_equal(gpg_at(f->home[s], c, gen), 0);
+	assert_int_equal(klic_keyring_open(&kr, f->home[s], 0), 0);
+	assert_int_equal(klic_key_secret_fpr(kr, fs), 0);
+	/* made now, and made at c + 50 */
+	assert_int_equal(klic_sign_detached(kr, &late, &ll, fs, MSG, MSGLEN), 0);
+	klic_keyring_free(kr);
+	snprintf(path, sizeof path, "%s/msg", f->home[s]);
+	snprintf(before, sizeof before, "%s/msg.sig", f->home[s]);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(MSG, 1, MSGLEN, fp), MSGLEN);
+	fclose(fp);
+	assert_int_equal(gpg_at(f->home[s], c + 50, sign), 0);
+	/* then, dated c + 60, the key expires at c + 1000: long past */
+	snprintf(cs, sizeof cs, "seconds=%d", 1000);
+	assert_int_equal(gpg_at(f->home[s], c + 60, exp), 0);
+	assert_int_equal(klic_read_file(&early, &el, before, 4096), 0);
+	assert_int_equal(klic_keyring_open(&kr, f->home[s], 0), 0);
+	assert_int_equal(klic_verify_detached_info(kr, &info, late, ll, MSG, MSGLEN, allow_any,
+						   &calls),
+			 KLIC_ERR_SIG_KEY_EXPIRED);
+	assert_non_null(strstr(klic_error_detail(), "had expired when the signature was made"));
+	assert_int_equal(klic_verify_detached_info(kr, &info, early, el, MSG, MSGLEN, allow_any,
+						   &calls),
+			 0);
+	assert_int_equal(info.key_expired, 1);
+	assert_true(info.created == (int64_t)c + 50);
+	klic_keyring_free(kr);
+	free(late);
+	free(early);
 }
 
 /* Revoked key: import the revocation certificate gpg wrote at generation. */
@@ -698,6 +770,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_verify_matrix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_allow_callback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_expired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_expired_at_sig_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_revoked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_subkey, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_algo, setup, teardown),

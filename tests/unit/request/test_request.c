@@ -418,8 +418,11 @@ static void test_license_reason(void **state)
 	assert_string_equal(klic_license_reason(KLIC_ERR_SIG_BAD), "bad signature");
 	assert_string_equal(klic_license_reason(KLIC_ERR_WRONG_MACHINE), "other machine");
 	assert_string_equal(klic_license_reason(KLIC_ERR_LICENSE_EXPIRED), "expired");
-	assert_string_equal(klic_license_reason(KLIC_ERR_SIG_WRONG_KEY), "unpinned issuer");
-	assert_string_equal(klic_license_reason(KLIC_ERR_SIG_UNKNOWN_KEY), "unpinned issuer");
+	assert_string_equal(klic_license_reason(KLIC_ERR_SIG_WRONG_KEY), "wrong signing key");
+	assert_string_equal(klic_license_reason(KLIC_ERR_SIG_UNKNOWN_KEY), "wrong signing key");
+	assert_string_equal(klic_license_reason(KLIC_ERR_NOT_ENTITLED),
+			    "not covered by its entitlement");
+	assert_string_equal(klic_license_reason(KLIC_ERR_NO_VENDOR), "no trusted vendor key");
 	assert_string_equal(klic_license_reason(KLIC_ERR_CLOCK), "clock set back");
 	assert_string_equal(klic_license_reason(KLIC_ERR_IO), "unreadable");
 	assert_string_equal(klic_license_reason(KLIC_ERR_LICENSE_FORMAT), "malformed");

@@ -1,0 +1,35 @@
+/* klic — what the files of the klic executable share (main.c: global
+ * options, dispatch, the other commands; cmd_check.c: install, verify,
+ * status).  Not a library header. */
+#ifndef KLIC_MAIN_H
+#define KLIC_MAIN_H
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "klic_cli.h"
+#include "klic_request.h"
+
+struct globals {
+	const char *home;
+	const char *gnupghome;
+	const char *passphrase_file;
+};
+
+extern const struct klic_cli klic_main_cli;
+
+/* Resolve the home and set up the user's state; an exit code on failure
+ * (the error printed). */
+int klic_main_user_open(struct klic_user *u, const struct globals *g);
+/* A JSON string, or null for NULL/"". */
+json_t *klic_main_json_str_or_null(const char *s);
+/* The options of a command whose only option is --json (and --help):
+ * -1 to go on, else the exit status to return. */
+int klic_main_json_only_args(const struct klic_cmd *c, int argc, char **argv,
+			     const struct option *lo, int *json);
+
+int klic_cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+int klic_cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+
+#endif
