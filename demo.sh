@@ -57,15 +57,15 @@ admin issue ada.kreq -o outbox --yes
 admin list
 
 step "user: verify and install the response"
-user install outbox/ada.kresp
+user install --vendor vendor.asc outbox/ada.kresp
 ls -l "$box/user/license"
-user status
+user status --vendor vendor.asc
 # the whole chain: the license's issuer signature, the vendor's signature on
 # the entitlement it carries, and the entitlement's terms
 for f in "$box"/user/license/*.lic; do user verify --vendor vendor.asc "$f"; done
 
 step "the same response again changes nothing; a tampered one is refused"
-user install outbox/ada.kresp
+user install --vendor vendor.asc outbox/ada.kresp
 # flip one bit of the compressed file where it changes what the bundle holds
 for off in 200 201 202 203 204 205 206 207; do
 	cp outbox/ada.kresp evil.kresp

@@ -22,12 +22,12 @@ extern "C" {
 
 /* ---- limits (spec/PROTOCOL.md "Limits") -------------------------------- */
 #define KLIC_MAX_BUNDLE_BYTES (256u * 1024u)   /* compressed .kreq/.kresp file */
-#define KLIC_MAX_UNPACKED_BYTES (1024u * 1024u)/* all tar bytes after gunzip */
+#define KLIC_MAX_UNPACKED_BYTES (4096u * 1024u)/* all tar bytes after gunzip */
 #define KLIC_MAX_MEMBER_BYTES (64u * 1024u)    /* any one member */
-#define KLIC_MAX_MANIFEST_BYTES (16u * 1024u)
+#define KLIC_MAX_MANIFEST_BYTES (24u * 1024u) /* 64 seats + a 4 KiB .kent + a 3072-char key */
 #define KLIC_MAX_SIG_BYTES (4u * 1024u)
 #define KLIC_MAX_KEY_BYTES (16u * 1024u)
-#define KLIC_MAX_LIC_BYTES (24u * 1024u)    /* manifest + signature + framing */
+#define KLIC_MAX_LIC_BYTES (32u * 1024u)    /* manifest + signature + framing */
 #define KLIC_MAX_SEATS 64
 #define KLIC_MAX_MEMBERS (3 + KLIC_MAX_SEATS)  /* manifest, sig, key|licenses */
 #define KLIC_MAX_NAME_LEN 64                   /* member file names */

@@ -99,6 +99,9 @@ int64_t klic_now(void);
 /* 1 when every byte of s[0..len) is printable ASCII (0x20..0x7e), else 0.
  * Strings from bundles are checked with this before being echoed. */
 int klic_is_printable(const char *s, size_t len);
+/* Printable ASCII and LF only (a clear-signed text carried in a JSON
+ * string: spec 1.1). */
+int klic_is_text_lines(const char *s, size_t len);
 
 /* The one printable-copy helper: copy src (up to its NUL or srclen bytes,
  * whichever comes first; SIZE_MAX for a plain C string) into dst, every

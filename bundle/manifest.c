@@ -200,6 +200,9 @@ static int parse_chain(struct klic_response *r, const json_t *root)
 	n = json_string_length(v);
 	if (n == 0 || n > KLIC_MAX_KENT_BYTES || strlen(json_string_value(v)) != n)
 		return klic_error_set(KLIC_ERR_FIELD, "\"entitlement\" has a bad length");
+	if (!klic_is_text_lines(json_string_value(v), n))
+		return klic_error_set(KLIC_ERR_FIELD, "\"entitlement\" holds a byte other than "
+				      "printable ASCII and LF");
 	memcpy(r->entitlement, json_string_value(v), n + 1);
 	r->entitlement_len = n;
 	if (klic_license_split(&parts, (const uint8_t *)r->entitlement, n) != 0)

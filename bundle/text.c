@@ -17,6 +17,14 @@ int klic_is_printable(const char *s, size_t len)
 	return 1;
 }
 
+int klic_is_text_lines(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != '\n' && !klic_is_printable(s + i, 1))
+			return 0;
+	return 1;
+}
+
 char *klic_printable_copy(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	size_t i = 0;

@@ -266,6 +266,7 @@ static int parse_ent(struct klic_usage *u, const json_t *o, size_t i)
 	    (rc = klic_doc_uint(&seats, o, "seats", 1, KLIC_MAX_ENT_SEATS)) != 0)
 		return at_index(rc, "entitlements", i);
 	if (!json_is_string(k) || json_string_length(k) > KLIC_MAX_KENT_BYTES ||
+	    !klic_is_text_lines(json_string_value(k), json_string_length(k)) ||
 	    klic_license_split(&parts, (const uint8_t *)json_string_value(k),
 			       json_string_length(k)) != 0 ||
 	    klic_kent_body_parse(&body, parts.body, parts.body_len) != 0)

@@ -1,6 +1,7 @@
 /* klic — verifying a vendor entitlement (.kent, spec/PROTOCOL.md 3.6): the
  * one place its signature policy is applied, for the admin's import, the
  * vendor's own checks and the license chain check. */
+#include <stdio.h>
 #include <string.h>
 
 #include "klic_keys.h"
@@ -20,10 +21,12 @@ int klic_kent_verify(struct klic_keyring *kr, struct klic_kent *out, const uint8
 	if (len > KLIC_MAX_KENT_BYTES)
 		return klic_error_set(KLIC_ERR_TOO_BIG, "entitlement larger than %u bytes",
 				      KLIC_MAX_KENT_BYTES);
-	if (klic_license_split(&parts, buf, len) != 0)
+	if (klic_license_split(&parts, buf, len) != 0) {
+		char d[256]; /* the detail buffer is also the destination */
+		snprintf(d, sizeof(d), "%s", klic_error_detail());
 		return klic_error_set(KLIC_ERR_LICENSE_FORMAT,
-				      "entitlement is not a strict clear-signed document: %s",
-				      klic_error_detail());
+				      "entitlement is not a strict clear-signed document: %s", d);
+	}
 	if ((r = klic_verify_detached_info(kr, &info, parts.sig, parts.sig_len, parts.body,
 					   parts.body_len, allow, allow_ctx)) != 0)
 		return r;

@@ -401,8 +401,8 @@ refused "install: a public key given as a response" "$RX_TYPE" a.asc usr "$U" in
 refused "issue: a .kresp given as a request" "$RX_TYPE" u.kresp adm "$A" issue u.kresp -o "$OUT" --yes
 refused "issue: a .lic given as a request" "$RX_TYPE" good.lic adm "$A" issue good.lic -o "$OUT" --yes
 refused "member add: a .kresp given as a request" "$RX_TYPE" u.kresp adm "$A" member add --from-request u.kresp
-refused "verify: a .kresp given as a license" "$RX_TYPE|license" u.kresp usr "$U" verify u.kresp
-refused "verify: a .kreq given as a license" "$RX_TYPE|license" u.kreq usr "$U" verify u.kreq
+refused "verify: a .kresp given as a license" "$RX_TYPE|license" u.kresp usr "$U" verify --vendor "$BOX/vendor.asc" u.kresp
+refused "verify: a .kreq given as a license" "$RX_TYPE|license" u.kreq usr "$U" verify --vendor "$BOX/vendor.asc" u.kreq
 
 # ---- 5. bombs and caps: bounded time and memory ------------------------------------------
 RX_CAP='too large|too many|decompressed'
@@ -515,7 +515,7 @@ if can_unshare && unshare -m --propagation private bash -c 'mount --bind /dev/nu
 		adm "$A" issue u-other.kreq -o . --yes >/dev/null || bad "fixture: request on another machine"
 	refused "kresp: installed on another machine" 'machine' u.kresp on_machine "$BOX/other-id" "$KLIC" --home "$U" install u.kresp
 	refused "kresp: the response to a request made on another machine" 'machine' u-other.kresp usr "$U" install u-other.kresp
-	refused "lic: verified on another machine" 'machine' "$GOOD" on_machine "$BOX/other-id" "$KLIC" --home "$U" verify "$GOOD"
+	refused "lic: verified on another machine" 'machine' "$GOOD" on_machine "$BOX/other-id" "$KLIC" --home "$U" verify --vendor "$BOX/vendor.asc" "$GOOD"
 else
 	skip "3 other-machine cases: needs root, unshare -m and mount --bind (NOT RUN)"
 fi
@@ -523,7 +523,7 @@ fi
 # ---- 8. license files: unsigned text around the signed part, edits --------------------
 # the control: stock gpg and klic verify both accept the genuine license
 if gpg --homedir "$BOX/gnupg-verify-a" --batch --quiet --verify "$GOOD" 2>"$CAP/gpg" &&
-	usr "$U" verify "$GOOD" >"$CAP/out" 2>&1; then
+	usr "$U" verify --vendor "$BOX/vendor.asc" "$GOOD" >"$CAP/out" 2>&1; then
 	ok "lic: control: the genuine license verifies with stock gpg and with klic verify"
 else
 	bad "lic: control: stock gpg or klic verify refuses the genuine license: $(cat "$CAP/gpg" "$CAP/out" | tr '\n' '|')"
@@ -624,7 +624,7 @@ for part in header body signature; do
 		dup) label="duplicated with other bytes" ;;
 		esac
 		f="lv/lp-$op-$part/$LICNAME"
-		refused "lic: $part $label" "$RX_LIC" "$f" usr "$U" verify "$f"
+		refused "lic: $part $label" "$RX_LIC" "$f" usr "$U" verify --vendor "$BOX/vendor.asc" "$f"
 	done
 done
 head -c $(($(stat -c %s good.lic) / 2)) good.lic >l-truncated.lic
@@ -633,7 +633,7 @@ head -c 700 /dev/urandom >l-garbage.lic
 for f in l-*.lic; do mkdir -p "lv/${f%.lic}" && cp "$f" "lv/${f%.lic}/$LICNAME"; done
 for l in "${LICS[@]}"; do
 	f=${l%%:*} what=${l#*:}
-	refused "lic: $what" "$RX_LIC" "lv/l-$f/$LICNAME" usr "$U" verify "lv/l-$f/$LICNAME"
+	refused "lic: $what" "$RX_LIC" "lv/l-$f/$LICNAME" usr "$U" verify --vendor "$BOX/vendor.asc" "lv/l-$f/$LICNAME"
 done
 for f in prefix suffix edited-expiry trailing-space; do
 	mut u.kresp "r-lic-$f.kresp" set "$LIC1" "l-$f.lic"
@@ -650,9 +650,9 @@ refused "kresp: a license member renamed to an unlisted seat name" "$RX_ANY" r-r
 # licenses carry no name, so these cases need that format.
 if grep -q '"type": "klic-response"' good.lic; then
 	mkdir -p copied && cp good.lic "copied/KRE_${MID}_7.lic"
-	refused "lic: a valid license copied under another seat's file name" "$RX_LIC|name|seat|listed" "copied/KRE_${MID}_7.lic" usr "$U" verify "copied/KRE_${MID}_7.lic"
+	refused "lic: a valid license copied under another seat's file name" "$RX_LIC|name|seat|listed" "copied/KRE_${MID}_7.lic" usr "$U" verify --vendor "$BOX/vendor.asc" "copied/KRE_${MID}_7.lic"
 	cp good.lic "copied/KSE_${MID}.lic"
-	refused "lic: a valid KRE license copied under a KSE file name" "$RX_LIC|name|seat|listed|product" "copied/KSE_${MID}.lic" usr "$U" verify "copied/KSE_${MID}.lic"
+	refused "lic: a valid KRE license copied under a KSE file name" "$RX_LIC|name|seat|listed|product" "copied/KSE_${MID}.lic" usr "$U" verify --vendor "$BOX/vendor.asc" "copied/KSE_${MID}.lic"
 else
 	skip "2 license file name cases: v1 licenses do not sign their file name (NOT RUN)"
 fi
@@ -660,7 +660,7 @@ fi
 # ---- 9. clock set back -------------------------------------------------------------------
 if command -v faketime >/dev/null && faketime -f -2d "$KLIC" --version >/dev/null 2>&1; then
 	refused "kresp: installed with the clock set back 2 days" 'clock' u.kresp faketime -f -2d "$KLIC" --home "$U" install u.kresp
-	refused "lic: verified with the clock set back 2 days" 'clock' "$GOOD" faketime -f -2d "$KLIC" --home "$U" verify "$GOOD"
+	refused "lic: verified with the clock set back 2 days" 'clock' "$GOOD" faketime -f -2d "$KLIC" --home "$U" verify --vendor "$BOX/vendor.asc" "$GOOD"
 else
 	skip "2 clock cases: faketime cannot run klic here (NOT RUN)"
 fi

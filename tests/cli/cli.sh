@@ -77,15 +77,15 @@ admin issue std.kreq -o out --yes >/dev/null
 user install - <out/std.kresp >"$BOX/out.txt" 2>"$BOX/err.txt" && [ "$(wc -l <"$BOX/out.txt")" -eq 2 ] &&
 	pass "install - reads the response from stdin" || fail "install -: $(cat "$BOX/err.txt")"
 lic=$(head -1 "$BOX/out.txt")
-check "verify the installed license" user verify "$lic"
+check "verify the installed license" user verify --vendor "$BOX/vendor.asc" "$lic"
 # a license's file name selects its seat: from stdin the name is given
-rc=0; user verify --name "$(basename "$lic")" - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+rc=0; user verify --vendor "$BOX/vendor.asc" --name "$(basename "$lic")" - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
 [ $rc -eq 0 ] && grep -q '^valid: KRE' "$BOX/out.txt" && pass "verify --name NAME - reads a license from stdin" ||
 	fail "verify --name -: exit $rc: $(cat "$BOX/err.txt")"
-usage_err user verify -
-usage_err user verify --name "$(basename "$lic")" "$lic"
-usage_err user verify --name sub/x.lic -
-rc=0; user verify --name KRE_$(user id)_9.lic - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+usage_err user verify --vendor "$BOX/vendor.asc" -
+usage_err user verify --vendor "$BOX/vendor.asc" --name "$(basename "$lic")" "$lic"
+usage_err user verify --vendor "$BOX/vendor.asc" --name sub/x.lic -
+rc=0; user verify --vendor "$BOX/vendor.asc" --name KRE_$(user id)_9.lic - <"$lic" >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
 [ $rc -eq 1 ] && grep -q "license file name not granted" "$BOX/err.txt" &&
 	pass "verify - under a name the license does not grant: refused" || fail "verify wrong --name: exit $rc $(cat "$BOX/err.txt")"
 admin export-key -o - | grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' && pass "klic-admin export-key -o -" ||
@@ -101,7 +101,7 @@ usage_err admin issue u2.kreq -o - --yes
 [ ! -e ./- ] && pass "issue -o -: no folder named '-'" || fail "issue -o - made a folder"
 
 # --- --json -------------------------------------------------------------------------------------
-user status --json >status.json && json_ok "klic status --json" status.json machine_id clock_ok licenses
+user status --vendor "$BOX/vendor.asc" --json >status.json && json_ok "klic status --json" status.json machine_id clock_ok licenses
 python3 -c 'import json,sys; l=json.load(open("status.json"))["licenses"]; k={"file","product","machine_id","license_id","issued","expires","days_left","valid","reason"}; sys.exit(0 if l and all(set(x)>=k for x in l) else 1)' &&
 	pass "status --json: every license has the documented keys" || fail "status --json keys"
 user doctor --json >doctor.json && json_ok "klic doctor --json" doctor.json checks ok fail warn home

@@ -103,24 +103,24 @@ fi
 sum1=$(tree_sum "$L")
 user install outbox/ada.kresp >/dev/null && [ "$sum1" = "$(tree_sum "$L")" ] &&
 	pass "installing the same response twice changes nothing" || fail "re-install changed the folder"
-if user status | grep -q "KRE"; then pass "status lists the licenses"; else fail "status: $(user status 2>&1)"; fi
-json=$(user status --json)
+if user status --vendor "$BOX/vendor.asc" | grep -q "KRE"; then pass "status lists the licenses"; else fail "status: $(user status --vendor "$BOX/vendor.asc" 2>&1)"; fi
+json=$(user status --vendor "$BOX/vendor.asc" --json)
 if [ "$(echo "$json" | grep -o '"valid": *true' | wc -l)" -eq 2 ]; then
 	pass "status --json: 2 valid licenses"; else fail "status --json: $(echo "$json" | head -c 400)"; fi
-user verify "$L/KRE_${MID}.lic" >/dev/null && pass "verify: valid now" || fail "verify failed"
+user verify --vendor "$BOX/vendor.asc" "$L/KRE_${MID}.lic" >/dev/null && pass "verify: valid now" || fail "verify failed"
 
 # a license verified elsewhere: another machine refuses it
 if can_unshare; then
-	expect_refused "verify on another machine fails" "$L" on_machine "$BOX/other-machine-id" "$KLIC" --home "$U" verify "$L/KRE_${MID}.lic"
+	expect_refused "verify on another machine fails" "$L" on_machine "$BOX/other-machine-id" "$KLIC" --home "$U" verify --vendor "$BOX/vendor.asc" "$L/KRE_${MID}.lic"
 fi
 # a license whose text was edited
 sed 's/"seats": 2/"seats": 3/' "$L/KRE_${MID}.lic" > edited.lic
-expect_refused "edited license text refused" "$L" user verify edited.lic
+expect_refused "edited license text refused" "$L" user verify --vendor "$BOX/vendor.asc" edited.lic
 { echo "free license, trust me"; cat "$L/KRE_${MID}.lic"; } > prefixed.lic
-expect_refused "unsigned text before the license refused" "$L" user verify prefixed.lic
+expect_refused "unsigned text before the license refused" "$L" user verify --vendor "$BOX/vendor.asc" prefixed.lic
 # clock set back below the latest trusted time
 if command -v faketime >/dev/null; then
-	expect_refused "clock set back is reported" "$L" faketime -f '-2d' "$KLIC" --home "$U" verify "$L/KRE_${MID}.lic"
+	expect_refused "clock set back is reported" "$L" faketime -f '-2d' "$KLIC" --home "$U" verify --vendor "$BOX/vendor.asc" "$L/KRE_${MID}.lic"
 fi
 
 # KSE: one seat only

@@ -1,8 +1,8 @@
-/* Known bugs in bundle/ (the version-2 foundation), each a test that FAILS
- * today.  ctest runs each case as its own test with WILL_FAIL, so the
- * suite stays green while the bug is there and turns red the day it is
- * fixed: then drop the case here and move its assertion into
- * test_entitlement.c.  Usage: test_known_bugs CASE_NAME */
+/* Version-2 response bounds: the embedded entitlement holds printable ASCII
+ * and LF only, and a response at every maximum at once (64 seats, a 4 KiB
+ * .kent, a 3072-character issuer_key) still fits the manifest cap.  Both
+ * were bugs found by the spec work (fixed: bundle/manifest.c parse_chain,
+ * KLIC_MAX_MANIFEST_BYTES 24 KiB).  Usage: test_v2_limits [CASE_NAME] */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,9 +19,9 @@
 
 /* Spec 1 and 3.4: the `entitlement` string holds printable ASCII and LF
  * only, and 1.1 writes no escape but \" \\ \n.  parse_chain() in
- * bundle/manifest.c checks only the .kent shape (klic_license_split, which
- * allows any byte but CR and NUL), so a response whose entitlement holds a
- * TAB (written \t, not canonical by 1.1) or UTF-8 parses. */
+ * bundle/manifest.c must refuse a TAB (written \t, not canonical by 1.1) or
+ * UTF-8 there, which the .kent shape check alone (klic_license_split)
+ * would let through. */
 static void test_entitlement_bytes(void **state)
 {
 	struct klic_response r;
@@ -47,10 +47,9 @@ static void test_entitlement_bytes(void **state)
 
 /* Spec 7 limits: a response may carry 64 seats, a .kent of up to 4 KiB and
  * an issuer_key of up to 3072 base64 characters, but its manifest must fit
- * KLIC_MAX_MANIFEST_BYTES (16 KiB).  All three at their maximum make a
- * 17.5 KiB manifest: klic_response_manifest_build() fails (KLIC_ERR_JSON
- * "document larger than 16384 bytes"), so such an issue fails instead of
- * being answered.  The limits disagree with each other. */
+ * KLIC_MAX_MANIFEST_BYTES: all three at their maximum make a 17.5 KiB
+ * manifest, so the cap is 24 KiB (with 16 KiB such an issue failed instead
+ * of being answered). */
 static void test_limits_agree(void **state)
 {
 	static struct klic_response r;
