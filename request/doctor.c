@@ -426,12 +426,19 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u,
 				name, lic.product, exp, klic_days_left(lic.expires, now));
 			fix(c, "request a new license soon: klic request --product %s",
 			    lic.product);
-		} else {
+		} else if (chain != NULL) {
 			add(rep, "license", KLIC_CHECK_OK,
-			    "%s: valid %s license until %s (%ld days left)%s", name, lic.product,
-			    exp, klic_days_left(lic.expires, now),
-			    chain != NULL ? ", chained to the vendor"
-					  : "; pinned issuer only: no vendor key to check the chain");
+			    "%s: valid %s license until %s (%ld days left), chained to the vendor",
+			    name, lic.product, exp, klic_days_left(lic.expires, now));
+		} else {
+			/* the pinned issuer is the user's own file: never "valid" */
+			c = add(rep, "license", KLIC_CHECK_WARN,
+				"%s: %s license signed by the pinned issuer until %s (%ld days "
+				"left); NOT checked against a vendor key",
+				name, lic.product, exp, klic_days_left(lic.expires, now));
+			fix(c, "install the vendor's public key as %s/%s.asc (root-owned) to check "
+			       "the chain",
+			    klic_vendor_dir(), lic.product);
 		}
 		break;
 	case KLIC_ERR_LICENSE_EXPIRED:

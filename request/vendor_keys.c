@@ -30,6 +30,7 @@ int klic_license_peek_product(char product[4], const uint8_t *buf, size_t len)
 int klic_user_chain_open(struct klic_chain **out, char src[KLIC_PATH_MAX], int *absent,
 			 const char *vendor_file, const char *product)
 {
+	char d[256]; /* the detail buffer is also the destination */
 	uint8_t *key = NULL;
 	size_t len = 0;
 	int r;
@@ -40,18 +41,21 @@ int klic_user_chain_open(struct klic_chain **out, char src[KLIC_PATH_MAX], int *
 	if (vendor_file != NULL) {
 		snprintf(src, KLIC_PATH_MAX, "%s", vendor_file);
 		r = klic_read_file(&key, &len, vendor_file, 4 * KLIC_MAX_KEY_BYTES);
-		if (r != 0)
-			r = klic_error_set(KLIC_ERR_NO_VENDOR, "%s: %s", vendor_file,
-					   klic_error_detail());
+		if (r != 0) {
+			snprintf(d, sizeof(d), "%s", klic_error_detail());
+			r = klic_error_set(KLIC_ERR_NO_VENDOR, "%s: %s", vendor_file, d);
+		}
 	} else {
 		r = klic_vendor_key_load(&key, &len, src, absent, klic_vendor_dir(), product);
 	}
 	if (r == 0) {
 		const uint8_t *keys[1] = {key};
 		r = klic_chain_new(out, keys, &len, 1);
-		if (r != 0 && r != KLIC_ERR_NO_VENDOR)
+		if (r != 0 && r != KLIC_ERR_NO_VENDOR) {
+			snprintf(d, sizeof(d), "%s", klic_error_detail());
 			r = klic_error_set(KLIC_ERR_NO_VENDOR, "%s: not a usable vendor key: %s", src,
-					   klic_error_detail());
+					   d);
+		}
 	}
 	free(key);
 	return r;

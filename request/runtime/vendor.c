@@ -76,7 +76,10 @@ int klic_vendor_key_load(uint8_t **out, size_t *len, char path[KLIC_PATH_MAX], i
 	    (r = vendor_path_ok(path, 0, absent, product)) != 0)
 		return r;
 	/* several armored keys at most */
-	if ((r = klic_read_file(out, len, path, 4 * KLIC_MAX_KEY_BYTES)) != 0)
-		return klic_error_set(KLIC_ERR_NO_VENDOR, "%s: %s", path, klic_error_detail());
+	if ((r = klic_read_file(out, len, path, 4 * KLIC_MAX_KEY_BYTES)) != 0) {
+		char d[256]; /* the detail buffer is also the destination */
+		snprintf(d, sizeof(d), "%s", klic_error_detail());
+		return klic_error_set(KLIC_ERR_NO_VENDOR, "%s: %s", path, d);
+	}
 	return 0;
 }

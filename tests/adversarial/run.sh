@@ -414,7 +414,7 @@ mut u-adm.kreq q-zerotail.kreq zero-tail 200
 mut - many-same.kresp many 100000 same; cp many-same.kresp many-same.kreq
 mut - many-distinct.kresp many 100000 distinct; cp many-distinct.kresp many-distinct.kreq
 mut - r-count.kresp licenses "$MID" 68
-head -c 20000 /dev/zero | tr '\0' ' ' >big-manifest
+head -c 30000 /dev/zero | tr '\0' ' ' >big-manifest
 mut u.kresp r-bigman.kresp set manifest.json big-manifest
 mut u-adm.kreq q-bigman.kreq set manifest.json big-manifest
 head -c 300000 /dev/urandom >random300k
@@ -425,7 +425,7 @@ BOMBS=(
 	"bomb200:manifest.json of 200 MiB of zeros (zero bomb under the file cap)"
 	"bomb300:manifest.json of 300 MiB of zeros (over the file cap)"
 	"zerotail:200 MiB of zeros after the end-of-archive marker"
-	"bigman:manifest.json of 20 KB (over its cap)"
+	"bigman:manifest.json of 30 KB (over its 24 KiB cap)"
 	"bigfile:a 300 KB member (file over 256 KiB)"
 )
 for b in "${BOMBS[@]}"; do

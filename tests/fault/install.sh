@@ -41,7 +41,7 @@ admin member add --from-request r1.kreq >/dev/null
 admin issue r1.kreq r3.kreq -o out --yes >/dev/null
 # h1: h0 with the 1-seat response installed
 cp -a "$BOX/h0" "$BOX/h1"
-user "$BOX/h1" install out/r1.kresp >/dev/null
+user "$BOX/h1" install --vendor "$BOX/vendor.asc" out/r1.kresp >/dev/null
 
 TOTAL_POINTS=0
 # scenario NAME SNAPSHOT RESPONSE
@@ -50,7 +50,7 @@ scenario() {
 	local clean before after rc lines points mode n
 	local notrace complete absorbed partial missed bad covered absorbed_at killed_temps
 	rm -rf "$H"; cp -a "$snap" "$H"; rm -f "$BOX/log"
-	rc=0; shim "$H" "$BOX/log" "" "$KLIC" --home "$H" --gnupghome "$G" install "$resp" >/dev/null 2>"$BOX/err" || rc=$?
+	rc=0; shim "$H" "$BOX/log" "" "$KLIC" --home "$H" --gnupghome "$G" install --vendor "$BOX/vendor.asc" "$resp" >/dev/null 2>"$BOX/err" || rc=$?
 	if [ "$rc" -ne 0 ]; then fail "$name: clean run exit $rc: $(cat "$BOX/err")"; return; fi
 	clean=$(NORM_CLOCK=1 files_sum "$H")
 	points=$(wc -l <"$BOX/log" 2>/dev/null || echo 0)
@@ -64,7 +64,7 @@ scenario() {
 			rm -rf "$H"; cp -a "$snap" "$H"; rm -f "$BOX/log"
 			before=$(files_sum "$H")
 			rc=0
-			shim "$H" "$BOX/log" "any:$n:$mode" "$KLIC" --home "$H" --gnupghome "$G" install "$resp" \
+			shim "$H" "$BOX/log" "any:$n:$mode" "$KLIC" --home "$H" --gnupghome "$G" install --vendor "$BOX/vendor.asc" "$resp" \
 				>/dev/null 2>"$BOX/err" || rc=$?
 			local what
 			what=$(fault_what "$BOX/log" "$H")
@@ -101,7 +101,7 @@ scenario() {
 			if [ "$mode" != KILL ] && [ -n "$(temps "$H")" ]; then
 				note_point "#$n ($what): temporary files left: $(temps "$H" | tr '\n' ' ')"; bad=$((bad + 1))
 			fi
-			rc=0; "$KLIC" --home "$H" --gnupghome "$G" install "$resp" >/dev/null 2>"$BOX/err2" || rc=$?
+			rc=0; "$KLIC" --home "$H" --gnupghome "$G" install --vendor "$BOX/vendor.asc" "$resp" >/dev/null 2>"$BOX/err2" || rc=$?
 			if [ "$rc" -ne 0 ]; then
 				note_point "#$n ($what): re-run exit $rc: $(cat "$BOX/err2")"; bad=$((bad + 1))
 			elif [ "$(NO_TEMPS=1 NORM_CLOCK=1 files_sum "$H")" != "$clean" ]; then
