@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "klic_cli.h"
 #include "klic_error.h"
@@ -97,6 +98,17 @@ int klic_cli_uint(unsigned *out, const char *s, unsigned max)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
+}
+
+int klic_cli_binary_stdout(const struct klic_cli *cli, const char *cmd, const char *what)
+{
+	char msg[160];
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	snprintf(msg, sizeof msg, "refusing to write binary %s to a terminal (use -o FILE, --armor or a pipe)",
+		 what);
+	return klic_cli_usage(cli, cmd, msg, NULL);
 }
 
 static const struct klic_cmd *find(const struct klic_cmd *tab, size_t n, const char *name)

@@ -67,6 +67,11 @@ int klic_cli_once(const struct klic_cli *cli, const char *cmd, const char **slot
 /* A decimal number 0..max, digits only.  0, or -1 when s is not one. */
 int klic_cli_uint(unsigned *out, const char *s, unsigned max);
 
+/* Before writing binary bytes (gzip) to standard output for "-o -": a
+ * usage error "refusing to write binary WHAT to a terminal (use -o FILE,
+ * --armor or a pipe)" when standard output is a terminal; 0 otherwise. */
+int klic_cli_binary_stdout(const struct klic_cli *cli, const char *cmd, const char *what);
+
 /* Run the command or sub-verb argv[0] from tab: its fn, or, for a
  * command with sub-verbs, the sub-verb named by argv[1] ("CMD --help"
  * prints the command's help).  parent is the name of the command whose
