@@ -104,6 +104,52 @@ int klic_archive_add(struct klic_archive *a, const char *name, const void *data,
 	return 0;
 }
 
+/* ---- the wrong kind of file (spec 3.2) ------------------------------------ */
+
+static enum klic_bundle_kind other_kind(enum klic_bundle_kind kind)
+{
+	return kind == KLIC_KIND_REQUEST ? KLIC_KIND_RESPONSE : KLIC_KIND_REQUEST;
+}
+
+static const char *kind_name(enum klic_bundle_kind kind)
+{
+	return kind == KLIC_KIND_REQUEST ? "a request (.kreq)" : "a response (.kresp)";
+}
+
+static int has(const uint8_t *buf, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; n <= len && i <= len - n; i++)
+		if (buf[i] == (uint8_t)s[0] && memcmp(buf + i, s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* A text file where a bundle is expected: the clear-signed documents and
+ * OpenPGP keys get "wrong document type: this is X, not Y"; 0 otherwise. */
+static int text_kind(enum klic_bundle_kind kind, const uint8_t *buf, size_t len)
+{
+	static const char signed_msg[] = "-----BEGIN PGP SIGNED MESSAGE-----\n";
+	const char *what = NULL;
+
+	if (len >= sizeof(signed_msg) - 1 && memcmp(buf, signed_msg, sizeof(signed_msg) - 1) == 0) {
+		if (has(buf, len, "\"type\": \"klic-entitlement\""))
+			what = "an entitlement (.kent)";
+		else if (has(buf, len, "\"type\": \"klic-usage\""))
+			what = "a usage export (.kusage)";
+		else
+			what = "a license (.lic)";
+	} else if (has(buf, len < 64 ? len : 64, "-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
+		what = "an OpenPGP public key";
+	} else if (has(buf, len < 64 ? len : 64, "-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
+		what = "an OpenPGP secret key";
+	}
+	if (what == NULL)
+		return 0;
+	return klic_error_set(KLIC_ERR_TYPE_TAG, "this is %s, not %s", what, kind_name(kind));
+}
+
 /* ---- reading: pass 1, zlib ---------------------------------------------- */
 
 static int gunzip_bounded(uint8_t **tar, size_t *tarlen, const uint8_t *buf, size_t len)
@@ -182,6 +228,148 @@ out:
 	return r;
 }
 
+/* ---- reading: the tar dialect, by bytes (spec 3.2) ------------------------ */
+
+/* The reader accepts exactly the tar the writer makes: POSIX ustar headers
+ * ("ustar\0" "00"), regular members (typeflag '0'), no link name, no
+ * prefix, octal number fields, then at least two zero blocks and only zeros
+ * to the end.  libarchive would also take GNU, pax, v7 and star archives,
+ * so this pass decides before libarchive sees a header. */
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* A tar number field: at least one octal digit, then only NULs and spaces
+ * (no base-256, no sign, no digit after a terminator). */
+static int tar_octal(uint64_t *v, const uint8_t *f, size_t n)
+{
+	size_t i = 0;
+	uint64_t x = 0;
+
+	while (i < n && f[i] == ' ')
+		i++;
+	if (i == n || f[i] < '0' || f[i] > '7')
+		return -1;
+	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++)
+		x = x * 8 + (uint64_t)(f[i] - '0'); /* at most 12 digits: no overflow */
+	for (; i < n; i++)
+		if (f[i] != ' ' && f[i] != '\0')
+			return -1;
+	*v = x;
+	return 0;
+}
+
+static const char *typeflag_name(uint8_t t)
+{
+	switch (t) {
+	case '\0': return "a pre-POSIX regular file (typeflag NUL)";
+	case '1': return "a hard link";
+	case '2': return "a symbolic link";
+	case '3': return "a character device";
+	case '4': return "a block device";
+	case '5': return "a directory";
+	case '6': return "a FIFO";
+	case '7': return "a contiguous file (typeflag 7)";
+	default: return NULL;
+	}
+}
+
+static int tar_dialect(const uint8_t *tar, size_t len)
+{
+	size_t off = 0;
+
+	for (;;) {
+		const uint8_t *h = tar + off;
+		char name[65];
+		uint64_t sum = 0, want, size;
+
+		if (off == 0 && len < TAR_BLOCK)
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT, "not a tar archive (%zu bytes)",
+					      len);
+		if (len - off < TAR_BLOCK)
+			return klic_error_set(KLIC_ERR_ARCHIVE_TRUNCATED,
+					      "no end-of-archive marker (two zero blocks)");
+		if (all_zero(h, TAR_BLOCK)) {
+			if (len - off < TAR_EOA)
+				return klic_error_set(KLIC_ERR_ARCHIVE_TRUNCATED,
+						      "one zero block at offset %zu: the end-of-archive "
+						      "marker is two",
+						      off);
+			for (size_t i = off + TAR_BLOCK; i < len; i++)
+				if (tar[i] != 0)
+					return klic_error_set(
+					    KLIC_ERR_ARCHIVE_TRAILING,
+					    "non-zero byte at offset %zu after a zero block", i);
+			return 0;
+		}
+		for (size_t i = 0; i < TAR_BLOCK; i++)
+			sum += (i >= 148 && i < 156) ? (uint64_t)' ' : h[i];
+		if ((tar_octal(&want, h + 148, 8) != 0 || want != sum) && off == 0)
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "not a tar archive (bad header checksum)");
+		if (tar_octal(&want, h + 148, 8) != 0 || want != sum)
+			return klic_error_set(KLIC_ERR_ARCHIVE_TRUNCATED,
+					      "bad tar header checksum at offset %zu", off);
+		klic_printable_copy(name, sizeof(name), (const char *)h, strnlen((const char *)h, 64));
+		if (memcmp(h + 257, "ustar  ", 8) == 0)
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "GNU tar header at offset %zu (a bundle is POSIX ustar)",
+					      off);
+		if (all_zero(h + 257, 8))
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "pre-POSIX (v7) tar header at offset %zu (a bundle is "
+					      "POSIX ustar)",
+					      off);
+		if (memcmp(h + 257, "ustar\0" "00", 8) != 0)
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "tar header at offset %zu is not POSIX ustar "
+					      "(magic \"ustar\\0\", version \"00\")",
+					      off);
+		if (h[156] == 'x' || h[156] == 'g')
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "pax %s header at offset %zu (a bundle is plain ustar)",
+					      h[156] == 'x' ? "extended" : "global", off);
+		if (h[156] == 'L' || h[156] == 'K')
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "GNU long %s header at offset %zu (a bundle is plain ustar)",
+					      h[156] == 'L' ? "name" : "link name", off);
+		if (h[156] != '0') {
+			const char *t = typeflag_name(h[156]);
+			if (t != NULL)
+				return klic_error_set(KLIC_ERR_MEMBER_TYPE, "%s: %s", name, t);
+			return klic_error_set(KLIC_ERR_MEMBER_TYPE, "%s: typeflag 0x%02x", name,
+					      h[156]);
+		}
+		if (!all_zero(h + 157, 100))
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT, "%s: a link name on a regular member",
+					      name);
+		if (!all_zero(h + 345, 155))
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT,
+					      "%s: the ustar prefix field is used (a member name is one "
+					      "field of at most 64 bytes)",
+					      name);
+		if (tar_octal(&size, h + 124, 12) != 0)
+			return klic_error_set(KLIC_ERR_ARCHIVE_FORMAT, "%s: size field is not octal",
+					      name);
+		if (size > len - off - TAR_BLOCK)
+			return klic_error_set(KLIC_ERR_ARCHIVE_TRUNCATED, "%s: member data ends early",
+					      name);
+		off += TAR_BLOCK + (size_t)size;
+		if (size % TAR_BLOCK != 0) {
+			size_t pad = TAR_BLOCK - (size_t)(size % TAR_BLOCK);
+			if (pad > len - off)
+				return klic_error_set(KLIC_ERR_ARCHIVE_TRUNCATED,
+						      "%s: member padding ends early", name);
+			off += pad;
+		}
+	}
+}
+
 /* ---- reading: pass 2, libarchive --------------------------------------------- */
 
 static int unpacked_check(struct archive *a)
@@ -253,7 +441,7 @@ static int walk_tar(struct klic_archive *out, enum klic_bundle_kind kind, const 
 {
 	struct archive *a = NULL;
 	struct archive_entry *e;
-	int r = KLIC_ERR_INTERNAL, nheaders = 0, lr;
+	int r = KLIC_ERR_INTERNAL, nheaders = 0, lr, own_payload = 0;
 
 	*tar_end = 0;
 	if ((a = archive_read_new()) == NULL)
@@ -311,6 +499,13 @@ static int walk_tar(struct klic_archive *out, enum klic_bundle_kind kind, const 
 			goto out;
 		}
 		nl = name ? strnlen(name, KLIC_MAX_NAME_LEN + 1) : 0;
+		/* the other kind's payload before any of this kind's: the wrong file */
+		if (!own_payload && nl <= KLIC_MAX_NAME_LEN && !klic_member_name_allowed(kind, name) &&
+		    klic_member_name_allowed(other_kind(kind), name)) {
+			r = klic_error_set(KLIC_ERR_TYPE_TAG, "this is %s, not %s",
+					   kind_name(other_kind(kind)), kind_name(kind));
+			goto out;
+		}
 		if (name == NULL || nl > KLIC_MAX_NAME_LEN || !klic_member_name_allowed(kind, name)) {
 			r = klic_error_set(KLIC_ERR_MEMBER_NAME, "member name not allowed: %.64s",
 					   name && klic_is_printable(name, nl) ? name
@@ -337,6 +532,8 @@ static int walk_tar(struct klic_archive *out, enum klic_bundle_kind kind, const 
 					   (long long)size, cap);
 			goto out;
 		}
+		if (strcmp(name, "manifest.json") != 0 && strcmp(name, "manifest.sig") != 0)
+			own_payload = 1;
 		m = &out->m[out->n];
 		memcpy(m->name, name, nl + 1);
 		m->data = NULL;
@@ -361,6 +558,31 @@ out:
 	return r;
 }
 
+/* A request's signature and key are binary OpenPGP (spec 3.3): the first
+ * byte is a packet tag (bit 7 set), never ASCII armor. */
+static int request_members_binary(const struct klic_archive *a)
+{
+	static const struct {
+		const char *name;
+		int code;
+		const char *what;
+	} m[] = {{"manifest.sig", KLIC_ERR_SIG_NONE, "signature"},
+		 {"requester.pgp", KLIC_ERR_KEY, "public key"}};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		const struct klic_member *x = klic_archive_get(a, m[i].name);
+		if (x == NULL || (x->len > 0 && (x->data[0] & 0x80) != 0))
+			continue;
+		return klic_error_set(m[i].code, "%s is %s: a request carries a binary OpenPGP %s",
+				      m[i].name,
+				      x->len >= 5 && memcmp(x->data, "-----", 5) == 0
+					  ? "ASCII-armored"
+					  : "not an OpenPGP packet",
+				      m[i].what);
+	}
+	return 0;
+}
+
 static int archive_read_binary(struct klic_archive *out, enum klic_bundle_kind kind,
 			       const uint8_t *buf, size_t len)
 {
@@ -379,7 +601,11 @@ static int archive_read_binary(struct klic_archive *out, enum klic_bundle_kind k
 				   KLIC_MAX_BUNDLE_BYTES);
 		goto out;
 	}
+	if ((r = text_kind(kind, buf, len)) != 0)
+		goto out;
 	if ((r = gunzip_bounded(&tar, &tarlen, buf, len)) != 0)
+		goto out;
+	if ((r = tar_dialect(tar, tarlen)) != 0)
 		goto out;
 	if ((r = walk_tar(out, kind, buf, len, &tar_end)) != 0)
 		goto out;
@@ -401,10 +627,20 @@ static int archive_read_binary(struct klic_archive *out, enum klic_bundle_kind k
 	}
 	for (size_t i = 0; i < (kind == KLIC_KIND_REQUEST ? 3u : 2u); i++) {
 		if (klic_archive_get(out, required_req[i]) == NULL) {
+			const struct klic_member *mj = klic_archive_get(out, "manifest.json");
+			/* a denial (no licenses) read as a request: its manifest says so */
+			if (kind == KLIC_KIND_REQUEST && mj != NULL &&
+			    has(mj->data, mj->len, "\"type\": \"klic-response\"")) {
+				r = klic_error_set(KLIC_ERR_TYPE_TAG, "this is %s, not %s",
+						   kind_name(KLIC_KIND_RESPONSE), kind_name(kind));
+				goto out;
+			}
 			r = klic_error_set(KLIC_ERR_MEMBER_MISSING, "%s", required_req[i]);
 			goto out;
 		}
 	}
+	if (kind == KLIC_KIND_REQUEST && (r = request_members_binary(out)) != 0)
+		goto out;
 	r = 0;
 out:
 	free(tar);

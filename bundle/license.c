@@ -144,8 +144,32 @@ static int starts(const uint8_t *buf, size_t len, size_t pos, const char *s)
 	return pos <= len && len - pos >= n && memcmp(buf + pos, s, n) == 0;
 }
 
+/* A bundle given where a license is expected: "wrong document type" (spec
+ * 3.5), decided from the leading bytes.  The gzip bytes do not say which
+ * bundle without inflating them, which this library does not do. */
+static int bundle_not_license(const uint8_t *buf, size_t len)
+{
+	const char *what = NULL;
+
+	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+		what = "a bundle (.kreq or .kresp, gzip)";
+	else if (starts(buf, len, 0, "-----BEGIN KLIC REQUEST-----"))
+		what = "an armored request (.kreq)";
+	else if (starts(buf, len, 0, "-----BEGIN KLIC RESPONSE-----"))
+		what = "an armored response (.kresp)";
+	if (what == NULL)
+		return 0;
+	return klic_error_set(KLIC_ERR_TYPE_TAG, "this is %s, not a license (.lic)", what);
+}
+
 int klic_license_split(struct klic_lic_parts *out, const uint8_t *buf, size_t len)
 {
+	int r;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (buf != NULL && (r = bundle_not_license(buf, len)) != 0)
+		return r;
 	return klic_clearsigned_split(out, buf, len, KLIC_MAX_LIC_BYTES);
 }
 

@@ -299,6 +299,23 @@ for m in $(tar tzf u.kresp); do
 	refused "kresp: $m duplicated with other bytes" 'duplicate' "r-dup-$m.kresp" usr "$U" install "r-dup-$m.kresp"
 done
 
+# ---- 1b. spec 5.2 #12: which error for which license member ----------------------------
+LICS=($(tar tzf u.kresp | grep '\.lic$'))
+tar xzOf v.kresp "$(tar tzf v.kresp | grep '\.lic$' | head -n 1)" >other.lic
+printf 'not a license\n' >notlic.txt
+mut u.kresp r12-first.kresp set "${LICS[0]}" other.lic
+refused "kresp #12: the first license is another response's valid license" \
+	"documents disagree: ${LICS[0]} is not the clear-signed manifest.json\$" r12-first.kresp usr "$U" install r12-first.kresp
+mut u.kresp r12-second.kresp set "${LICS[1]}" other.lic
+refused "kresp #12: a later license differs from the first" \
+	"documents disagree: ${LICS[1]} differs from ${LICS[0]}\$" r12-second.kresp usr "$U" install r12-second.kresp
+mut u.kresp r12-shape.kresp set "${LICS[0]}" notlic.txt
+refused "kresp #12: the first license is not of the .lic shape" \
+	"malformed license file: ${LICS[0]}: " r12-shape.kresp usr "$U" install r12-shape.kresp
+mut u.kresp r12-drop.kresp drop "${LICS[1]}"
+refused "kresp #12: a listed license is absent" \
+	"archive members do not match the manifest: 3 members for 2 listed licenses\$" r12-drop.kresp usr "$U" install r12-drop.kresp
+
 # ---- 2. every member of a .kreq ------------------------------------------------------
 for m in $(tar tzf u-adm.kreq); do
 	for pos in start middle end; do
@@ -340,6 +357,7 @@ for spec in "${RESP_EXTRA[@]}"; do
 	refused "kreq: extra member, $what" "$RX_NAME" "$f" adm "$A" issue "$f" -o "$OUT" --yes
 done
 mut u.kresp r-longname.kresp longname 5000
+RX_NAME+='|pax extended header'  # a long name needs a pax record: refused as such (3.2)
 refused "kresp: extra member with a 5000-character name" "$RX_NAME" r-longname.kresp usr "$U" install r-longname.kresp
 mut u-adm.kreq q-longname.kreq longname 5000
 refused "kreq: extra member with a 5000-character name" "$RX_NAME" q-longname.kreq adm "$A" issue q-longname.kreq -o "$OUT" --yes
@@ -394,15 +412,52 @@ for d in "${DAMAGE[@]}"; do
 	refused "kresp: $what" "$rx" "$f.kresp" usr "$U" install "$f.kresp"
 	refused "kreq: $what" "$rx" "$f.kreq" adm "$A" issue "$f.kreq" -o "$OUT" --yes
 done
-RX_TYPE='allowed|missing|not a|malformed|format|type'
-refused "install: a .kreq given as a response" "$RX_TYPE" u-adm.kreq usr "$U" install u-adm.kreq
-refused "install: a .lic given as a response" "$RX_TYPE" good.lic usr "$U" install good.lic
-refused "install: a public key given as a response" "$RX_TYPE" a.asc usr "$U" install a.asc
-refused "issue: a .kresp given as a request" "$RX_TYPE" u.kresp adm "$A" issue u.kresp -o "$OUT" --yes
-refused "issue: a .lic given as a request" "$RX_TYPE" good.lic adm "$A" issue good.lic -o "$OUT" --yes
-refused "member add: a .kresp given as a request" "$RX_TYPE" u.kresp adm "$A" member add --from-request u.kresp
-refused "verify: a .kresp given as a license" "$RX_TYPE|license" u.kresp usr "$U" verify --vendor "$BOX/vendor.asc" u.kresp
-refused "verify: a .kreq given as a license" "$RX_TYPE|license" u.kreq usr "$U" verify --vendor "$BOX/vendor.asc" u.kreq
+# a file of the wrong kind: the one "wrong document type" line (spec 3.2, 3.5),
+# binary or armored, whatever the command (the readers decide, not the tools)
+wt() { echo "^klic(-admin)?: .*: wrong document type: this is $1, not $2\$"; }
+Q='a request \(\.kreq\)' R='a response \(\.kresp\)' LIC='a license \(\.lic\)'
+cp "$BOX/vendor.asc" vendor-copy.asc
+refused "install: a .kreq given as a response" "$(wt "$Q" "$R")" u-adm.kreq usr "$U" install u-adm.kreq
+refused "install: a .lic given as a response" "$(wt "$LIC" "$R")" good.lic usr "$U" install good.lic
+refused "install: a public key given as a response" "$(wt 'an OpenPGP public key' "$R")" a.asc usr "$U" install a.asc
+refused "issue: a .kresp given as a request" "$(wt "$R" "$Q")" u.kresp adm "$A" issue u.kresp -o "$OUT" --yes
+refused "issue: a denial .kresp (no licenses) given as a request" "$(wt "$R" "$Q")" u-kse.kresp adm "$A" issue u-kse.kresp -o "$OUT" --yes
+refused "issue: a .lic given as a request" "$(wt "$LIC" "$Q")" good.lic adm "$A" issue good.lic -o "$OUT" --yes
+refused "member add: a .kresp given as a request" "$(wt "$R" "$Q")" u.kresp adm "$A" member add --from-request u.kresp
+refused "verify: a .kresp given as a license" "$(wt 'a bundle \(\.kreq or \.kresp, gzip\)' "$LIC")" u.kresp usr "$U" verify --vendor "$BOX/vendor.asc" u.kresp
+refused "verify: a .kreq given as a license" "$(wt 'a bundle \(\.kreq or \.kresp, gzip\)' "$LIC")" u.kreq usr "$U" verify --vendor "$BOX/vendor.asc" u.kreq
+clone "$U" "$BOX/u-arm" # the armored request's pending record stays out of ada's home
+usr "$BOX/u-arm" request --product KRE --armor -o u-arm.kreq.txt >/dev/null 2>&1 || die "armored request"
+refused "verify: an armored .kreq given as a license" "$(wt 'an armored request \(\.kreq\)' "$LIC")" u-arm.kreq.txt usr "$U" verify --vendor "$BOX/vendor.asc" u-arm.kreq.txt
+
+# ---- 4b. tar dialects klic does not write (spec 3.2): each built byte by byte
+# by dialect.py; "ustar" (the klic dialect) is the control and must be accepted
+python3 "$HERE/dialect.py" u.kresp d-ustar.kresp ustar || die "dialect.py"
+cmp -s <(gzip -dc d-ustar.kresp) <(gzip -dc u.kresp) || die "dialect.py ustar is not the klic tar"
+clone "$U" "$BOX/u-dctl"
+usr "$BOX/u-dctl" install d-ustar.kresp >/dev/null 2>&1 || die "control: the ustar rewrite does not install"
+DIALECTS=(
+	"gnu:GNU magic:GNU tar header at offset 0"
+	"v7:v7 headers:pre-POSIX \(v7\) tar header at offset 0"
+	"oldgnu-ver:ustar magic, version NUL NUL:is not POSIX ustar"
+	"pax:a pax x record (path=):pax extended header at offset 0"
+	"pax-rename:a pax x record renaming the last member:pax extended header at offset"
+	"pax-global:a pax g record:pax global header at offset 0"
+	"gnu-long:a GNU long name (L):GNU long name header at offset 0"
+	"type7:typeflag 7:not a regular file: (KRE_.*|requester\\.pgp): a contiguous file \(typeflag 7\)"
+	"typenul:typeflag NUL:not a regular file: (KRE_.*|requester\\.pgp): a pre-POSIX regular file"
+	"prefix:the ustar prefix field:the ustar prefix field is used"
+	"base256:a base-256 size field:size field is not octal"
+	"one-zero:one zero block at the end:one zero block at offset [0-9]+: the end-of-archive marker is two"
+	"no-zero:no zero block at the end:no end-of-archive marker"
+)
+for d in "${DIALECTS[@]}"; do
+	IFS=: read -r f what rx <<<"$d"
+	python3 "$HERE/dialect.py" u.kresp "d-$f.kresp" "$f" || { bad "dialect $f: dialect.py failed"; continue; }
+	python3 "$HERE/dialect.py" u-adm.kreq "d-$f.kreq" "$f" || { bad "dialect $f: dialect.py failed"; continue; }
+	refused "kresp: tar dialect, $what" "$rx" "d-$f.kresp" usr "$U" install "d-$f.kresp"
+	refused "kreq: tar dialect, $what" "$rx" "d-$f.kreq" adm "$A" issue "d-$f.kreq" -o "$OUT" --yes
+done
 
 # ---- 5. bombs and caps: bounded time and memory ------------------------------------------
 RX_CAP='too large|too many|decompressed'

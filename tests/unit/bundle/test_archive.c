@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <archive.h>
+#include <zlib.h>
 #include <archive_entry.h>
 
 #include "klic_bundle.h"
@@ -37,8 +38,8 @@ static int read_kind(enum klic_bundle_kind kind, const uint8_t *buf, size_t len)
 
 /* The three valid request members. */
 static const char MAN[] = "{\"x\":1}\n";
-static const uint8_t SIG[] = {1, 2, 3, 4};
-static const uint8_t KEY[] = {5, 6, 7};
+static const uint8_t SIG[] = {0x88, 2, 3, 4}; /* binary OpenPGP: bit 7 of the first byte */
+static const uint8_t KEY[] = {0x99, 6, 7};
 
 static void add_valid_request(struct tu_tar *t)
 {
@@ -111,8 +112,9 @@ static void test_roundtrip_deterministic(void **state)
 	assert_int_equal(ar.m[2].data[ar.m[2].len], 0); /* NUL-terminated */
 	assert_non_null(klic_archive_get(&ar, "requester.pgp"));
 	assert_null(klic_archive_get(&ar, "nope"));
-	/* a request is not a response */
-	assert_int_equal(read_kind(KLIC_KIND_RESPONSE, a, l1), KLIC_ERR_MEMBER_NAME);
+	/* a request is not a response: "wrong document type" (item 7) */
+	assert_int_equal(read_kind(KLIC_KIND_RESPONSE, a, l1), KLIC_ERR_TYPE_TAG);
+	assert_string_equal(klic_error_detail(), "this is a request (.kreq), not a response (.kresp)");
 	klic_archive_dispose(&ar);
 	free(a);
 	free(b);
@@ -123,7 +125,8 @@ static void test_roundtrip_deterministic(void **state)
 	assert_memory_equal(a, b, l1);
 	assert_int_equal(klic_archive_read(&ar, KLIC_KIND_RESPONSE, a, l1), 0);
 	assert_int_equal(ar.n, 5);
-	assert_int_equal(read_kind(KLIC_KIND_REQUEST, a, l1), KLIC_ERR_MEMBER_NAME);
+	assert_int_equal(read_kind(KLIC_KIND_REQUEST, a, l1), KLIC_ERR_TYPE_TAG);
+	assert_string_equal(klic_error_detail(), "this is a response (.kresp), not a request (.kreq)");
 	klic_archive_dispose(&ar);
 	free(a);
 	free(b);
@@ -366,6 +369,46 @@ static void b_big_sig(struct tu_tar *t)
 	tu_tar_entry(t, "requester.pgp", AE_IFREG, KEY, sizeof(KEY), NULL, 0);
 }
 
+/* spec 3.3 (issue 18 item 17): a request's signature and key are binary */
+static const char ARMORED[] = "-----BEGIN PGP SIGNATURE-----\n\niHUE\n=AbCd\n"
+			      "-----END PGP SIGNATURE-----\n";
+static void b_armored_sig(struct tu_tar *t)
+{
+	tu_tar_entry(t, "manifest.json", AE_IFREG, MAN, sizeof(MAN) - 1, NULL, 0);
+	tu_tar_entry(t, "manifest.sig", AE_IFREG, ARMORED, sizeof(ARMORED) - 1, NULL, 0);
+	tu_tar_entry(t, "requester.pgp", AE_IFREG, KEY, sizeof(KEY), NULL, 0);
+}
+static void b_armored_key(struct tu_tar *t)
+{
+	tu_tar_entry(t, "manifest.json", AE_IFREG, MAN, sizeof(MAN) - 1, NULL, 0);
+	tu_tar_entry(t, "manifest.sig", AE_IFREG, SIG, sizeof(SIG), NULL, 0);
+	tu_tar_entry(t, "requester.pgp", AE_IFREG, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n", 37,
+		     NULL, 0);
+}
+static void b_text_key(struct tu_tar *t)
+{
+	tu_tar_entry(t, "manifest.json", AE_IFREG, MAN, sizeof(MAN) - 1, NULL, 0);
+	tu_tar_entry(t, "manifest.sig", AE_IFREG, SIG, sizeof(SIG), NULL, 0);
+	tu_tar_entry(t, "requester.pgp", AE_IFREG, "mQ", 2, NULL, 0);
+}
+
+static void test_request_members_binary(void **state)
+{
+	(void)state;
+	assert_int_equal(hostile(b_armored_sig, KLIC_KIND_REQUEST, 0), KLIC_ERR_SIG_NONE);
+	assert_string_equal(klic_error_detail(), "manifest.sig is ASCII-armored: a request carries "
+						 "a binary OpenPGP signature");
+	assert_int_equal(hostile(b_armored_key, KLIC_KIND_REQUEST, 0), KLIC_ERR_KEY);
+	assert_string_equal(klic_error_detail(), "requester.pgp is ASCII-armored: a request "
+						 "carries a binary OpenPGP public key");
+	assert_int_equal(hostile(b_text_key, KLIC_KIND_REQUEST, 0), KLIC_ERR_KEY);
+	assert_string_equal(klic_error_detail(), "requester.pgp is not an OpenPGP packet: a request "
+						 "carries a binary OpenPGP public key");
+	/* the response's signature is armored by definition (3.4): not this rule */
+	assert_int_equal(hostile(b_armored_sig, KLIC_KIND_RESPONSE, 0), KLIC_ERR_TYPE_TAG);
+	assert_int_equal(hostile(b_valid, KLIC_KIND_REQUEST, 0), 0);
+}
+
 static void test_hostile_members(void **state)
 {
 	static const char *const names[] = {
@@ -376,7 +419,8 @@ static void test_hostile_members(void **state)
 	(void)state;
 
 	assert_int_equal(hostile(b_valid, KLIC_KIND_REQUEST, 0), 0);
-	assert_int_equal(hostile(b_valid, KLIC_KIND_REQUEST, 1), 0); /* pax is a tar too */
+	/* libarchive's restricted pax writer makes plain ustar when it needs no record */
+	assert_int_equal(hostile(b_valid, KLIC_KIND_REQUEST, 1), 0);
 	assert_int_equal(hostile(b_dup, KLIC_KIND_REQUEST, 0), KLIC_ERR_MEMBER_DUP);
 	assert_int_equal(hostile(b_missing, KLIC_KIND_REQUEST, 0), KLIC_ERR_MEMBER_MISSING);
 	assert_int_equal(hostile(b_missing, KLIC_KIND_RESPONSE, 0), 0);
@@ -388,12 +432,15 @@ static void test_hostile_members(void **state)
 	bad_name = "manifest.json/";
 	int r = hostile(b_name, KLIC_KIND_REQUEST, 0);
 	assert_true(r == KLIC_ERR_MEMBER_TYPE || r == KLIC_ERR_MEMBER_NAME);
-	/* longer than 64 (needs pax) */
+	/* longer than 100 needs a pax record, which a bundle never holds (3.2) */
 	char longn[200];
 	memset(longn, 'm', sizeof longn);
 	longn[sizeof longn - 1] = '\0';
 	bad_name = longn;
-	assert_int_equal(hostile(b_name, KLIC_KIND_REQUEST, 1), KLIC_ERR_MEMBER_NAME);
+	assert_int_equal(hostile(b_name, KLIC_KIND_REQUEST, 1), KLIC_ERR_ARCHIVE_FORMAT);
+	assert_non_null(strstr(klic_error_detail(), "pax extended header"));
+	longn[65] = '\0'; /* 65 bytes: one field, over the 64-byte limit */
+	assert_int_equal(hostile(b_name, KLIC_KIND_REQUEST, 0), KLIC_ERR_MEMBER_NAME);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		bad_type = types[i];
 		assert_int_equal(hostile(b_type, KLIC_KIND_REQUEST, 0), KLIC_ERR_MEMBER_TYPE);
@@ -655,6 +702,110 @@ static void test_format_and_trailing(void **state)
 			 KLIC_ERR_INVALID_ARG);
 }
 
+/* ---- spec 3.1: every byte the writer makes (issue 18 item 19) ----------
+ * The expected tar is built here from the spec's table alone, the gzip
+ * layer from its header bytes and zlib parameters; the writer must match
+ * both byte for byte. */
+static void spec_field(uint8_t *h, size_t off, const char *v, size_t n)
+{
+	memcpy(h + off, v, n);
+}
+
+static uint8_t *spec_tar(const struct klic_archive *ar, size_t *len)
+{
+	size_t cap = 1024, n = 0;
+	uint8_t *t;
+
+	for (size_t i = 0; i < ar->n; i++)
+		cap += 512 + (ar->m[i].len + 511) / 512 * 512;
+	t = calloc(1, cap);
+	assert_non_null(t);
+	for (size_t i = 0; i < ar->n; i++) {
+		uint8_t *h = t + n;
+		char f[16];
+		unsigned sum = 0;
+		memcpy(h, ar->m[i].name, strlen(ar->m[i].name));
+		spec_field(h, 100, "000644 \0", 8);
+		spec_field(h, 108, "000000 \0", 8);
+		spec_field(h, 116, "000000 \0", 8);
+		snprintf(f, sizeof f, "%011zo ", ar->m[i].len);
+		spec_field(h, 124, f, 12);
+		spec_field(h, 136, "00000000000 ", 12);
+		h[156] = '0';
+		spec_field(h, 257, "ustar\0" "00", 8);
+		spec_field(h, 329, "000000 \0", 8);
+		spec_field(h, 337, "000000 \0", 8);
+		spec_field(h, 148, "        ", 8);
+		for (size_t k = 0; k < 512; k++)
+			sum += h[k];
+		snprintf(f, sizeof f, "%06o", sum);
+		spec_field(h, 148, f, 6);
+		h[154] = '\0';
+		h[155] = ' ';
+		memcpy(h + 512, ar->m[i].data, ar->m[i].len);
+		n += 512 + (ar->m[i].len + 511) / 512 * 512;
+	}
+	*len = n + 1024; /* two zero blocks, no record padding */
+	assert_int_equal(*len, cap);
+	return t;
+}
+
+static void writer_matches_spec(const uint8_t *bundle, size_t blen, enum klic_bundle_kind kind)
+{
+	static const uint8_t ghdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255};
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	uint8_t *tar, *gz;
+	size_t tlen;
+	z_stream z;
+	gz_header gh;
+	uLong crc;
+
+	assert_int_equal(klic_archive_read(&ar, kind, bundle, blen), 0);
+	tar = spec_tar(&ar, &tlen);
+	/* the gzip layer: header, one deflate stream of zlib's level 9, trailer */
+	assert_memory_equal(bundle, ghdr, sizeof ghdr);
+	memset(&z, 0, sizeof z);
+	memset(&gh, 0, sizeof gh);
+	gh.os = 255;
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	assert_int_equal(deflateSetHeader(&z, &gh), Z_OK);
+	gz = malloc(deflateBound(&z, tlen) + 64);
+	z.next_in = tar;
+	z.avail_in = (uInt)tlen;
+	z.next_out = gz;
+	z.avail_out = (uInt)(deflateBound(&z, tlen) + 64);
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(z.total_out, blen);
+	assert_memory_equal(gz, bundle, blen);
+	deflateEnd(&z);
+	crc = crc32(crc32(0L, Z_NULL, 0), tar, (uInt)tlen);
+	assert_int_equal(bundle[blen - 8] | bundle[blen - 7] << 8 | bundle[blen - 6] << 16 |
+				 (uLong)bundle[blen - 5] << 24,
+			 crc);
+	assert_int_equal(bundle[blen - 4] | bundle[blen - 3] << 8 | bundle[blen - 2] << 16 |
+				 (uLong)bundle[blen - 1] << 24,
+			 tlen);
+	free(gz);
+	free(tar);
+	klic_archive_dispose(&ar);
+}
+
+static void test_writer_bytes(void **state)
+{
+	size_t n;
+	uint8_t *b;
+	(void)state;
+
+	b = tu_sample_kreq(&n);
+	writer_matches_spec(b, n, KLIC_KIND_REQUEST);
+	free(b);
+	for (unsigned seats = 1; seats <= 4; seats += 3) {
+		b = tu_sample_kresp(&n, seats);
+		writer_matches_spec(b, n, KLIC_KIND_RESPONSE);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +821,8 @@ int main(void)
 		cmocka_unit_test(test_many_members),
 		cmocka_unit_test(test_bombs),
 		cmocka_unit_test(test_format_and_trailing),
+		cmocka_unit_test(test_writer_bytes),
+		cmocka_unit_test(test_request_members_binary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

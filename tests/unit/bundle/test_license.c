@@ -249,12 +249,54 @@ static void test_split_refused(void **state)
 	}
 }
 
+/* A bundle given where a license is expected (issue 18 item 7): "wrong
+ * document type", decided from the leading bytes; and the final newline of a
+ * license is required and single (spec 3.5, item 17). */
+static void test_wrong_kind_and_final_lf(void **state)
+{
+	struct klic_lic_parts p;
+	size_t n, bn;
+	uint8_t *kreq = tu_sample_kreq(&n);
+	(void)state;
+
+	assert_int_equal(klic_license_split(&p, kreq, n), KLIC_ERR_TYPE_TAG);
+	assert_string_equal(klic_error_detail(),
+			    "this is a bundle (.kreq or .kresp, gzip), not a license (.lic)");
+	free(kreq);
+	static const char areq[] = "-----BEGIN KLIC REQUEST-----\n\nH4sIAAAAAAAC\n";
+	assert_int_equal(klic_license_split(&p, (const uint8_t *)areq, sizeof areq - 1),
+			 KLIC_ERR_TYPE_TAG);
+	assert_string_equal(klic_error_detail(), "this is an armored request (.kreq), not a license (.lic)");
+	static const char aresp[] = "-----BEGIN KLIC RESPONSE-----\n\nH4sIAAAAAAAC\n";
+	assert_int_equal(klic_license_split(&p, (const uint8_t *)aresp, sizeof aresp - 1),
+			 KLIC_ERR_TYPE_TAG);
+	assert_string_equal(klic_error_detail(),
+			    "this is an armored response (.kresp), not a license (.lic)");
+
+	char *body = tu_sample_response_doc(&bn, 1, 0);
+	char *lic = tu_wrap_license(body, &n);
+	assert_int_equal(lic[n - 1], '\n');
+	assert_int_equal(klic_license_split(&p, (const uint8_t *)lic, n), 0);
+	/* without its final LF */
+	assert_int_equal(klic_license_split(&p, (const uint8_t *)lic, n - 1), KLIC_ERR_LICENSE_FORMAT);
+	assert_non_null(strstr(klic_error_detail(), "END PGP SIGNATURE"));
+	/* with a second one */
+	char *two = malloc(n + 1);
+	memcpy(two, lic, n);
+	two[n] = '\n';
+	assert_int_equal(klic_license_split(&p, (const uint8_t *)two, n + 1), KLIC_ERR_LICENSE_FORMAT);
+	assert_string_equal(klic_error_detail(), "data after -----END PGP SIGNATURE-----");
+	free(two);
+	free(lic);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_response), cmocka_unit_test(test_filename),
 		cmocka_unit_test(test_name_parse),    cmocka_unit_test(test_split_ok),
-		cmocka_unit_test(test_split_refused),
+		cmocka_unit_test(test_split_refused), cmocka_unit_test(test_wrong_kind_and_final_lf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -476,6 +476,60 @@ static void test_response_licenses(void **state)
 	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
 }
 
+/* spec 1 "String lengths" (issue 18 item 17): the bounds of every free-text
+ * string of a response, one below and at each end; and the KSE one-seat
+ * rule as a reader of licenses meets it (detail named). */
+static void test_response_string_lengths(void **state)
+{
+	char t200[201], t201[202];
+	json_t *j;
+	(void)state;
+	memset(t200, 'a', 200);
+	t200[200] = '\0';
+	memset(t201, 'a', 201);
+	t201[201] = '\0';
+	j = response_json(1, 0);
+	json_object_set_new(j, "issuer_org", json_string("x"));
+	assert_int_equal(parse_resp(j), 0);
+	j = response_json(1, 0);
+	json_object_set_new(j, "issuer_org", json_string(t200));
+	assert_int_equal(parse_resp(j), 0);
+	j = response_json(1, 0);
+	json_object_set_new(j, "issuer_org", json_string(t201));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(1, 1);
+	json_object_set_new(j, "reason", json_string(""));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(1, 1);
+	json_object_set_new(j, "reason", json_string("x"));
+	assert_int_equal(parse_resp(j), 0);
+	j = response_json(1, 1);
+	json_object_set_new(j, "reason", json_string(t201));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(1, 0);
+	json_object_set_new(j, "issuer_key", json_string("QUJD")); /* 4: the minimum */
+	assert_int_equal(parse_resp(j), 0);
+	j = response_json(1, 0);
+	json_object_set_new(j, "issuer_key", json_string("QUI"));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	j = response_json(1, 0);
+	json_object_set_new(j, "entitlement", json_string(""));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	/* KSE: an issued response (so every license) holds one seat */
+	j = response_json(2, 0);
+	json_object_set_new(j, "product", json_string("KSE"));
+	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 0), "file",
+			    json_string("KSE_93AX8-BB8QX-4G7T6-2GC39-RHAVX.lic"));
+	json_object_set_new(json_array_get(json_object_get(j, "licenses"), 1), "file",
+			    json_string("KSE_93AX8-BB8QX-4G7T6-2GC39-RHAVX_2.lic"));
+	assert_int_equal(parse_resp(j), KLIC_ERR_FIELD);
+	assert_string_equal(klic_error_detail(), "KSE is issued one seat at a time");
+	/* a KSE denial answers what was asked: 2 seats is well-formed there */
+	j = response_json(2, 1);
+	json_object_set_new(j, "product", json_string("KSE"));
+	assert_int_equal(parse_resp(j), 0);
+}
+
 /* response: product, other fields, request vs response */
 static void test_response_other_fields(void **state)
 {
@@ -528,6 +582,7 @@ int main(void)
 	    cmocka_unit_test(test_request_fields),
 	    cmocka_unit_test(test_response_roundtrip),
 	    cmocka_unit_test(test_response_fields),
+		cmocka_unit_test(test_response_string_lengths),
 	    cmocka_unit_test(test_response_licenses),
 	    cmocka_unit_test(test_response_other_fields),
 	};

@@ -223,6 +223,8 @@ uint8_t *tu_sample_kreq(size_t *len)
 		sig[i] = (uint8_t)(i * 7 + 3);
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(i * 13 + 1);
+	sig[0] = 0x88; /* binary OpenPGP packet tags (spec 3.3) */
+	key[0] = 0x99;
 	if (klic_request_manifest_build(&man, &mlen, &r) != 0 ||
 	    klic_archive_add(&a, "manifest.json", man, mlen) != 0 ||
 	    klic_archive_add(&a, "manifest.sig", sig, sizeof(sig)) != 0 ||
