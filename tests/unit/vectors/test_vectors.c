@@ -346,6 +346,52 @@ static void test_standalone_license(void **state)
 	free(b);
 }
 
+/* license-sha512.lic: the same chain signed with SHA-512 ("Hash: SHA512"),
+ * seat 1 of 1 under the name KRE_<id>_3.lic (the machine holds _1 and _2);
+ * it is the license member of response-sha512.kresp, which answers
+ * request-sha512.kreq; license IDs are time-ordered (spec 1) */
+static void test_sha512_license(void **state)
+{
+	struct klic_license lic, first;
+	struct klic_lic_parts p;
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_request req;
+	char mid[KLIC_MACHINE_ID_LEN + 1], name[KLIC_MAX_NAME_LEN + 1], digest[65];
+	size_t len, l1;
+	uint8_t *b = slurp(VEC "license-sha512.lic", &len);
+	uint8_t *b1 = slurp(VEC "license.lic", &l1);
+	(void)state;
+	expected_mid(mid);
+	assert_int_equal(klic_license_split(&p, b, len), 0);
+	assert_int_equal(p.hash_bits, 512);
+	assert_int_equal(klic_license_filename(name, "KRE", mid, 3), 0);
+	check_license(b, len, name, &lic);
+	assert_int_equal(lic.seat, 1);
+	assert_int_equal(lic.seats, 1);
+	read_request(VEC "request-sha512.kreq", &req, digest);
+	read_response(VEC "response-sha512.kresp", &resp, &ar);
+	assert_string_equal(resp.request_digest, digest);
+	const struct klic_member *m = klic_archive_get(&ar, name);
+	assert_non_null(m);
+	assert_int_equal(m->len, len);
+	assert_memory_equal(m->data, b, len);
+	/* issued a minute after license.lic: the time part (6 bytes, 12 hex
+	 * digits) of its ID is that much later, so the ID sorts after it */
+	assert_int_equal(klic_license_filename(name, "KRE", mid, 1), 0);
+	check_license(b1, l1, name, &first);
+	assert_true(strncmp(lic.license_id, first.license_id, 12) > 0);
+	char t1[13], t0[13];
+	memcpy(t1, lic.license_id, 12);
+	memcpy(t0, first.license_id, 12);
+	t1[12] = t0[12] = '\0';
+	assert_int_equal(strtoull(t1, NULL, 16) - strtoull(t0, NULL, 16), 60000);
+	assert_int_equal(lic.issued - first.issued, 60);
+	klic_archive_dispose(&ar);
+	free(b);
+	free(b1);
+}
+
 static void test_denied(void **state)
 {
 	struct klic_request req;
@@ -444,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_entitlement),
 		cmocka_unit_test(test_issued),
 		cmocka_unit_test(test_standalone_license),
+		cmocka_unit_test(test_sha512_license),
 		cmocka_unit_test(test_denied),
 		cmocka_unit_test(test_usage),
 	};
