@@ -430,6 +430,18 @@ clone "$U" "$BOX/u-arm" # the armored request's pending record stays out of ada'
 usr "$BOX/u-arm" request --product KRE --armor -o u-arm.kreq.txt >/dev/null 2>&1 || die "armored request"
 refused "verify: an armored .kreq given as a license" "$(wt 'an armored request \(\.kreq\)' "$LIC")" u-arm.kreq.txt usr "$U" verify --vendor "$BOX/vendor.asc" u-arm.kreq.txt
 
+# spec 3.3 (item 17): a request's signature and key are binary OpenPGP; the
+# same bytes armored (a valid signature, a valid key) are refused
+rm -rf am && mkdir am && tar xzf u-adm.kreq -C am
+gpg --batch --yes --enarmor -o am/sig.asc am/manifest.sig 2>/dev/null && gpg --batch --yes --enarmor -o am/key.asc am/requester.pgp 2>/dev/null ||
+	die "gpg --enarmor"
+mut u-adm.kreq q-armsig.kreq set manifest.sig am/sig.asc
+refused "kreq: manifest.sig ASCII-armored" \
+	"klic-admin: q-armsig.kreq: no signature: manifest.sig is ASCII-armored: a request carries a binary OpenPGP signature\$" q-armsig.kreq adm "$A" issue q-armsig.kreq -o "$OUT" --yes
+mut u-adm.kreq q-armkey.kreq set requester.pgp am/key.asc
+refused "kreq: requester.pgp ASCII-armored" \
+	"klic-admin: q-armkey.kreq: unusable key: requester.pgp is ASCII-armored: a request carries a binary OpenPGP public key\$" q-armkey.kreq adm "$A" member add --from-request q-armkey.kreq
+
 # ---- 4b. tar dialects klic does not write (spec 3.2): each built byte by byte
 # by dialect.py; "ustar" (the klic dialect) is the control and must be accepted
 python3 "$HERE/dialect.py" u.kresp d-ustar.kresp ustar || die "dialect.py"
