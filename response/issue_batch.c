@@ -9,6 +9,8 @@
  * --yes the batch streams in windows of BATCH_WINDOW requests.  One
  * request's steps are in issue.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -154,6 +156,36 @@ static int check_out_names(const char *const *paths, size_t n, const char *outdi
 		free(names[i]);
 	free(names);
 	return r;
+}
+
+/* Before anything is decided or spent: a file can be created in the
+ * output folder (permissions, a read-only file system). */
+static int check_writable(const char *dir)
+{
+	char tmp[4200];
+	int fd = -1;
+
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		goto refused;
+#endif
+	if (snprintf(tmp, sizeof tmp, "%s/.issue-probe.tmp.XXXXXX", dir) >= (int)sizeof tmp)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
+	if ((fd = mkstemp(tmp)) < 0)
+		goto refused;
+	close(fd);
+	unlink(tmp);
+	return 0;
+refused:
+	return klic_error_set(KLIC_ERR_IO,
+			      "%s: the responses cannot be written in this folder (%s); nothing "
+			      "was issued or recorded",
+			      dir, strerror(errno));
 }
 
 int klic_issue_worker_program(char *buf, size_t size)
@@ -304,7 +336,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		goto out;
 	}
 	if ((r = batch_chain(b)) != 0 || (r = check_out_names(paths, n, b->outdir)) != 0 ||
-	    (r = klic_mkdir_p(b->outdir, 0755)) != 0)
+	    (r = klic_mkdir_p(b->outdir, 0755)) != 0 || (r = check_writable(b->outdir)) != 0)
 		goto out;
 	own_workers = start_gpg_workers(b, jobs);
 	klic_error_clear();

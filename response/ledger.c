@@ -42,6 +42,7 @@ static const struct {
     {2, klic_ledger2_sql},
     {3, klic_ledger3_sql},
     {4, klic_ledger4_sql},
+    {5, klic_ledger5_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -11,6 +11,7 @@ extern const char klic_ledger_sql[];
 extern const char klic_ledger2_sql[];
 extern const char klic_ledger3_sql[];
 extern const char klic_ledger4_sql[];
+extern const char klic_ledger5_sql[];
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
@@ -83,6 +84,11 @@ int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
 			       const struct klic_request *req, const struct klic_request_row *row,
 			       const struct klic_decision *d, const char *created,
 			       const uint8_t *response, size_t len);
+
+/* Inside the caller's write transaction: remove the row of a request that
+ * was denied (it is decided afresh and its new answer recorded in the same
+ * transaction, spec/ledger-5.sql); an issued row is never removed. */
+int klic_ledger_request_forget_denial(struct klic_ledger *l, const char *digest);
 
 /* Inside the caller's write transaction: one licenses row per entry of
  * resp, issued at now from d's entitlement. */
