@@ -65,7 +65,7 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	int c, r, rc;
 
 	memset(&f, 0, sizeof f);
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("list"), argc, argv, "+:h", opts)) != -1) {
 		switch (c) {
 		case 'j':
 			if (lo.json)
@@ -99,7 +99,7 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "list", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -211,7 +211,8 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	size_t plen = 0;
 	int json = 0, c, r, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("report"), argc, argv, "+:h", opts)) !=
+	       -1) {
 		switch (c) {
 		case 'j':
 			if (json)
@@ -227,7 +228,7 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "report", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -237,6 +238,8 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	if (html != NULL && json && strcmp(html, "-") == 0)
 		return klic_cli_usage(&admin_cli, "report",
 				      "--json and --html - both want standard output", NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "report", html, "--html FILE")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if ((r = klic_report_build(&rep, a->ledger, klic_now())) != 0) {

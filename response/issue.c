@@ -337,6 +337,9 @@ int klic_issue_plan(struct job *j, struct item *it, struct klic_issue_result *re
 		copy_str(res->reason_code, sizeof res->reason_code, "not-member");
 		return 0;
 	}
+	if ((r = klic_ledger_member_name(j->l, res->member_uid, sizeof res->member_uid,
+					 it->req.requester_fpr)) != 0)
+		return r;
 	if ((r = klic_ledger_request_get(j->l, &row, it->digest)) != 0)
 		return r;
 	free(row.response);
@@ -680,8 +683,10 @@ int klic_issue_exec(struct job *j, struct item *it, struct klic_issue_result *re
 	fill_common(res, it);
 	res->outcome = KLIC_OUTCOME_ERROR;
 	res->reason_code[0] = res->reason[0] = '\0';
-	if ((r = klic_issue_out_path(res->out_path, sizeof res->out_path, j->b->outdir,
-				     j->b->paths[it - j->b->items])) != 0)
+	if (j->b->outfile[0] != '\0')
+		copy_str(res->out_path, sizeof res->out_path, j->b->outfile);
+	else if ((r = klic_issue_out_path(res->out_path, sizeof res->out_path, j->b->outdir,
+					  j->b->paths[it - j->b->items])) != 0)
 		goto out;
 	/* the response must be writable before anything is recorded */
 	if ((r = out_path_usable(res->out_path)) != 0)

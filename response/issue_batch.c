@@ -330,8 +330,26 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
 	}
-	if (snprintf(b->outdir, sizeof b->outdir, "%s", o->outdir != NULL ? o->outdir : ".") >=
-	    (int)sizeof b->outdir) {
+	if (o->outfile != NULL) {
+		/* -o FILE.kresp: one response file, written in its folder */
+		const char *slash = strrchr(o->outfile, '/');
+		int dl = slash == NULL ? 1 : slash == o->outfile ? 1 : (int)(slash - o->outfile);
+		if (n != 1) {
+			r = klic_error_set(KLIC_ERR_INVALID_ARG,
+					   "-o %s names one response file but %zu requests were "
+					   "given: give -o a folder",
+					   o->outfile, n);
+			goto out;
+		}
+		if (snprintf(b->outfile, sizeof b->outfile, "%s", o->outfile) >=
+			(int)sizeof b->outfile ||
+		    snprintf(b->outdir, sizeof b->outdir, "%.*s", dl,
+			     slash == NULL ? "." : o->outfile) >= (int)sizeof b->outdir) {
+			r = klic_error_set(KLIC_ERR_INVALID_ARG, "output path too long");
+			goto out;
+		}
+	} else if (snprintf(b->outdir, sizeof b->outdir, "%s",
+			    o->outdir != NULL ? o->outdir : ".") >= (int)sizeof b->outdir) {
 		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
 		goto out;
 	}

@@ -95,6 +95,8 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 int klic_ledger_members(struct klic_ledger *l, int (*fn)(void *ctx, const char *fpr), void *ctx);
 /* 0 when fpr is a registered member, KLIC_ERR_NOT_FOUND when not. */
 int klic_ledger_is_member(struct klic_ledger *l, const char *fpr);
+/* The user ID "name <email>" of member fpr into uid ("" when not a member). */
+int klic_ledger_member_name(struct klic_ledger *l, char *uid, size_t uidsz, const char *fpr);
 
 /* ---- audit --------------------------------------------------------------- */
 /* Append one hash-chained row; must run inside the caller's write
@@ -260,6 +262,7 @@ struct klic_issue_result {
 	char detail[512]; /* error detail */
 	char status[8];   /* issued | denied (also for re-issues) */
 	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char member_uid[KLIC_MAX_UID_LEN + 1]; /* plan: the member's user ID (from the ledger) */
 	char machine_id[KLIC_MACHINE_ID_LEN + 1];
 	char product[4];
 	unsigned seats; /* issued: granted; denied: asked */
@@ -286,8 +289,9 @@ typedef int (*klic_issue_confirm_fn)(void *ctx, const struct klic_issue_result *
 typedef void (*klic_issue_report_fn)(void *ctx, const struct klic_issue_result *r);
 
 struct klic_issue_opts {
-	const char *outdir; /* NULL: "." */
-	unsigned jobs;      /* jobs (threads) at once, 1..8 (0: three per online CPU, at most 8) */
+	const char *outdir;  /* NULL: "." */
+	const char *outfile; /* one request only: its response file (outdir ignored) */
+	unsigned jobs;       /* jobs (threads) at once, 1..8 (0: three per online CPU, at most 8) */
 	klic_issue_confirm_fn confirm; /* NULL: no confirmation (--yes) */
 	klic_issue_report_fn report;
 	void *ctx;

@@ -45,7 +45,7 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 	int c, r;
 
 	memset(&o, 0, sizeof o);
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("init"), argc, argv, "+:h", opts)) != -1) {
 		switch (c) {
 		case 'o':
 			if ((r = klic_cli_once(&admin_cli, "init", &o.org, optarg, "--org")) != 0)
@@ -74,7 +74,7 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "init", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -87,6 +87,8 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 		return klic_cli_usage(&admin_cli, "init",
 				      "--vendor VENDOR.asc is required (the vendor's public key)",
 				      NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "init", o.vendor, "--vendor VENDOR.asc")) != 0)
+		return r;
 	o.state = g->state;
 	o.gnupghome = g->gnupghome;
 	o.passphrase_file = g->passphrase_file;
@@ -114,7 +116,8 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 	size_t len = 0;
 	int c, r, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("export-key"), argc, argv, "+:o:h",
+				      opts)) != -1) {
 		switch (c) {
 		case 'o':
 			if ((r = klic_cli_once(&admin_cli, "export-key", &outp, optarg, "-o")) != 0)
@@ -124,13 +127,15 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "export-key", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
 		return klic_cli_usage(&admin_cli, "export-key", "unexpected argument", NULL);
 	if (outp == NULL)
 		outp = "-";
+	if ((r = klic_cli_not_folder(&admin_cli, "export-key", outp, "-o FILE")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if ((r = klic_admin_export_key(a, &key, &len)) != 0)
@@ -161,7 +166,8 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1];
 	int added = 0, c, r, rc;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("member add"), argc, argv, "+:h", opts)) !=
+	       -1) {
 		switch (c) {
 		case 'r':
 			if ((r = klic_cli_once(&admin_cli, "member add", &req, optarg,
@@ -172,7 +178,7 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "member add", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (req != NULL && optind != argc)
@@ -181,6 +187,9 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	if (req == NULL && optind + 1 != argc)
 		return klic_cli_usage(&admin_cli, "member add", "expected one FILE.asc", NULL);
 	file = req != NULL ? req : argv[optind];
+	if ((r = klic_cli_not_folder(&admin_cli, "member add", file,
+				     req != NULL ? "--from-request FILE.kreq" : "FILE.asc")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if (req != NULL)
@@ -263,7 +272,7 @@ static const struct klic_cmd cmds[] = {
     {"member", admin_sub, "accept a user's key as a member", "member add ...", member_help,
      member_cmds, sizeof member_cmds / sizeof member_cmds[0]},
     {"issue", cmd_issue, "answer requests with signed responses",
-     "issue FILE.kreq... [-o DIR] [--yes] [--jobs N] [--armor]", issue_help, NULL, 0},
+     "issue FILE.kreq|DIR... [-o DIR|FILE.kresp] [--yes] [--jobs N] [--armor]", issue_help, NULL, 0},
     {"list", cmd_list, "offline licenses issued, active or expired",
      "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired]", list_help,
      NULL, 0},

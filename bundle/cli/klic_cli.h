@@ -72,6 +72,13 @@ int klic_cli_uint(unsigned *out, const char *s, unsigned max);
  * --armor or a pipe)" when standard output is a terminal; 0 otherwise. */
 int klic_cli_binary_stdout(const struct klic_cli *cli, const char *cmd, const char *what);
 
+/* Before a command opens the file an option or operand names: a usage
+ * error "PROG: PATH: is a folder, not a file (CMD expects WHAT)" when path
+ * is an existing folder; 0 otherwise (a missing file is for the command to
+ * report).  path NULL or "-": 0. */
+int klic_cli_not_folder(const struct klic_cli *cli, const char *cmd, const char *path,
+			const char *what);
+
 /* Run the command or sub-verb argv[0] from tab: its fn, or, for a
  * command with sub-verbs, the sub-verb named by argv[1] ("CMD --help"
  * prints the command's help).  parent is the name of the command whose

@@ -116,7 +116,11 @@ static int parse(const struct klic_cmd *c, struct ent_args *a, int argc, char **
 				      NULL);
 	if (a->out == NULL)
 		return klic_cli_usage(&vendor_cli, c->name, "-o FILE.kent is required", NULL);
-	return 0;
+	for (size_t i = 0; i < a->nkeys; i++)
+		if (klic_cli_not_folder(&vendor_cli, c->name, a->keys[i], "--org-key FILE.asc") !=
+		    0)
+			return KLIC_EXIT_USAGE;
+	return klic_cli_not_folder(&vendor_cli, c->name, a->out, "-o FILE.kent");
 }
 
 /* A date option: 00:00:00Z of that day, plus `days` days; 0 or a usage exit. */

@@ -90,4 +90,88 @@ ledger "SELECT event || ': ' || detail FROM audit WHERE event IN ('issued','deni
 admin issue two.kreq -o "$BOX/out" --yes >"$BOX/o"
 grep -q "re-issued 2 KRE" "$BOX/o" && [ "$(nlic)" = $((n0 + 2)) ] && pass "an issued request is replayed, nothing spent" || fail "replay issued: $(cat "$BOX/o")"
 admin audit verify >/dev/null && pass "audit verify after the re-decision" || fail "audit verify"
+
+# ---- item 6: -o FILE.kresp with one request writes that file -------------------------------
+t_entitle "$A" 4
+req ada six.kreq --product KRE --seats 1
+admin issue six.kreq -o "$BOX/six.kresp" --yes >"$BOX/o" 2>"$BOX/e"
+[ -f "$BOX/six.kresp" ] && [ ! -d "$BOX/six.kresp" ] && grep -q "^OK   six.kreq -> $BOX/six.kresp: issued 1 KRE" "$BOX/o" &&
+	[ "$(tar tzf "$BOX/six.kresp" | head -1)" = manifest.json ] &&
+	pass "issue six.kreq -o six.kresp writes the file six.kresp" || fail "-o FILE.kresp: $(ls -la "$BOX/six.kresp") $(cat "$BOX/o" "$BOX/e")"
+req ada six2.kreq --product KRE --seats 1
+before=$(state); rc=0
+admin issue six.kreq six2.kreq -o "$BOX/many.kresp" --yes >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$BOX/e")" = 1 ] && [ ! -e "$BOX/many.kresp" ] && [ "$before" = "$(state)" ] &&
+	grep -qF "klic-admin: issue: -o FILE.kresp names one response file, but there are 2 requests: give -o a folder: $BOX/many.kresp" "$BOX/e" &&
+	pass "-o X.kresp with 2 requests: exit 2, nothing changed: $(cat "$BOX/e")" || fail "-o .kresp with 2: rc=$rc $(cat "$BOX/e")"
+admin issue six2.kreq -o "$BOX/dir6" --yes >"$BOX/o"
+[ -f "$BOX/dir6/six2.kresp" ] && pass "-o NAME (not .kresp) is still a folder" || fail "-o folder: $(cat "$BOX/o")"
+
+# ---- item 8: issue DIR answers every .kreq in it; a folder elsewhere is "is a folder" ---------
+mkdir -p "$BOX/stick"
+req ada stick/a.kreq --product KRE --seats 1
+req ada stick/b.kreq --product KSE --seats 1
+echo "notes" > "$BOX/stick/README.txt"
+cp "$BOX/six.kresp" "$BOX/stick/old.kresp"
+rc=0; admin issue "$BOX/stick" -o "$BOX/stick" --yes >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 0 ] && grep -q "^OK   $BOX/stick/a.kreq -> $BOX/stick/a.kresp: issued" "$BOX/o" &&
+	grep -q "^DENY $BOX/stick/b.kreq -> $BOX/stick/b.kresp: no-entitlement" "$BOX/o" && grep -q "issued: 1, denied: 1, re-issued: 0, errors: 0" "$BOX/o" &&
+	[ "$(grep -c '^\(OK\|DENY\|ERR\)' "$BOX/o")" = 2 ] &&
+	pass "issue STICK answers a.kreq and b.kreq, README.txt and old.kresp left alone" || fail "issue DIR: rc=$rc $(cat "$BOX/o" "$BOX/e")"
+mkdir -p "$BOX/empty"; echo x > "$BOX/empty/x.txt"
+before=$(state); rc=0
+admin issue "$BOX/empty" --yes >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$BOX/e")" = 1 ] && grep -qF "klic-admin: issue: no NAME.kreq file in the folder: $BOX/empty" "$BOX/e" && [ "$before" = "$(state)" ] &&
+	pass "issue DIR without requests: exit 2: $(cat "$BOX/e")" || fail "empty dir: rc=$rc $(cat "$BOX/e")"
+folder() {
+	local what=$1 line=$2; shift 2
+	local rc=0 before
+	before=$(state)
+	"$@" >"$BOX/o" 2>"$BOX/e" || rc=$?
+	if [ "$rc" = 2 ] && [ "$(wc -l <"$BOX/e")" = 1 ] && [ "$(cat "$BOX/e")" = "$line" ] && [ "$before" = "$(state)" ]; then
+		pass "$what: exit 2, nothing changed: $line"
+	else fail "$what: rc=$rc $(cat "$BOX/e")"; fi
+}
+D="$BOX/empty"
+folder "member add DIR" "klic-admin: $D: is a folder, not a file (member add expects FILE.asc)" admin member add "$D"
+folder "member add --from-request DIR" "klic-admin: $D: is a folder, not a file (member add expects --from-request FILE.kreq)" admin member add --from-request "$D"
+folder "entitlement import DIR" "klic-admin: $D: is a folder, not a file (entitlement import expects FILE.kent)" admin entitlement import "$D"
+folder "vendor set DIR" "klic-admin: $D: is a folder, not a file (vendor set expects VENDOR.asc)" admin vendor set "$D"
+folder "export-key -o DIR" "klic-admin: $D: is a folder, not a file (export-key expects -o FILE)" admin export-key -o "$D"
+folder "usage export -o DIR" "klic-admin: $D: is a folder, not a file (usage export expects -o ORG.kusage)" admin usage export -o "$D"
+folder "report --html DIR" "klic-admin: $D: is a folder, not a file (report expects --html FILE)" admin report --html "$D"
+KV=$(t_vendor_bin)
+folder "klic-vendor usage verify DIR" "klic-vendor: $D: is a folder, not a file (usage verify expects FILE.kusage)" "$KV" --state "$BOX/vendor" usage verify "$D"
+folder "klic-vendor export-key -o DIR" "klic-vendor: $D: is a folder, not a file (export-key expects -o FILE.asc)" "$KV" --state "$BOX/vendor" export-key -o "$D"
+
+# ---- item 9: the unknown option is named; a global option after the command gets a hint ------
+folder "list --foo" "klic-admin: list: unknown option '--foo' (see 'klic-admin list --help')" admin list --foo
+folder "member add --bogus=1" "klic-admin: member add: unknown option '--bogus' (see 'klic-admin member add --help')" admin member add --bogus=1 x.asc
+folder "issue -Z" "klic-admin: issue: unknown option '-Z' (see 'klic-admin issue --help')" admin issue -Z one.kreq
+folder "issue x -o (no value)" "klic-admin: issue: option '-o' needs a value (see 'klic-admin issue --help')" admin issue one.kreq -o
+folder "list --state X (global after the command)" \
+	"klic-admin: list: unknown option '--state': global options go before the command: klic-admin --state DIR list (see 'klic-admin list --help')" \
+	"$ADMIN" list --state "$A"
+folder "report --gnupghome X" \
+	"klic-admin: report: unknown option '--gnupghome': global options go before the command: klic-admin --gnupghome DIR report (see 'klic-admin report --help')" \
+	admin report --gnupghome /tmp
+folder "klic-vendor entitle --state X" \
+	"klic-vendor: entitle: unknown option '--state': global options go before the command: klic-vendor --state DIR entitle (see 'klic-vendor entitle --help')" \
+	"$KV" entitle --state "$BOX/vendor"
+
+# ---- item 11: the not-member denial tells the admin the command to run ------------------------
+req eve "eve one.kreq" --product KRE --seats 1
+admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>"$BOX/e"
+want="klic-admin: 'eve one.kreq': to accept its key as a member, run: klic-admin --state $A member add --from-request 'eve one.kreq'"
+grep -q "^DENY eve one.kreq -> $BOX/out/eve one.kresp: not-member" "$BOX/o" && [ "$(cat "$BOX/e")" = "$want" ] &&
+	pass "not-member: the admin is told: $(cat "$BOX/e")" || fail "not-member hint: $(cat "$BOX/o" "$BOX/e")"
+cmd=$(sed 's/^.*, run: klic-admin //' "$BOX/e")
+eval "\"\$ADMIN\" $cmd" >/dev/null && admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>&1 && grep -q "^OK   eve one.kreq" "$BOX/o" &&
+	pass "running that command makes the request issuable" || fail "hint command: $cmd: $(cat "$BOX/o")"
+
+# ---- item 15: the issue prompt names the member -----------------------------------------------
+req ada tty.kreq --product KRE --seats 1
+rc=0; echo n | script -qec "$ADMIN --state $A issue tty.kreq -o $BOX/out" /dev/null >"$BOX/o" 2>&1 || rc=$?
+grep -q "tty.kreq: member ada <ada@test.invalid> ($ADA), machine .*, 1 KRE seat(s)" "$BOX/o" && [ "$rc" = 1 ] &&
+	pass "the prompt shows the member's name with the fingerprint" || fail "prompt: rc=$rc $(cat "$BOX/o")"
 t_done
