@@ -61,7 +61,7 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	struct klic_list_filter f;
 	struct list_out lo = {0, 1, 0, NULL};
 	struct klic_admin *a = NULL;
-	char mid[KLIC_MACHINE_ID_LEN + 1];
+	char mid[KLIC_MACHINE_ID_LEN + 1], prd[8], fpr[KLIC_FPR_HEX_LEN + 1];
 	int c, r, rc;
 
 	memset(&f, 0, sizeof f);
@@ -104,7 +104,10 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return klic_cli_usage(&admin_cli, "list", "unexpected argument", NULL);
-	if (f.product != NULL && klic_product_check(f.product) != 0)
+	/* as a person types them: any case; a fingerprint also in groups */
+	if (f.product != NULL &&
+	    ((f.product = klic_cli_upper(prd, sizeof prd, f.product)) == NULL ||
+	     klic_product_check(f.product) != 0))
 		return klic_cli_usage(&admin_cli, "list", "--product must be KRE or KSE", NULL);
 	if (f.machine_id != NULL) {
 		/* what a person typed: case, dashes and aliases are forgiven */
@@ -113,9 +116,11 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 					      "--machine is not a valid machine ID", NULL);
 		f.machine_id = mid;
 	}
-	if (f.member_fpr != NULL && klic_fpr_check(f.member_fpr) != 0)
+	if (f.member_fpr != NULL &&
+	    ((f.member_fpr = klic_cli_upper(fpr, sizeof fpr, f.member_fpr)) == NULL ||
+	     klic_fpr_check(f.member_fpr) != 0))
 		return klic_cli_usage(&admin_cli, "list",
-				      "--member must be a 40-hex upper-case fingerprint", NULL);
+				      "--member must be a fingerprint (40 hex digits)", NULL);
 	f.now = lo.now = klic_now();
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;

@@ -231,6 +231,12 @@ int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LE
  * 2): the same checks and files as init --vendor.  KLIC_ERR_EXISTS when a
  * vendor is pinned already. */
 int klic_admin_vendor_set(struct klic_admin *a, const char *path);
+/* audit verify: every imported entitlement row against its stored .kent,
+ * whose vendor signature is checked again with the pinned vendor key; a
+ * row whose fields differ from the signed text (edited by hand) is
+ * KLIC_ERR_LEDGER naming the row and field.  *rows: rows checked;
+ * *unsigned_rows: hand-typed rows of schema 1-3 (no .kent to check). */
+int klic_admin_entitlements_verify(struct klic_admin *a, int64_t *rows, int64_t *unsigned_rows);
 
 /* Import the vendor entitlement in the file at path: its vendor signature
  * (only the pinned vendor key, in a scratch keyring), it names this

@@ -209,7 +209,9 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 static const char audit_help[] =
     "usage: klic-admin audit verify\n"
     "Recompute the audit log's hash chain and every entitlement's seat counter\n"
-    "from the licenses; exit 1 at the first broken row.\n";
+    "from the licenses, and check every imported entitlement row against its\n"
+    "stored .kent (the vendor's signature again, then each field); exit 1 at the\n"
+    "first broken row.\n";
 
 /* "audit" takes exactly one word: its sub-verb or --help. */
 static int cmd_audit(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
@@ -223,7 +225,7 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 {
 	struct global *g = ctx;
 	struct klic_admin *a = NULL;
-	int64_t rows = 0, bad = 0;
+	int64_t rows = 0, bad = 0, hand = 0;
 	int r, rc;
 
 	(void)cmd;
@@ -237,11 +239,19 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 		printf("audit chain ok: %lld rows\n", (long long)rows);
 		r = klic_ledger_usage_verify(a->ledger, &rows);
 	}
+	if (r == 0) {
+		printf("seat counters ok: %lld entitlements\n", (long long)rows);
+		r = klic_admin_entitlements_verify(a, &rows, &hand);
+	}
 	if (r != 0) {
 		klic_cli_fail(&admin_cli, a->ledger_path, r);
 		rc = 1;
+	} else if (hand > 0) {
+		printf("entitlements ok: %lld match their signed .kent; %lld hand-typed before "
+		       "protocol version 2 (nothing signed to check them against)\n",
+		       (long long)rows, (long long)hand);
 	} else {
-		printf("seat counters ok: %lld entitlements\n", (long long)rows);
+		printf("entitlements ok: %lld match their signed .kent\n", (long long)rows);
 	}
 	klic_admin_free(a);
 	return rc;
@@ -272,7 +282,8 @@ static const struct klic_cmd cmds[] = {
     {"member", admin_sub, "accept a user's key as a member", "member add ...", member_help,
      member_cmds, sizeof member_cmds / sizeof member_cmds[0]},
     {"issue", cmd_issue, "answer requests with signed responses",
-     "issue FILE.kreq|DIR... [-o DIR|FILE.kresp] [--yes] [--jobs N] [--armor]", issue_help, NULL, 0},
+     "issue FILE.kreq|DIR... [-o DIR|FILE.kresp] [--yes] [--jobs N] [--armor]", issue_help, NULL,
+     0},
     {"list", cmd_list, "offline licenses issued, active or expired",
      "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired]", list_help,
      NULL, 0},

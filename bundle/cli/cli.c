@@ -155,6 +155,21 @@ int klic_cli_binary_stdout(const struct klic_cli *cli, const char *cmd, const ch
 	return klic_cli_usage(cli, cmd, msg, NULL);
 }
 
+const char *klic_cli_upper(char *dst, size_t dstsz, const char *src)
+{
+	size_t o = 0;
+
+	for (; *src != '\0'; src++) {
+		if (*src == ' ')
+			continue;
+		if (o + 1 >= dstsz)
+			return NULL;
+		dst[o++] = *src >= 'a' && *src <= 'z' ? (char)(*src - 'a' + 'A') : *src;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
 int klic_cli_not_folder(const struct klic_cli *cli, const char *cmd, const char *path,
 			const char *what)
 {

@@ -72,6 +72,11 @@ int klic_cli_uint(unsigned *out, const char *s, unsigned max);
  * --armor or a pipe)" when standard output is a terminal; 0 otherwise. */
 int klic_cli_binary_stdout(const struct klic_cli *cli, const char *cmd, const char *what);
 
+/* A value as a person types it, for a field that is upper case: ASCII
+ * letters upper-cased, spaces dropped ("kre" -> "KRE", a fingerprint as gpg
+ * prints it in groups).  dst, or NULL when it does not fit. */
+const char *klic_cli_upper(char *dst, size_t dstsz, const char *src);
+
 /* Before a command opens the file an option or operand names: a usage
  * error "PROG: PATH: is a folder, not a file (CMD expects WHAT)" when path
  * is an existing folder; 0 otherwise (a missing file is for the command to

@@ -174,4 +174,40 @@ req ada tty.kreq --product KRE --seats 1
 rc=0; echo n | script -qec "$ADMIN --state $A issue tty.kreq -o $BOX/out" /dev/null >"$BOX/o" 2>&1 || rc=$?
 grep -q "tty.kreq: member ada <ada@test.invalid> ($ADA), machine .*, 1 KRE seat(s)" "$BOX/o" && [ "$rc" = 1 ] &&
 	pass "the prompt shows the member's name with the fingerprint" || fail "prompt: rc=$rc $(cat "$BOX/o")"
+# ---- item 15: --member and --product as people type them ------------------------------------
+lower=$(echo "$ADA" | tr 'A-F' 'a-f')
+grouped=$(echo "$ADA" | sed 's/..../& /g')
+n_up=$(admin list --member "$ADA" | tail -n +2 | wc -l)
+[ "$n_up" -gt 0 ] && [ "$(admin list --member "$lower" | tail -n +2 | wc -l)" = "$n_up" ] &&
+	[ "$(admin list --member "$grouped" | tail -n +2 | wc -l)" = "$n_up" ] &&
+	pass "list --member in lower case or gpg's groups of 4: the same $n_up licenses" || fail "list --member lower: $(admin list --member "$lower" 2>&1)"
+[ "$(admin list --product kre | tail -n +2 | wc -l)" = "$(admin list --product KRE | tail -n +2 | wc -l)" ] &&
+	[ "$(admin list --product Kse --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0 ] &&
+	pass "list --product kre / Kse accepted" || fail "list --product kre: $(admin list --product kre 2>&1 | head -2)"
+folder "list --product xyz" "klic-admin: list: --product must be KRE or KSE (see 'klic-admin list --help')" admin list --product xyz
+"$KV" --state "$BOX/vendor" entitle --org Lab --org-key "$BOX/kents/org-key.asc" --product kse --model node-locked --billing yearly \
+	--seats 1 --until "$(date -u -d '+100 days' +%F)" --ref PO-lower -o "$BOX/lower.kent" >/dev/null &&
+	admin entitlement import "$BOX/lower.kent" >/dev/null && admin entitlement list --json | python3 -c '
+import json,sys; e=[x for x in json.load(sys.stdin) if x["ref"]=="PO-lower"]; sys.exit(0 if e and e[0]["product"]=="KSE" else 1)' &&
+	pass "klic-vendor entitle --product kse signs a KSE entitlement" || fail "vendor --product kse"
+
+# ---- item 15: audit verify catches an edited entitlement row --------------------------------
+out=$(admin audit verify)
+grep -q "^entitlements ok: 4 match their signed .kent$" <<<"$out" && pass "audit verify checks the entitlements: $(tail -1 <<<"$out")" || fail "audit verify: $out"
+cp -a "$A" "$BOX/edited"
+sqlite3 "$BOX/edited/ledger.sqlite" "UPDATE entitlements SET seats = seats + 100 WHERE id = 2"
+rc=0; "$ADMIN" --state "$BOX/edited" audit verify >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 1 ] && [ "$(wc -l <"$BOX/e")" = 1 ] &&
+	grep -qF "klic-admin: $BOX/edited/ledger.sqlite: ledger failure: entitlement 2: seats is 103 in the ledger, its signed .kent says 3 (the row was edited)" "$BOX/e" &&
+	pass "sqlite3 UPDATE entitlements SET seats: audit verify exit 1: $(cat "$BOX/e")" || fail "edited seats: rc=$rc $(cat "$BOX/o" "$BOX/e")"
+sqlite3 "$BOX/edited/ledger.sqlite" "UPDATE entitlements SET seats = seats - 100 WHERE id = 2; UPDATE entitlements SET until = '2099-12-31' WHERE id = 3"
+rc=0; "$ADMIN" --state "$BOX/edited" audit verify >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 1 ] && grep -qF "entitlement 3: until differs from its signed .kent (the row was edited)" "$BOX/e" &&
+	pass "an edited end date is caught too: $(cat "$BOX/e")" || fail "edited until: rc=$rc $(cat "$BOX/e")"
+cp -a "$A" "$BOX/edited2"
+sqlite3 "$BOX/edited2/ledger.sqlite" "UPDATE entitlements SET seats = 9, kent = replace(kent, '\"seats\": 4', '\"seats\": 9') WHERE id = 3"
+[ "$(sqlite3 "$BOX/edited2/ledger.sqlite" "SELECT instr(kent, '\"seats\": 9') > 0 FROM entitlements WHERE id = 3")" = 1 ] || fail "the .kent text edit did not apply"
+rc=0; "$ADMIN" --state "$BOX/edited2" audit verify >"$BOX/o" 2>"$BOX/e" || rc=$?
+[ "$rc" = 1 ] && [ "$(wc -l <"$BOX/e")" = 1 ] && grep -qF "entitlement 3: its stored .kent does not verify with the vendor key" "$BOX/e" &&
+	pass "row and .kent text both edited: the vendor signature catches it: $(cat "$BOX/e")" || fail "edited kent: rc=$rc $(cat "$BOX/e")"
 t_done
