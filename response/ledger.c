@@ -522,7 +522,13 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 	*added = 0;
 	if (klic_fpr_check(fpr) != 0)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "bad fingerprint");
-	klic_printable_copy(n_s, sizeof n_s, name, SIZE_MAX);
+	/* a UTF-8 name is kept as it is (OpenPGP user IDs are UTF-8); anything
+	 * else is kept as its printable copy */
+	size_t bad;
+	if (strlen(name) < sizeof n_s && klic_utf8_text_check(name, strlen(name), &bad) == 0)
+		memcpy(n_s, name, strlen(name) + 1);
+	else
+		klic_printable_copy(n_s, sizeof n_s, name, SIZE_MAX);
 	klic_printable_copy(e_s, sizeof e_s, email, SIZE_MAX);
 	if ((r = klic_time_format(at, now)) != 0)
 		return r;

@@ -93,7 +93,8 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 	o.gnupghome = g->gnupghome;
 	o.passphrase_file = g->passphrase_file;
 	if ((r = klic_admin_init(fpr, &o)) != 0)
-		return klic_cli_fail(&admin_cli, g->state, r);
+		/* a bad option value is named by its option, not the state folder */
+		return klic_cli_fail(&admin_cli, r == KLIC_ERR_INVALID_ARG ? "init" : g->state, r);
 	printf("issuer %s\norg %s\nledger %s/%s\n", fpr, o.org, g->state, KLIC_LEDGER_FILE);
 	return 0;
 }
