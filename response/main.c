@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 
 	memset(&g, 0, sizeof g);
 	opterr = 0; /* our own one-line usage errors */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if ((r = klic_cli_once(&admin_cli, "options", &g.state_opt, optarg,
@@ -357,8 +357,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		default:
-			main_help(stderr);
-			return KLIC_EXIT_USAGE;
+			return klic_cli_global_opt_error(&admin_cli, c, argc, argv);
 		}
 	}
 	if (optind >= argc) {

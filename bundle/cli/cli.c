@@ -83,24 +83,33 @@ static const char *global_arg(char *arg, size_t argsz, const char *globals, cons
 	return NULL;
 }
 
+/* The option getopt just refused, as the user wrote it ("--name" without
+ * "=value", or "-x"), printable; its length before '=' in *len. */
+static void refused_opt(char *shown, size_t shownsz, char *opt, size_t optsz, size_t *len, int argc,
+			char **argv)
+{
+	const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	if (strncmp(bad, "--", 2) != 0 && optopt > 0 && optopt < 0x7f)
+		snprintf(opt, optsz, "-%c", optopt); /* a short option, maybe in a group */
+	else
+		snprintf(opt, optsz, "%s", bad);
+	*len = strcspn(opt, "="); /* --name=value: the option is --name */
+	opt[*len] = '\0';
+	klic_printable_copy(shown, shownsz, opt, SIZE_MAX);
+}
+
 int klic_cli_next_opt(const struct klic_cli *cli, const struct klic_cmd *c, int argc, char **argv,
 		      const char *shortopts, const struct option *lo)
 {
 	int ch = getopt_long(argc, argv, shortopts, lo, NULL);
 	char opt[256], shown[256], msg[1024], arg[64];
-	const char *bad, *garg;
+	const char *garg;
 	size_t len;
 
 	if (ch != '?' && ch != ':')
 		return ch;
-	bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-	if (strncmp(bad, "--", 2) != 0 && optopt > 0 && optopt < 0x7f)
-		snprintf(opt, sizeof opt, "-%c", optopt); /* a short option, maybe in a group */
-	else
-		snprintf(opt, sizeof opt, "%s", bad);
-	len = strcspn(opt, "="); /* --name=value: the option is --name */
-	opt[len] = '\0';
-	klic_printable_copy(shown, sizeof shown, opt, SIZE_MAX);
+	refused_opt(shown, sizeof shown, opt, sizeof opt, &len, argc, argv);
 	if (ch == ':') {
 		snprintf(msg, sizeof msg, "option '%s' needs a value", shown);
 	} else if (len > 2 && opt[0] == '-' &&
@@ -113,6 +122,17 @@ int klic_cli_next_opt(const struct klic_cli *cli, const struct klic_cmd *c, int 
 	}
 	klic_cli_usage(cli, c->name, msg, NULL);
 	return '?';
+}
+
+int klic_cli_global_opt_error(const struct klic_cli *cli, int ch, int argc, char **argv)
+{
+	char opt[256], shown[256];
+	size_t len;
+
+	refused_opt(shown, sizeof shown, opt, sizeof opt, &len, argc, argv);
+	fprintf(stderr, "%s: %s '%s' (see '%s --help')\n", cli->prog,
+		ch == ':' ? "a value is needed after" : "unknown option", shown, cli->prog);
+	return KLIC_EXIT_USAGE;
 }
 
 int klic_cli_once(const struct klic_cli *cli, const char *cmd, const char **slot, const char *val,

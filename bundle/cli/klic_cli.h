@@ -59,6 +59,11 @@ void klic_cli_opt_reset(void);
 int klic_cli_next_opt(const struct klic_cli *cli, const struct klic_cmd *c, int argc, char **argv,
 		      const char *shortopts, const struct option *lo);
 
+/* For the tool's own (global) option loop: ch '?' or ':' from getopt_long
+ * just now: "PROG: unknown option '--foo' (see 'PROG --help')" or "PROG: a
+ * value is needed after '--state' ...".  Returns KLIC_EXIT_USAGE. */
+int klic_cli_global_opt_error(const struct klic_cli *cli, int ch, int argc, char **argv);
+
 /* Set an option once: *slot = val, or a usage error ("option NAME given
  * twice") when it was set before.  0 or KLIC_EXIT_USAGE. */
 int klic_cli_once(const struct klic_cli *cli, const char *cmd, const char **slot, const char *val,

@@ -360,10 +360,8 @@ int main(int argc, char **argv)
 			main_help(stdout);
 			return KLIC_EXIT_OK;
 		}
-		if (ch != 's') {
-			main_help(stderr);
-			return KLIC_EXIT_USAGE;
-		}
+		if (ch != 's')
+			return klic_cli_global_opt_error(&vendor_cli, ch, argc, argv);
 		if ((r = klic_cli_once(&vendor_cli, "options", &g.state_opt, optarg, "--state")) !=
 		    0)
 			return r;

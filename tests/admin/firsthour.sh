@@ -159,6 +159,10 @@ folder "klic-vendor entitle --state X" \
 	"klic-vendor: entitle: unknown option '--state': global options go before the command: klic-vendor --state DIR entitle (see 'klic-vendor entitle --help')" \
 	"$KV" entitle --state "$BOX/vendor"
 
+folder "klic-admin --foo list (an unknown global option)" "klic-admin: unknown option '--foo' (see 'klic-admin --help')" "$ADMIN" --foo list
+folder "klic-admin --state (no value)" "klic-admin: a value is needed after '--state' (see 'klic-admin --help')" "$ADMIN" --state
+folder "klic-vendor --bar" "klic-vendor: unknown option '--bar' (see 'klic-vendor --help')" "$KV" --bar list
+
 # ---- item 11: the not-member denial tells the admin the command to run ------------------------
 req eve "eve one.kreq" --product KRE --seats 1
 admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>"$BOX/e"
