@@ -104,16 +104,17 @@ static void member_hint(const struct issue_ui *ui, const char *path)
 		snprintf(f, sizeof f, "FILE.kreq"); /* read from standard input */
 	else
 		shell_word(f, sizeof f, path);
-	fprintf(stderr,
-		"%s: %s: to accept its key as a member, run: %s%s%s%s%s%s%s member add "
-		"--from-request %s\n",
-		PROG, f, PROG, g->state_opt != NULL ? " --state " : "",
-		g->state_opt != NULL ? shell_word(w[0], sizeof w[0], g->state_opt) : "",
-		g->gnupghome != NULL ? " --gnupghome " : "",
-		g->gnupghome != NULL ? shell_word(w[1], sizeof w[1], g->gnupghome) : "",
-		g->passphrase_file != NULL ? " --passphrase-file " : "",
-		g->passphrase_file != NULL ? shell_word(w[2], sizeof w[2], g->passphrase_file) : "",
-		f);
+	/* on standard output under the DENY line: standard error holds only
+	 * failures (one line each) */
+	printf("     to accept its key as a member, run: %s%s%s%s%s%s%s member add "
+	       "--from-request %s\n",
+	       PROG, g->state_opt != NULL ? " --state " : "",
+	       g->state_opt != NULL ? shell_word(w[0], sizeof w[0], g->state_opt) : "",
+	       g->gnupghome != NULL ? " --gnupghome " : "",
+	       g->gnupghome != NULL ? shell_word(w[1], sizeof w[1], g->gnupghome) : "",
+	       g->passphrase_file != NULL ? " --passphrase-file " : "",
+	       g->passphrase_file != NULL ? shell_word(w[2], sizeof w[2], g->passphrase_file) : "",
+	       f);
 }
 
 static void report(void *vctx, const struct klic_issue_result *r)
