@@ -85,6 +85,47 @@ static void unlink_ledger(const char *path)
 		(void)unlink(p);
 }
 
+/* --name: what goes into the issuer key's user ID "NAME <EMAIL>": 1..200
+ * bytes of UTF-8 (OpenPGP user IDs are UTF-8), no control character, no
+ * leading or trailing space, none of < > ( ).  --email: printable ASCII
+ * user@host.  Checked before anything is created; the message names the
+ * option. */
+static int check_identity(const char *name, const char *email)
+{
+	size_t n, i;
+
+	if (name != NULL) {
+		int how;
+		n = strlen(name);
+		if (n == 0 || n > 200)
+			return klic_error_set(KLIC_ERR_INVALID_ARG, "--name must be 1..200 bytes");
+		if ((how = klic_utf8_text_check(name, n, &i)) != 0)
+			return klic_error_set(KLIC_ERR_INVALID_ARG,
+					      how == 1
+						  ? "--name is not valid UTF-8 (byte %zu)"
+						  : "--name holds a control character (byte %zu)",
+					      i + 1);
+		if (name[0] == ' ' || name[n - 1] == ' ')
+			return klic_error_set(KLIC_ERR_INVALID_ARG,
+					      "--name has leading or trailing spaces");
+		if (strpbrk(name, "<>()") != NULL)
+			return klic_error_set(KLIC_ERR_INVALID_ARG,
+					      "--name must not contain '<', '>', '(' or ')'");
+	}
+	if (email != NULL) {
+		const char *at = strchr(email, '@');
+		n = strlen(email);
+		if (n == 0 || n > 200 || !klic_is_printable(email, n) || at == NULL ||
+		    at == email || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+		    strpbrk(email, " ()\"<>") != NULL)
+			return klic_error_set(
+			    KLIC_ERR_INVALID_ARG,
+			    "--email must look like user@host (printable ASCII, at "
+			    "most 200 characters)");
+	}
+	return 0;
+}
+
 int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o)
 {
 	char ledger[4096], gnupg[4096], created[KLIC_TIME_LEN + 1], fpr[KLIC_FPR_HEX_LEN + 1];
@@ -108,6 +149,8 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "--name and --email are required");
 	if (o->vendor == NULL)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "--vendor is required");
+	if (o->key_fpr == NULL && (r = check_identity(o->name, o->email)) != 0)
+		return r;
 	if ((r = path_join(ledger, sizeof ledger, o->state, KLIC_LEDGER_FILE)) != 0 ||
 	    (r = path_join(vpath, sizeof vpath, o->state, KLIC_VENDOR_FILE)) != 0)
 		return r;
@@ -146,6 +189,12 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 		}
 		memcpy(fpr, o->key_fpr, sizeof fpr);
 	} else if ((r = klic_key_generate(kr, fpr, o->name, o->email)) != 0) {
+		if (r == KLIC_ERR_INVALID_ARG) {
+			/* the key's user ID was refused: name the options */
+			char d[512];
+			snprintf(d, sizeof d, "%s", klic_error_detail());
+			r = klic_error_set(r, "--name/--email: %s", d);
+		}
 		goto out;
 	}
 	if (strcmp(fpr, vfpr) == 0) {
@@ -340,8 +389,10 @@ static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 	if (strcmp(fpr, a->issuer_fpr) == 0)
 		return klic_error_set(KLIC_ERR_SIG_WRONG_KEY,
 				      "%s is the issuer's own key; it can never be a member", fpr);
-	if (!klic_is_printable(uid, strlen(uid)))
-		return klic_error_set(KLIC_ERR_KEY, "%s: user ID is not printable ASCII", fpr);
+	size_t at;
+	if (klic_utf8_text_check(uid, strlen(uid), &at) != 0)
+		return klic_error_set(
+		    KLIC_ERR_KEY, "%s: user ID is not UTF-8 text without control characters", fpr);
 	/* into the members' keyring, never the issuer's */
 	if ((r = klic_key_import(a->members, ifpr, key, keylen)) != 0)
 		return r;

@@ -21,6 +21,10 @@ struct global {
 
 extern const struct klic_cli admin_cli;
 
+/* A command as klic_cli_next_opt names it in its messages: a sub-verb
+ * under its full name ("member add"). */
+#define CMD_AS(full_name) (&(const struct klic_cmd){.name = (full_name)})
+
 /* Open the admin state of g; 0, or the exit status after the failure was
  * printed. */
 int admin_open(struct klic_admin **a, const struct global *g);

@@ -242,3 +242,124 @@ out:
 	free(vkey);
 	return r;
 }
+
+/* ---- audit verify: the entitlement rows against their signed .kent ----------- */
+
+/* Row e says what k (its verified .kent) says, field by field. */
+static int ent_matches(const struct klic_entitlement *e, const struct klic_kent *k)
+{
+	char last[KLIC_TIME_LEN + 1];
+	const char *field = NULL;
+	int r;
+
+	if ((r = klic_time_format(last, k->valid_until - 1)) != 0)
+		return r;
+	last[10] = '\0';
+	if (strcmp(e->kent_id, k->entitlement_id) != 0)
+		field = "kent_id";
+	else if (strcmp(e->product, k->product) != 0)
+		field = "product";
+	else if (strcmp(e->model, k->model) != 0)
+		field = "model";
+	else if (strcmp(e->billing, k->billing) != 0)
+		field = "billing";
+	else if (e->seats != k->seats)
+		field = "seats";
+	else if (e->valid_from != k->valid_from)
+		field = "valid_from";
+	else if (e->until_end != k->valid_until)
+		field = "valid_until";
+	else if (strcmp(e->until, last) != 0)
+		field = "until";
+	else if (strcmp(e->ref, k->ref) != 0)
+		field = "ref";
+	if (field == NULL)
+		return 0;
+	if (strcmp(field, "seats") == 0)
+		return klic_error_set(
+		    KLIC_ERR_LEDGER,
+		    "entitlement %lld: seats is %u in the ledger, its signed .kent "
+		    "says %u (the row was edited)",
+		    (long long)e->id, e->seats, k->seats);
+	return klic_error_set(KLIC_ERR_LEDGER,
+			      "entitlement %lld: %s differs from its signed .kent (the row was "
+			      "edited)",
+			      (long long)e->id, field);
+}
+
+int klic_admin_entitlements_verify(struct klic_admin *a, int64_t *rows, int64_t *unsigned_rows)
+{
+	struct klic_entitlement *ents = NULL;
+	struct klic_keyring *kr = NULL;
+	struct klic_kent k;
+	char dir[32] = "", vpath[4200], vfpr[KLIC_FPR_HEX_LEN + 1], kid[33];
+	char *text = NULL;
+	uint8_t *vkey = NULL;
+	size_t n = 0, len = 0, vkeylen = 0, i;
+	int r;
+
+	*rows = *unsigned_rows = 0;
+	if ((r = klic_ledger_entitlements(a->ledger, &ents, &n, NULL, klic_now())) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (ents[i].kent_id[0] == '\0') {
+			(*unsigned_rows)++; /* hand-typed (schema 1-3): nothing signed to check */
+			continue;
+		}
+		if (kr == NULL) {
+			if (a->vendor_fpr[0] == '\0') {
+				r = klic_error_set(KLIC_ERR_NO_VENDOR, "imported entitlements but "
+								       "no vendor pinned");
+				goto out;
+			}
+			if (snprintf(vpath, sizeof vpath, "%s/%s", a->state, KLIC_VENDOR_FILE) >=
+			    (int)sizeof vpath) {
+				r = klic_error_set(KLIC_ERR_INVALID_ARG, "%s: path too long",
+						   a->state);
+				goto out;
+			}
+			if ((r = klic_read_file(&vkey, &vkeylen, vpath, KLIC_MAX_KEY_BYTES * 4)) !=
+				0 ||
+			    (r = klic_scratch_keyring(&kr, dir, vfpr, vkey, vkeylen)) != 0)
+				goto out;
+			if (strcmp(vfpr, a->vendor_fpr) != 0) {
+				r = klic_error_set(KLIC_ERR_NO_VENDOR,
+						   "%s holds key %s, the ledger "
+						   "pins %s",
+						   vpath, vfpr, a->vendor_fpr);
+				goto out;
+			}
+			if ((text = malloc(KLIC_MAX_KENT_BYTES + 1)) == NULL) {
+				r = klic_error_set(KLIC_ERR_NOMEM, "entitlement");
+				goto out;
+			}
+		}
+		if ((r = klic_ledger_entitlement_kent(a->ledger, kid, text, KLIC_MAX_KENT_BYTES + 1,
+						      &len, ents[i].id)) != 0)
+			goto out;
+		memset(&k, 0, sizeof k);
+		if ((r = klic_kent_verify(kr, &k, (const uint8_t *)text, len, allow_vendor,
+					  a->vendor_fpr)) != 0) {
+			char d[400];
+			snprintf(d, sizeof d, "%s", klic_error_detail());
+			r = klic_error_set(
+			    KLIC_ERR_LEDGER,
+			    "entitlement %lld: its stored .kent does not verify with "
+			    "the vendor key (%s: %s)",
+			    (long long)ents[i].id, klic_strerror(r), d);
+			goto out;
+		}
+		if ((r = ent_matches(&ents[i], &k)) != 0)
+			goto out;
+		(*rows)++;
+	}
+	r = 0;
+out:
+	klic_keyring_free(kr);
+	if (dir[0] != '\0')
+		klic_scratch_remove(dir);
+	free(text);
+	free(vkey);
+	free(ents);
+	return r;
+}

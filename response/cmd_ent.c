@@ -34,19 +34,22 @@ static int ent_import(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	int64_t id = 0;
 	int added = 0, c, r, rc;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("entitlement import"), argc, argv, "+:h",
+				      opts)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "entitlement import", "unknown option",
-					      NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind + 1 != argc)
 		return klic_cli_usage(&admin_cli, "entitlement import", "expected one FILE.kent",
 				      NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "entitlement import", argv[optind],
+				     "FILE.kent")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	r = klic_admin_entitlement_import(a, &e, &id, &added, argv[optind]);
@@ -137,7 +140,8 @@ static int ent_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 	int json = 0, c, r, rc;
 	int64_t now = klic_now();
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("entitlement list"), argc, argv, "+:h",
+				      opts)) != -1) {
 		switch (c) {
 		case 'j':
 			if (json)
@@ -149,8 +153,7 @@ static int ent_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "entitlement list", "unknown option",
-					      NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -185,6 +188,8 @@ static int vendor_set(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	}
 	if (argc != 2 || argv[1][0] == '-')
 		return klic_cli_usage(&admin_cli, "vendor set", "expected one VENDOR.asc", NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "vendor set", argv[1], "VENDOR.asc")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if ((r = klic_admin_vendor_set(a, argv[1])) != 0)

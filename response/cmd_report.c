@@ -61,11 +61,11 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	struct klic_list_filter f;
 	struct list_out lo = {0, 1, 0, NULL};
 	struct klic_admin *a = NULL;
-	char mid[KLIC_MACHINE_ID_LEN + 1];
+	char mid[KLIC_MACHINE_ID_LEN + 1], prd[8], fpr[KLIC_FPR_HEX_LEN + 1];
 	int c, r, rc;
 
 	memset(&f, 0, sizeof f);
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("list"), argc, argv, "+:h", opts)) != -1) {
 		switch (c) {
 		case 'j':
 			if (lo.json)
@@ -99,12 +99,15 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "list", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
 		return klic_cli_usage(&admin_cli, "list", "unexpected argument", NULL);
-	if (f.product != NULL && klic_product_check(f.product) != 0)
+	/* as a person types them: any case; a fingerprint also in groups */
+	if (f.product != NULL &&
+	    ((f.product = klic_cli_upper(prd, sizeof prd, f.product)) == NULL ||
+	     klic_product_check(f.product) != 0))
 		return klic_cli_usage(&admin_cli, "list", "--product must be KRE or KSE", NULL);
 	if (f.machine_id != NULL) {
 		/* what a person typed: case, dashes and aliases are forgiven */
@@ -113,9 +116,11 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 					      "--machine is not a valid machine ID", NULL);
 		f.machine_id = mid;
 	}
-	if (f.member_fpr != NULL && klic_fpr_check(f.member_fpr) != 0)
+	if (f.member_fpr != NULL &&
+	    ((f.member_fpr = klic_cli_upper(fpr, sizeof fpr, f.member_fpr)) == NULL ||
+	     klic_fpr_check(f.member_fpr) != 0))
 		return klic_cli_usage(&admin_cli, "list",
-				      "--member must be a 40-hex upper-case fingerprint", NULL);
+				      "--member must be a fingerprint (40 hex digits)", NULL);
 	f.now = lo.now = klic_now();
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
@@ -211,7 +216,8 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	size_t plen = 0;
 	int json = 0, c, r, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("report"), argc, argv, "+:h", opts)) !=
+	       -1) {
 		switch (c) {
 		case 'j':
 			if (json)
@@ -227,7 +233,7 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "report", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -237,6 +243,8 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	if (html != NULL && json && strcmp(html, "-") == 0)
 		return klic_cli_usage(&admin_cli, "report",
 				      "--json and --html - both want standard output", NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "report", html, "--html FILE")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if ((r = klic_report_build(&rep, a->ledger, klic_now())) != 0) {

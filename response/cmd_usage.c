@@ -27,7 +27,8 @@ static int usage_export(const struct klic_cmd *cmd, void *ctx, int argc, char **
 	size_t len = 0;
 	int c, r, rc;
 
-	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("usage export"), argc, argv, "+:o:h",
+				      opts)) != -1) {
 		switch (c) {
 		case 'o':
 			if ((r = klic_cli_once(&admin_cli, "usage export", &outp, optarg, "-o")) !=
@@ -38,7 +39,7 @@ static int usage_export(const struct klic_cmd *cmd, void *ctx, int argc, char **
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "usage export", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -47,6 +48,8 @@ static int usage_export(const struct klic_cmd *cmd, void *ctx, int argc, char **
 	if (outp == NULL)
 		return klic_cli_usage(&admin_cli, "usage export", "-o ORG.kusage is required",
 				      NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "usage export", outp, "-o ORG.kusage")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if ((r = klic_admin_usage_export(a, &doc, &len, klic_now())) != 0)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "issue_int.h"
 #include "klic_armor.h"
@@ -288,6 +289,38 @@ static int decide(struct klic_ledger *l, const struct klic_request *req, int64_t
 	return alloc_files(l, d, files, req, now);
 }
 
+/* A request denied before gets the same answer again only when deciding
+ * it afresh gives the very same denial (reason code and reason): then its
+ * stored response is delivered; otherwise the new decision replaces it. */
+static int same_denial(const struct klic_request_row *row, const struct klic_decision *d)
+{
+	return strcmp(row->status, KLIC_STATUS_DENIED) == 0 && !d->issue &&
+	       strcmp(row->reason_code, d->reason_code) == 0 && strcmp(row->reason, d->reason) == 0;
+}
+
+/* A recorded request that gets its recorded answer again (*replay 1): an
+ * issued one always; a denied one when the denial is still the same. */
+static int replay_recorded(struct klic_ledger *l, const struct item *it,
+			   const struct klic_request_row *row, int *replay)
+{
+	license_file_t files[KLIC_MAX_SEATS];
+	struct klic_decision d;
+	int r;
+
+	*replay = 0;
+	if (!row->found)
+		return 0;
+	if (strcmp(row->status, KLIC_STATUS_ISSUED) == 0) {
+		*replay = 1;
+		return 0;
+	}
+	memset(&d, 0, sizeof d);
+	if ((r = decide(l, &it->req, klic_now(), &d, files)) != 0)
+		return r;
+	*replay = same_denial(row, &d);
+	return 0;
+}
+
 /* ---- plan (read-only) ------------------------------------------------------- */
 
 int klic_issue_plan(struct job *j, struct item *it, struct klic_issue_result *res)
@@ -304,17 +337,27 @@ int klic_issue_plan(struct job *j, struct item *it, struct klic_issue_result *re
 		copy_str(res->reason_code, sizeof res->reason_code, "not-member");
 		return 0;
 	}
+	if ((r = klic_ledger_member_name(j->l, res->member_uid, sizeof res->member_uid,
+					 it->req.requester_fpr)) != 0)
+		return r;
 	if ((r = klic_ledger_request_get(j->l, &row, it->digest)) != 0)
 		return r;
 	free(row.response);
-	if (row.found) {
+	if (row.found && strcmp(row.status, KLIC_STATUS_ISSUED) == 0) {
 		copy_str(res->status, sizeof res->status, row.status);
 		res->outcome = KLIC_OUTCOME_REISSUED;
 		return 0;
 	}
+	/* new, or denied before: decided afresh (a denial spent nothing) */
 	memset(&d, 0, sizeof d);
 	if ((r = decide(j->l, &it->req, klic_now(), &d, files)) != 0)
 		return r;
+	if (row.found && same_denial(&row, &d)) {
+		copy_str(res->status, sizeof res->status, row.status);
+		copy_str(res->reason_code, sizeof res->reason_code, row.reason_code);
+		res->outcome = KLIC_OUTCOME_REISSUED;
+		return 0;
+	}
 	if (d.issue) {
 		copy_str(res->status, sizeof res->status, KLIC_STATUS_ISSUED);
 		res->spend = it->req.seats;
@@ -433,7 +476,7 @@ static int record_answer(struct job *j, struct item *it, const struct answer *an
 	license_file_t files[KLIC_MAX_SEATS];
 	struct klic_decision d;
 	struct klic_request_row row;
-	char created[KLIC_TIME_LEN + 1], detail[600], exp_s[KLIC_TIME_LEN + 1];
+	char created[KLIC_TIME_LEN + 1], detail[700], exp_s[KLIC_TIME_LEN + 1];
 	int r;
 
 	*state = REC_DONE;
@@ -444,7 +487,7 @@ static int record_answer(struct job *j, struct item *it, const struct answer *an
 	if ((r = klic_ledger_request_get(l, &row, it->digest)) != 0)
 		goto out;
 	free(row.response);
-	if (row.found) {
+	if (row.found && strcmp(row.status, KLIC_STATUS_ISSUED) == 0) {
 		*state = REC_ANSWERED;
 		klic_ledger_rollback(l);
 		return 0;
@@ -453,11 +496,19 @@ static int record_answer(struct job *j, struct item *it, const struct answer *an
 	if ((r = klic_ledger_usage_refresh(l, it->req.product, an->now)) != 0 ||
 	    (r = decide(l, &it->req, an->now, &d, files)) != 0)
 		goto out;
+	if (row.found && same_denial(&row, &d)) {
+		*state = REC_ANSWERED; /* the same denial: its stored response */
+		klic_ledger_rollback(l);
+		return 0;
+	}
 	if (!same_decision(an, &d, files, it->req.seats)) {
 		*state = REC_STALE;
 		klic_ledger_rollback(l);
 		return 0;
 	}
+	/* denied before, decided differently now: the new answer replaces it */
+	if (row.found && (r = klic_ledger_request_forget_denial(l, it->digest)) != 0)
+		goto out;
 	if ((r = klic_ledger_request_insert(l, it->digest, &it->req, &an->row, &d, created,
 					    an->bytes, an->len)) != 0)
 		goto out;
@@ -475,6 +526,11 @@ static int record_answer(struct job *j, struct item *it, const struct answer *an
 		snprintf(detail, sizeof detail, "%s: %s (%s, %u %s seat(s), machine %s)",
 			 an->row.reason_code, an->row.reason, it->req.requester_fpr, it->req.seats,
 			 it->req.product, it->req.machine_id);
+	}
+	if (row.found) {
+		size_t dl = strlen(detail);
+		snprintf(detail + dl, sizeof detail - dl, " (decided again; denied before: %s)",
+			 row.reason_code);
 	}
 	if ((r = klic_ledger_audit_append(l, an->now, d.issue ? "issued" : "denied", it->digest,
 					  detail)) != 0)
@@ -595,6 +651,24 @@ static int exec_reissue(struct job *j, struct item *it, struct klic_issue_result
 	return 0;
 }
 
+/* The response file can be written: not an existing folder or other
+ * non-regular file (the folder itself was checked by the batch). */
+static int out_path_usable(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0
+				       : klic_error_set(KLIC_ERR_IO, "%s: %s; nothing was recorded",
+							path, strerror(errno));
+	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+		return 0;
+	return klic_error_set(KLIC_ERR_EXISTS,
+			      "%s: %s, not a file: the response cannot be written there; "
+			      "nothing was recorded",
+			      path, S_ISDIR(st.st_mode) ? "is a folder" : "exists");
+}
+
 #define MAX_PLANS 8 /* the ledger changed under a plan this often: give up */
 
 int klic_issue_exec(struct job *j, struct item *it, struct klic_issue_result *res)
@@ -603,14 +677,19 @@ int klic_issue_exec(struct job *j, struct item *it, struct klic_issue_result *re
 	struct answer *an = NULL;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	int r, state = REC_STALE;
+	int r, state = REC_STALE, replay = 0, failed = 0;
 
 	memset(&row, 0, sizeof row);
 	fill_common(res, it);
 	res->outcome = KLIC_OUTCOME_ERROR;
 	res->reason_code[0] = res->reason[0] = '\0';
-	if ((r = klic_issue_out_path(res->out_path, sizeof res->out_path, j->b->outdir,
-				     j->b->paths[it - j->b->items])) != 0)
+	if (j->b->outfile[0] != '\0')
+		copy_str(res->out_path, sizeof res->out_path, j->b->outfile);
+	else if ((r = klic_issue_out_path(res->out_path, sizeof res->out_path, j->b->outdir,
+					  j->b->paths[it - j->b->items])) != 0)
+		goto out;
+	/* the response must be writable before anything is recorded */
+	if ((r = out_path_usable(res->out_path)) != 0)
 		goto out;
 	if (it->kind == K_NOT_MEMBER) {
 		if ((r = exec_not_member(j, it, res, &bytes, &len)) != 0)
@@ -630,7 +709,9 @@ int klic_issue_exec(struct job *j, struct item *it, struct klic_issue_result *re
 			/* 7: answered before (or meanwhile): the same answer */
 			free(row.response);
 			r = klic_ledger_request_get(j->l, &row, it->digest);
-			if (r == 0 && row.found) {
+			if (r == 0)
+				r = replay_recorded(j->l, it, &row, &replay);
+			if (r == 0 && replay) {
 				if (hold)
 					pthread_mutex_unlock(&j->b->wmu);
 				if ((r = exec_reissue(j, it, res, &row, &bytes, &len)) != 0)
@@ -688,8 +769,16 @@ int klic_issue_exec(struct job *j, struct item *it, struct klic_issue_result *re
 	pthread_mutex_unlock(&j->b->mu);
 	if (r != 0)
 		goto out;
-	if ((r = klic_write_atomic(res->out_path, bytes, len, 0644, 0)) != 0)
+	if ((r = klic_write_atomic(res->out_path, bytes, len, 0644, 0)) != 0) {
+		/* the answer is in the ledger: say so, and how to get the file */
+		klic_issue_item_fail(res, it, r);
+		failed = 1;
+		size_t dl = strlen(res->detail);
+		snprintf(res->detail + dl, sizeof res->detail - dl,
+			 "; the answer is recorded in the ledger: run issue again on the same "
+			 "request to write it (nothing more is spent)");
 		goto out;
+	}
 	r = 0;
 out:
 	if (an != NULL)
@@ -697,7 +786,7 @@ out:
 	free(an);
 	free(row.response);
 	free(bytes);
-	if (r != 0)
+	if (r != 0 && !failed)
 		klic_issue_item_fail(res, it, r);
 	return r;
 }

@@ -9,6 +9,8 @@
  * --yes the batch streams in windows of BATCH_WINDOW requests.  One
  * request's steps are in issue.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -156,6 +158,36 @@ static int check_out_names(const char *const *paths, size_t n, const char *outdi
 	return r;
 }
 
+/* Before anything is decided or spent: a file can be created in the
+ * output folder (permissions, a read-only file system). */
+static int check_writable(const char *dir)
+{
+	char tmp[4200];
+	int fd = -1;
+
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		goto refused;
+#endif
+	if (snprintf(tmp, sizeof tmp, "%s/.issue-probe.tmp.XXXXXX", dir) >= (int)sizeof tmp)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
+	if ((fd = mkstemp(tmp)) < 0)
+		goto refused;
+	close(fd);
+	unlink(tmp);
+	return 0;
+refused:
+	return klic_error_set(KLIC_ERR_IO,
+			      "%s: the responses cannot be written in this folder (%s); nothing "
+			      "was issued or recorded",
+			      dir, strerror(errno));
+}
+
 int klic_issue_worker_program(char *buf, size_t size)
 {
 	char exe[PATH_MAX], path[PATH_MAX + sizeof KLIC_WORKER_REL + 1];
@@ -298,13 +330,31 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		r = klic_error_set(KLIC_ERR_NOMEM, "batch");
 		goto out;
 	}
-	if (snprintf(b->outdir, sizeof b->outdir, "%s", o->outdir != NULL ? o->outdir : ".") >=
-	    (int)sizeof b->outdir) {
+	if (o->outfile != NULL) {
+		/* -o FILE.kresp: one response file, written in its folder */
+		const char *slash = strrchr(o->outfile, '/');
+		int dl = slash == NULL ? 1 : slash == o->outfile ? 1 : (int)(slash - o->outfile);
+		if (n != 1) {
+			r = klic_error_set(KLIC_ERR_INVALID_ARG,
+					   "-o %s names one response file but %zu requests were "
+					   "given: give -o a folder",
+					   o->outfile, n);
+			goto out;
+		}
+		if (snprintf(b->outfile, sizeof b->outfile, "%s", o->outfile) >=
+			(int)sizeof b->outfile ||
+		    snprintf(b->outdir, sizeof b->outdir, "%.*s", dl,
+			     slash == NULL ? "." : o->outfile) >= (int)sizeof b->outdir) {
+			r = klic_error_set(KLIC_ERR_INVALID_ARG, "output path too long");
+			goto out;
+		}
+	} else if (snprintf(b->outdir, sizeof b->outdir, "%s",
+			    o->outdir != NULL ? o->outdir : ".") >= (int)sizeof b->outdir) {
 		r = klic_error_set(KLIC_ERR_INVALID_ARG, "output directory path too long");
 		goto out;
 	}
 	if ((r = batch_chain(b)) != 0 || (r = check_out_names(paths, n, b->outdir)) != 0 ||
-	    (r = klic_mkdir_p(b->outdir, 0755)) != 0)
+	    (r = klic_mkdir_p(b->outdir, 0755)) != 0 || (r = check_writable(b->outdir)) != 0)
 		goto out;
 	own_workers = start_gpg_workers(b, jobs);
 	klic_error_clear();

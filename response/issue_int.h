@@ -31,6 +31,7 @@ struct batch {
 	struct item *items;
 	struct klic_issue_result *res;
 	char outdir[4096];
+	char outfile[4096]; /* -o FILE.kresp (one request), else "" */
 	pthread_mutex_t mu;
 	pthread_mutex_t wmu; /* one ledger writer: write transactions take turns
 			      * here instead of in SQLite's busy-wait */

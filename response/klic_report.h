@@ -15,8 +15,8 @@
 extern "C" {
 #endif
 
-#define KLIC_REPORT_MAX_DAYS 3660           /* longest daily series (about 10 years) */
-#define KLIC_REPORT_MAX_HTML (32u << 20)    /* cap of the rendered page */
+#define KLIC_REPORT_MAX_DAYS 3660        /* longest daily series (about 10 years) */
+#define KLIC_REPORT_MAX_HTML (32u << 20) /* cap of the rendered page */
 
 struct klic_report_ent {
 	struct klic_entitlement e; /* e.used: licenses not yet expired at `now` */
@@ -33,7 +33,7 @@ struct klic_report {
 	int64_t now;
 	char org[KLIC_MAX_TEXT_LEN + 1];
 	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
-	size_t n;                    /* entitlements, by id */
+	size_t n; /* entitlements, by id */
 	struct klic_report_ent *ent;
 	/* Daily series: day k (0 <= k < n_days) is the UTC day starting at
 	 * first_day + k * 86400; daily[k] counts the licenses valid at some

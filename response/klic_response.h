@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 4 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 5 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"
@@ -95,6 +95,8 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 int klic_ledger_members(struct klic_ledger *l, int (*fn)(void *ctx, const char *fpr), void *ctx);
 /* 0 when fpr is a registered member, KLIC_ERR_NOT_FOUND when not. */
 int klic_ledger_is_member(struct klic_ledger *l, const char *fpr);
+/* The user ID "name <email>" of member fpr into uid ("" when not a member). */
+int klic_ledger_member_name(struct klic_ledger *l, char *uid, size_t uidsz, const char *fpr);
 
 /* ---- audit --------------------------------------------------------------- */
 /* Append one hash-chained row; must run inside the caller's write
@@ -229,6 +231,12 @@ int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LE
  * 2): the same checks and files as init --vendor.  KLIC_ERR_EXISTS when a
  * vendor is pinned already. */
 int klic_admin_vendor_set(struct klic_admin *a, const char *path);
+/* audit verify: every imported entitlement row against its stored .kent,
+ * whose vendor signature is checked again with the pinned vendor key; a
+ * row whose fields differ from the signed text (edited by hand) is
+ * KLIC_ERR_LEDGER naming the row and field.  *rows: rows checked;
+ * *unsigned_rows: hand-typed rows of schema 1-3 (no .kent to check). */
+int klic_admin_entitlements_verify(struct klic_admin *a, int64_t *rows, int64_t *unsigned_rows);
 
 /* Import the vendor entitlement in the file at path: its vendor signature
  * (only the pinned vendor key, in a scratch keyring), it names this
@@ -260,6 +268,7 @@ struct klic_issue_result {
 	char detail[512]; /* error detail */
 	char status[8];   /* issued | denied (also for re-issues) */
 	char member_fpr[KLIC_FPR_HEX_LEN + 1];
+	char member_uid[KLIC_MAX_UID_LEN + 1]; /* plan: the member's user ID (from the ledger) */
 	char machine_id[KLIC_MACHINE_ID_LEN + 1];
 	char product[4];
 	unsigned seats; /* issued: granted; denied: asked */
@@ -286,8 +295,9 @@ typedef int (*klic_issue_confirm_fn)(void *ctx, const struct klic_issue_result *
 typedef void (*klic_issue_report_fn)(void *ctx, const struct klic_issue_result *r);
 
 struct klic_issue_opts {
-	const char *outdir; /* NULL: "." */
-	unsigned jobs;      /* jobs (threads) at once, 1..8 (0: three per online CPU, at most 8) */
+	const char *outdir;  /* NULL: "." */
+	const char *outfile; /* one request only: its response file (outdir ignored) */
+	unsigned jobs;       /* jobs (threads) at once, 1..8 (0: three per online CPU, at most 8) */
 	klic_issue_confirm_fn confirm; /* NULL: no confirmation (--yes) */
 	klic_issue_report_fn report;
 	void *ctx;

@@ -38,10 +38,8 @@ static const struct {
 	int version;
 	const char *sql;
 } migrations[] = {
-    {1, klic_ledger_sql},
-    {2, klic_ledger2_sql},
-    {3, klic_ledger3_sql},
-    {4, klic_ledger4_sql},
+    {1, klic_ledger_sql},  {2, klic_ledger2_sql}, {3, klic_ledger3_sql},
+    {4, klic_ledger4_sql}, {5, klic_ledger5_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -524,7 +522,13 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 	*added = 0;
 	if (klic_fpr_check(fpr) != 0)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "bad fingerprint");
-	klic_printable_copy(n_s, sizeof n_s, name, SIZE_MAX);
+	/* a UTF-8 name is kept as it is (OpenPGP user IDs are UTF-8); anything
+	 * else is kept as its printable copy */
+	size_t bad;
+	if (strlen(name) < sizeof n_s && klic_utf8_text_check(name, strlen(name), &bad) == 0)
+		memcpy(n_s, name, strlen(name) + 1);
+	else
+		klic_printable_copy(n_s, sizeof n_s, name, SIZE_MAX);
 	klic_printable_copy(e_s, sizeof e_s, email, SIZE_MAX);
 	if ((r = klic_time_format(at, now)) != 0)
 		return r;
@@ -576,6 +580,34 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 		r = klic_error_set(KLIC_ERR_NOT_FOUND, "%s is not a registered member", fpr);
 	else
 		r = klic_ledger_err(l, "members");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_member_name(struct klic_ledger *l, char *uid, size_t uidsz, const char *fpr)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	uid[0] = '\0';
+	if ((r = klic_ledger_stmt(l, &st,
+				  "SELECT name, email FROM members WHERE fingerprint = ?1")) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *name = klic_ledger_col_text(st, 0),
+			   *email = klic_ledger_col_text(st, 1);
+		if (email != NULL && email[0] != '\0')
+			snprintf(uid, uidsz, "%s <%s>", name != NULL ? name : "", email);
+		else
+			snprintf(uid, uidsz, "%s", name != NULL ? name : "");
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	} else {
+		r = klic_ledger_err(l, "members");
+	}
 	klic_ledger_stmt_done(l, st);
 	return r;
 }

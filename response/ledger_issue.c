@@ -168,6 +168,20 @@ int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
 	return r;
 }
 
+int klic_ledger_request_forget_denial(struct klic_ledger *l, const char *digest)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (klic_ledger_stmt(l, &st,
+			     "DELETE FROM requests WHERE digest = ?1 AND status = 'denied'") != 0)
+		return klic_ledger_err(l, "requests");
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "requests delete");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
 int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 				const struct klic_request *req, const struct klic_response *resp,
 				const struct klic_decision *d, int64_t now)

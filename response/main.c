@@ -45,7 +45,7 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 	int c, r;
 
 	memset(&o, 0, sizeof o);
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("init"), argc, argv, "+:h", opts)) != -1) {
 		switch (c) {
 		case 'o':
 			if ((r = klic_cli_once(&admin_cli, "init", &o.org, optarg, "--org")) != 0)
@@ -74,7 +74,7 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "init", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
@@ -87,11 +87,14 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 		return klic_cli_usage(&admin_cli, "init",
 				      "--vendor VENDOR.asc is required (the vendor's public key)",
 				      NULL);
+	if ((r = klic_cli_not_folder(&admin_cli, "init", o.vendor, "--vendor VENDOR.asc")) != 0)
+		return r;
 	o.state = g->state;
 	o.gnupghome = g->gnupghome;
 	o.passphrase_file = g->passphrase_file;
 	if ((r = klic_admin_init(fpr, &o)) != 0)
-		return klic_cli_fail(&admin_cli, g->state, r);
+		/* a bad option value is named by its option, not the state folder */
+		return klic_cli_fail(&admin_cli, r == KLIC_ERR_INVALID_ARG ? "init" : g->state, r);
 	printf("issuer %s\norg %s\nledger %s/%s\n", fpr, o.org, g->state, KLIC_LEDGER_FILE);
 	return 0;
 }
@@ -114,7 +117,8 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 	size_t len = 0;
 	int c, r, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("export-key"), argc, argv, "+:o:h",
+				      opts)) != -1) {
 		switch (c) {
 		case 'o':
 			if ((r = klic_cli_once(&admin_cli, "export-key", &outp, optarg, "-o")) != 0)
@@ -124,13 +128,15 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "export-key", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (optind != argc)
 		return klic_cli_usage(&admin_cli, "export-key", "unexpected argument", NULL);
 	if (outp == NULL)
 		outp = "-";
+	if ((r = klic_cli_not_folder(&admin_cli, "export-key", outp, "-o FILE")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if ((r = klic_admin_export_key(a, &key, &len)) != 0)
@@ -161,7 +167,8 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1];
 	int added = 0, c, r, rc;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("member add"), argc, argv, "+:h", opts)) !=
+	       -1) {
 		switch (c) {
 		case 'r':
 			if ((r = klic_cli_once(&admin_cli, "member add", &req, optarg,
@@ -172,7 +179,7 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 			fputs(cmd->help, stdout);
 			return 0;
 		default:
-			return klic_cli_usage(&admin_cli, "member add", "unknown option", NULL);
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
 		}
 	}
 	if (req != NULL && optind != argc)
@@ -181,6 +188,9 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	if (req == NULL && optind + 1 != argc)
 		return klic_cli_usage(&admin_cli, "member add", "expected one FILE.asc", NULL);
 	file = req != NULL ? req : argv[optind];
+	if ((r = klic_cli_not_folder(&admin_cli, "member add", file,
+				     req != NULL ? "--from-request FILE.kreq" : "FILE.asc")) != 0)
+		return r;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if (req != NULL)
@@ -200,7 +210,9 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 static const char audit_help[] =
     "usage: klic-admin audit verify\n"
     "Recompute the audit log's hash chain and every entitlement's seat counter\n"
-    "from the licenses; exit 1 at the first broken row.\n";
+    "from the licenses, and check every imported entitlement row against its\n"
+    "stored .kent (the vendor's signature again, then each field); exit 1 at the\n"
+    "first broken row.\n";
 
 /* "audit" takes exactly one word: its sub-verb or --help. */
 static int cmd_audit(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
@@ -214,7 +226,7 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 {
 	struct global *g = ctx;
 	struct klic_admin *a = NULL;
-	int64_t rows = 0, bad = 0;
+	int64_t rows = 0, bad = 0, hand = 0;
 	int r, rc;
 
 	(void)cmd;
@@ -228,11 +240,19 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 		printf("audit chain ok: %lld rows\n", (long long)rows);
 		r = klic_ledger_usage_verify(a->ledger, &rows);
 	}
+	if (r == 0) {
+		printf("seat counters ok: %lld entitlements\n", (long long)rows);
+		r = klic_admin_entitlements_verify(a, &rows, &hand);
+	}
 	if (r != 0) {
 		klic_cli_fail(&admin_cli, a->ledger_path, r);
 		rc = 1;
+	} else if (hand > 0) {
+		printf("entitlements ok: %lld match their signed .kent; %lld hand-typed before "
+		       "protocol version 2 (nothing signed to check them against)\n",
+		       (long long)rows, (long long)hand);
 	} else {
-		printf("seat counters ok: %lld entitlements\n", (long long)rows);
+		printf("entitlements ok: %lld match their signed .kent\n", (long long)rows);
 	}
 	klic_admin_free(a);
 	return rc;
@@ -263,7 +283,8 @@ static const struct klic_cmd cmds[] = {
     {"member", admin_sub, "accept a user's key as a member", "member add ...", member_help,
      member_cmds, sizeof member_cmds / sizeof member_cmds[0]},
     {"issue", cmd_issue, "answer requests with signed responses",
-     "issue FILE.kreq... [-o DIR] [--yes] [--jobs N] [--armor]", issue_help, NULL, 0},
+     "issue FILE.kreq|DIR... [-o DIR|FILE.kresp] [--yes] [--jobs N] [--armor]", issue_help, NULL,
+     0},
     {"list", cmd_list, "offline licenses issued, active or expired",
      "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired]", list_help,
      NULL, 0},
@@ -304,7 +325,7 @@ int main(int argc, char **argv)
 
 	memset(&g, 0, sizeof g);
 	opterr = 0; /* our own one-line usage errors */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if ((r = klic_cli_once(&admin_cli, "options", &g.state_opt, optarg,
@@ -336,8 +357,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		default:
-			main_help(stderr);
-			return KLIC_EXIT_USAGE;
+			return klic_cli_global_opt_error(&admin_cli, c, argc, argv);
 		}
 	}
 	if (optind >= argc) {

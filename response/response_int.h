@@ -11,6 +11,12 @@ extern const char klic_ledger_sql[];
 extern const char klic_ledger2_sql[];
 extern const char klic_ledger3_sql[];
 extern const char klic_ledger4_sql[];
+extern const char klic_ledger5_sql[];
+
+/* s[0..n) is UTF-8 text: 0; 1 when it is not well-formed UTF-8 (or holds a
+ * C1 control), 2 for a C0 control character or DEL; *at: the byte offset
+ * of the first offence (text.c). */
+int klic_utf8_text_check(const char *s, size_t n, size_t *at);
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
@@ -83,6 +89,11 @@ int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
 			       const struct klic_request *req, const struct klic_request_row *row,
 			       const struct klic_decision *d, const char *created,
 			       const uint8_t *response, size_t len);
+
+/* Inside the caller's write transaction: remove the row of a request that
+ * was denied (it is decided afresh and its new answer recorded in the same
+ * transaction, spec/ledger-5.sql); an issued row is never removed. */
+int klic_ledger_request_forget_denial(struct klic_ledger *l, const char *digest);
 
 /* Inside the caller's write transaction: one licenses row per entry of
  * resp, issued at now from d's entitlement. */

@@ -59,6 +59,11 @@ void klic_cli_opt_reset(void);
 int klic_cli_next_opt(const struct klic_cli *cli, const struct klic_cmd *c, int argc, char **argv,
 		      const char *shortopts, const struct option *lo);
 
+/* For the tool's own (global) option loop: ch '?' or ':' from getopt_long
+ * just now: "PROG: unknown option '--foo' (see 'PROG --help')" or "PROG: a
+ * value is needed after '--state' ...".  Returns KLIC_EXIT_USAGE. */
+int klic_cli_global_opt_error(const struct klic_cli *cli, int ch, int argc, char **argv);
+
 /* Set an option once: *slot = val, or a usage error ("option NAME given
  * twice") when it was set before.  0 or KLIC_EXIT_USAGE. */
 int klic_cli_once(const struct klic_cli *cli, const char *cmd, const char **slot, const char *val,
@@ -71,6 +76,18 @@ int klic_cli_uint(unsigned *out, const char *s, unsigned max);
  * usage error "refusing to write binary WHAT to a terminal (use -o FILE,
  * --armor or a pipe)" when standard output is a terminal; 0 otherwise. */
 int klic_cli_binary_stdout(const struct klic_cli *cli, const char *cmd, const char *what);
+
+/* A value as a person types it, for a field that is upper case: ASCII
+ * letters upper-cased, spaces dropped ("kre" -> "KRE", a fingerprint as gpg
+ * prints it in groups).  dst, or NULL when it does not fit. */
+const char *klic_cli_upper(char *dst, size_t dstsz, const char *src);
+
+/* Before a command opens the file an option or operand names: a usage
+ * error "PROG: PATH: is a folder, not a file (CMD expects WHAT)" when path
+ * is an existing folder; 0 otherwise (a missing file is for the command to
+ * report).  path NULL or "-": 0. */
+int klic_cli_not_folder(const struct klic_cli *cli, const char *cmd, const char *path,
+			const char *what);
 
 /* Run the command or sub-verb argv[0] from tab: its fn, or, for a
  * command with sub-verbs, the sub-verb named by argv[1] ("CMD --help"

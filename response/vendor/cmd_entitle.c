@@ -24,6 +24,7 @@ const char vendor_entitle_help[] =
 
 struct ent_args {
 	const char *org, *product, *model, *billing, *seats, *until, *from, *ref, *out;
+	char product_up[8]; /* --product as typed, upper-cased */
 	const char *keys[KLIC_MAX_ORG_KEYS];
 	size_t nkeys;
 	int returnable;
@@ -116,7 +117,13 @@ static int parse(const struct klic_cmd *c, struct ent_args *a, int argc, char **
 				      NULL);
 	if (a->out == NULL)
 		return klic_cli_usage(&vendor_cli, c->name, "-o FILE.kent is required", NULL);
-	return 0;
+	if (klic_cli_upper(a->product_up, sizeof a->product_up, a->product) != NULL)
+		a->product = a->product_up; /* "kre" is KRE; too long stays as typed */
+	for (size_t i = 0; i < a->nkeys; i++)
+		if (klic_cli_not_folder(&vendor_cli, c->name, a->keys[i], "--org-key FILE.asc") !=
+		    0)
+			return KLIC_EXIT_USAGE;
+	return klic_cli_not_folder(&vendor_cli, c->name, a->out, "-o FILE.kent");
 }
 
 /* A date option: 00:00:00Z of that day, plus `days` days; 0 or a usage exit. */

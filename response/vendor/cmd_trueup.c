@@ -33,6 +33,8 @@ int vendor_usage_verify(const struct klic_cmd *c, void *ctx, int argc, char **ar
 	if ((r = vendor_noargs(c, argc, argv, 1, "expects one FILE.kusage")) != 0)
 		return r - 1000;
 	file = argv[optind];
+	if ((r = klic_cli_not_folder(&vendor_cli, "usage verify", file, "FILE.kusage")) != 0)
+		return r;
 	if ((r = vendor_open(&v, g)) != 0)
 		return r;
 	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_KUSAGE_BYTES)) != 0 ||

@@ -112,6 +112,8 @@ static int cmd_export_key(const struct klic_cmd *c, void *ctx, int argc, char **
 		return klic_cli_usage(&vendor_cli, c->name, "unexpected argument", argv[optind]);
 	if (outp == NULL)
 		return klic_cli_usage(&vendor_cli, c->name, "-o FILE.asc is required", NULL);
+	if ((r = klic_cli_not_folder(&vendor_cli, c->name, outp, "-o FILE.asc")) != 0)
+		return r;
 	if ((r = vendor_open(&v, g)) != 0)
 		return r;
 	if ((r = klic_vendor_export_key(v, outp)) != 0)
@@ -269,6 +271,8 @@ static int cmd_check(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if ((r = vendor_noargs(c, argc, argv, 1, "expects one FILE.kent")) != 0)
 		return r - 1000;
 	file = argv[optind];
+	if ((r = klic_cli_not_folder(&vendor_cli, c->name, file, "FILE.kent")) != 0)
+		return r;
 	if ((r = vendor_open(&v, g)) != 0)
 		return r;
 	if ((r = klic_read_file(&buf, &len, file, KLIC_MAX_KENT_BYTES)) != 0 ||
@@ -356,10 +360,8 @@ int main(int argc, char **argv)
 			main_help(stdout);
 			return KLIC_EXIT_OK;
 		}
-		if (ch != 's') {
-			main_help(stderr);
-			return KLIC_EXIT_USAGE;
-		}
+		if (ch != 's')
+			return klic_cli_global_opt_error(&vendor_cli, ch, argc, argv);
 		if ((r = klic_cli_once(&vendor_cli, "options", &g.state_opt, optarg, "--state")) !=
 		    0)
 			return r;

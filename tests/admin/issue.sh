@@ -152,7 +152,7 @@ rc=0; echo n | script -qec "$ADMIN --state $A issue tty.kreq -o out" /dev/null >
 if [ "$rc" = 1 ] && grep -q "Spend 1 seat(s)? \[y/N\]" "$BOX/o" && [ ! -e out/tty.kresp ]; then pass "answering n spends nothing"
 else fail "tty n: rc=$rc $(cat "$BOX/o")"; fi
 rc=0; echo y | script -qec "$ADMIN --state $A issue tty.kreq -o out" /dev/null >"$BOX/o" 2>&1 || rc=$?
-if [ "$rc" = 0 ] && grep -q "member $BOB, machine .*, 1 KSE seat(s)" "$BOX/o" && [ -e out/tty.kresp ]; then pass "answering y issues"
+if [ "$rc" = 0 ] && grep -q "member bob <bob@test.invalid> ($BOB), machine .*, 1 KSE seat(s)" "$BOX/o" && [ -e out/tty.kresp ]; then pass "answering y issues"
 else fail "tty y: rc=$rc $(cat "$BOX/o")"; fi
 
 # --- no seats left ----------------------------------------------------------------
@@ -267,5 +267,5 @@ admin issue dupa/same.kreq dupb/same.kreq -o out --yes >"$BOX/o" 2>"$BOX/e" || r
 # --- the ledger is sound ---------------------------------------------------------------------------
 [ "$(ledger 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 admin audit verify >/dev/null && pass "audit chain verifies" || fail "audit verify"
-ledger "PRAGMA user_version" | grep -qx 4 && pass "schema version 4" || fail "user_version"
+ledger "PRAGMA user_version" | grep -qx 5 && pass "schema version 5" || fail "user_version"
 t_done
