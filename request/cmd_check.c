@@ -246,10 +246,16 @@ static int status_row(json_t *arr, const char *name, const struct klic_chain_res
 		(void)klic_time_format(exp, lic->expires);
 	}
 	if (!json) {
-		printf("%s  %s  %s  %s  %ld days left  %s%s%s\n", name,
-		       lic->product[0] ? lic->product : "-", lic->machine_id[0] ? lic->machine_id : "-",
-		       exp[0] ? exp : "-", exp[0] ? klic_days_left(lic->expires, now) : 0L,
-		       klic_license_reason(r), r != 0 ? ": " : "", r != 0 ? detail : "");
+		/* a license whose chain did not verify shows no signed field:
+		 * "-" for each, and no days left (klic(1)) */
+		char days[32] = "-";
+		if (res->verified)
+			(void)snprintf(days, sizeof(days), "%ld days left",
+				       klic_days_left(lic->expires, now));
+		printf("%s  %s  %s  %s  %s  %s%s%s\n", name,
+		       res->verified && lic->product[0] ? lic->product : "-",
+		       res->verified && lic->machine_id[0] ? lic->machine_id : "-", exp[0] ? exp : "-",
+		       days, klic_license_reason(r), r != 0 ? ": " : "", r != 0 ? detail : "");
 		return 0;
 	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "file", name,
