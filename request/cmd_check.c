@@ -57,7 +57,7 @@ int klic_cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	file = argv[optind];
 	if ((res = calloc(1, sizeof(*res))) == NULL)
 		return klic_cli_fail(CLI, file, klic_error_set(KLIC_ERR_NOMEM, "install"));
-	if ((r = klic_main_user_open(&u, g)) != 0) {
+	if ((r = klic_main_user_open_home(&u, g, c->name)) != 0) {
 		free(res);
 		return r;
 	}
@@ -165,8 +165,10 @@ int klic_cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if (cst != KLIC_CLOCK_RECORD)
 		printf("clock: no trusted-time record (%s): clock set back not checked\n",
 		       cst == KLIC_CLOCK_MISSING ? "missing" : "unreadable");
-	/* best effort: a read-only home never fails a check */
-	(void)klic_clock_update(u.home, now);
+	/* best effort: a read-only home never fails a check; a home that
+	 * 'klic init' did not make is not made here */
+	if (klic_main_home_made(&u))
+		(void)klic_clock_update(u.home, now);
 	klic_error_clear();
 out:
 	if (r != 0)
@@ -361,7 +363,7 @@ int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if (json && (r = status_json_print(mid, clock_ok, cst, arr)) != 0)
 		goto out;
 	/* a successful run advances the trusted clock (best effort) */
-	if (clock_ok)
+	if (clock_ok && klic_main_home_made(&u))
 		(void)klic_clock_update(u.home, now);
 	klic_error_clear();
 	r = 0;

@@ -57,6 +57,9 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
  * where digest = SHA-256(manifest). */
 int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 		       const uint8_t *manifest, size_t len);
+/* Remove <home>/klic/pending/<digest>.json (a request whose file could
+ * not be written); a record already gone is fine. */
+int klic_pending_remove(const char *home, const char *digest);
 /* Load and strictly parse the pending request `digest` (64 lower hex).
  * KLIC_ERR_NOT_PENDING if absent or if its bytes do not hash to digest. */
 int klic_pending_load(struct klic_request *out, const char *home, const char *digest);

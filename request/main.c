@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "klic_cli.h"
@@ -53,6 +54,34 @@ int klic_main_user_open(struct klic_user *u, const struct globals *g)
 		return klic_cli_fail(&klic_main_cli, "gpgme", r);
 	if ((r = klic_user_setup(u, home, g->gnupghome, g->passphrase_file)) != 0)
 		return klic_cli_fail(&klic_main_cli, home, r);
+	return 0;
+}
+
+int klic_main_home_made(const struct klic_user *u)
+{
+	struct stat st;
+	char dir[KLIC_PATH_MAX];
+	int n = snprintf(dir, sizeof(dir), "%s/klic", u->home);
+
+	return n > 0 && (size_t)n < sizeof(dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int klic_main_user_open_home(struct klic_user *u, const struct globals *g, const char *cmd)
+{
+	struct stat st;
+	int r;
+
+	if ((r = klic_main_user_open(u, g)) != 0)
+		return r;
+	/* a keyring given with --gnupghome is the user's business; our own
+	 * is made by 'klic init' */
+	if (u->own_keyring && stat(u->gnupghome, &st) != 0 && errno == ENOENT) {
+		char home[KLIC_PATH_MAX];
+		(void)klic_printable_copy(home, sizeof(home), u->home, SIZE_MAX);
+		fprintf(stderr, "klic: %s: no klic home at %s: run 'klic init' first\n", cmd, home);
+		klic_user_dispose(u);
+		return KLIC_EXIT_REFUSED;
+	}
 	return 0;
 }
 
@@ -279,7 +308,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
-	if ((r = klic_main_user_open(&u, g)) != 0)
+	if ((r = klic_main_user_open_home(&u, g, c->name)) != 0)
 		return r;
 	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
 	if (r != 0) {

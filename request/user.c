@@ -160,6 +160,15 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		r = klic_write_atomic(path_out, armor, alen, 0644, 0);
 	else
 		r = klic_write_atomic(path_out, bundle, blen, 0644, 0);
+	if (r != 0) {
+		/* no request left the machine: no pending record of it (the
+		 * write's error stays the one reported) */
+		char d[512];
+		(void)snprintf(d, sizeof(d), "%s", klic_error_detail());
+		(void)klic_pending_remove(u->home, digest);
+		digest[0] = '\0';
+		r = klic_error_set(r, "%s", d);
+	}
 	if (r == 0 && armor_out != NULL && armor_len != NULL) {
 		*armor_out = armor;
 		armor = NULL; /* transferred */
