@@ -305,6 +305,14 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	if (to_stdout > 1)
 		return klic_cli_usage(&klic_main_cli, c->name,
 				      "only one of -o -, --qr and --qr-png - can use stdout", NULL);
+	/* binary gzip or PNG on a terminal is garbage: refused before anything
+	 * is made (armor is text and may go there) */
+	if (out != NULL && strcmp(out, "-") == 0 && (flags & KLIC_REQUEST_ARMOR) == 0 &&
+	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "request")) != 0)
+		return r;
+	if (png != NULL && strcmp(png, "-") == 0 &&
+	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "PNG")) != 0)
+		return r;
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
@@ -465,7 +473,8 @@ static const struct klic_cmd cmds[] = {
      "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
      "\n  --product KRE|KSE  the product\n"
      "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
-     "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
+     "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout,\n"
+     "                     refused on a terminal unless --armor)\n"
      "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
      "                     pasted into an e-mail body or a chat\n"
      "  --qr               also print the request as a QR code on the terminal, for\n"

@@ -37,4 +37,23 @@ else fail "failed request: exit $rc, pending: $(ls -A "$U/klic/pending" 2>/dev/n
 out=$(user request --product KRE -o ada.kreq)
 [ "$(ls "$U/klic/pending" | wc -l)" -eq 1 ] && pass "a written request is pending ($out)" || fail "pending after a good request"
 
+# --- item 10: binary -o - to a terminal is refused (script gives a tty) ---------
+if command -v script >/dev/null; then
+	for o in "-o -" "--qr-png -"; do
+		before=$(tree_sum "$U"); rc=0
+		script -qec "'$KLIC' --home '$U' request --product KRE $o 2>'$BOX/err.txt'" /dev/null >tty.txt || rc=$?
+		what=request; [ "$o" = "-o -" ] || what=PNG
+		want="klic: request: refusing to write binary $what to a terminal (use -o FILE, --armor or a pipe) (see 'klic request --help')"
+		if [ "$rc" -eq 2 ] && [ "$(cat "$BOX/err.txt")" = "$want" ] && [ "$before" = "$(tree_sum "$U")" ] &&
+			! grep -q . tty.txt; then
+			pass "request $o on a tty: exit 2, '$want', nothing pending, nothing on the screen"
+		else fail "request $o on a tty: exit $rc: $(cat "$BOX/err.txt") / $(head -c 100 tty.txt | od -c | head -2)"; fi
+	done
+	script -qec "'$KLIC' --home '$U' request --product KRE --armor -o -" /dev/null >tty.txt
+	grep -q -- "-----BEGIN KLIC REQUEST-----" tty.txt && pass "request --armor -o - on a tty: the armored text" || fail "armor on a tty: $(head -3 tty.txt)"
+	user request --product KRE -o - | head -c2 | od -An -tx1 | grep -q "1f 8b" && pass "request -o - into a pipe: gzip" || fail "request -o - into a pipe"
+else
+	echo "# skipped: no script(1) for a terminal"
+fi
+
 t_done
