@@ -57,6 +57,24 @@ int klic_main_user_open(struct klic_user *u, const struct globals *g)
 	return 0;
 }
 
+int klic_main_is_folder(const char *path)
+{
+	struct stat st;
+	return path != NULL && strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int klic_main_refuse_folder(const char *cmd, const char *path, const char *what)
+{
+	char p[KLIC_PATH_MAX];
+
+	if (!klic_main_is_folder(path))
+		return 0;
+	(void)klic_printable_copy(p, sizeof(p), path, SIZE_MAX);
+	fprintf(stderr, "klic: %s: is a folder: %s takes %s (see 'klic %s%s--help')\n", p, cmd, what,
+		cmd[0] == '-' ? "" : cmd, cmd[0] == '-' ? "" : " ");
+	return KLIC_EXIT_USAGE;
+}
+
 int klic_main_home_made(const struct klic_user *u)
 {
 	struct stat st;
@@ -182,6 +200,8 @@ static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 
 	if ((r = simple_args(c, argc, argv, 1, "expects one key file")) != 0)
 		return r - 1000;
+	if ((r = klic_main_refuse_folder(c->name, argv[optind], "one key file")) != 0)
+		return r;
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_trust(&u, fpr, &added, argv[optind]);
@@ -485,8 +505,10 @@ static const struct klic_cmd cmds[] = {
      "the request or the PNG).\n",
      NULL, 0},
     {"install", klic_cmd_install, "Verify a response (.kresp) and install its licenses.",
-     "install [--vendor VENDOR.asc] FILE.kresp",
-     "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
+     "install [--vendor VENDOR.asc] FILE.kresp | install [--vendor VENDOR.asc] DIR",
+     "\nDIR (a shared USB stick): every *.kresp in it that answers a request made\n"
+     "here is installed; those for other machines are named and left alone.\n"
+     "FILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
      "from an e-mail); - reads standard input.  The response must be signed by a\n"
      "pinned issuer (it comes from your organization); its license is also checked\n"
      "all the way to the vendor (see 'klic verify --help') against:\n"
@@ -586,6 +608,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klic: no command given (see 'klic --help')\n");
 		return KLIC_EXIT_USAGE;
 	}
+	if (klic_main_refuse_folder("--passphrase-file", g.passphrase_file, "a file") != 0)
+		return KLIC_EXIT_USAGE;
 	return klic_cli_dispatch(&klic_main_cli, NULL, cmds, sizeof(cmds) / sizeof(cmds[0]), &g,
 				 argc - optind, argv + optind);
 }

@@ -61,7 +61,9 @@ user request --product KSE -o - > kse-stdout.kreq
 tar tzf kse-stdout.kreq >/dev/null && pass "-o - writes the bundle to stdout" || fail "-o -"
 [ "$(ls "$U/klic/pending" | wc -l)" -eq 3 ] && pass "3 pending records" || fail "pending: $(ls "$U/klic/pending")"
 # no key: refused
-WANT_RC=3 expect_fail_file "request without a key is refused (not found: exit 3)" "$BOX/nokey" "nokey.kreq" "$KLIC" --home "$BOX/nokey" request --product KRE -o nokey.kreq
+# (issue 18 item 5: the home is named, not the output file)
+WANT_RC=1 expect_fail_file "request without a home is refused (exit 1)" "$BOX/nokey" "request" "$KLIC" --home "$BOX/nokey" request --product KRE -o nokey.kreq
+expect_msg "no home: run klic init" "klic: request: no klic home at $BOX/nokey: run 'klic init' first"
 [ ! -e nokey.kreq ] && pass "no output without a key" || fail "nokey.kreq written"
 
 # --- usage errors: exit 2, one line -----------------------------------------------

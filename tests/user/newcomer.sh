@@ -56,4 +56,70 @@ else
 	echo "# skipped: no script(1) for a terminal"
 fi
 
+# --- item 8: folders where a file is expected ---------------------------------------
+t_org_setup "$A" "Test Org" 10
+t_entitle "$A" 2 KSE
+VKEY="$BOX/vendor.asc"
+admin export-key -o issuer.asc
+user trust issuer.asc >/dev/null
+mkdir -p stick/keys "$U/license"
+for c in "trust stick" "verify stick" "verify --vendor stick x.lic" "status --vendor stick"; do
+	rc=0; before=$(tree_sum "$U")
+	# shellcheck disable=SC2086
+	user $c >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$BOX/err.txt")" -eq 1 ] && grep -q "^klic: stick: is a folder: " "$BOX/err.txt" &&
+		[ "$before" = "$(tree_sum "$U")" ]; then pass "klic $c: exit 2, $(cat "$BOX/err.txt")"
+	else fail "klic $c: exit $rc: $(cat "$BOX/err.txt")"; fi
+done
+rc=0; "$KLIC" --home "$U" --passphrase-file stick status >/dev/null 2>"$BOX/err.txt" || rc=$?
+[ "$rc" -eq 2 ] && grep -qx "klic: stick: is a folder: --passphrase-file takes a file (see 'klic --help')" "$BOX/err.txt" &&
+	pass "--passphrase-file DIR: $(cat "$BOX/err.txt")" || fail "--passphrase-file DIR: exit $rc: $(cat "$BOX/err.txt")"
+
+# a shared stick with responses for two machines (the second: another
+# /etc/machine-id in a mount namespace) and an empty folder
+rc=0; user install stick/keys >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+[ "$rc" -eq 1 ] && grep -qx "klic: stick/keys: no .kresp file in the folder answers a request of this home (0 for other machines)" "$BOX/err.txt" &&
+	pass "install of a folder without responses: exit 1, $(cat "$BOX/err.txt")" || fail "install empty folder: exit $rc: $(cat "$BOX/err.txt")"
+if can_unshare && unshare -m --propagation private bash -c 'mount --bind /dev/null /etc/machine-id' 2>/dev/null; then
+	echo 0123456789abcdef0123456789abcdef > other-id
+	B="$BOX/bob"
+	bob() { on_machine "$BOX/other-id" "$KLIC" --home "$B" "$@"; }
+	bob init --name Bob --email bob@test.invalid >/dev/null
+	bob trust issuer.asc >/dev/null
+	user request --product KRE -o stick/ada.kreq >/dev/null
+	user request --product KSE -o stick/ada-kse.kreq >/dev/null
+	bob request --product KRE -o stick/bob.kreq >/dev/null
+	for r in ada ada-kse bob; do admin member add --from-request "stick/$r.kreq" >/dev/null 2>&1 || true; done
+	for r in ada ada-kse bob; do admin issue "stick/$r.kreq" -o stick --yes >/dev/null; done
+	echo "not a response" > stick/notes.txt
+	stick_before=$(tree_sum stick); bob_before=$(tree_sum "$B")
+	rc=0; user install --vendor "$VKEY" stick >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+	MID=$(user id)
+	if [ "$rc" -eq 0 ] && [ -f "$U/license/KRE_$MID.lic" ] && [ -f "$U/license/KSE_$MID.lic" ] && [ ! -s "$BOX/err.txt" ] &&
+		grep -qx "$U/license/KRE_$MID.lic" "$BOX/out.txt" && grep -qx "$U/license/KSE_$MID.lic" "$BOX/out.txt"; then
+		pass "install stick: both of this machine's responses installed"
+	else fail "install stick: exit $rc: $(cat "$BOX/out.txt" "$BOX/err.txt")"; fi
+	grep -Eq "^not for this machine: stick/bob\.kresp \(request [0-9a-f]{12}\.\.\. was not made from $U\)$" "$BOX/out.txt" &&
+		[ "$(grep -c '^not for this machine' "$BOX/out.txt")" -eq 1 ] &&
+		pass "install stick: bob's response named on one line: $(grep '^not for' "$BOX/out.txt")" ||
+		fail "install stick: other machine's line: $(cat "$BOX/out.txt")"
+	[ "$stick_before" = "$(tree_sum stick)" ] && [ "$bob_before" = "$(tree_sum "$B")" ] &&
+		pass "install stick: the stick and bob's home untouched" || fail "install stick changed the stick or bob's home"
+	rc=0; bob install --vendor "$VKEY" stick >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+	[ "$rc" -eq 0 ] && [ "$(ls "$B/license")" = "KRE_$(bob id).lic" ] &&
+		[ "$(grep -c '^not for this machine' "$BOX/out.txt")" -eq 2 ] &&
+		pass "install stick on bob's machine: his license, ada's two named" ||
+		fail "bob install stick: exit $rc: $(cat "$BOX/out.txt" "$BOX/err.txt")"
+	out=$(user install --vendor "$VKEY" stick)
+	[ "$(echo "$out" | grep -c '^already installed: ')" -eq 2 ] && pass "install stick again: already installed" || fail "again: $out"
+	# a tampered response on the stick is an error, not "another machine"
+	cp stick/ada.kresp bad.kresp; flip bad.kresp 200; cp bad.kresp stick/zz.kresp
+	rc=0; user install --vendor "$VKEY" stick >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "^klic: stick/zz.kresp: " "$BOX/err.txt" && ! grep -q "zz.kresp" "$BOX/out.txt" &&
+		pass "a damaged response on the stick: exit 1, $(grep zz "$BOX/err.txt")" ||
+		fail "damaged on stick: exit $rc: $(cat "$BOX/out.txt" "$BOX/err.txt")"
+else
+	echo "# skipped: two machines need root, unshare -m and mount --bind"
+fi
+
 t_done
