@@ -175,18 +175,32 @@ static int cmd_init(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
 	if (name == NULL || email == NULL)
 		return klic_cli_usage(&klic_main_cli, c->name, "--name and --email are required", NULL);
-	if (name[0] == '\0' || email[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
-	    strlen(email) > KLIC_MAX_TEXT_LEN || !klic_is_printable(name, strlen(name)) ||
+	/* UTF-8 names are normal in OpenPGP user IDs; control characters and
+	 * invalid bytes are not */
+	if (name[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
+	    !klic_text_utf8_ok(name, strlen(name)))
+		return klic_cli_usage(&klic_main_cli, c->name,
+				      "--name: 1-200 bytes of UTF-8 text, no control characters",
+				      NULL);
+	if (email[0] == '\0' || strlen(email) > KLIC_MAX_TEXT_LEN ||
 	    !klic_is_printable(email, strlen(email)))
 		return klic_cli_usage(&klic_main_cli, c->name,
-				      "name and email: 1-200 printable ASCII characters", NULL);
+				      "--email: 1-200 printable ASCII characters", NULL);
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_init(&u, fpr, name, email);
-	if (r != 0)
+	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, u.gnupghome, r);
-	else
-		printf("%s\n", fpr);
+	} else {
+		/* name checked above: UTF-8 text without control characters */
+		printf("key %s %s <%s>\n", fpr, name, email);
+		if (u.n_issuers == 0)
+			printf("next: pin your admin's issuer key (klic-admin export-key gives it): "
+			       "klic trust ISSUER.asc\n");
+		else
+			printf("next: klic request --product KRE|KSE, and give the .kreq to your "
+			       "admin\n");
+	}
 	klic_user_dispose(&u);
 	return r;
 }
@@ -194,7 +208,7 @@ static int cmd_init(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
 	const struct globals *g = ctx;
-	char fpr[KLIC_FPR_HEX_LEN + 1];
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], own[KLIC_FPR_HEX_LEN + 1];
 	struct klic_user u;
 	int r, added = 0;
 
@@ -204,11 +218,19 @@ static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		return r;
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
-	r = klic_user_trust(&u, fpr, &added, argv[optind]);
-	if (r != 0)
+	r = klic_user_trust(&u, fpr, uid, &added, argv[optind]);
+	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, argv[optind], r);
-	else
-		printf("%s\n", fpr);
+	} else {
+		/* uid is a printable copy */
+		printf("issuer %s %s (%s)\n", fpr, uid, added ? "pinned" : "already pinned");
+		if (klic_key_secret_fpr(u.kr, own) != 0)
+			printf("next: make your key: klic init --name NAME --email EMAIL\n");
+		else
+			printf("next: klic request --product KRE|KSE, give the .kreq to your admin, "
+			       "then: klic install FILE.kresp\n");
+		klic_error_clear();
+	}
 	klic_user_dispose(&u);
 	return r;
 }
@@ -480,13 +502,15 @@ static const struct klic_cmd cmds[] = {
      NULL, 0},
     {"init", cmd_init, "Create your signing key in klic's keyring.",
      "init --name NAME --email EMAIL",
-     "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
-     "  --email EMAIL  your e-mail address\n"
-     "Refused when the keyring already holds a secret key.\n",
+     "\n  --name NAME    your name (UTF-8, at most 200 bytes, no control characters)\n"
+     "  --email EMAIL  your e-mail address (ASCII)\n"
+     "Refused when the keyring already holds a secret key.  Prints\n"
+     "'key FINGERPRINT NAME <EMAIL>' and the next step.\n",
      NULL, 0},
-    {"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
+    {"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint and name.",
      "trust FILE.asc",
-     "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
+     "\nOnly responses signed by a pinned issuer are accepted.  Prints\n"
+     "'issuer FINGERPRINT USER-ID (pinned|already pinned)' and the next step.\n"
      "FILE may be binary or ASCII-armored; - reads standard input.\n",
      NULL, 0},
     {"request", cmd_request, "Write a signed license request (.kreq).",

@@ -27,8 +27,12 @@ if echo "$MID" | grep -Eq '^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$'; 
 [ ! -e "$U" ] && pass "id touches no files" || fail "id created $U"
 
 # --- init ----------------------------------------------------------------------
-fpr=$(user init --name "Ada User" --email ada@test.invalid)
-echo "$fpr" | grep -Eq '^[0-9A-F]{40}$' && pass "init prints the key fingerprint" || fail "init: $fpr"
+out=$(user init --name "Ada User" --email ada@test.invalid)
+fpr=$(echo "$out" | awk '/^key / {print $2}')
+# issue 18 item 15: the fingerprint with the name, and the next step
+[ "$(echo "$out" | head -1)" = "key $fpr Ada User <ada@test.invalid>" ] && echo "$fpr" | grep -Eq '^[0-9A-F]{40}$' &&
+	[ "$(echo "$out" | sed -n 2p)" = "next: pin your admin's issuer key (klic-admin export-key gives it): klic trust ISSUER.asc" ] &&
+	pass "init prints the key with its name and the next step" || fail "init: $out"
 [ "$(stat -c %a "$U/klic/gnupg")" = 700 ] && pass "keyring is 0700" || fail "keyring mode $(stat -c %a "$U/klic/gnupg")"
 expect_fail_file "a second init is refused" "$U/klic" "$U/klic/gnupg" user init --name Ada --email a@x
 expect_msg "second init: already exists" "already exists"

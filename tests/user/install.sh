@@ -16,8 +16,13 @@ t_org_setup "$A" "Test Org" 5
 KENT=$T_KENT; VKEY="$BOX/vendor.asc"
 admin export-key -o issuer.asc
 user init --name "Ada User" --email ada@test.invalid >/dev/null
-ifpr=$(user trust issuer.asc)
-[ "$(user trust issuer.asc)" = "$ifpr" ] && [ "$(wc -l < "$U/klic/issuers")" -eq 1 ] &&
+out=$(user trust issuer.asc)
+ifpr=$(echo "$out" | awk '/^issuer / {print $2}')
+# issue 18 item 15: the fingerprint with the name, and the next step
+[ "$out" = "issuer $ifpr Test Org Admin <admin@test.invalid> (pinned)
+next: klic request --product KRE|KSE, give the .kreq to your admin, then: klic install FILE.kresp" ] &&
+	pass "trust prints the issuer with its name and the next step" || fail "trust: $out"
+[ "$(user trust issuer.asc | head -1)" = "issuer $ifpr Test Org Admin <admin@test.invalid> (already pinned)" ] && [ "$(wc -l < "$U/klic/issuers")" -eq 1 ] &&
 	pass "trusting twice pins once" || fail "issuers: $(cat "$U/klic/issuers")"
 MID=$(user id)
 user request --product KRE -o ada.kreq >/dev/null

@@ -56,6 +56,19 @@ else
 	echo "# skipped: no script(1) for a terminal"
 fi
 
+# --- item 13: UTF-8 names ---------------------------------------------------------
+Z="$BOX/zoe"
+for bad in "$(printf 'Zo\xeb')" "$(printf 'Zo\x1b[31m')" "$(printf 'Zo\xc2\x85e')" "$(printf 'Zo\xe2\x80\xaee')"; do
+	rc=0; "$KLIC" --home "$Z" init --name "$bad" --email zoe@test.invalid >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
+	[ "$rc" -eq 2 ] && grep -qx "klic: init: --name: 1-200 bytes of UTF-8 text, no control characters (see 'klic init --help')" "$BOX/err.txt" &&
+		[ ! -e "$Z" ] && pass "init --name $(printf '%q' "$bad"): exit 2, names --name, nothing made" ||
+		fail "init --name $(printf '%q' "$bad"): exit $rc: $(cat "$BOX/err.txt")"
+done
+out=$("$KLIC" --home "$Z" init --name "Zoë Müller" --email zoe@test.invalid)
+zfpr=$(echo "$out" | awk '/^key / {print $2}')
+[ "$(echo "$out" | head -1)" = "key $zfpr Zoë Müller <zoe@test.invalid>" ] && pass "init --name 'Zoë Müller': $(echo "$out" | head -1)" || fail "init Zoë: $out"
+gpg --homedir "$Z/klic/gnupg" --batch --with-colons --list-keys 2>/dev/null | grep -q '^uid:.*:Zoë Müller <zoe@test.invalid>:' &&
+	pass "the key's user ID is the UTF-8 name" || fail "uid: $(gpg --homedir "$Z/klic/gnupg" --with-colons --list-keys 2>/dev/null | grep ^uid)"
 # --- item 8: folders where a file is expected ---------------------------------------
 t_org_setup "$A" "Test Org" 10
 t_entitle "$A" 2 KSE
@@ -89,16 +102,24 @@ if can_unshare && unshare -m --propagation private bash -c 'mount --bind /dev/nu
 	user request --product KRE -o stick/ada.kreq >/dev/null
 	user request --product KSE -o stick/ada-kse.kreq >/dev/null
 	bob request --product KRE -o stick/bob.kreq >/dev/null
+	# Zoë (a UTF-8 name) requests, is added and installs like anyone
+	"$KLIC" --home "$Z" trust issuer.asc >/dev/null
+	"$KLIC" --home "$Z" request --product KRE -o zoe.kreq >/dev/null
+	admin member add --from-request zoe.kreq >/dev/null && admin issue zoe.kreq -o zout --yes >/dev/null &&
+		"$KLIC" --home "$Z" install --vendor "$VKEY" zout/zoe.kresp >/dev/null && [ -n "$(ls "$Z/license")" ] &&
+		pass "a UTF-8 named user's request is issued and installed" || fail "Zoë's round trip"
+	rm -rf "$Z/license"
 	for r in ada ada-kse bob; do admin member add --from-request "stick/$r.kreq" >/dev/null 2>&1 || true; done
 	for r in ada ada-kse bob; do admin issue "stick/$r.kreq" -o stick --yes >/dev/null; done
 	echo "not a response" > stick/notes.txt
 	stick_before=$(tree_sum stick); bob_before=$(tree_sum "$B")
 	rc=0; user install --vendor "$VKEY" stick >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
 	MID=$(user id)
-	if [ "$rc" -eq 0 ] && [ -f "$U/license/KRE_$MID.lic" ] && [ -f "$U/license/KSE_$MID.lic" ] && [ ! -s "$BOX/err.txt" ] &&
-		grep -qx "$U/license/KRE_$MID.lic" "$BOX/out.txt" && grep -qx "$U/license/KSE_$MID.lic" "$BOX/out.txt"; then
+	# (Zoë's license on this machine took the first KRE seat name)
+	if [ "$rc" -eq 0 ] && [ "$(ls "$U/license" | wc -l)" -eq 2 ] && [ ! -s "$BOX/err.txt" ] &&
+		grep -Eqx "$U/license/KRE_${MID}(_[0-9]+)?\.lic" "$BOX/out.txt" && grep -qx "$U/license/KSE_$MID.lic" "$BOX/out.txt"; then
 		pass "install stick: both of this machine's responses installed"
-	else fail "install stick: exit $rc: $(cat "$BOX/out.txt" "$BOX/err.txt")"; fi
+	else fail "install stick: exit $rc: $(cat "$BOX/out.txt" "$BOX/err.txt" | tr "\n" "|")"; fi
 	grep -Eq "^not for this machine: stick/bob\.kresp \(request [0-9a-f]{12}\.\.\. was not made from $U\)$" "$BOX/out.txt" &&
 		[ "$(grep -c '^not for this machine' "$BOX/out.txt")" -eq 1 ] &&
 		pass "install stick: bob's response named on one line: $(grep '^not for' "$BOX/out.txt")" ||
