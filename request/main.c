@@ -355,6 +355,9 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	if (png != NULL && strcmp(png, "-") == 0 &&
 	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "PNG")) != 0)
 		return r;
+	if ((r = klic_main_refuse_folder(c->name, out, "-o FILE, a file name")) != 0 ||
+	    (r = klic_main_refuse_folder(c->name, png, "--qr-png FILE, a file name")) != 0)
+		return r;
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */

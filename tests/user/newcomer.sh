@@ -76,7 +76,8 @@ VKEY="$BOX/vendor.asc"
 admin export-key -o issuer.asc
 user trust issuer.asc >/dev/null
 mkdir -p stick/keys "$U/license"
-for c in "trust stick" "verify stick" "verify --vendor stick x.lic" "status --vendor stick"; do
+for c in "trust stick" "verify stick" "verify --vendor stick x.lic" "status --vendor stick" \
+	"request --product KRE -o stick" "request --product KRE --qr-png stick"; do
 	rc=0; before=$(tree_sum "$U")
 	# shellcheck disable=SC2086
 	user $c >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?
