@@ -105,7 +105,8 @@ static int install_folder(struct klic_user *u, struct klic_install_result *res, 
 				     klic_error_set(KLIC_ERR_IO, "%s: %s", name, strerror(errno)));
 	for (int i = 0; i < n; i++) {
 		int skipped = 0, e;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name) >=
+		    (int)sizeof(path))
 			e = klic_cli_fail(CLI, ents[i]->d_name,
 					  klic_error_set(KLIC_ERR_IO, "path too long"));
 		else
@@ -120,8 +121,9 @@ static int install_folder(struct klic_user *u, struct klic_install_result *res, 
 		free(ents[i]);
 	free(ents);
 	if (worst == KLIC_EXIT_OK && ours == 0) {
-		fprintf(stderr, "klic: %s: no .kresp file in the folder answers a request of this home "
-				"(%zu for other machines)\n",
+		fprintf(stderr,
+			"klic: %s: no .kresp file in the folder answers a request of this home "
+			"(%zu for other machines)\n",
 			name, other);
 		worst = KLIC_EXIT_REFUSED;
 	}
@@ -331,8 +333,9 @@ static int status_row(json_t *arr, const char *name, const struct klic_chain_res
 				       klic_days_left(lic->expires, now));
 		printf("%s  %s  %s  %s  %s  %s%s%s\n", name,
 		       res->verified && lic->product[0] ? lic->product : "-",
-		       res->verified && lic->machine_id[0] ? lic->machine_id : "-", exp[0] ? exp : "-",
-		       days, klic_license_reason(r), r != 0 ? ": " : "", r != 0 ? detail : "");
+		       res->verified && lic->machine_id[0] ? lic->machine_id : "-",
+		       exp[0] ? exp : "-", days, klic_license_reason(r), r != 0 ? ": " : "",
+		       r != 0 ? detail : "");
 		return 0;
 	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "file", name,

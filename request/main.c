@@ -60,7 +60,8 @@ int klic_main_user_open(struct klic_user *u, const struct globals *g)
 int klic_main_is_folder(const char *path)
 {
 	struct stat st;
-	return path != NULL && strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return path != NULL && strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
 }
 
 int klic_main_refuse_folder(const char *cmd, const char *path, const char *what)
@@ -70,8 +71,8 @@ int klic_main_refuse_folder(const char *cmd, const char *path, const char *what)
 	if (!klic_main_is_folder(path))
 		return 0;
 	(void)klic_printable_copy(p, sizeof(p), path, SIZE_MAX);
-	fprintf(stderr, "klic: %s: is a folder: %s takes %s (see 'klic %s%s--help')\n", p, cmd, what,
-		cmd[0] == '-' ? "" : cmd, cmd[0] == '-' ? "" : " ");
+	fprintf(stderr, "klic: %s: is a folder: %s takes %s (see 'klic %s%s--help')\n", p, cmd,
+		what, cmd[0] == '-' ? "" : cmd, cmd[0] == '-' ? "" : " ");
 	return KLIC_EXIT_USAGE;
 }
 
@@ -277,6 +278,26 @@ static int write_qr_png(const struct klic_qr *q, const char *file)
 	return r != 0 ? klic_cli_fail(&klic_main_cli, file, r) : KLIC_EXIT_OK;
 }
 
+/* Where request writes, checked before anything is made: binary gzip or
+ * PNG on a terminal is garbage (armor is text and may go there); a folder
+ * is no file name.  0 or the exit status. */
+static int request_outputs_ok(const struct klic_cmd *c, const char *out, const char *png,
+			      unsigned flags)
+{
+	int r;
+
+	if (out != NULL && strcmp(out, "-") == 0 && (flags & KLIC_REQUEST_ARMOR) == 0 &&
+	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "request")) != 0)
+		return r;
+	if (png != NULL && strcmp(png, "-") == 0 &&
+	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "PNG")) != 0)
+		return r;
+	if ((r = klic_main_refuse_folder(c->name, out, "-o FILE, a file name")) != 0 ||
+	    (r = klic_main_refuse_folder(c->name, png, "--qr-png FILE, a file name")) != 0)
+		return r;
+	return 0;
+}
+
 static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
 	const struct globals *g = ctx;
@@ -347,16 +368,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	if (to_stdout > 1)
 		return klic_cli_usage(&klic_main_cli, c->name,
 				      "only one of -o -, --qr and --qr-png - can use stdout", NULL);
-	/* binary gzip or PNG on a terminal is garbage: refused before anything
-	 * is made (armor is text and may go there) */
-	if (out != NULL && strcmp(out, "-") == 0 && (flags & KLIC_REQUEST_ARMOR) == 0 &&
-	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "request")) != 0)
-		return r;
-	if (png != NULL && strcmp(png, "-") == 0 &&
-	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "PNG")) != 0)
-		return r;
-	if ((r = klic_main_refuse_folder(c->name, out, "-o FILE, a file name")) != 0 ||
-	    (r = klic_main_refuse_folder(c->name, png, "--qr-png FILE, a file name")) != 0)
+	if ((r = request_outputs_ok(c, out, png, flags)) != 0)
 		return r;
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
