@@ -6,10 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh
-cmake -S . -B build/normal -DKLIC_WERROR=ON >/dev/null
-cmake --build build/normal -j"$(nproc)" --target klic klic-admin klic-vendor >/dev/null
+# Everything 'cmake --install' installs (the tools, the gpg worker program,
+# libklic, klic.h, klic.pc, the man pages), without the tests: afterwards
+# 'sudo cmake --install build/demo' installs klic (see README).
+cmake -S . -B build/demo -DKLIC_WERROR=ON -DKLIC_TESTS=OFF >/dev/null
+cmake --build build/demo -j"$(nproc)" >/dev/null
 
-bin="$PWD/build/normal"; klic="$bin/request/klic"; klic_admin="$bin/response/klic-admin"
+bin="$PWD/build/demo"; klic="$bin/request/klic"; klic_admin="$bin/response/klic-admin"
 klic_vendor="$bin/response/vendor/klic-vendor"
 box=$(mktemp -d /tmp/klic-demo-XXXXXX)
 cleanup() {

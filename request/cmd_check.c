@@ -36,7 +36,98 @@ static int vendor_args(const struct klic_cmd *c, int argc, char **argv, const st
 			return klic_cli_usage(CLI, c->name, "empty value", argv[optind - 1]);
 		*slot = optarg != NULL ? optarg : "";
 	}
-	return -1;
+	return klic_main_refuse_folder(c->name, *vendor, "--vendor VENDOR.asc, a file") != 0
+		   ? KLIC_EXIT_USAGE
+		   : -1;
+}
+
+/* One response: installed (its paths printed), or the failure printed.
+ * With `skip` (a folder's response), a genuine response that answers no
+ * pending request of this home on this machine is named on one line and
+ * *skipped set.  Returns the exit status. */
+static int install_one(struct klic_user *u, struct klic_install_result *res, const char *file,
+		       const char *vendor, int skip, int *skipped)
+{
+	char name[KLIC_PATH_MAX], d[512];
+	int r = klic_user_install(u, res, file, vendor);
+
+	(void)klic_printable_copy(name, sizeof(name), file, SIZE_MAX);
+	if (skip && (r == KLIC_ERR_NOT_PENDING || r == KLIC_ERR_WRONG_MACHINE)) {
+		/* signed by a pinned issuer, for another request: not ours to touch */
+		(void)klic_printable_copy(d, sizeof(d), klic_error_detail(), SIZE_MAX);
+		printf("not for this machine: %s (%s)\n", name, d);
+		klic_error_clear();
+		*skipped = 1;
+		return KLIC_EXIT_OK;
+	}
+	if (r == KLIC_ERR_DENIED) {
+		/* reason_code and reason were checked printable */
+		fprintf(stderr, "klic: %s: request denied: %s: %s\n", name, res->reason_code,
+			res->reason);
+		return KLIC_EXIT_REFUSED;
+	}
+	if (r != 0)
+		return klic_cli_fail(CLI, file, r);
+	for (size_t i = 0; i < res->n; i++)
+		printf("%s%s\n", res->item[i].written ? "" : "already installed: ",
+		       res->item[i].path);
+	if (res->chain_checked)
+		printf("vendor: %s %s\n", res->vendor_uid, res->vendor_fpr);
+	else
+		fprintf(stderr,
+			"klic: %s: note: the chain to the vendor was not checked (no vendor "
+			"key at %s; use --vendor FILE.asc)\n",
+			name, res->vendor_src);
+	return KLIC_EXIT_OK;
+}
+
+static int is_kresp_name(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] != '.' && n > 6 && strcmp(e->d_name + n - 6, ".kresp") == 0;
+}
+
+/* klic install DIR: every *.kresp of the folder (a shared USB stick) that
+ * answers a pending request of this home on this machine; the others are
+ * named and left alone.  Exit 0 when every response was installed or
+ * skipped and at least one was installed. */
+static int install_folder(struct klic_user *u, struct klic_install_result *res, const char *dir,
+			  const char *vendor)
+{
+	char path[KLIC_PATH_MAX], name[KLIC_PATH_MAX];
+	struct dirent **ents = NULL;
+	size_t ours = 0, other = 0;
+	int n, worst = KLIC_EXIT_OK;
+
+	(void)klic_printable_copy(name, sizeof(name), dir, SIZE_MAX);
+	if ((n = scandir(dir, &ents, is_kresp_name, alphasort)) < 0)
+		return klic_cli_fail(CLI, dir,
+				     klic_error_set(KLIC_ERR_IO, "%s: %s", name, strerror(errno)));
+	for (int i = 0; i < n; i++) {
+		int skipped = 0, e;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name) >=
+		    (int)sizeof(path))
+			e = klic_cli_fail(CLI, ents[i]->d_name,
+					  klic_error_set(KLIC_ERR_IO, "path too long"));
+		else
+			e = install_one(u, res, path, vendor, 1, &skipped);
+		if (e != KLIC_EXIT_OK && (worst == KLIC_EXIT_OK || e > worst))
+			worst = e;
+		if (e == KLIC_EXIT_OK && !skipped)
+			ours++;
+		other += (size_t)skipped;
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (worst == KLIC_EXIT_OK && ours == 0) {
+		fprintf(stderr,
+			"klic: %s: no .kresp file in the folder answers a request of this home "
+			"(%zu for other machines)\n",
+			name, other);
+		worst = KLIC_EXIT_REFUSED;
+	}
+	return worst;
 }
 
 int klic_cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv)
@@ -47,40 +138,24 @@ int klic_cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	struct klic_install_result *res = NULL;
 	const char *file, *vendor = NULL;
 	struct klic_user u;
-	int r;
+	int r, skipped = 0;
 
 	if ((r = vendor_args(c, argc, argv, lo, &vendor, 0, NULL)) != -1)
 		return r;
 	if (argc - optind != 1)
-		return klic_cli_usage(CLI, c->name, "expects one .kresp file",
+		return klic_cli_usage(CLI, c->name, "expects one .kresp file or a folder",
 				      argc - optind > 1 ? argv[optind + 1] : NULL);
 	file = argv[optind];
 	if ((res = calloc(1, sizeof(*res))) == NULL)
 		return klic_cli_fail(CLI, file, klic_error_set(KLIC_ERR_NOMEM, "install"));
-	if ((r = klic_main_user_open(&u, g)) != 0) {
+	if ((r = klic_main_user_open_home(&u, g, c->name)) != 0) {
 		free(res);
 		return r;
 	}
-	r = klic_user_install(&u, res, file, vendor);
-	if (r == KLIC_ERR_DENIED) {
-		/* reason_code and reason were checked printable */
-		fprintf(stderr, "klic: %s: request denied: %s: %s\n", file, res->reason_code,
-			res->reason);
-		r = KLIC_EXIT_REFUSED;
-	} else if (r != 0) {
-		r = klic_cli_fail(CLI, file, r);
-	} else {
-		for (size_t i = 0; i < res->n; i++)
-			printf("%s%s\n", res->item[i].written ? "" : "already installed: ",
-			       res->item[i].path);
-		if (res->chain_checked)
-			printf("vendor: %s %s\n", res->vendor_uid, res->vendor_fpr);
-		else
-			fprintf(stderr,
-				"klic: %s: note: the chain to the vendor was not checked (no vendor "
-				"key at %s; use --vendor FILE.asc)\n",
-				file, res->vendor_src);
-	}
+	if (klic_main_is_folder(file))
+		r = install_folder(&u, res, file, vendor);
+	else
+		r = install_one(&u, res, file, vendor, 0, &skipped);
 	klic_user_dispose(&u);
 	free(res);
 	return r;
@@ -143,6 +218,8 @@ int klic_cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		return klic_cli_usage(CLI, c->name, "--name is only for -", name);
 	if (name != NULL && strchr(name, '/') != NULL)
 		return klic_cli_usage(CLI, c->name, "--name takes a file name, no folder", name);
+	if ((r = klic_main_refuse_folder(c->name, file, "one .lic file")) != 0)
+		return r;
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	if ((r = klic_clock_load(&trusted, &cst, u.home)) != 0 ||
@@ -165,8 +242,10 @@ int klic_cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if (cst != KLIC_CLOCK_RECORD)
 		printf("clock: no trusted-time record (%s): clock set back not checked\n",
 		       cst == KLIC_CLOCK_MISSING ? "missing" : "unreadable");
-	/* best effort: a read-only home never fails a check */
-	(void)klic_clock_update(u.home, now);
+	/* best effort: a read-only home never fails a check; a home that
+	 * 'klic init' did not make is not made here */
+	if (klic_main_home_made(&u))
+		(void)klic_clock_update(u.home, now);
 	klic_error_clear();
 out:
 	if (r != 0)
@@ -246,10 +325,17 @@ static int status_row(json_t *arr, const char *name, const struct klic_chain_res
 		(void)klic_time_format(exp, lic->expires);
 	}
 	if (!json) {
-		printf("%s  %s  %s  %s  %ld days left  %s%s%s\n", name,
-		       lic->product[0] ? lic->product : "-", lic->machine_id[0] ? lic->machine_id : "-",
-		       exp[0] ? exp : "-", exp[0] ? klic_days_left(lic->expires, now) : 0L,
-		       klic_license_reason(r), r != 0 ? ": " : "", r != 0 ? detail : "");
+		/* a license whose chain did not verify shows no signed field:
+		 * "-" for each, and no days left (klic(1)) */
+		char days[32] = "-";
+		if (res->verified)
+			(void)snprintf(days, sizeof(days), "%ld days left",
+				       klic_days_left(lic->expires, now));
+		printf("%s  %s  %s  %s  %s  %s%s%s\n", name,
+		       res->verified && lic->product[0] ? lic->product : "-",
+		       res->verified && lic->machine_id[0] ? lic->machine_id : "-",
+		       exp[0] ? exp : "-", days, klic_license_reason(r), r != 0 ? ": " : "",
+		       r != 0 ? detail : "");
 		return 0;
 	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "file", name,
@@ -355,7 +441,7 @@ int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if (json && (r = status_json_print(mid, clock_ok, cst, arr)) != 0)
 		goto out;
 	/* a successful run advances the trusted clock (best effort) */
-	if (clock_ok)
+	if (clock_ok && klic_main_home_made(&u))
 		(void)klic_clock_update(u.home, now);
 	klic_error_clear();
 	r = 0;

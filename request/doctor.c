@@ -139,17 +139,22 @@ static int check_dir(struct klic_doctor_report *rep, const char *name, const cha
 
 /* ---- keyring, user key, issuers --------------------------------------------------- */
 
-static void check_keys(struct klic_doctor_report *rep, struct klic_user *u, int issuers_ok,
-		       const char *issuers_err)
+/* Returns 1 when the keyring is usable (the later checks need it). */
+static int check_keys(struct klic_doctor_report *rep, struct klic_user *u, int issuers_ok,
+		      const char *issuers_err)
 {
 	char fpr[KLIC_FPR_HEX_LEN + 1], issuers_path[KLIC_PATH_MAX];
 	struct klic_check *c;
+	size_t first = rep->n;
 	int kr_ok = 0, r;
 
 	(void)klic_rq_path(issuers_path, u->home, "klic/issuers");
 	if (check_dir(rep, "keyring", u->gnupghome, DIR_PRIVATE_FAIL, KLIC_CHECK_FAIL,
 		      u->own_keyring ? "run: klic init --name NAME --email EMAIL"
-				     : "give --gnupghome an existing keyring, or leave it out")) {
+				     : "give --gnupghome an existing keyring, or leave it out") &&
+	    !(rep->n > first && rep->c[first].status == KLIC_CHECK_FAIL)) {
+		/* a keyring of the wrong mode or owner has its line and its fix
+		 * (chmod/chown) above: gpg would only refuse it a second time */
 		if ((r = klic_user_open_keyring(u, 0)) != 0) {
 			c = add(rep, "keyring", KLIC_CHECK_FAIL, "%s: %s: %s", u->gnupghome,
 				klic_strerror(r), klic_error_detail());
@@ -185,14 +190,14 @@ static void check_keys(struct klic_doctor_report *rep, struct klic_user *u, int 
 	if (!issuers_ok) {
 		c = add(rep, "issuer", KLIC_CHECK_FAIL, "%s: %s", issuers_path, issuers_err);
 		fix(c, "remove %s and pin your issuer again: klic trust FILE.asc", issuers_path);
-		return;
+		return kr_ok;
 	}
 	if (u->n_issuers == 0) {
 		c = add(rep, "issuer", KLIC_CHECK_FAIL,
 			"no issuer pinned: responses and licenses cannot be verified");
 		fix(c, "get the issuer key from your admin (klic-admin export-key) and run: klic "
 		       "trust FILE.asc");
-		return;
+		return kr_ok;
 	}
 	for (size_t i = 0; i < u->n_issuers; i++) {
 		uint8_t *key = NULL;
@@ -216,6 +221,7 @@ static void check_keys(struct klic_doctor_report *rep, struct klic_user *u, int 
 			fix(c, "run again: klic trust FILE.asc (the key your admin gave you)");
 		}
 	}
+	return kr_ok;
 }
 
 /* ---- clock ------------------------------------------------------------------------ */
@@ -245,10 +251,15 @@ static void check_clock(struct klic_doctor_report *rep, const struct klic_user *
 	(void)klic_time_format(ts, trusted);
 	if (klic_clock_rule(now, trusted) != 0) {
 		c = add(rep, "clock", KLIC_CHECK_FAIL,
-			"system clock %s is behind the latest trusted time %s: no license is "
-			"valid",
-			ns, ts);
-		fix(c, "set the system clock to the correct time");
+			"system clock %s is behind the latest trusted time %s (recorded in %s): "
+			"no license is valid",
+			ns, ts, path);
+		fix(c,
+		    "if the system clock is wrong, set it to the correct time; if it is right "
+		    "(compare 'date -u' with a trusted clock), the record is ahead (a clock "
+		    "once set forward): remove %s (klic then trusts the system clock and "
+		    "records it again at the next check)",
+		    path);
 		return;
 	}
 	add(rep, "clock", KLIC_CHECK_OK, "system clock %s, not behind the latest trusted time %s",
@@ -392,7 +403,7 @@ static struct klic_chain *vendor_for(struct doctor_vendor *dv, const char *path)
 
 static void check_license(struct klic_doctor_report *rep, struct klic_user *u,
 			  struct doctor_vendor *dv, const char *name, const char *path,
-			  const char *mid, int64_t now)
+			  const char *mid, int64_t now, int kr_ok)
 {
 	char exp[KLIC_TIME_LEN + 1] = "?", detail[512];
 	struct klic_chain *chain = vendor_for(dv, path);
@@ -402,6 +413,14 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u,
 	int64_t trusted = 0;
 	int r;
 
+	if (chain == NULL && !kr_ok) {
+		/* without a vendor key the license is checked with the keyring:
+		 * a keyring problem is not a broken license */
+		c = add(rep, "license", KLIC_CHECK_WARN,
+			"%s: not checked: the keyring %s is not usable", name, u->gnupghome);
+		fix(c, "fix the keyring first (see above); the license file itself may be fine");
+		return;
+	}
 	if (chain != NULL) {
 		(void)klic_clock_read(&trusted, u->home);
 		r = klic_chain_check_file(chain, &res, path, name, mid, now, trusted);
@@ -460,7 +479,7 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u,
 	case KLIC_ERR_CLOCK:
 		c = add(rep, "license", KLIC_CHECK_FAIL,
 			"%s: cannot be checked: the clock is set back", name);
-		fix(c, "set the system clock to the correct time");
+		fix(c, "see the clock check above");
 		break;
 	case KLIC_ERR_LICENSE_NAME:
 		c = add(rep, "license", KLIC_CHECK_FAIL,
@@ -499,7 +518,7 @@ static void check_license(struct klic_doctor_report *rep, struct klic_user *u,
 }
 
 static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u,
-			   struct doctor_vendor *dv, const char *mid, int64_t now)
+			   struct doctor_vendor *dv, const char *mid, int64_t now, int kr_ok)
 {
 	struct dirent **ents = NULL;
 	struct klic_check *c;
@@ -543,7 +562,7 @@ static void check_licenses(struct klic_doctor_report *rep, struct klic_user *u,
 			fix(c, "fix the machine ID first (see above)");
 			continue;
 		}
-		check_license(rep, u, dv, ents[i]->d_name, path, mid, now);
+		check_license(rep, u, dv, ents[i]->d_name, path, mid, now, kr_ok);
 	}
 	for (int i = 0; i < n; i++)
 		free(ents[i]);
@@ -567,7 +586,7 @@ int klic_doctor_run(struct klic_doctor_report *rep, const char *home, const char
 	char mid[KLIC_MACHINE_ID_LEN + 1] = "", klicdir[KLIC_PATH_MAX], issuers_err[600] = "";
 	struct doctor_vendor dv = {{NULL, NULL}};
 	struct klic_user *u;
-	int r, issuers_ok = 1;
+	int r, issuers_ok = 1, kr_ok;
 
 	memset(rep, 0, sizeof(*rep));
 	if ((u = calloc(1, sizeof(*u))) == NULL)
@@ -592,11 +611,11 @@ int klic_doctor_run(struct klic_doctor_report *rep, const char *home, const char
 	if (klic_rq_path(klicdir, u->home, "klic") == 0)
 		(void)check_dir(rep, "state", klicdir, DIR_PRIVATE_WARN, KLIC_CHECK_FAIL,
 				"run: klic init --name NAME --email EMAIL (creates it)");
-	check_keys(rep, u, issuers_ok, issuers_err);
+	kr_ok = check_keys(rep, u, issuers_ok, issuers_err);
 	check_clock(rep, u, now);
 	check_machine_id(rep, mid);
 	check_vendor(rep, &dv);
-	check_licenses(rep, u, &dv, mid, now);
+	check_licenses(rep, u, &dv, mid, now, kr_ok);
 	klic_chain_free(dv.c[0]);
 	klic_chain_free(dv.c[1]);
 

@@ -24,7 +24,7 @@ struct klic_check {
 	char name[16];
 	enum klic_check_status status;
 	char detail[768]; /* what was found; printable ASCII */
-	char fix[384];    /* what to do about it; "" when nothing */
+	char fix[512];    /* what to do about it; "" when nothing */
 };
 
 struct klic_doctor_report {

@@ -26,10 +26,10 @@ int klic_user_init(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], const ch
 
 /* klic trust: import one issuer public key from `file`, pin its
  * fingerprint in <home>/klic/issuers (atomic rewrite) unless present.
- * *added is 1 when newly pinned.  The user's own key is refused
- * (KLIC_ERR_SIG_WRONG_KEY). */
-int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], int *added,
-		    const char *file);
+ * *added is 1 when newly pinned; uid gets the key's first user ID (a
+ * printable copy).  The user's own key is refused (KLIC_ERR_SIG_WRONG_KEY). */
+int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1],
+		    char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *file);
 
 /* Printable copy of a host name: non-printable bytes become '?',
  * truncated to KLIC_MAX_HOSTNAME bytes. */
@@ -57,6 +57,13 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
  * where digest = SHA-256(manifest). */
 int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 		       const uint8_t *manifest, size_t len);
+/* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates) with no
+ * control character (C0, DEL, C1) and no line or bidirectional-format
+ * character: what a name (an OpenPGP user ID) may hold. */
+int klic_text_utf8_ok(const char *s, size_t n);
+/* Remove <home>/klic/pending/<digest>.json (a request whose file could
+ * not be written); a record already gone is fine. */
+int klic_pending_remove(const char *home, const char *digest);
 /* Load and strictly parse the pending request `digest` (64 lower hex).
  * KLIC_ERR_NOT_PENDING if absent or if its bytes do not hash to digest. */
 int klic_pending_load(struct klic_request *out, const char *home, const char *digest);

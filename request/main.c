@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "klic_cli.h"
@@ -53,6 +54,53 @@ int klic_main_user_open(struct klic_user *u, const struct globals *g)
 		return klic_cli_fail(&klic_main_cli, "gpgme", r);
 	if ((r = klic_user_setup(u, home, g->gnupghome, g->passphrase_file)) != 0)
 		return klic_cli_fail(&klic_main_cli, home, r);
+	return 0;
+}
+
+int klic_main_is_folder(const char *path)
+{
+	struct stat st;
+	return path != NULL && strcmp(path, "-") != 0 && stat(path, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+int klic_main_refuse_folder(const char *cmd, const char *path, const char *what)
+{
+	char p[KLIC_PATH_MAX];
+
+	if (!klic_main_is_folder(path))
+		return 0;
+	(void)klic_printable_copy(p, sizeof(p), path, SIZE_MAX);
+	fprintf(stderr, "klic: %s: is a folder: %s takes %s (see 'klic %s%s--help')\n", p, cmd,
+		what, cmd[0] == '-' ? "" : cmd, cmd[0] == '-' ? "" : " ");
+	return KLIC_EXIT_USAGE;
+}
+
+int klic_main_home_made(const struct klic_user *u)
+{
+	struct stat st;
+	char dir[KLIC_PATH_MAX];
+	int n = snprintf(dir, sizeof(dir), "%s/klic", u->home);
+
+	return n > 0 && (size_t)n < sizeof(dir) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int klic_main_user_open_home(struct klic_user *u, const struct globals *g, const char *cmd)
+{
+	struct stat st;
+	int r;
+
+	if ((r = klic_main_user_open(u, g)) != 0)
+		return r;
+	/* a keyring given with --gnupghome is the user's business; our own
+	 * is made by 'klic init' */
+	if (u->own_keyring && stat(u->gnupghome, &st) != 0 && errno == ENOENT) {
+		char home[KLIC_PATH_MAX];
+		(void)klic_printable_copy(home, sizeof(home), u->home, SIZE_MAX);
+		fprintf(stderr, "klic: %s: no klic home at %s: run 'klic init' first\n", cmd, home);
+		klic_user_dispose(u);
+		return KLIC_EXIT_REFUSED;
+	}
 	return 0;
 }
 
@@ -128,18 +176,32 @@ static int cmd_init(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
 	if (name == NULL || email == NULL)
 		return klic_cli_usage(&klic_main_cli, c->name, "--name and --email are required", NULL);
-	if (name[0] == '\0' || email[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
-	    strlen(email) > KLIC_MAX_TEXT_LEN || !klic_is_printable(name, strlen(name)) ||
+	/* UTF-8 names are normal in OpenPGP user IDs; control characters and
+	 * invalid bytes are not */
+	if (name[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
+	    !klic_text_utf8_ok(name, strlen(name)))
+		return klic_cli_usage(&klic_main_cli, c->name,
+				      "--name: 1-200 bytes of UTF-8 text, no control characters",
+				      NULL);
+	if (email[0] == '\0' || strlen(email) > KLIC_MAX_TEXT_LEN ||
 	    !klic_is_printable(email, strlen(email)))
 		return klic_cli_usage(&klic_main_cli, c->name,
-				      "name and email: 1-200 printable ASCII characters", NULL);
+				      "--email: 1-200 printable ASCII characters", NULL);
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	r = klic_user_init(&u, fpr, name, email);
-	if (r != 0)
+	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, u.gnupghome, r);
-	else
-		printf("%s\n", fpr);
+	} else {
+		/* name checked above: UTF-8 text without control characters */
+		printf("key %s %s <%s>\n", fpr, name, email);
+		if (u.n_issuers == 0)
+			printf("next: pin your admin's issuer key (klic-admin export-key gives it): "
+			       "klic trust ISSUER.asc\n");
+		else
+			printf("next: klic request --product KRE|KSE, and give the .kreq to your "
+			       "admin\n");
+	}
 	klic_user_dispose(&u);
 	return r;
 }
@@ -147,19 +209,29 @@ static int cmd_init(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
 	const struct globals *g = ctx;
-	char fpr[KLIC_FPR_HEX_LEN + 1];
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], own[KLIC_FPR_HEX_LEN + 1];
 	struct klic_user u;
 	int r, added = 0;
 
 	if ((r = simple_args(c, argc, argv, 1, "expects one key file")) != 0)
 		return r - 1000;
+	if ((r = klic_main_refuse_folder(c->name, argv[optind], "one key file")) != 0)
+		return r;
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
-	r = klic_user_trust(&u, fpr, &added, argv[optind]);
-	if (r != 0)
+	r = klic_user_trust(&u, fpr, uid, &added, argv[optind]);
+	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, argv[optind], r);
-	else
-		printf("%s\n", fpr);
+	} else {
+		/* uid is a printable copy */
+		printf("issuer %s %s (%s)\n", fpr, uid, added ? "pinned" : "already pinned");
+		if (klic_key_secret_fpr(u.kr, own) != 0)
+			printf("next: make your key: klic init --name NAME --email EMAIL\n");
+		else
+			printf("next: klic request --product KRE|KSE, give the .kreq to your admin, "
+			       "then: klic install FILE.kresp\n");
+		klic_error_clear();
+	}
 	klic_user_dispose(&u);
 	return r;
 }
@@ -204,6 +276,26 @@ static int write_qr_png(const struct klic_qr *q, const char *file)
 		r = klic_write_atomic(file, png, len, 0644, 0);
 	free(png);
 	return r != 0 ? klic_cli_fail(&klic_main_cli, file, r) : KLIC_EXIT_OK;
+}
+
+/* Where request writes, checked before anything is made: binary gzip or
+ * PNG on a terminal is garbage (armor is text and may go there); a folder
+ * is no file name.  0 or the exit status. */
+static int request_outputs_ok(const struct klic_cmd *c, const char *out, const char *png,
+			      unsigned flags)
+{
+	int r;
+
+	if (out != NULL && strcmp(out, "-") == 0 && (flags & KLIC_REQUEST_ARMOR) == 0 &&
+	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "request")) != 0)
+		return r;
+	if (png != NULL && strcmp(png, "-") == 0 &&
+	    (r = klic_cli_binary_stdout(&klic_main_cli, c->name, "PNG")) != 0)
+		return r;
+	if ((r = klic_main_refuse_folder(c->name, out, "-o FILE, a file name")) != 0 ||
+	    (r = klic_main_refuse_folder(c->name, png, "--qr-png FILE, a file name")) != 0)
+		return r;
+	return 0;
 }
 
 static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **argv)
@@ -276,10 +368,12 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	if (to_stdout > 1)
 		return klic_cli_usage(&klic_main_cli, c->name,
 				      "only one of -o -, --qr and --qr-png - can use stdout", NULL);
+	if ((r = request_outputs_ok(c, out, png, flags)) != 0)
+		return r;
 	qr_text = (flags & KLIC_REQUEST_QR) != 0;
 	if (png != NULL)
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
-	if ((r = klic_main_user_open(&u, g)) != 0)
+	if ((r = klic_main_user_open_home(&u, g, c->name)) != 0)
 		return r;
 	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
 	if (r != 0) {
@@ -423,20 +517,23 @@ static const struct klic_cmd cmds[] = {
      NULL, 0},
     {"init", cmd_init, "Create your signing key in klic's keyring.",
      "init --name NAME --email EMAIL",
-     "\n  --name NAME    your name (printable ASCII, at most 200 characters)\n"
-     "  --email EMAIL  your e-mail address\n"
-     "Refused when the keyring already holds a secret key.\n",
+     "\n  --name NAME    your name (UTF-8, at most 200 bytes, no control characters)\n"
+     "  --email EMAIL  your e-mail address (ASCII)\n"
+     "Refused when the keyring already holds a secret key.  Prints\n"
+     "'key FINGERPRINT NAME <EMAIL>' and the next step.\n",
      NULL, 0},
-    {"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint.",
+    {"trust", cmd_trust, "Pin an issuer (admin) public key; prints its fingerprint and name.",
      "trust FILE.asc",
-     "\nOnly responses and licenses signed by a pinned issuer are accepted.\n"
+     "\nOnly responses signed by a pinned issuer are accepted.  Prints\n"
+     "'issuer FINGERPRINT USER-ID (pinned|already pinned)' and the next step.\n"
      "FILE may be binary or ASCII-armored; - reads standard input.\n",
      NULL, 0},
     {"request", cmd_request, "Write a signed license request (.kreq).",
      "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
      "\n  --product KRE|KSE  the product\n"
      "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
-     "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout)\n"
+     "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout,\n"
+     "                     refused on a terminal unless --armor)\n"
      "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
      "                     pasted into an e-mail body or a chat\n"
      "  --qr               also print the request as a QR code on the terminal, for\n"
@@ -447,8 +544,10 @@ static const struct klic_cmd cmds[] = {
      "the request or the PNG).\n",
      NULL, 0},
     {"install", klic_cmd_install, "Verify a response (.kresp) and install its licenses.",
-     "install [--vendor VENDOR.asc] FILE.kresp",
-     "\nFILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
+     "install [--vendor VENDOR.asc] FILE.kresp | install [--vendor VENDOR.asc] DIR",
+     "\nDIR (a shared USB stick): every *.kresp in it that answers a request made\n"
+     "here is installed; those for other machines are named and left alone.\n"
+     "FILE may be binary or armored (-----BEGIN KLIC RESPONSE-----, also as saved\n"
      "from an e-mail); - reads standard input.  The response must be signed by a\n"
      "pinned issuer (it comes from your organization); its license is also checked\n"
      "all the way to the vendor (see 'klic verify --help') against:\n"
@@ -548,6 +647,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "klic: no command given (see 'klic --help')\n");
 		return KLIC_EXIT_USAGE;
 	}
+	if (klic_main_refuse_folder("--passphrase-file", g.passphrase_file, "a file") != 0)
+		return KLIC_EXIT_USAGE;
 	return klic_cli_dispatch(&klic_main_cli, NULL, cmds, sizeof(cmds) / sizeof(cmds[0]), &g,
 				 argc - optind, argv + optind);
 }

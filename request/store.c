@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "klic_request.h"
 #include "request_int.h"
@@ -57,6 +58,18 @@ int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 	    (r = klic_sweep_stale(dir, NULL)) != 0)
 		return r;
 	return klic_write_atomic(path, manifest, len, 0600, 0);
+}
+
+int klic_pending_remove(const char *home, const char *digest)
+{
+	char path[KLIC_PATH_MAX];
+	int r;
+
+	if ((r = pending_path(path, home, digest)) != 0)
+		return r;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return klic_error_set(KLIC_ERR_IO, "%s: %s", path, strerror(errno));
+	return 0;
 }
 
 int klic_pending_load(struct klic_request *out, const char *home, const char *digest)

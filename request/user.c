@@ -10,6 +10,38 @@
 #include "klic_request.h"
 #include "request_int.h"
 
+int klic_text_utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], cp, len, min;
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+		if (len == 0 || c > 0xf4 || n - i < len)
+			return 0;
+		cp = c & (0xff >> (len + 1));
+		for (unsigned k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
+		    cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
+		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 int klic_user_init(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], const char *name,
 		   const char *email)
 {
@@ -17,11 +49,14 @@ int klic_user_init(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], const ch
 	int r;
 
 	fpr[0] = '\0';
-	if (name == NULL || email == NULL || name[0] == '\0' || email[0] == '\0' ||
-	    !klic_is_printable(name, strlen(name)) || !klic_is_printable(email, strlen(email)) ||
-	    strlen(name) > KLIC_MAX_TEXT_LEN || strlen(email) > KLIC_MAX_TEXT_LEN)
+	if (name == NULL || name[0] == '\0' || strlen(name) > KLIC_MAX_TEXT_LEN ||
+	    !klic_text_utf8_ok(name, strlen(name)))
 		return klic_error_set(KLIC_ERR_INVALID_ARG,
-				      "name and email: 1-200 printable ASCII characters");
+				      "--name: 1-200 bytes of UTF-8 text, no control characters");
+	if (email == NULL || email[0] == '\0' || strlen(email) > KLIC_MAX_TEXT_LEN ||
+	    !klic_is_printable(email, strlen(email)))
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "--email: 1-200 printable ASCII characters");
 	if ((r = klic_user_open_keyring(u, 1)) != 0)
 		return r;
 	r = klic_key_secret_fpr(u->kr, existing);
@@ -33,15 +68,16 @@ int klic_user_init(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], const ch
 	return klic_key_generate(u->kr, fpr, name, email);
 }
 
-int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1], int *added,
-		    const char *file)
+int klic_user_trust(struct klic_user *u, char fpr[KLIC_FPR_HEX_LEN + 1],
+		    char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *file)
 {
-	char own[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1];
+	char own[KLIC_FPR_HEX_LEN + 1];
 	uint8_t *key = NULL;
 	size_t keylen = 0;
 	int r;
 
 	fpr[0] = '\0';
+	uid[0] = '\0';
 	*added = 0;
 	/* armored keys are larger than binary ones */
 	if ((r = klic_read_file(&key, &keylen, file, 4 * KLIC_MAX_KEY_BYTES)) != 0)
@@ -160,6 +196,15 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		r = klic_write_atomic(path_out, armor, alen, 0644, 0);
 	else
 		r = klic_write_atomic(path_out, bundle, blen, 0644, 0);
+	if (r != 0) {
+		/* no request left the machine: no pending record of it (the
+		 * write's error stays the one reported) */
+		char d[512];
+		(void)snprintf(d, sizeof(d), "%s", klic_error_detail());
+		(void)klic_pending_remove(u->home, digest);
+		digest[0] = '\0';
+		r = klic_error_set(r, "%s", d);
+	}
 	if (r == 0 && armor_out != NULL && armor_len != NULL) {
 		*armor_out = armor;
 		armor = NULL; /* transferred */

@@ -212,7 +212,8 @@ int klic_check_license_file(struct klic_user *u, struct klic_license *lic, const
 /* A name in the license folder that is a license file: "*.lic", not hidden. */
 int klic_is_license_name(const char *name);
 
-/* Whole days from now until expires (0 when past), as klic prints them. */
+/* Days from now until expires, a part day counted as a whole one (60 for a
+ * fresh 60-day license, 0 once expired), as klic prints them. */
 long klic_days_left(int64_t expires, int64_t now);
 
 #ifdef __cplusplus

@@ -220,5 +220,7 @@ int klic_is_license_name(const char *name)
 
 long klic_days_left(int64_t expires, int64_t now)
 {
-	return expires > now ? (long)((expires - now) / 86400) : 0;
+	/* a part day counts as a day: a fresh 60-day license has 60 days left,
+	 * one with a second left has 1, an expired one 0 */
+	return expires > now ? (long)((expires - now + 86399) / 86400) : 0;
 }

@@ -53,6 +53,17 @@ PY
 chmod 755 "$U/klic/gnupg"
 doc "keyring open to others" 1 "$U" && has "keyring mode named with its fix" "^FAIL +keyring .*mode 0755.* -- chmod 700 $U/klic/gnupg"
 chmod 700 "$U/klic/gnupg"
+# issue 18 item 4: a keyring of the wrong mode is the keyring's problem, not
+# the licenses': one keyring line with chmod, no "broken ... install again"
+chmod 777 "$U/klic/gnupg"
+doc "keyring mode 0777" 1 "$U" &&
+	has "keyring 0777 named with chmod" "^FAIL +keyring +$U/klic/gnupg \(mode 0777\) is open to other users.* -- chmod 700 $U/klic/gnupg\$"
+[ "$(grep -Ec '^FAIL +keyring' doc.txt)" -eq 1 ] && pass "keyring 0777: one keyring line" || fail "keyring lines: $(grep keyring doc.txt)"
+has "keyring 0777: the license is not blamed" "^WARN +license +KRE_.*\.lic: not checked: the keyring $U/klic/gnupg is not usable -- fix the keyring first \(see above\)"
+if grep -Eq 'broken|install the response again' doc.txt; then fail "keyring 0777: a license called broken: $(grep -E 'broken|install the response again' doc.txt)"
+else pass "keyring 0777: no license called broken"; fi
+chmod 700 "$U/klic/gnupg"
+doc "keyring mode fixed" 0 "$U"
 
 chmod 777 "$U"
 doc "home writable by others (a warning)" 0 "$U" && has "home: chmod go-w" "^WARN +home .*writable by others.* -- chmod go-w $U\$"
@@ -69,7 +80,12 @@ doc "issuer trusted again" 0 "$U"
 
 cp "$U/klic/clock" clock.bak
 date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ >"$U/klic/clock"
-doc "clock behind the trusted time" 1 "$U" && has "clock named with its fix" '^FAIL +clock +system clock .* is behind the latest trusted time .* -- set the system clock'
+doc "clock behind the trusted time" 1 "$U" && has "clock named with its fix" '^FAIL +clock +system clock .* is behind the latest trusted time .* -- if the system clock is wrong, set it'
+# issue 18 item 4: the record ahead of a correct clock: the line names the
+# record and how to recover (remove it), and doing so makes the home healthy
+has "clock record named with its path" "^FAIL +clock +system clock .* \(recorded in $U/klic/clock\): no license is valid -- .*if it is right .*: remove $U/klic/clock \(klic then trusts the system clock"
+rm "$U/klic/clock"
+doc "clock record removed as told: healthy again" 0 "$U" && has "no record, clock OK" '^OK +clock +system clock .*; no trusted time recorded yet'
 echo garbage >"$U/klic/clock"
 doc "damaged clock file" 1 "$U" && has "damaged clock named" '^FAIL +clock +.*/klic/clock.*malformed'
 cp clock.bak "$U/klic/clock"

@@ -77,7 +77,7 @@ cd "$BOX"
 t_org_setup "$A" "Runtime Org" 5
 admin export-key -o issuer.asc
 user init --name "Ada" --email ada@test.invalid >/dev/null
-IFPR=$(user trust issuer.asc)
+IFPR=$(user trust issuer.asc | awk '/^issuer / {print $2}')
 MID=$(user id)
 user request --product KRE --seats 3 -o ada.kreq >/dev/null
 admin member add --from-request ada.kreq >/dev/null

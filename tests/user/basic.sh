@@ -27,8 +27,12 @@ if echo "$MID" | grep -Eq '^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$'; 
 [ ! -e "$U" ] && pass "id touches no files" || fail "id created $U"
 
 # --- init ----------------------------------------------------------------------
-fpr=$(user init --name "Ada User" --email ada@test.invalid)
-echo "$fpr" | grep -Eq '^[0-9A-F]{40}$' && pass "init prints the key fingerprint" || fail "init: $fpr"
+out=$(user init --name "Ada User" --email ada@test.invalid)
+fpr=$(echo "$out" | awk '/^key / {print $2}')
+# issue 18 item 15: the fingerprint with the name, and the next step
+[ "$(echo "$out" | head -1)" = "key $fpr Ada User <ada@test.invalid>" ] && echo "$fpr" | grep -Eq '^[0-9A-F]{40}$' &&
+	[ "$(echo "$out" | sed -n 2p)" = "next: pin your admin's issuer key (klic-admin export-key gives it): klic trust ISSUER.asc" ] &&
+	pass "init prints the key with its name and the next step" || fail "init: $out"
 [ "$(stat -c %a "$U/klic/gnupg")" = 700 ] && pass "keyring is 0700" || fail "keyring mode $(stat -c %a "$U/klic/gnupg")"
 expect_fail_file "a second init is refused" "$U/klic" "$U/klic/gnupg" user init --name Ada --email a@x
 expect_msg "second init: already exists" "already exists"
@@ -61,7 +65,9 @@ user request --product KSE -o - > kse-stdout.kreq
 tar tzf kse-stdout.kreq >/dev/null && pass "-o - writes the bundle to stdout" || fail "-o -"
 [ "$(ls "$U/klic/pending" | wc -l)" -eq 3 ] && pass "3 pending records" || fail "pending: $(ls "$U/klic/pending")"
 # no key: refused
-WANT_RC=3 expect_fail_file "request without a key is refused (not found: exit 3)" "$BOX/nokey" "nokey.kreq" "$KLIC" --home "$BOX/nokey" request --product KRE -o nokey.kreq
+# (issue 18 item 5: the home is named, not the output file)
+WANT_RC=1 expect_fail_file "request without a home is refused (exit 1)" "$BOX/nokey" "request" "$KLIC" --home "$BOX/nokey" request --product KRE -o nokey.kreq
+expect_msg "no home: run klic init" "klic: request: no klic home at $BOX/nokey: run 'klic init' first"
 [ ! -e nokey.kreq ] && pass "no output without a key" || fail "nokey.kreq written"
 
 # --- usage errors: exit 2, one line -----------------------------------------------

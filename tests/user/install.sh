@@ -16,8 +16,13 @@ t_org_setup "$A" "Test Org" 5
 KENT=$T_KENT; VKEY="$BOX/vendor.asc"
 admin export-key -o issuer.asc
 user init --name "Ada User" --email ada@test.invalid >/dev/null
-ifpr=$(user trust issuer.asc)
-[ "$(user trust issuer.asc)" = "$ifpr" ] && [ "$(wc -l < "$U/klic/issuers")" -eq 1 ] &&
+out=$(user trust issuer.asc)
+ifpr=$(echo "$out" | awk '/^issuer / {print $2}')
+# issue 18 item 15: the fingerprint with the name, and the next step
+[ "$out" = "issuer $ifpr Test Org Admin <admin@test.invalid> (pinned)
+next: klic request --product KRE|KSE, give the .kreq to your admin, then: klic install FILE.kresp" ] &&
+	pass "trust prints the issuer with its name and the next step" || fail "trust: $out"
+[ "$(user trust issuer.asc | head -1)" = "issuer $ifpr Test Org Admin <admin@test.invalid> (already pinned)" ] && [ "$(wc -l < "$U/klic/issuers")" -eq 1 ] &&
 	pass "trusting twice pins once" || fail "issuers: $(cat "$U/klic/issuers")"
 MID=$(user id)
 user request --product KRE -o ada.kreq >/dev/null
@@ -99,7 +104,11 @@ out=$(user install outbox/ada.kresp)
 [ "$out" = "already installed: $L/KRE_${MID}.lic" ] && [ "$sum" = "$(tree_sum "$U")" ] &&
 	pass "second install: already installed, nothing changed" || fail "re-install: $out"
 out=$(user verify --vendor "$VKEY" "$L/KRE_${MID}.lic" | grep '^valid')
-echo "$out" | grep -Eq "^valid: KRE until [0-9T:-]+Z \(59|60 days left\)" && pass "verify: $out" || fail "verify: $out"
+# issue 18 item 15: a fresh 60-day license has 60 days left (a part day
+# counts as a day), in verify, status and status --json alike
+echo "$out" | grep -Eq "^valid: KRE until [0-9T:-]+Z \(60 days left\)$" && pass "verify: $out" || fail "verify: $out"
+user status --vendor "$VKEY" | grep -F "KRE_${MID}.lic" | grep -q "  60 days left  valid$" &&
+	pass "status: a fresh license shows 60 days left" || fail "status days: $(user status --vendor "$VKEY")"
 user status --vendor "$VKEY" | grep -F "KRE_${MID}.lic" | grep -q "valid$" && pass "status: valid" || fail "status: $(user status --vendor "$VKEY")"
 user status --vendor "$VKEY" --json > st.json
 python3 - st.json "$MID" <<'PY' && pass "status --json: stable keys, one valid license" || fail "status --json: $(cat st.json)"
@@ -109,7 +118,7 @@ assert set(d) == {"licenses", "machine_id", "clock_ok", "clock_record"}, d
 assert d["machine_id"] == sys.argv[2] and d["clock_ok"] is True
 (l,) = d["licenses"]
 assert set(l) == {"file", "product", "machine_id", "license_id", "entitlement_id", "vendor_fpr", "issued", "expires", "days_left", "valid", "reason", "detail"}, l
-assert l["valid"] is True and l["reason"] is None and l["product"] == "KRE" and l["days_left"] >= 59
+assert l["valid"] is True and l["reason"] is None and l["product"] == "KRE" and l["days_left"] == 60, l
 PY
 
 # --- status of broken files, verify refusals -------------------------------------------
@@ -125,6 +134,14 @@ assert d["9.lic"]["valid"] is False and d["9.lic"]["reason"] == "bad signature" 
 assert d["8.lic"]["reason"] == "malformed", d
 assert d["7.lic"]["valid"] is False and d["7.lic"]["reason"] == "renamed (name not granted)", d
 PY
+# issue 18 item 3: the text shows no signed field of a license whose
+# signature did not verify ("-" for product, machine, expiry, days left)
+user status --vendor "$VKEY" > st2.txt
+line=$(grep -F "KRE_${MID}_9.lic" st2.txt)
+if echo "$line" | grep -Eq "^KRE_${MID}_9\.lic  -  -  -  -  bad signature: " && ! echo "$line" | grep -q "days left"; then
+	pass "status text, bad signature: $line"; else fail "status text, bad signature: '$line'"; fi
+line=$(grep -F "KRE_${MID}_8.lic" st2.txt)
+echo "$line" | grep -Eq "^KRE_${MID}_8\.lic  -  -  -  -  malformed: " && pass "status text, malformed: $line" || fail "status text, malformed: '$line'"
 expect_fail_file "verify: edited license" "$L" "$L/KRE_${MID}_9.lic" user verify --vendor "$VKEY" "$L/KRE_${MID}_9.lic"
 expect_fail_file "verify: a license copied to a name it does not grant" "$L" "$L/KRE_${MID}_7.lic" user verify --vendor "$VKEY" "$L/KRE_${MID}_7.lic"
 expect_msg "copied license: message" "license file name not granted by the license"
