@@ -451,6 +451,30 @@ static int part_parse(struct part *p, const struct line *t)
 	return 0;
 }
 
+/* One bundle: one type, one count, one digest, every number once; byno[i]
+ * is then part i. */
+static int parts_one_bundle(struct part **byno, struct part *parts, size_t np)
+{
+	for (size_t k = 0; k < np; k++) {
+		struct part *p = &parts[k];
+		if (p->kind != parts[0].kind)
+			return klic_error_set(KLIC_ERR_ARMOR,
+					      "parts of a KLIC REQUEST and of a KLIC RESPONSE: "
+					      "give the parts of one bundle only");
+		if (strcmp(p->dig, parts[0].dig) != 0 || p->n != parts[0].n)
+			return klic_error_set(KLIC_ERR_ARMOR,
+					      "part %zu/%zu %s is of another bundle than part "
+					      "%zu/%zu %s: give the parts of one bundle only",
+					      p->i, p->n, p->dig, parts[0].i, parts[0].n,
+					      parts[0].dig);
+		if (byno[p->i] != NULL)
+			return klic_error_set(KLIC_ERR_ARMOR, "part %zu/%zu is given twice", p->i,
+					      p->n);
+		byno[p->i] = p;
+	}
+	return 0;
+}
+
 /* Join numbered parts (spec/ARMOR.md section 5.2). */
 static int decode_parts(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 			const uint8_t *text, size_t len, size_t pos0)
@@ -498,30 +522,8 @@ static int decode_parts(uint8_t **out, size_t *outlen, enum klic_bundle_kind kin
 			goto out;
 		}
 	}
-	/* one bundle: one type, one count, one digest, every number once */
-	for (size_t k = 0; k < np; k++) {
-		struct part *p = &parts[k];
-		if (p->kind != parts[0].kind) {
-			r = klic_error_set(KLIC_ERR_ARMOR,
-					   "parts of a KLIC REQUEST and of a KLIC RESPONSE: "
-					   "give the parts of one bundle only");
-			goto out;
-		}
-		if (strcmp(p->dig, parts[0].dig) != 0 || p->n != parts[0].n) {
-			r = klic_error_set(KLIC_ERR_ARMOR,
-					   "part %zu/%zu %s is of another bundle than part "
-					   "%zu/%zu %s: give the parts of one bundle only",
-					   p->i, p->n, p->dig, parts[0].i, parts[0].n,
-					   parts[0].dig);
-			goto out;
-		}
-		if (byno[p->i] != NULL) {
-			r = klic_error_set(KLIC_ERR_ARMOR, "part %zu/%zu is given twice", p->i,
-					   p->n);
-			goto out;
-		}
-		byno[p->i] = p;
-	}
+	if ((r = parts_one_bundle(byno, parts, np)) != 0)
+		goto out;
 	if (parts[0].kind != kind) {
 		r = klic_error_set(KLIC_ERR_TYPE_TAG,
 				   "these are the QR parts of a KLIC %s; a KLIC %s is expected "
@@ -703,8 +705,8 @@ int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 {
 	const char *want = kind_label(kind);
 	char end_want[40];
-	struct line l, begin = {NULL, 0};
-	size_t pos = 0, nbegin = 0, nparts = 0, blk_start = 0, blk_end = 0, skip = 0;
+	struct line l, rest, begin = {NULL, 0};
+	size_t pos = 0, nbegin = 0, nparts = 0, nvalid = 0, blk_start = 0, blk_end = 0, skip = 0;
 	uint8_t *qp = NULL;
 	int r = KLIC_ERR_INTERNAL, found_end = 0;
 
@@ -730,15 +732,19 @@ int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 				begin = l;
 				blk_start = pos;
 			}
-		} else if (part_line(&l, NULL)) {
+		} else if (part_line(&l, &rest)) {
+			struct part pt;
 			nparts++;
+			nvalid += part_parse(&pt, &rest) == 0;
 		}
 	}
-	if (nparts > 0 && nbegin > 0)
+	/* a line of an e-mail around a block may begin like a part line
+	 * ("KLIC REQUEST 2 for the lab"); a whole part line may not */
+	if (nvalid > 0 && nbegin > 0)
 		return klic_error_set(KLIC_ERR_ARMOR,
 				      "both an armor block (-----BEGIN KLIC) and QR part lines "
 				      "(KLIC ... i/n): give one of them only");
-	if (nparts > 0) {
+	if (nparts > 0 && nbegin == 0) {
 		if ((r = decode_parts(out, outlen, kind, text, len, skip)) == 0)
 			klic_error_clear();
 		return r;
