@@ -1,8 +1,9 @@
-/* klic — a request as one QR code (libqrencode), for labs where only a
- * phone camera can carry data out.  The symbol holds the request's ASCII
- * armor (spec/ARMOR.md) in 8-bit mode: plain ASCII survives every scanner
- * app, and a phone can send the scanned text as an e-mail body, which
- * klic-admin reads as it is.  Rendering goes to memory; the caller prints
+/* klic — a request as QR codes (libqrencode), for labs where only a phone
+ * camera can carry data out: one code of the request's ASCII armor (for a
+ * PNG), or numbered parts (spec/ARMOR.md section 5), one small code each,
+ * that fit an 80x24 terminal.  8-bit mode, plain ASCII: it survives every
+ * scanner app, and a phone can send the scanned text as an e-mail body,
+ * which klic-admin reads as it is (joining the parts).  Rendering goes to memory; the caller prints
  * or writes it.  Library code: never prints, never exits. */
 #ifndef KLIC_QR_H
 #define KLIC_QR_H

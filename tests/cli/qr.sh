@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# QR transport (spec/ARMOR.md section 4), decoded by an independent decoder
-# (zbarimg from Debian's zbar-tools): the PNG of `klic request --qr-png`
-# and the terminal rendering of `klic request --qr` both decode to exactly
-# the request's armor, byte for byte; the .kreq inside is the file written;
-# klic-admin accepts the decoded text and its response installs.
+# QR transport (spec/ARMOR.md sections 4 and 5), decoded by an independent
+# decoder (zbarimg from Debian's zbar-tools): the PNG of `klic request
+# --qr-png` decodes to exactly the request's armor; the terminal rendering of
+# `klic request --qr` is numbered codes that each fit 80x24, each decoded,
+# joined (independently) back into the .kreq byte for byte; klic-admin
+# issue and klic install join parts (any order, zbarimg's own output, an
+# e-mail) and refuse a missing, repeated, foreign or damaged part with one
+# line, exit 1, nothing changed; on a terminal (script(1)) one code a
+# screen, a key for the next, and a note first when the terminal is small.
 # Usage: qr.sh KLIC KLIC_ADMIN   (exit 77 = skipped: no zbarimg)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"

@@ -241,7 +241,7 @@ static void test_format(void **state)
 	}
 }
 
-/* spec/ARMOR.md section 5, computed with Python's base64 and quopri */
+/* spec/ARMOR.md section 6, computed with Python's base64 and quopri */
 static void test_spec_vector(void **state)
 {
 	static const char want[] =
