@@ -179,6 +179,13 @@ static int parse_seats(unsigned *out, const char *s)
 	return 0;
 }
 
+/* One key from the terminal: 1 to go on, 0 for q, ^C or end of input. */
+static int qr_next_key(void)
+{
+	char key = 0;
+	return read(STDIN_FILENO, &key, 1) == 1 && key != 'q' && key != 'Q' && key != 3;
+}
+
 /* --qr: the request as numbered codes that each fit 80x24 (spec/ARMOR.md
  * section 5).  On a terminal: a note first when it is smaller than a code
  * needs, then one code a screen, the next after a keypress ("q" stops);
@@ -186,16 +193,18 @@ static int parse_seats(unsigned *out, const char *s)
 static int show_qr_parts(const char *armor, size_t alen, size_t *shown)
 {
 	struct klic_qr **codes = NULL;
-	size_t n = 0;
-	int r, tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	size_t n = 0, total;
+	int r, small, tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	struct winsize ws;
 	struct termios saved, raw;
 
 	*shown = 0;
 	if ((r = klic_qr_encode_parts(&codes, &n, NULL, KLIC_KIND_REQUEST, armor, alen)) != 0)
 		return klic_cli_fail(&klic_main_cli, "qr", r);
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
-	    (ws.ws_col < KLIC_QR_TERM_COLS || ws.ws_row < KLIC_QR_TERM_LINES))
+	total = n;
+	small = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+		ws.ws_col > 0 && (ws.ws_col < KLIC_QR_TERM_COLS || ws.ws_row < KLIC_QR_TERM_LINES);
+	if (small)
 		fprintf(stderr,
 			"klic: request: note: each QR code needs %d columns and %d lines, the "
 			"terminal has %ux%u: enlarge the window or use a smaller font (or "
@@ -204,15 +213,23 @@ static int show_qr_parts(const char *armor, size_t alen, size_t *shown)
 			(unsigned)ws.ws_row);
 	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		raw = saved;
-		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO | ISIG); /* ^C: a key that stops */
 		raw.c_cc[VMIN] = 1;
 		raw.c_cc[VTIME] = 0;
 		(void)tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 	} else {
 		tty = 0;
 	}
+	if (tty && small) {
+		/* the note stays readable until the user has seen it */
+		printf("press a key to show them anyway (q stops)");
+		fflush(stdout);
+		if (!qr_next_key())
+			n = 0;
+		putchar('\n');
+	}
 	for (size_t i = 0; i < n; i++) {
-		char *text = NULL, key = 0;
+		char *text = NULL;
 		size_t tlen = 0;
 		if ((r = klic_qr_render_text(&text, &tlen, codes[i])) != 0) {
 			r = klic_cli_fail(&klic_main_cli, "qr", r);
@@ -230,17 +247,19 @@ static int show_qr_parts(const char *armor, size_t alen, size_t *shown)
 		printf("part %zu/%zu: scan it, then press a key%s", i + 1, n,
 		       i + 1 < n ? " for the next (q stops)" : "");
 		fflush(stdout);
-		if (read(STDIN_FILENO, &key, 1) != 1 || key == 'q' || key == 'Q')
+		if (!qr_next_key())
 			break;
 	}
 	if (tty) {
 		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-		fputs("\033[H\033[2J", stdout);
+		if (*shown > 0)
+			fputs("\033[H\033[2J", stdout);
 	}
-	klic_qr_free_parts(codes, n);
-	if (r == 0 && *shown < n)
-		fprintf(stderr, "klic: request: stopped at QR code %zu of %zu\n", *shown, n);
-	return r == 0 ? (int)n : r > 0 ? -r : r;
+	fflush(stdout);
+	if (r == 0 && *shown < total)
+		fprintf(stderr, "klic: request: stopped after %zu of %zu QR codes\n", *shown, total);
+	klic_qr_free_parts(codes, total);
+	return r == 0 ? (int)total : r > 0 ? -r : r;
 }
 
 /* Where --qr-png goes: "-" is standard output. */

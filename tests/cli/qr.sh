@@ -141,6 +141,8 @@ grep -q '^QR-Code:KLIC REQUEST 1/' k.zbar && pass "zbarimg's own output (QR-Code
 	fail "zbarimg output: $(head -1 k.zbar)"
 check "klic-admin issue joins the parts given in reverse order" admin issue k.rev -o pout --yes
 check "klic-admin issue joins zbarimg's output (QR-Code: lines)" admin issue k.zbar -o zout --yes
+admin member add --from-request k.zbar >mem.txt 2>&1 && grep -q "(already a member)" mem.txt &&
+	pass "member add --from-request reads the joined parts: $(cat mem.txt)" || fail "member add: $(cat mem.txt)"
 cmp -s pout/k.rev.kresp zout/k.zbar.kresp && pass "both give the same response (one request)" ||
 	fail "the two responses differ"
 check "klic install joins the parts of a response (split independently, in an e-mail)" \
@@ -216,18 +218,26 @@ grep -aq "QR codes: \([0-9]*\) of \1 parts shown" tty1.txt && pass "every code s
 	fail "not all shown: $(grep -a 'QR codes' tty1.txt)"
 [ -f t1.kreq ] || fail "t1.kreq missing"
 printf 'q' | script -qec "stty rows 24 cols 80; $KQ request --product KRE -o t2.kreq --qr" /dev/null >tty2.txt 2>&1
-grep -aq "klic: request: stopped at QR code 1 of " tty2.txt && grep -aq "QR codes: 1 of [0-9]* parts shown" tty2.txt &&
+grep -aq "klic: request: stopped after 1 of [0-9]* QR codes" tty2.txt && grep -aq "QR codes: 1 of [0-9]* parts shown" tty2.txt &&
 	pass "q stops after the first code, and says so" || fail "q: $(grep -a 'QR\|stopped' tty2.txt)"
+# a small terminal: the note first, then a key to go on (q stops, nothing shown)
 printf '%*s' 40 '' | tr ' ' n | script -qec "stty rows 20 cols 40; $KQ request --product KRE -o t3.kreq --qr" /dev/null >tty3.txt 2>&1
 note="klic: request: note: each QR code needs 45 columns and 24 lines, the terminal has 40x20: enlarge the window or use a smaller font (or --qr-png FILE)"
 if grep -aqF "$note" tty3.txt; then
 	before=$(grep -abo -F "$note" tty3.txt | sed -n '1s/:.*//p')
+	prompt=$(grep -abo -F "press a key to show them anyway (q stops)" tty3.txt | sed -n '1s/:.*//p')
 	first=$(grep -abo $'\e\[30;107m' tty3.txt | sed -n '1s/:.*//p')
-	[ "$before" -lt "$first" ] && pass "a small terminal: '$note', before the first code" ||
-		fail "the note comes after a code"
+	[ -n "$prompt" ] && [ -n "$first" ] && [ "$before" -lt "$prompt" ] && [ "$prompt" -lt "$first" ] &&
+		pass "a small terminal: '$note', then a key before the first code" ||
+		fail "the note or its key come after a code"
 else
 	fail "no note for a 40x20 terminal: $(grep -a note tty3.txt)"
 fi
+printf 'q' | script -qec "stty rows 20 cols 40; $KQ request --product KRE -o t4.kreq --qr" /dev/null >tty4.txt 2>&1
+grep -aqF "$note" tty4.txt && ! grep -aq $'\e\[30;107m' tty4.txt &&
+	grep -aq "klic: request: stopped after 0 of [0-9]* QR codes" tty4.txt && [ -f t4.kreq ] &&
+	pass "q at the note: no code printed, the note stays, the .kreq is written" ||
+	fail "q at the note: $(grep -a 'stopped\|note' tty4.txt)"
 
 # --- usage: stdout can carry one thing; nothing is made ------------------------------------
 P="$U/klic/pending"
