@@ -270,7 +270,8 @@ int klic_armor_parts(char ***out, size_t *count, enum klic_bundle_kind kind, con
 		size_t head = 5 + strlen(label) + 1 + d + 1 + d + 1 + KLIC_ARMOR_PART_DIGEST + 1;
 		if (max_text < head + 4 + 1)
 			return klic_error_set(KLIC_ERR_INVALID_ARG,
-					      "armor_parts: %zu bytes cannot hold a part", max_text);
+					      "armor_parts: %zu bytes cannot hold a part",
+					      max_text);
 		chunk = (max_text - head - 1) / 4 * 3;
 		if ((len + chunk - 1) / chunk <= (d == 1 ? 9u : KLIC_ARMOR_MAX_PARTS))
 			n = (len + chunk - 1) / chunk;

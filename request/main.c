@@ -257,7 +257,8 @@ static int show_qr_parts(const char *armor, size_t alen, size_t *shown)
 	}
 	fflush(stdout);
 	if (r == 0 && *shown < total)
-		fprintf(stderr, "klic: request: stopped after %zu of %zu QR codes\n", *shown, total);
+		fprintf(stderr, "klic: request: stopped after %zu of %zu QR codes\n", *shown,
+			total);
 	klic_qr_free_parts(codes, total);
 	return r == 0 ? (int)total : r > 0 ? -r : r;
 }

@@ -167,9 +167,8 @@ static void test_parts(void **state)
 
 		assert_int_equal(klic_armor_encode(&armor, &alen, KLIC_KIND_REQUEST, bin, sizes[k]),
 				 0);
-		assert_int_equal(klic_qr_encode_parts(&codes, &n, &texts, KLIC_KIND_REQUEST, armor,
-						      alen),
-				 0);
+		assert_int_equal(
+		    klic_qr_encode_parts(&codes, &n, &texts, KLIC_KIND_REQUEST, armor, alen), 0);
 		assert_true(n >= 1 && n <= KLIC_ARMOR_MAX_PARTS);
 		assert_true(n == 1 || sizes[k] > 57);
 		for (size_t i = 0; i < n; i++) {
@@ -179,7 +178,8 @@ static void test_parts(void **state)
 			assert_memory_equal(texts[i], head, strlen(head));
 			assert_true(strlen(texts[i]) <= KLIC_QR_TERM_BYTES);
 			assert_true(klic_qr_version(codes[i]) <= KLIC_QR_TERM_VERSION);
-			assert_true(klic_qr_width(codes[i]) + 2 * KLIC_QR_QUIET <= KLIC_QR_TERM_COLS);
+			assert_true(klic_qr_width(codes[i]) + 2 * KLIC_QR_QUIET <=
+				    KLIC_QR_TERM_COLS);
 			assert_int_equal(klic_qr_render_text(&t, &tl, codes[i]), 0);
 			for (const char *p = t; (p = strchr(p, '\n')) != NULL; p++)
 				lines++;
@@ -195,8 +195,9 @@ static void test_parts(void **state)
 	{
 		struct klic_qr **codes = (struct klic_qr **)1;
 		size_t n = 5;
-		assert_int_equal(klic_qr_encode_parts(&codes, &n, NULL, KLIC_KIND_REQUEST, "hello", 5),
-				 KLIC_ERR_ARMOR);
+		assert_int_equal(
+		    klic_qr_encode_parts(&codes, &n, NULL, KLIC_KIND_REQUEST, "hello", 5),
+		    KLIC_ERR_ARMOR);
 		assert_null(codes);
 		assert_int_equal(n, 0);
 	}
@@ -205,12 +206,9 @@ static void test_parts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_capacity),
-	    cmocka_unit_test(test_level_boost),
-	    cmocka_unit_test(test_text),
-	    cmocka_unit_test(test_png),
-	    cmocka_unit_test(test_term_capacity),
-	    cmocka_unit_test(test_parts),
+	    cmocka_unit_test(test_capacity),      cmocka_unit_test(test_level_boost),
+	    cmocka_unit_test(test_text),          cmocka_unit_test(test_png),
+	    cmocka_unit_test(test_term_capacity), cmocka_unit_test(test_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

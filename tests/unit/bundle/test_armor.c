@@ -658,7 +658,8 @@ static void test_parts_roundtrip(void **state)
 				const char *nl = strchr(parts[i], '\n');
 				assert_true(strlen(parts[i]) <= max);
 				assert_non_null(nl);
-				(void)snprintf(head, sizeof head, "KLIC REQUEST %zu/%zu ", i + 1, n);
+				(void)snprintf(head, sizeof head, "KLIC REQUEST %zu/%zu ", i + 1,
+					       n);
 				assert_memory_equal(parts[i], head, strlen(head));
 				/* slices of one size, a multiple of 3, but the last */
 				if (i == 0)
@@ -755,7 +756,8 @@ static void test_parts_refused(void **state)
 		char *v = strdup(parts_vector);
 		assert_non_null(v);
 		expect_refused(KLIC_KIND_REQUEST, second, KLIC_ERR_ARMOR);
-		assert_non_null(strstr(klic_error_detail(), "part 1/2 is missing (1 of 2 parts given)"));
+		assert_non_null(
+		    strstr(klic_error_detail(), "part 1/2 is missing (1 of 2 parts given)"));
 		v[second - parts_vector] = '\0';
 		expect_refused(KLIC_KIND_REQUEST, v, KLIC_ERR_ARMOR);
 		assert_non_null(strstr(klic_error_detail(), "part 2/2 is missing"));
@@ -767,13 +769,15 @@ static void test_parts_refused(void **state)
 	/* an armor block and parts together */
 	{
 		uint8_t b[3] = {1, 2, 3};
-		char *a = armor_of(KLIC_KIND_REQUEST, b, 3), *v = malloc(strlen(a) + sizeof parts_vector);
+		char *a = armor_of(KLIC_KIND_REQUEST, b, 3),
+		     *v = malloc(strlen(a) + sizeof parts_vector);
 		assert_non_null(v);
 		(void)snprintf(v, strlen(a) + sizeof parts_vector, "%s%s", parts_vector, a);
 		expect_refused(KLIC_KIND_REQUEST, v, KLIC_ERR_ARMOR);
 		assert_non_null(strstr(klic_error_detail(), "both an armor block"));
 		/* a line that only begins like a part line is e-mail text */
-		(void)snprintf(v, strlen(a) + sizeof parts_vector, "KLIC REQUEST 2 for lab 4\n%s", a);
+		(void)snprintf(v, strlen(a) + sizeof parts_vector, "KLIC REQUEST 2 for lab 4\n%s",
+			       a);
 		expect_decodes(KLIC_KIND_REQUEST, v, b, 3);
 		free(v);
 		free(a);
