@@ -222,13 +222,100 @@ out:
 	return r;
 }
 
-int klic_armor_detect(const uint8_t *buf, size_t len)
+/* ---- numbered parts --------------------------------------------------------- */
+
+static const char part_qr_prefix[] = "QR-Code:"; /* zbarimg without --raw */
+
+void klic_armor_parts_free(char **parts, size_t count)
 {
-	if (buf == NULL || len < sizeof(begin_prefix) - 1)
-		return 0;
-	if (buf[0] == 0x1f && buf[1] == 0x8b)
-		return 0; /* gzip: a binary bundle */
-	return memmem(buf, len, begin_prefix, sizeof(begin_prefix) - 1) != NULL;
+	if (parts == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(parts[i]);
+	free(parts);
+}
+
+/* "0a1b2c3d": the first KLIC_ARMOR_PART_DIGEST hex digits of SHA-256. */
+static int part_digest(char out[KLIC_ARMOR_PART_DIGEST + 1], const uint8_t *bin, size_t len)
+{
+	char hex[KLIC_SHA256_HEX_LEN + 1];
+	int r = klic_sha256_hex(hex, bin, len);
+	if (r != 0)
+		return r;
+	memcpy(out, hex, KLIC_ARMOR_PART_DIGEST);
+	out[KLIC_ARMOR_PART_DIGEST] = '\0';
+	return 0;
+}
+
+int klic_armor_parts(char ***out, size_t *count, enum klic_bundle_kind kind, const uint8_t *bin,
+		     size_t len, size_t max_text)
+{
+	const char *label = kind_label(kind);
+	char **parts = NULL, dig[KLIC_ARMOR_PART_DIGEST + 1];
+	size_t chunk = 0, n = 0, made = 0;
+	int r = KLIC_ERR_INTERNAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (count != NULL)
+		*count = 0;
+	if (out == NULL || count == NULL || label == NULL || bin == NULL || len == 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "armor_parts: bad argument");
+	if (len > KLIC_MAX_BUNDLE_BYTES)
+		return klic_error_set(KLIC_ERR_TOO_BIG, "bundle larger than %u bytes",
+				      KLIC_MAX_BUNDLE_BYTES);
+	/* "KLIC " label " " i "/" n " " digest LF, base64 LF; i and n of
+	 * 1 digit, else of 2 */
+	for (size_t d = 1; d <= 2 && n == 0; d++) {
+		size_t head = 5 + strlen(label) + 1 + d + 1 + d + 1 + KLIC_ARMOR_PART_DIGEST + 1;
+		if (max_text < head + 4 + 1)
+			return klic_error_set(KLIC_ERR_INVALID_ARG,
+					      "armor_parts: %zu bytes cannot hold a part",
+					      max_text);
+		chunk = (max_text - head - 1) / 4 * 3;
+		if ((len + chunk - 1) / chunk <= (d == 1 ? 9u : KLIC_ARMOR_MAX_PARTS))
+			n = (len + chunk - 1) / chunk;
+	}
+	if (n == 0)
+		return klic_error_set(KLIC_ERR_TOO_BIG,
+				      "%zu bytes need more than %d parts of %zu bytes", len,
+				      KLIC_ARMOR_MAX_PARTS, max_text);
+	/* slices of equal size, a multiple of 3 bytes (no padding but the last) */
+	chunk = ((len + n - 1) / n + 2) / 3 * 3;
+	n = (len + chunk - 1) / chunk;
+	if ((r = part_digest(dig, bin, len)) != 0)
+		return r;
+	if ((parts = calloc(n, sizeof(*parts))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "armor parts");
+	for (made = 0; made < n; made++) {
+		size_t off = made * chunk, sl = len - off < chunk ? len - off : chunk;
+		size_t cap = max_text + 1, o;
+		int h;
+
+		if ((parts[made] = malloc(cap)) == NULL) {
+			r = klic_error_set(KLIC_ERR_NOMEM, "armor parts");
+			goto out;
+		}
+		h = snprintf(parts[made], cap, "KLIC %s %zu/%zu %s\n", label, made + 1, n, dig);
+		if (h < 0 || (size_t)h + b64_len(sl) + 1 > max_text) {
+			r = klic_error_set(KLIC_ERR_INTERNAL, "armor parts: part %zu too long",
+					   made + 1);
+			goto out;
+		}
+		o = (size_t)h;
+		if ((r = klic_base64_encode(parts[made] + o, cap - o, bin + off, sl)) != 0)
+			goto out;
+		o += b64_len(sl);
+		parts[made][o++] = '\n';
+		parts[made][o] = '\0';
+	}
+	*out = parts;
+	parts = NULL; /* transferred */
+	*count = n;
+	r = 0;
+out:
+	klic_armor_parts_free(parts, n);
+	return r;
 }
 
 /* ---- decoding -------------------------------------------------------------- */
@@ -276,6 +363,225 @@ static int line_is(const struct line *l, const char *s)
 static int line_starts(const struct line *l, const char *s)
 {
 	return l->n >= strlen(s) && memcmp(l->p, s, strlen(s)) == 0;
+}
+
+/* A line that begins a part: after an optional "QR-Code:", "KLIC REQUEST "
+ * or "KLIC RESPONSE " and a digit.  *rest is the text after "KLIC ". */
+static int part_line(const struct line *l, struct line *rest)
+{
+	struct line t = *l;
+	size_t pl = sizeof part_qr_prefix - 1;
+
+	if (t.n >= pl && memcmp(t.p, part_qr_prefix, pl) == 0) {
+		t.p += pl;
+		t.n -= pl;
+	}
+	if (!line_starts(&t, "KLIC "))
+		return 0;
+	t.p += 5;
+	t.n -= 5;
+	if (!((line_starts(&t, "REQUEST ") && t.n > 8 && t.p[8] >= '0' && t.p[8] <= '9') ||
+	      (line_starts(&t, "RESPONSE ") && t.n > 9 && t.p[9] >= '0' && t.p[9] <= '9')))
+		return 0;
+	if (rest != NULL)
+		*rest = t;
+	return 1;
+}
+
+int klic_armor_detect(const uint8_t *buf, size_t len)
+{
+	struct line l;
+	size_t pos = 0;
+
+	if (buf == NULL || len < sizeof(begin_prefix) - 1)
+		return 0;
+	if (buf[0] == 0x1f && buf[1] == 0x8b)
+		return 0; /* gzip: a binary bundle */
+	if (memmem(buf, len, begin_prefix, sizeof(begin_prefix) - 1) != NULL)
+		return 1;
+	if (memmem(buf, len, "KLIC RE", 7) == NULL)
+		return 0;
+	while (next_line(&l, buf, len, &pos))
+		if (part_line(&l, NULL))
+			return 1;
+	return 0;
+}
+
+/* A decimal number of 1 or 2 digits, no leading zero, 1..99; advances. */
+static int part_number(size_t *v, const struct line *t, size_t *i)
+{
+	size_t k = *i, x = 0;
+
+	if (k >= t->n || t->p[k] < '1' || t->p[k] > '9')
+		return -1;
+	while (k < t->n && t->p[k] >= '0' && t->p[k] <= '9' && k - *i < 3)
+		x = x * 10 + (size_t)(t->p[k++] - '0');
+	if (k - *i > 2)
+		return -1;
+	*v = x;
+	*i = k;
+	return 0;
+}
+
+struct part {
+	size_t i, n;
+	enum klic_bundle_kind kind;
+	char dig[KLIC_ARMOR_PART_DIGEST + 1];
+	struct line data;
+};
+
+/* Parse "REQUEST i/n digest" (rest of a part line, after "KLIC "). */
+static int part_parse(struct part *p, const struct line *t)
+{
+	size_t k;
+
+	if (line_starts(t, "REQUEST ")) {
+		p->kind = KLIC_KIND_REQUEST;
+		k = 8;
+	} else {
+		p->kind = KLIC_KIND_RESPONSE;
+		k = 9;
+	}
+	if (part_number(&p->i, t, &k) != 0 || k >= t->n || t->p[k++] != '/' ||
+	    part_number(&p->n, t, &k) != 0 || k >= t->n || t->p[k++] != ' ' ||
+	    t->n - k != KLIC_ARMOR_PART_DIGEST ||
+	    !klic_is_hex((const char *)t->p + k, KLIC_ARMOR_PART_DIGEST) || p->i > p->n)
+		return -1;
+	memcpy(p->dig, t->p + k, KLIC_ARMOR_PART_DIGEST);
+	p->dig[KLIC_ARMOR_PART_DIGEST] = '\0';
+	return 0;
+}
+
+/* One bundle: one type, one count, one digest, every number once; byno[i]
+ * is then part i. */
+static int parts_one_bundle(struct part **byno, struct part *parts, size_t np)
+{
+	for (size_t k = 0; k < np; k++) {
+		struct part *p = &parts[k];
+		if (p->kind != parts[0].kind)
+			return klic_error_set(KLIC_ERR_ARMOR,
+					      "parts of a KLIC REQUEST and of a KLIC RESPONSE: "
+					      "give the parts of one bundle only");
+		if (strcmp(p->dig, parts[0].dig) != 0 || p->n != parts[0].n)
+			return klic_error_set(KLIC_ERR_ARMOR,
+					      "part %zu/%zu %s is of another bundle than part "
+					      "%zu/%zu %s: give the parts of one bundle only",
+					      p->i, p->n, p->dig, parts[0].i, parts[0].n,
+					      parts[0].dig);
+		if (byno[p->i] != NULL)
+			return klic_error_set(KLIC_ERR_ARMOR, "part %zu/%zu is given twice", p->i,
+					      p->n);
+		byno[p->i] = p;
+	}
+	return 0;
+}
+
+/* Join numbered parts (spec/ARMOR.md section 5.2). */
+static int decode_parts(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
+			const uint8_t *text, size_t len, size_t pos0)
+{
+	struct part *parts = NULL, *byno[KLIC_ARMOR_MAX_PARTS + 1] = {NULL};
+	struct line l, rest;
+	size_t pos = pos0, np = 0, total = 0, o = 0, lineno = 0;
+	uint8_t *bin = NULL;
+	char dig[KLIC_ARMOR_PART_DIGEST + 1];
+	int r = KLIC_ERR_INTERNAL;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((parts = calloc(KLIC_ARMOR_MAX_PARTS, sizeof(*parts))) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "armor parts");
+	while (next_line(&l, text, len, &pos)) {
+		struct part *p;
+		size_t dpos;
+
+		lineno++;
+		if (!part_line(&l, &rest))
+			continue;
+		if (np == KLIC_ARMOR_MAX_PARTS) {
+			r = klic_error_set(KLIC_ERR_ARMOR, "more than %d QR part lines",
+					   KLIC_ARMOR_MAX_PARTS);
+			goto out;
+		}
+		p = &parts[np++];
+		if (part_parse(p, &rest) != 0) {
+			r = klic_error_set(KLIC_ERR_ARMOR,
+					   "line %zu is not a part line \"KLIC %s i/n digest\": "
+					   "\"%.*s\"",
+					   lineno, kind_label(kind), (int)(l.n > 40 ? 40 : l.n),
+					   (const char *)l.p);
+			goto out;
+		}
+		/* the data: the next non-empty line */
+		dpos = pos;
+		p->data.n = 0;
+		while (next_line(&p->data, text, len, &dpos) && p->data.n == 0)
+			;
+		if (p->data.n == 0 || part_line(&p->data, NULL)) {
+			r = klic_error_set(KLIC_ERR_ARMOR, "part %zu/%zu has no data line after it",
+					   p->i, p->n);
+			goto out;
+		}
+	}
+	if ((r = parts_one_bundle(byno, parts, np)) != 0)
+		goto out;
+	if (parts[0].kind != kind) {
+		r = klic_error_set(KLIC_ERR_TYPE_TAG,
+				   "these are the QR parts of a KLIC %s; a KLIC %s is expected "
+				   "here",
+				   kind_label(parts[0].kind), kind_label(kind));
+		goto out;
+	}
+	for (size_t i = 1; i <= parts[0].n; i++) {
+		if (byno[i] == NULL) {
+			size_t missing = 0;
+			for (size_t j = 1; j <= parts[0].n; j++)
+				missing += byno[j] == NULL;
+			r = klic_error_set(KLIC_ERR_ARMOR,
+					   "part %zu/%zu is missing (%zu of %zu parts given)", i,
+					   parts[0].n, parts[0].n - missing, parts[0].n);
+			goto out;
+		}
+		total += byno[i]->data.n;
+	}
+	if (total / 4 * 3 > KLIC_MAX_BUNDLE_BYTES) {
+		r = klic_error_set(KLIC_ERR_TOO_BIG, "joined parts larger than %u bytes",
+				   KLIC_MAX_BUNDLE_BYTES);
+		goto out;
+	}
+	if ((bin = malloc(total / 4 * 3 + 3)) == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "armor parts");
+		goto out;
+	}
+	for (size_t i = 1; i <= parts[0].n; i++) {
+		size_t got = 0;
+		const struct line *d = &byno[i]->data;
+		if ((r = klic_base64_decode(bin + o, total / 4 * 3 + 3 - o, &got,
+					    (const char *)d->p, d->n)) != 0) {
+			char det[200];
+			(void)snprintf(det, sizeof det, "%s", klic_error_detail());
+			r = klic_error_set(r, "part %zu/%zu: %s", i, parts[0].n, det);
+			goto out;
+		}
+		o += got;
+	}
+	if ((r = part_digest(dig, bin, o)) != 0)
+		goto out;
+	if (strcmp(dig, parts[0].dig) != 0) {
+		r = klic_error_set(KLIC_ERR_ARMOR,
+				   "the joined parts do not match their digest %s (%s): a part "
+				   "was changed or damaged on the way",
+				   parts[0].dig, dig);
+		goto out;
+	}
+	*out = bin;
+	bin = NULL; /* transferred */
+	*outlen = o;
+	r = 0;
+out:
+	free(bin);
+	free(parts);
+	return r;
 }
 
 /* Decode the lines of one block (between BEGIN and END): base64 lines,
@@ -400,8 +706,8 @@ int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 {
 	const char *want = kind_label(kind);
 	char end_want[40];
-	struct line l, begin = {NULL, 0};
-	size_t pos = 0, nbegin = 0, blk_start = 0, blk_end = 0, skip = 0;
+	struct line l, rest, begin = {NULL, 0};
+	size_t pos = 0, nbegin = 0, nparts = 0, nvalid = 0, blk_start = 0, blk_end = 0, skip = 0;
 	uint8_t *qp = NULL;
 	int r = KLIC_ERR_INTERNAL, found_end = 0;
 
@@ -427,7 +733,22 @@ int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 				begin = l;
 				blk_start = pos;
 			}
+		} else if (part_line(&l, &rest)) {
+			struct part pt;
+			nparts++;
+			nvalid += part_parse(&pt, &rest) == 0;
 		}
+	}
+	/* a line of an e-mail around a block may begin like a part line
+	 * ("KLIC REQUEST 2 for the lab"); a whole part line may not */
+	if (nvalid > 0 && nbegin > 0)
+		return klic_error_set(KLIC_ERR_ARMOR,
+				      "both an armor block (-----BEGIN KLIC) and QR part lines "
+				      "(KLIC ... i/n): give one of them only");
+	if (nparts > 0 && nbegin == 0) {
+		if ((r = decode_parts(out, outlen, kind, text, len, skip)) == 0)
+			klic_error_clear();
+		return r;
 	}
 	if (nbegin == 0)
 		return klic_error_set(KLIC_ERR_ARMOR,

@@ -49,7 +49,8 @@ int klic_armor_encode(char **out, size_t *outlen, enum klic_bundle_kind kind, co
 		      size_t len);
 
 /* 1 when buf looks like armored input (it does not start with the gzip
- * magic and holds the text "-----BEGIN KLIC "), else 0.  Decides only
+ * magic and holds the text "-----BEGIN KLIC " or a line that begins a
+ * part, "KLIC REQUEST " or "KLIC RESPONSE " and a digit), else 0.  Decides only
  * which decoder runs; klic_armor_decode() checks everything. */
 int klic_armor_detect(const uint8_t *buf, size_t len);
 
@@ -60,9 +61,35 @@ int klic_armor_detect(const uint8_t *buf, size_t len);
  * RESPONSE is expected or the reverse), KLIC_ERR_ARMOR (anything else:
  * missing or repeated BEGIN line, missing END line, armor headers, a
  * character outside base64, bad padding, checksum line missing or
- * mismatching). */
+ * mismatching; for parts: a malformed part line, a part without its
+ * data line, parts of two bundles, a repeated or missing part, joined
+ * bytes that do not match the digest). */
 int klic_armor_decode(uint8_t **out, size_t *outlen, enum klic_bundle_kind kind,
 		      const uint8_t *text, size_t len);
+
+/* ---- numbered parts (spec/ARMOR.md section 5) ------------------------------
+ * A bundle split into small texts, one per QR code that fits a terminal:
+ *
+ *   KLIC REQUEST 3/15 0a1b2c3d
+ *   <base64 of this part's slice of the binary bundle>
+ *
+ * i/n numbers the part (1 <= i <= n <= KLIC_ARMOR_MAX_PARTS), the 8 hex
+ * digits are the start of the SHA-256 of the whole binary bundle.
+ * klic_armor_decode() joins parts given in one text (any order, blank lines
+ * or zbarimg's "QR-Code:" prefix between them) and refuses a missing,
+ * repeated or foreign part. */
+#define KLIC_ARMOR_MAX_PARTS 99
+#define KLIC_ARMOR_PART_DIGEST 8 /* hex digits of SHA-256 in every part line */
+
+/* Split bin[0..len) into the fewest parts whose texts (header line, base64
+ * line, each with its LF) are at most max_text bytes each, slices of equal
+ * size (a multiple of 3 bytes) but the last.  *out is an array of *count
+ * NUL-terminated texts, owned by the caller (klic_armor_parts_free).
+ * KLIC_ERR_TOO_BIG when more than KLIC_ARMOR_MAX_PARTS parts are needed,
+ * KLIC_ERR_INVALID_ARG when max_text cannot hold a part line and 3 bytes. */
+int klic_armor_parts(char ***out, size_t *count, enum klic_bundle_kind kind, const uint8_t *bin,
+		     size_t len, size_t max_text);
+void klic_armor_parts_free(char **parts, size_t count);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "klic_cli.h"
@@ -250,19 +251,88 @@ static int parse_seats(unsigned *out, const char *s)
 	return 0;
 }
 
-/* A QR code wider than the terminal is cut or wrapped and cannot be read:
- * say so (on stderr; the request was made all the same). */
-static void qr_width_note(const struct klic_qr *q)
+/* One key from the terminal: 1 to go on, 0 for q, ^C or end of input. */
+static int qr_next_key(void)
 {
-	struct winsize ws;
-	int need = klic_qr_width(q) + 2 * KLIC_QR_QUIET;
+	char key = 0;
+	return read(STDIN_FILENO, &key, 1) == 1 && key != 'q' && key != 'Q' && key != 3;
+}
 
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
-	    ws.ws_col < need)
+/* --qr: the request as numbered codes that each fit 80x24 (spec/ARMOR.md
+ * section 5).  On a terminal: a note first when it is smaller than a code
+ * needs, then one code a screen, the next after a keypress ("q" stops);
+ * otherwise every code, each followed by its caption line. */
+static int show_qr_parts(const char *armor, size_t alen, size_t *shown)
+{
+	struct klic_qr **codes = NULL;
+	size_t n = 0, total;
+	int r, small, tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	struct winsize ws;
+	struct termios saved, raw;
+
+	*shown = 0;
+	if ((r = klic_qr_encode_parts(&codes, &n, NULL, KLIC_KIND_REQUEST, armor, alen)) != 0)
+		return klic_cli_fail(&klic_main_cli, "qr", r);
+	total = n;
+	small = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+		ws.ws_col > 0 && (ws.ws_col < KLIC_QR_TERM_COLS || ws.ws_row < KLIC_QR_TERM_LINES);
+	if (small)
 		fprintf(stderr,
-			"klic: request: note: the QR code is %d columns wide, the terminal %u: "
-			"widen the window or use a smaller font (or --qr-png FILE)\n",
-			need, (unsigned)ws.ws_col);
+			"klic: request: note: each QR code needs %d columns and %d lines, the "
+			"terminal has %ux%u: enlarge the window or use a smaller font (or "
+			"--qr-png FILE)\n",
+			KLIC_QR_TERM_COLS, KLIC_QR_TERM_LINES, (unsigned)ws.ws_col,
+			(unsigned)ws.ws_row);
+	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO | ISIG); /* ^C: a key that stops */
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	} else {
+		tty = 0;
+	}
+	if (tty && small) {
+		/* the note stays readable until the user has seen it */
+		printf("press a key to show them anyway (q stops)");
+		fflush(stdout);
+		if (!qr_next_key())
+			n = 0;
+		putchar('\n');
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *text = NULL;
+		size_t tlen = 0;
+		if ((r = klic_qr_render_text(&text, &tlen, codes[i])) != 0) {
+			r = klic_cli_fail(&klic_main_cli, "qr", r);
+			break;
+		}
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		fwrite(text, 1, tlen, stdout);
+		free(text);
+		*shown = i + 1;
+		if (!tty) {
+			printf("part %zu/%zu\n", i + 1, n);
+			continue;
+		}
+		printf("part %zu/%zu: scan it, then press a key%s", i + 1, n,
+		       i + 1 < n ? " for the next (q stops)" : "");
+		fflush(stdout);
+		if (!qr_next_key())
+			break;
+	}
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		if (*shown > 0)
+			fputs("\033[H\033[2J", stdout);
+	}
+	fflush(stdout);
+	if (r == 0 && *shown < total)
+		fprintf(stderr, "klic: request: stopped after %zu of %zu QR codes\n", *shown,
+			total);
+	klic_qr_free_parts(codes, total);
+	return r == 0 ? (int)total : r > 0 ? -r : r;
 }
 
 /* Where --qr-png goes: "-" is standard output. */
@@ -315,7 +385,8 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	unsigned seats = 1, flags = 0;
 	struct klic_qr *qr = NULL;
 	struct klic_user u;
-	int ch, r, to_stdout = 0, qr_text;
+	int ch, r, to_stdout = 0, qr_text, nparts = 0;
+	size_t shown = 0;
 
 	klic_cli_opt_reset();
 	while ((ch = klic_cli_next_opt(&klic_main_cli, c, argc, argv, ":o:", lo)) != -1) {
@@ -380,23 +451,15 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		r = klic_cli_fail(&klic_main_cli, path[0] != '\0' ? path : "request", r);
 		goto out;
 	}
-	if ((flags & KLIC_REQUEST_QR) != 0 &&
-	    (r = klic_qr_encode(&qr, (const uint8_t *)armor, alen)) != 0) {
+	if (png != NULL && (r = klic_qr_encode(&qr, (const uint8_t *)armor, alen)) != 0) {
 		r = klic_cli_fail(&klic_main_cli, "qr", r);
 		goto out;
 	}
 	if (png != NULL && (r = write_qr_png(qr, png)) != 0)
 		goto out;
-	if (qr_text) {
-		char *text = NULL;
-		size_t tlen = 0;
-		if ((r = klic_qr_render_text(&text, &tlen, qr)) != 0) {
-			r = klic_cli_fail(&klic_main_cli, "qr", r);
-			goto out;
-		}
-		fwrite(text, 1, tlen, stdout);
-		free(text);
-		qr_width_note(qr);
+	if (qr_text && (nparts = show_qr_parts(armor, alen, &shown)) < 0) {
+		r = -nparts;
+		goto out;
 	}
 	r = KLIC_EXIT_OK;
 	if (strcmp(path, "-") == 0 || (png != NULL && strcmp(png, "-") == 0))
@@ -407,6 +470,10 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		       "armored text%s%s\n",
 		       klic_qr_version(qr), klic_qr_level(qr), klic_qr_width(qr), KLIC_QR_QUIET,
 		       alen, png != NULL ? "; PNG: " : "", png != NULL ? png : "");
+	if (qr_text)
+		printf("QR codes: %zu of %d parts shown, each at most %d columns and %d lines "
+		       "(version %d or less)\n",
+		       shown, nparts, KLIC_QR_TERM_COLS, KLIC_QR_TERM_LINES, KLIC_QR_TERM_VERSION);
 out:
 	klic_qr_free(qr);
 	free(armor);
@@ -536,9 +603,12 @@ static const struct klic_cmd cmds[] = {
      "                     refused on a terminal unless --armor)\n"
      "  --armor            write ASCII text (-----BEGIN KLIC REQUEST-----) that can be\n"
      "                     pasted into an e-mail body or a chat\n"
-     "  --qr               also print the request as a QR code on the terminal, for\n"
-     "                     a phone camera (the code holds the armored text)\n"
-     "  --qr-png FILE      also write that QR code as a PNG image (- is stdout)\n"
+     "  --qr               also print the request on the terminal as numbered QR\n"
+     "                     codes that each fit 80x24, for a phone camera; on a\n"
+     "                     terminal one at a time, a key shows the next (q stops);\n"
+     "                     klic-admin joins the scanned parts in any order\n"
+     "  --qr-png FILE      also write the request as one QR code in a PNG image\n"
+     "                     (- is stdout; the code holds the armored text)\n"
      "Refused before anything is written when the request does not fit one QR code.\n"
      "Prints the file written and the request digest (nothing when stdout carries\n"
      "the request or the PNG).\n",

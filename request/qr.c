@@ -8,6 +8,7 @@
 #include <png.h>
 #include <qrencode.h>
 
+#include "klic_armor.h"
 #include "klic_error.h"
 #include "klic_qr.h"
 
@@ -23,7 +24,9 @@ static QRcode *encode_at(const uint8_t *data, size_t len, int version, QRecLevel
 	return QRcode_encodeData((int)len, data, version, level);
 }
 
-int klic_qr_encode(struct klic_qr **out, const uint8_t *data, size_t len)
+/* Encode at the smallest version that holds the data at level L, at most
+ * max_version, then with the most error correction that version allows. */
+static int encode_max(struct klic_qr **out, const uint8_t *data, size_t len, int max_version)
 {
 	static const struct {
 		QRecLevel level;
@@ -49,6 +52,13 @@ int klic_qr_encode(struct klic_qr **out, const uint8_t *data, size_t len)
 		return klic_error_set(errno == ENOMEM ? KLIC_ERR_NOMEM : KLIC_ERR_INTERNAL,
 				      "libqrencode: %s", strerror(errno));
 	}
+	if (c->version > max_version) {
+		int v = c->version;
+		QRcode_free(c);
+		return klic_error_set(KLIC_ERR_TOO_BIG,
+				      "%zu bytes need a QR code of version %d (at most %d here)",
+				      len, v, max_version);
+	}
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		QRcode_free(c);
 		return klic_error_set(KLIC_ERR_NOMEM, "qr");
@@ -72,6 +82,58 @@ int klic_qr_encode(struct klic_qr **out, const uint8_t *data, size_t len)
 	return 0;
 }
 
+int klic_qr_encode(struct klic_qr **out, const uint8_t *data, size_t len)
+{
+	return encode_max(out, data, len, 40);
+}
+
+void klic_qr_free_parts(struct klic_qr **q, size_t count)
+{
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		klic_qr_free(q[i]);
+	free(q);
+}
+
+int klic_qr_encode_parts(struct klic_qr ***out, size_t *count, char ***texts,
+			 enum klic_bundle_kind kind, const char *armor, size_t alen)
+{
+	struct klic_qr **codes = NULL;
+	char **parts = NULL;
+	uint8_t *bin = NULL;
+	size_t binlen = 0, n = 0;
+	int r = KLIC_ERR_INTERNAL;
+
+	*out = NULL;
+	*count = 0;
+	if (texts != NULL)
+		*texts = NULL;
+	if ((r = klic_armor_decode(&bin, &binlen, kind, (const uint8_t *)armor, alen)) != 0 ||
+	    (r = klic_armor_parts(&parts, &n, kind, bin, binlen, KLIC_QR_TERM_BYTES)) != 0)
+		goto out;
+	if ((codes = calloc(n, sizeof(*codes))) == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "qr parts");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((r = encode_max(&codes[i], (const uint8_t *)parts[i], strlen(parts[i]),
+				    KLIC_QR_TERM_VERSION)) != 0)
+			goto out;
+	*out = codes;
+	codes = NULL; /* transferred */
+	*count = n;
+	if (texts != NULL) {
+		*texts = parts;
+		parts = NULL; /* transferred */
+	}
+	r = 0;
+out:
+	klic_qr_free_parts(codes, n);
+	klic_armor_parts_free(parts, n);
+	free(bin);
+	return r;
+}
 int klic_qr_fits(const uint8_t *data, size_t len)
 {
 	struct klic_qr *q = NULL;

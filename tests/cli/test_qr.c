@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "klic_armor.h"
 #include "klic_error.h"
 #include "klic_qr.h"
 
@@ -135,13 +136,79 @@ static void test_png(void **state)
 	free(b);
 }
 
+/* KLIC_QR_TERM_BYTES is the 8-bit capacity of version 5 at level L:
+ * that many bytes fit, one more does not. */
+static void test_term_capacity(void **state)
+{
+	struct klic_qr *q = NULL;
+	uint8_t *b = text_of(KLIC_QR_TERM_BYTES + 1);
+	(void)state;
+	assert_int_equal(klic_qr_encode(&q, b, KLIC_QR_TERM_BYTES), 0);
+	assert_int_equal(klic_qr_version(q), KLIC_QR_TERM_VERSION);
+	assert_int_equal(klic_qr_width(q) + 2 * KLIC_QR_QUIET, KLIC_QR_TERM_COLS);
+	klic_qr_free(q);
+	assert_int_equal(klic_qr_encode(&q, b, KLIC_QR_TERM_BYTES + 1), 0);
+	assert_int_equal(klic_qr_version(q), KLIC_QR_TERM_VERSION + 1);
+	klic_qr_free(q);
+	free(b);
+}
+
+/* A request of any size as parts: every code of version 5 or less, every
+ * rendering at most 45 columns and 23 lines, the part texts in order. */
+static void test_parts(void **state)
+{
+	static const size_t sizes[] = {1, 57, 58, 800, 2100};
+	(void)state;
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		uint8_t *bin = text_of(sizes[k]);
+		char *armor = NULL, **texts = NULL;
+		struct klic_qr **codes = NULL;
+		size_t alen = 0, n = 0;
+
+		assert_int_equal(klic_armor_encode(&armor, &alen, KLIC_KIND_REQUEST, bin, sizes[k]),
+				 0);
+		assert_int_equal(
+		    klic_qr_encode_parts(&codes, &n, &texts, KLIC_KIND_REQUEST, armor, alen), 0);
+		assert_true(n >= 1 && n <= KLIC_ARMOR_MAX_PARTS);
+		assert_true(n == 1 || sizes[k] > 57);
+		for (size_t i = 0; i < n; i++) {
+			char head[64], *t = NULL;
+			size_t tl = 0, lines = 0;
+			(void)snprintf(head, sizeof head, "KLIC REQUEST %zu/%zu ", i + 1, n);
+			assert_memory_equal(texts[i], head, strlen(head));
+			assert_true(strlen(texts[i]) <= KLIC_QR_TERM_BYTES);
+			assert_true(klic_qr_version(codes[i]) <= KLIC_QR_TERM_VERSION);
+			assert_true(klic_qr_width(codes[i]) + 2 * KLIC_QR_QUIET <=
+				    KLIC_QR_TERM_COLS);
+			assert_int_equal(klic_qr_render_text(&t, &tl, codes[i]), 0);
+			for (const char *p = t; (p = strchr(p, '\n')) != NULL; p++)
+				lines++;
+			assert_true(lines + 1 <= KLIC_QR_TERM_LINES); /* + the caption */
+			free(t);
+		}
+		klic_qr_free_parts(codes, n);
+		klic_armor_parts_free(texts, n);
+		free(armor);
+		free(bin);
+	}
+	/* the text must be a request's armor */
+	{
+		struct klic_qr **codes = (struct klic_qr **)1;
+		size_t n = 5;
+		assert_int_equal(
+		    klic_qr_encode_parts(&codes, &n, NULL, KLIC_KIND_REQUEST, "hello", 5),
+		    KLIC_ERR_ARMOR);
+		assert_null(codes);
+		assert_int_equal(n, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_capacity),
-	    cmocka_unit_test(test_level_boost),
-	    cmocka_unit_test(test_text),
-	    cmocka_unit_test(test_png),
+	    cmocka_unit_test(test_capacity),      cmocka_unit_test(test_level_boost),
+	    cmocka_unit_test(test_text),          cmocka_unit_test(test_png),
+	    cmocka_unit_test(test_term_capacity), cmocka_unit_test(test_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -241,7 +241,7 @@ static void test_format(void **state)
 	}
 }
 
-/* spec/ARMOR.md section 5, computed with Python's base64 and quopri */
+/* spec/ARMOR.md section 6, computed with Python's base64 and quopri */
 static void test_spec_vector(void **state)
 {
 	static const char want[] =
@@ -588,6 +588,227 @@ static void test_encode_limits(void **state)
 	free(bin);
 }
 
+/* ---- numbered parts (spec/ARMOR.md section 5) ----------------------------------- */
+
+static const char parts_vector[] =
+    "KLIC REQUEST 1/2 bce0aff1\n"
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEy\n"
+    "KLIC REQUEST 2/2 bce0aff1\n"
+    "MzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiYw==\n";
+
+/* The parts of bin, concatenated in the order given by `order` (indexes
+ * into the parts, count entries), each preceded by `sep`. */
+static char *parts_joined(char **parts, const size_t *order, size_t count, const char *sep)
+{
+	size_t cap = 1, o = 0;
+	char *t;
+	for (size_t i = 0; i < count; i++)
+		cap += strlen(sep) + strlen(parts[order[i]]);
+	t = malloc(cap);
+	assert_non_null(t);
+	for (size_t i = 0; i < count; i++) {
+		memcpy(t + o, sep, strlen(sep));
+		o += strlen(sep);
+		memcpy(t + o, parts[order[i]], strlen(parts[order[i]]));
+		o += strlen(parts[order[i]]);
+	}
+	t[o] = '\0';
+	return t;
+}
+
+static void test_parts_vector(void **state)
+{
+	uint8_t bin[100];
+	char **parts = NULL;
+	size_t n = 0;
+	(void)state;
+	for (size_t i = 0; i < sizeof bin; i++)
+		bin[i] = (uint8_t)i;
+	assert_int_equal(klic_armor_parts(&parts, &n, KLIC_KIND_REQUEST, bin, sizeof bin, 106), 0);
+	assert_int_equal(n, 2);
+	{
+		size_t order[] = {0, 1};
+		char *t = parts_joined(parts, order, 2, "");
+		assert_string_equal(t, parts_vector);
+		free(t);
+	}
+	klic_armor_parts_free(parts, n);
+	expect_decodes(KLIC_KIND_REQUEST, parts_vector, bin, sizeof bin);
+}
+
+static void test_parts_roundtrip(void **state)
+{
+	size_t klen = 0, order[KLIC_ARMOR_MAX_PARTS];
+	uint8_t *kreq = tu_sample_kreq(&klen);
+	(void)state;
+
+	/* every size from 1 byte to a real request, two part sizes */
+	for (size_t len = 1; len <= klen; len += len < 200 ? 1 : 37) {
+		for (size_t m = 0; m < 2; m++) {
+			size_t max = m == 0 ? 106 : 40;
+			char **parts = NULL, *t;
+			size_t n = 0, chunk = 0;
+			int r = klic_armor_parts(&parts, &n, KLIC_KIND_REQUEST, kreq, len, max);
+			if (r == KLIC_ERR_TOO_BIG)
+				continue; /* more than 99 parts of 40 bytes */
+			assert_int_equal(r, 0);
+			assert_true(n >= 1 && n <= KLIC_ARMOR_MAX_PARTS);
+			for (size_t i = 0; i < n; i++) {
+				char head[64];
+				const char *nl = strchr(parts[i], '\n');
+				assert_true(strlen(parts[i]) <= max);
+				assert_non_null(nl);
+				(void)snprintf(head, sizeof head, "KLIC REQUEST %zu/%zu ", i + 1,
+					       n);
+				assert_memory_equal(parts[i], head, strlen(head));
+				/* slices of one size, a multiple of 3, but the last */
+				if (i == 0)
+					chunk = strlen(nl + 1) - 1;
+				else if (i + 1 < n)
+					assert_int_equal(strlen(nl + 1) - 1, chunk);
+				order[i] = n - 1 - i; /* reverse order */
+			}
+			assert_int_equal(chunk % 4, 0);
+			t = parts_joined(parts, order, n, "\r\n\n");
+			expect_decodes(KLIC_KIND_REQUEST, t, kreq, len);
+			free(t);
+			klic_armor_parts_free(parts, n);
+		}
+	}
+	free(kreq);
+}
+
+static void test_parts_transport(void **state)
+{
+	uint8_t bin[300];
+	char **parts = NULL, *t, *v;
+	size_t n = 0, order[KLIC_ARMOR_MAX_PARTS];
+	(void)state;
+	for (size_t i = 0; i < sizeof bin; i++)
+		bin[i] = (uint8_t)(i * 7);
+	assert_int_equal(klic_armor_parts(&parts, &n, KLIC_KIND_RESPONSE, bin, sizeof bin, 106), 0);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++)
+		order[i] = (i * 5) % n; /* 0 5 4 3 2 1 */
+	/* zbarimg's "QR-Code:" prefix, blank lines, indentation, CRLF */
+	t = parts_joined(parts, order, n, "QR-Code:");
+	expect_decodes(KLIC_KIND_RESPONSE, t, bin, sizeof bin);
+	v = replace_all(t, "\n", "  \r\n\r\n\t");
+	expect_decodes(KLIC_KIND_RESPONSE, v, bin, sizeof bin);
+	free(v);
+	free(t);
+	/* text around the parts (an e-mail) */
+	t = parts_joined(parts, order, n, "");
+	v = malloc(strlen(t) + 200);
+	assert_non_null(v);
+	(void)snprintf(v, strlen(t) + 200, "Hello,\n\nthe response:\n\n%s\n-- \nKLIC admin\n", t);
+	expect_decodes(KLIC_KIND_RESPONSE, v, bin, sizeof bin);
+	free(v);
+	/* the other kind: refused as such */
+	expect_refused(KLIC_KIND_REQUEST, t, KLIC_ERR_TYPE_TAG);
+	assert_non_null(strstr(klic_error_detail(), "QR parts of a KLIC RESPONSE"));
+	free(t);
+	klic_armor_parts_free(parts, n);
+}
+
+static void test_parts_refused(void **state)
+{
+	static const struct {
+		const char *from, *to, *detail;
+	} edits[] = {
+	    /* malformed part lines */
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 01/2 ", "is not a part line"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 1/02 ", "is not a part line"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 1/2  ", "is not a part line"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 1 /2 ", "is not a part line"},
+	    {"KLIC REQUEST 2/2 ", "KLIC REQUEST 3/2 ", "is not a part line"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 0/2 ", "is not a part line"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 100/2 ", "is not a part line"},
+	    {"1/2 bce0aff1", "1/2 BCE0AFF1", "is not a part line"},
+	    {"1/2 bce0aff1", "1/2 bce0aff", "is not a part line"},
+	    {"1/2 bce0aff1", "1/2 bce0aff1 x", "is not a part line"},
+	    /* parts of two bundles, repeated, missing */
+	    {"1/2 bce0aff1", "1/2 bce0aff2", "of another bundle"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 1/3 ", "of another bundle"},
+	    {"KLIC REQUEST 1/2 ", "KLIC REQUEST 2/2 ", "is given twice"},
+	    {"KLIC REQUEST 1/2 ", "KLIC RESPONSE 1/2 ", "KLIC REQUEST and of a KLIC RESPONSE"},
+	    /* the data */
+	    {"\nAAEC", "\n\nKLIC REQUEST 2/2 bce0aff1\nAAEC", "has no data line"},
+	    {"\nAAEC", "\nAA EC", "part 1/2: base64"},
+	    {"\nAAEC", "\nAAE=", "part 1/2: base64"},
+	    {"MDEy\n", "MDEz\n", "do not match their digest bce0aff1"},
+	    {"AAECAwQF", "AAECAwQFBgcI", "do not match their digest"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+		char *v = replace_all(parts_vector, edits[i].from, edits[i].to);
+		assert_string_not_equal(v, parts_vector);
+		expect_refused(KLIC_KIND_REQUEST, v, KLIC_ERR_ARMOR);
+		if (strstr(klic_error_detail(), edits[i].detail) == NULL)
+			fail_msg("edit %zu: detail \"%s\" lacks \"%s\"", i, klic_error_detail(),
+				 edits[i].detail);
+		free(v);
+	}
+	/* a part missing: the first, the last */
+	{
+		const char *second = strstr(parts_vector, "KLIC REQUEST 2/2");
+		char *v = strdup(parts_vector);
+		assert_non_null(v);
+		expect_refused(KLIC_KIND_REQUEST, second, KLIC_ERR_ARMOR);
+		assert_non_null(
+		    strstr(klic_error_detail(), "part 1/2 is missing (1 of 2 parts given)"));
+		v[second - parts_vector] = '\0';
+		expect_refused(KLIC_KIND_REQUEST, v, KLIC_ERR_ARMOR);
+		assert_non_null(strstr(klic_error_detail(), "part 2/2 is missing"));
+		free(v);
+	}
+	/* a part line with nothing after it */
+	expect_refused(KLIC_KIND_REQUEST, "KLIC REQUEST 1/1 bce0aff1\n", KLIC_ERR_ARMOR);
+	assert_non_null(strstr(klic_error_detail(), "has no data line"));
+	/* an armor block and parts together */
+	{
+		uint8_t b[3] = {1, 2, 3};
+		char *a = armor_of(KLIC_KIND_REQUEST, b, 3),
+		     *v = malloc(strlen(a) + sizeof parts_vector);
+		assert_non_null(v);
+		(void)snprintf(v, strlen(a) + sizeof parts_vector, "%s%s", parts_vector, a);
+		expect_refused(KLIC_KIND_REQUEST, v, KLIC_ERR_ARMOR);
+		assert_non_null(strstr(klic_error_detail(), "both an armor block"));
+		/* a line that only begins like a part line is e-mail text */
+		(void)snprintf(v, strlen(a) + sizeof parts_vector, "KLIC REQUEST 2 for lab 4\n%s",
+			       a);
+		expect_decodes(KLIC_KIND_REQUEST, v, b, 3);
+		free(v);
+		free(a);
+	}
+}
+
+static void test_parts_limits(void **state)
+{
+	size_t big = 99 * 57 + 1, n = 7;
+	uint8_t *bin = calloc(1, big);
+	char **parts = (char **)1;
+	(void)state;
+	assert_non_null(bin);
+	/* 99 parts at most */
+	assert_int_equal(klic_armor_parts(&parts, &n, KLIC_KIND_REQUEST, bin, big, 106),
+			 KLIC_ERR_TOO_BIG);
+	assert_null(parts);
+	assert_int_equal(n, 0);
+	assert_int_equal(klic_armor_parts(&parts, &n, KLIC_KIND_REQUEST, bin, big - 1, 106), 0);
+	assert_int_equal(n, 99);
+	klic_armor_parts_free(parts, n);
+	/* too small a part, no data, no kind */
+	assert_int_equal(klic_armor_parts(&parts, &n, KLIC_KIND_REQUEST, bin, 3, 30),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_armor_parts(&parts, &n, KLIC_KIND_REQUEST, bin, 0, 106),
+			 KLIC_ERR_INVALID_ARG);
+	assert_int_equal(klic_armor_parts(&parts, &n, (enum klic_bundle_kind)0, bin, 3, 106),
+			 KLIC_ERR_INVALID_ARG);
+	free(bin);
+}
+
 static void test_detect(void **state)
 {
 	static const uint8_t gz[] = {0x1f, 0x8b, '-', '-', '-', '-', '-', 'B', 'E', 'G',
@@ -598,6 +819,11 @@ static void test_detect(void **state)
 	assert_false(klic_armor_detect((const uint8_t *)"hello", 5));
 	assert_false(klic_armor_detect(NULL, 0));
 	assert_false(klic_armor_detect((const uint8_t *)"-----BEGIN PGP MESSAGE-----", 27));
+	/* part lines: at the start of a line (after blanks or "QR-Code:") */
+	assert_true(klic_armor_detect((const uint8_t *)parts_vector, strlen(parts_vector)));
+	assert_true(klic_armor_detect((const uint8_t *)"hi\n QR-Code:KLIC RESPONSE 1/1 x", 32));
+	assert_false(klic_armor_detect((const uint8_t *)"hi\nsee KLIC REQUEST 1/1 x    ", 30));
+	assert_false(klic_armor_detect((const uint8_t *)"hi\nKLIC REQUEST x/1 xxxxxxxxx", 30));
 }
 
 int main(void)
@@ -614,6 +840,11 @@ int main(void)
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_every_bit_flip),
 	    cmocka_unit_test(test_encode_limits),
+	    cmocka_unit_test(test_parts_vector),
+	    cmocka_unit_test(test_parts_roundtrip),
+	    cmocka_unit_test(test_parts_transport),
+	    cmocka_unit_test(test_parts_refused),
+	    cmocka_unit_test(test_parts_limits),
 	    cmocka_unit_test(test_detect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
