@@ -102,6 +102,12 @@ int klic_is_printable(const char *s, size_t len);
 /* Printable ASCII and LF only (a clear-signed text carried in a JSON
  * string: spec 1.1). */
 int klic_is_text_lines(const char *s, size_t len);
+/* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most
+ * U+10FFFF) with no control character (C0, DEL, C1) and no line or
+ * bidirectional-format character (U+2028/9, U+202A-E, U+2066-9,
+ * U+200E/F): what a name (an OpenPGP user ID) may hold, displaying as what
+ * it is. */
+int klic_text_utf8_ok(const char *s, size_t n);
 
 /* The one printable-copy helper: copy src (up to its NUL or srclen bytes,
  * whichever comes first; SIZE_MAX for a plain C string) into dst, every

@@ -18,42 +18,6 @@
 /* ------------------------------------------------------------------------ */
 /* generation                                                                */
 
-/* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most
- * U+10FFFF) holding no control character (C0, DEL, C1) and no line or
- * bidirectional-format character (U+2028/9, U+202A-E, U+2066-9, U+200E/F):
- * a name that displays as what it is. */
-static int utf8_text_ok(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = p[i], cp, len, min;
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-		if (len == 0 || c > 0xf4 || n - i < len)
-			return 0;
-		cp = c & (0xff >> (len + 1));
-		for (unsigned k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
-		    cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
-		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 /* name: UTF-8 text (OpenPGP user IDs are UTF-8, RFC 4880 5.11); email:
  * printable ASCII. */
 static int check_text(const char *s, size_t max, const char *what, int utf8)
@@ -66,7 +30,7 @@ static int check_text(const char *s, size_t max, const char *what, int utf8)
 	if (n == 0 || n > max)
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s must be 1..%zu characters", what,
 				      max);
-	if (utf8 ? !utf8_text_ok(s, n) : !klic_is_printable(s, n))
+	if (utf8 ? !klic_text_utf8_ok(s, n) : !klic_is_printable(s, n))
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s must be %s", what,
 				      utf8 ? "UTF-8 text without control characters"
 					   : "printable ASCII");

@@ -57,10 +57,6 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
  * where digest = SHA-256(manifest). */
 int klic_pending_store(const char *home, char digest[KLIC_SHA256_HEX_LEN + 1],
 		       const uint8_t *manifest, size_t len);
-/* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates) with no
- * control character (C0, DEL, C1) and no line or bidirectional-format
- * character: what a name (an OpenPGP user ID) may hold. */
-int klic_text_utf8_ok(const char *s, size_t n);
 /* Remove <home>/klic/pending/<digest>.json (a request whose file could
  * not be written); a record already gone is fine. */
 int klic_pending_remove(const char *home, const char *digest);
