@@ -159,6 +159,25 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* Append a copy of str to the growing list *v (*n used, *cap allocated):
+ * 0, or the exit status of the failure (printed). */
+static int push_copy(char ***v, size_t *n, size_t *cap, const char *str)
+{
+	if (*n == *cap) {
+		char **nv = realloc(*v, (*cap * 2 + 16) * sizeof **v);
+		if (nv == NULL)
+			return klic_cli_fail(&admin_cli, "issue",
+					     klic_error_set(KLIC_ERR_NOMEM, "requests"));
+		*v = nv;
+		*cap = *cap * 2 + 16;
+	}
+	if (((*v)[*n] = strdup(str)) == NULL)
+		return klic_cli_fail(&admin_cli, "issue",
+				     klic_error_set(KLIC_ERR_NOMEM, "requests"));
+	(*n)++;
+	return 0;
+}
+
 /* The request files: each operand, or for a folder every NAME.kreq in it
  * (regular files, sorted by name).  *out is malloc'ed, its strings too. */
 static int expand_operands(char ***out, size_t *nout, char **ops, size_t nops)
@@ -173,22 +192,8 @@ static int expand_operands(char ***out, size_t *nout, char **ops, size_t nops)
 		struct dirent *e;
 		size_t first = n;
 		if (stat(ops[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
-			if (n == cap) {
-				char **nv = realloc(v, (cap = cap * 2 + 16) * sizeof *v);
-				if (nv == NULL) {
-					rc = klic_cli_fail(
-					    &admin_cli, "issue",
-					    klic_error_set(KLIC_ERR_NOMEM, "requests"));
-					break;
-				}
-				v = nv;
-			}
-			if ((v[n] = strdup(ops[i])) == NULL) {
-				rc = klic_cli_fail(&admin_cli, "issue",
-						   klic_error_set(KLIC_ERR_NOMEM, "requests"));
+			if ((rc = push_copy(&v, &n, &cap, ops[i])) != 0)
 				break;
-			}
-			n++;
 			continue;
 		}
 		if ((d = opendir(ops[i])) == NULL) {
@@ -207,22 +212,7 @@ static int expand_operands(char ***out, size_t *nout, char **ops, size_t nops)
 				(int)sizeof path ||
 			    stat(path, &fs) != 0 || !S_ISREG(fs.st_mode))
 				continue;
-			if (n == cap) {
-				char **nv = realloc(v, (cap = cap * 2 + 16) * sizeof *v);
-				if (nv == NULL) {
-					rc = klic_cli_fail(
-					    &admin_cli, "issue",
-					    klic_error_set(KLIC_ERR_NOMEM, "requests"));
-					break;
-				}
-				v = nv;
-			}
-			if ((v[n] = strdup(path)) == NULL) {
-				rc = klic_cli_fail(&admin_cli, "issue",
-						   klic_error_set(KLIC_ERR_NOMEM, "requests"));
-				break;
-			}
-			n++;
+			rc = push_copy(&v, &n, &cap, path);
 		}
 		closedir(d);
 		if (rc == 0 && n == first)
