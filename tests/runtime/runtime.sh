@@ -149,7 +149,7 @@ else
 	fail "seat 2: $(cat "$BOX/ok2.txt")"
 fi
 expect "missing file" KLIC_ERR_NOT_FOUND ex "$BOX/nope/KRE_${MID}.lic" "$U"
-expect "a response is not a license" KLIC_ERR_LICENSE_FORMAT ex outbox/ada.kresp "$U"
+expect "a response is not a license" KLIC_ERR_TYPE_TAG ex outbox/ada.kresp "$U"
 { echo "free license"; cat "$LIC"; } >"t/prefixed.lic"
 expect "text before the license" KLIC_ERR_LICENSE_FORMAT ex t/prefixed.lic "$U"
 T_VENDOR="$BOX/vendor-other" t_vendor
