@@ -224,9 +224,12 @@ static int cmd_trust(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, argv[optind], r);
 	} else {
+		/* the key lookup may fork (GPGME): asked before anything is
+		 * printed, so no child can inherit and flush a buffered line */
+		int have_key = klic_key_secret_fpr(u.kr, own) == 0;
 		/* uid is a printable copy */
 		printf("issuer %s %s (%s)\n", fpr, uid, added ? "pinned" : "already pinned");
-		if (klic_key_secret_fpr(u.kr, own) != 0)
+		if (!have_key)
 			printf("next: make your key: klic init --name NAME --email EMAIL\n");
 		else
 			printf("next: klic request --product KRE|KSE, give the .kreq to your admin, "
