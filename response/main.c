@@ -103,7 +103,8 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 
 static const char export_help[] = "usage: klic-admin export-key [-o FILE]\n"
 				  "Write the issuer public key (armored) that users pin with\n"
-				  "'klic trust'.  Default and '-': standard output.\n";
+				  "'klic trust'.  Default and '-': standard output; with -o FILE\n"
+				  "it prints FILE and the issuer fingerprint.\n";
 
 static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 {
@@ -143,6 +144,9 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 		rc = klic_cli_fail(&admin_cli, g->state, r);
 	else if ((r = klic_write_atomic(outp, key, len, 0644, 0)) != 0)
 		rc = klic_cli_fail(&admin_cli, outp, r);
+	else if (strcmp(outp, "-") != 0)
+		printf("%s %s\nnext: give %s to your users: klic trust %s\n", outp,
+		       a->issuer_fpr, outp, outp);
 	free(key);
 	klic_admin_free(a);
 	return rc;

@@ -90,6 +90,10 @@ rc=0; user verify --vendor "$BOX/vendor.asc" --name KRE_$(user id)_9.lic - <"$li
 	pass "verify - under a name the license does not grant: refused" || fail "verify wrong --name: exit $rc $(cat "$BOX/err.txt")"
 admin export-key -o - | grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' && pass "klic-admin export-key -o -" ||
 	fail "export-key -o -"
+out=$(admin export-key -o "$BOX/ik.asc") && ifpr=$(gpg --batch --with-colons --show-keys "$BOX/ik.asc" 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}') &&
+	[ "$out" = "$BOX/ik.asc $ifpr
+next: give $BOX/ik.asc to your users: klic trust $BOX/ik.asc" ] &&
+	pass "klic-admin export-key -o FILE names the file and the issuer fingerprint" || fail "export-key -o FILE: $out"
 "$KLIC" --home "$BOX/u2" request --product KRE -o - | admin member add --from-request - >/dev/null &&
 	pass "klic-admin member add --from-request -" || fail "member add --from-request -"
 "$KLIC" --home "$BOX/u2" request --product KRE -o u2.kreq >/dev/null
