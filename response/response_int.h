@@ -12,6 +12,7 @@ extern const char klic_ledger2_sql[];
 extern const char klic_ledger3_sql[];
 extern const char klic_ledger4_sql[];
 extern const char klic_ledger5_sql[];
+extern const char klic_ledger6_sql[];
 
 /* s[0..n) is UTF-8 text: 0; 1 when it is not well-formed UTF-8 (or holds a
  * C1 control), 2 for a C0 control character or DEL; *at: the byte offset

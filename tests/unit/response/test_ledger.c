@@ -183,6 +183,71 @@ static void test_migrate_from_1(void **state)
 	sqlite3_close(db);
 }
 
+/* A schema-5 ledger with an audit row is brought to schema 6: the row and
+ * its hashes unchanged (the chain still verifies), seq continuing, the
+ * lifecycle events accepted, an unknown event and edits still refused. */
+static void test_migrate_5_to_6(void **state)
+{
+	static const char *const files[] = {"ledger.sql", "ledger-2.sql", "ledger-3.sql",
+					    "ledger-4.sql", "ledger-5.sql"};
+	static const char text[] = "1\t2026-01-01T00:00:00Z\tmember-add\t\tadd " FPR_A;
+	struct fx *f = *state;
+	char prev_text[64 + sizeof text], hash[KLIC_SHA256_HEX_LEN + 1], *ins, *sql = NULL;
+	int64_t rows = -1, bad = -1;
+	size_t len = 0;
+	int v = -1;
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[512];
+		snprintf(path, sizeof path, KLIC_SOURCE_DIR "/spec/%s", files[i]);
+		assert_int_equal(klic_read_file((uint8_t **)&sql, &len, path, 1 << 20), 0);
+		raw(f->path, sql);
+		free(sql);
+		sql = NULL;
+	}
+	raw(f->path, "PRAGMA user_version = 5");
+	memset(prev_text, '0', 64);
+	memcpy(prev_text + 64, text, sizeof text - 1);
+	assert_int_equal(klic_sha256_hex(hash, prev_text, 64 + sizeof text - 1), 0);
+	ins = sqlite3_mprintf("INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) "
+			      "VALUES (1, '2026-01-01T00:00:00Z', 'member-add', '', 'add %s', "
+			      "'%.64s', '%s')",
+			      FPR_A, prev_text, hash);
+	raw(f->path, ins);
+	sqlite3_free(ins);
+	/* schema 5 knows no lifecycle event */
+	{
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_not_equal(
+		    sqlite3_exec(db,
+				 "INSERT INTO audit(at, event, prev_hash, hash) VALUES ('t', "
+				 "'renewed', printf('%064d', 0), printf('%064d', 0))",
+				 NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, 6);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 1);
+	assert_int_equal(klic_ledger_audit_append(f->l, 1900000000, "member-remove", "",
+						  "remove " FPR_A),
+			 0);
+	assert_int_equal(klic_ledger_audit_append(f->l, 1900000001, "renewed", DIGEST_D, "r"), 0);
+	assert_int_equal(klic_ledger_audit_append(f->l, 1900000002, "returned", DIGEST_D, "r"), 0);
+	assert_int_equal(klic_ledger_audit_append(f->l, 1900000003, "policy", "", "p"), 0);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 5);
+	assert_int_equal(klic_ledger_exec(f->l, "SELECT 1 FROM audit WHERE seq = 5 AND "
+						"event = 'policy'"),
+			 0);
+	assert_int_not_equal(klic_ledger_audit_append(f->l, 1900000004, "bogus", "", ""), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE audit SET detail = 'x'"), KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM audit"), KLIC_ERR_LEDGER);
+}
+
 static void test_newer_version_refused(void **state)
 {
 	struct fx *f = *state;
@@ -190,7 +255,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "PRAGMA user_version = 6"); /* KLIC_LEDGER_VERSION + 1 */
+	raw(f->path, "PRAGMA user_version = 7"); /* KLIC_LEDGER_VERSION + 1 */
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -792,6 +857,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_5_to_6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_file_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_only_triggers, setup, teardown),
