@@ -108,6 +108,10 @@ int klic_is_text_lines(const char *s, size_t len);
  * U+200E/F): what a name (an OpenPGP user ID) may hold, displaying as what
  * it is. */
 int klic_text_utf8_ok(const char *s, size_t n);
+/* The same check, saying why and where: 0 (ok, *at = n), 1 not valid
+ * UTF-8, 2 a control character, 3 a line or bidirectional-format
+ * character; *at is the byte offset of the offending sequence. */
+int klic_utf8_text_check(const char *s, size_t n, size_t *at);
 
 /* The one printable-copy helper: copy src (up to its NUL or srclen bytes,
  * whichever comes first; SIZE_MAX for a plain C string) into dst, every

@@ -43,34 +43,45 @@ void klic_wipe(void *p, size_t len)
 		explicit_bzero(p, len);
 }
 
-int klic_text_utf8_ok(const char *s, size_t n)
+int klic_utf8_text_check(const char *s, size_t n, size_t *at)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
 	while (i < n) {
 		unsigned c = p[i], cp, len, min;
+		*at = i;
 		if (c < 0x80) {
 			if (c < 0x20 || c == 0x7f)
-				return 0;
+				return 2;
 			i++;
 			continue;
 		}
 		len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
 		if (len == 0 || c > 0xf4 || n - i < len)
-			return 0;
+			return 1;
 		cp = c & (0xff >> (len + 1));
 		for (unsigned k = 1; k < len; k++) {
 			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
+				return 1;
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
 		min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
-		    cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 1;
+		if (cp <= 0x9f)
+			return 2; /* C1 control characters */
+		if (cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029 ||
 		    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-			return 0;
+			return 3;
 		i += len;
 	}
-	return 1;
+	*at = n;
+	return 0;
+}
+
+int klic_text_utf8_ok(const char *s, size_t n)
+{
+	size_t at;
+	return klic_utf8_text_check(s, n, &at) == 0;
 }

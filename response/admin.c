@@ -101,9 +101,11 @@ static int check_identity(const char *name, const char *email)
 			return klic_error_set(KLIC_ERR_INVALID_ARG, "--name must be 1..200 bytes");
 		if ((how = klic_utf8_text_check(name, n, &i)) != 0)
 			return klic_error_set(KLIC_ERR_INVALID_ARG,
-					      how == 1
-						  ? "--name is not valid UTF-8 (byte %zu)"
-						  : "--name holds a control character (byte %zu)",
+					      how == 1 ? "--name is not valid UTF-8 (byte %zu)"
+					      : how == 2
+						  ? "--name holds a control character (byte %zu)"
+						  : "--name holds an invisible line or text-direction "
+						    "character (byte %zu)",
 					      i + 1);
 		if (name[0] == ' ' || name[n - 1] == ' ')
 			return klic_error_set(KLIC_ERR_INVALID_ARG,

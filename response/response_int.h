@@ -14,10 +14,6 @@ extern const char klic_ledger4_sql[];
 extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
 
-/* s[0..n) is UTF-8 text: 0; 1 when it is not well-formed UTF-8 (or holds a
- * C1 control), 2 for a C0 control character or DEL; *at: the byte offset
- * of the first offence (text.c). */
-int klic_utf8_text_check(const char *s, size_t n, size_t *at);
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */

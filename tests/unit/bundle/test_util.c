@@ -174,6 +174,40 @@ static void test_sha256_hex(void **state)
 	assert_memory_equal(r1, (uint8_t[32]){0}, 32);
 }
 
+/* Names as people write them: UTF-8 text, saying why and where it is not. */
+static void test_utf8_text(void **state)
+{
+	static const struct {
+		const char *s;
+		int how;
+		size_t at;
+	} cases[] = {
+	    {"Zo\xc3\xab M\xc3\xbcller", 0, 12},  /* Zoë Müller */
+	    {"\xe6\x9d\x8e\xe9\x9b\xb7", 0, 6}, /* 李雷 */
+	    {"\xf0\x9f\x94\x91 key", 0, 8},       /* U+1F511 */
+	    {"a\tb", 2, 1},
+	    {"a\x7f", 2, 1},
+	    {"ab\xc2\x85", 2, 2},            /* U+0085 (C1) */
+	    {"a\xc3", 1, 1},                  /* truncated */
+	    {"a\xc0\xaf", 1, 1},              /* overlong '/' */
+	    {"\xed\xa0\x80", 1, 0},           /* a surrogate */
+	    {"\xf4\x90\x80\x80", 1, 0},       /* above U+10FFFF */
+	    {"\xff", 1, 0},
+	    {"admin\xe2\x80\xae", 3, 5},      /* U+202E right-to-left override */
+	    {"x\xe2\x81\xa6y", 3, 1},          /* U+2066 */
+	    {"x\xe2\x80\xa8", 3, 1},           /* U+2028 line separator */
+	    {"\xe2\x80\x8f", 3, 0},           /* U+200F */
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t at = 999;
+		size_t n = strlen(cases[i].s);
+		assert_int_equal(klic_utf8_text_check(cases[i].s, n, &at), cases[i].how);
+		assert_int_equal(at, cases[i].at);
+		assert_int_equal(klic_text_utf8_ok(cases[i].s, n), cases[i].how == 0);
+	}
+}
+
 static void test_times(void **state)
 {
 	char s[KLIC_TIME_LEN + 1];
@@ -320,7 +354,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_error_thread_local),
 		cmocka_unit_test(test_sha256_hex),
-		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_utf8_text), cmocka_unit_test(test_times),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_mkdir_p),
