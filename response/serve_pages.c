@@ -1,0 +1,58 @@
+/* klic response/ — the web console's pages (serve_int.h): the routes, the
+ * home page, the style sheet and signing out. */
+#include <stdio.h>
+#include <string.h>
+
+#include "serve_assets.h"
+#include "serve_int.h"
+
+static enum MHD_Result home(struct klic_serve *s, struct MHD_Connection *c)
+{
+	struct serve_buf b = SERVE_BUF_INIT;
+	enum MHD_Result ret;
+
+	serve_buf_puts(&b, "<dl class=\"facts\"><dt>Organization</dt><dd>");
+	serve_buf_html(&b, s->admin->org);
+	serve_buf_puts(&b, "</dd><dt>Issuer key</dt><dd class=\"mono\">");
+	serve_buf_html(&b, s->admin->issuer_fpr);
+	serve_buf_puts(&b, "</dd><dt>Vendor key</dt><dd class=\"mono\">");
+	serve_buf_html(&b, s->admin->vendor_fpr[0] ? s->admin->vendor_fpr : "(none pinned)");
+	serve_buf_puts(&b, "</dd><dt>Ledger</dt><dd class=\"mono\">");
+	serve_buf_html(&b, s->admin->ledger_path);
+	serve_buf_puts(&b, "</dd></dl>\n");
+	ret = serve_page(s, c, MHD_HTTP_OK, "Home", &b);
+	serve_buf_dispose(&b);
+	return ret;
+}
+
+enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const char *url)
+{
+	if (strcmp(url, "/") == 0)
+		return home(s, c);
+	if (strcmp(url, "/static/style.css") == 0)
+		return serve_send(c, MHD_HTTP_OK, "text/css; charset=utf-8", klic_web_style_css,
+				  klic_web_style_css_len);
+	return serve_refuse(s, c, MHD_HTTP_NOT_FOUND, "GET", url, "no such page");
+}
+
+static enum MHD_Result logout(struct klic_serve *s, struct MHD_Connection *c)
+{
+	static const char page[] =
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>klic admin: "
+	    "signed out</title></head>"
+	    "<body><main><h1>Signed out</h1><p>Stop <code>klic-admin serve</code> and start it "
+	    "again for a new login URL.</p></main></body></html>\n";
+
+	memset(s->session, 0, sizeof s->session);
+	memset(s->csrf, 0, sizeof s->csrf);
+	return serve_send(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, sizeof page - 1);
+}
+
+enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const char *url,
+			   struct serve_req *q)
+{
+	(void)q;
+	if (strcmp(url, "/logout") == 0)
+		return logout(s, c);
+	return serve_refuse(s, c, MHD_HTTP_NOT_FOUND, "POST", url, "no such page");
+}
