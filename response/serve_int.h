@@ -89,6 +89,10 @@ enum MHD_Result serve_refuse(struct klic_serve *s, struct MHD_Connection *c, uns
 /* The form field name's value ("" when absent; NUL-terminated). */
 const char *serve_field(const struct serve_req *q, const char *name);
 
+/* The Offline licenses page (serve_licenses.c): fmt 0 the page, 1 CSV,
+ * 2 JSON. */
+enum MHD_Result serve_licenses(struct klic_serve *s, struct MHD_Connection *c, int fmt);
+
 /* Pages (serve_pages.c). */
 enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const char *url);
 enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const char *url,

@@ -29,6 +29,12 @@ enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const 
 {
 	if (strcmp(url, "/") == 0)
 		return home(s, c);
+	if (strcmp(url, "/licenses") == 0)
+		return serve_licenses(s, c, 0);
+	if (strcmp(url, "/licenses.csv") == 0)
+		return serve_licenses(s, c, 1);
+	if (strcmp(url, "/licenses.json") == 0)
+		return serve_licenses(s, c, 2);
 	if (strcmp(url, "/static/style.css") == 0)
 		return serve_send(c, MHD_HTTP_OK, "text/css; charset=utf-8", klic_web_style_css,
 				  klic_web_style_css_len);
