@@ -83,8 +83,7 @@ int klic_serve_parse_listen(void *sockaddr_out, unsigned *socklen_out, const cha
 	return 0;
 }
 
-/* Equal hex tokens, in time independent of where they differ. */
-static int token_eq(const char *a, const char *b)
+int token_eq_hex(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	unsigned char d = 0;
@@ -212,7 +211,7 @@ static enum MHD_Result login(struct klic_serve *s, struct MHD_Connection *c, con
 
 	if (t == NULL || t[0] == '\0')
 		return serve_refuse(s, c, MHD_HTTP_FORBIDDEN, method, "/login", "no login token");
-	if (!token_eq(t, s->token))
+	if (!token_eq_hex(t, s->token))
 		return serve_refuse(s, c, MHD_HTTP_FORBIDDEN, method, "/login",
 				    "wrong login token");
 	if (s->token_used)
@@ -247,7 +246,7 @@ static enum MHD_Result login(struct klic_serve *s, struct MHD_Connection *c, con
 static int has_session(struct klic_serve *s, struct MHD_Connection *c)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
-	return s->session[0] != '\0' && v != NULL && token_eq(v, s->session);
+	return s->session[0] != '\0' && v != NULL && token_eq_hex(v, s->session);
 }
 
 /* The first call for a request: headers only.  A refusal is queued here;
@@ -331,7 +330,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (q->malformed)
 		return serve_refuse(s, c, MHD_HTTP_BAD_REQUEST, method, url, "malformed form");
-	if (!token_eq(serve_field(q, "csrf"), s->csrf))
+	if (!token_eq_hex(serve_field(q, "csrf"), s->csrf))
 		return serve_refuse(s, c, MHD_HTTP_FORBIDDEN, method, url,
 				    serve_field(q, "csrf")[0] ? "wrong CSRF token"
 							      : "no CSRF token");
@@ -410,6 +409,7 @@ void klic_serve_stop(struct klic_serve *s)
 		return;
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	serve_batch_free(s->batch);
 	klic_wipe(s->token, sizeof s->token);
 	klic_wipe(s->session, sizeof s->session);
 	klic_wipe(s->csrf, sizeof s->csrf);

@@ -146,7 +146,8 @@ enum MHD_Result serve_page(struct klic_serve *s, struct MHD_Connection *c, unsig
 			   "class=\"org\">");
 	serve_buf_html(&b, s->admin->org);
 	serve_buf_puts(&b, "</span><nav><a href=\"/\">Home</a> "
-			   "<a href=\"/licenses\">Offline licenses</a></nav>"
+			   "<a href=\"/licenses\">Offline licenses</a> "
+			   "<a href=\"/issue\">Create offline licenses</a></nav>"
 			   "<form method=\"post\" action=\"/logout\" class=\"logout\">"
 			   "<input type=\"hidden\" name=\"csrf\" value=\"");
 	serve_buf_puts(&b, s->csrf); /* hex */

@@ -15,6 +15,8 @@
 #define SERVE_MAX_FIELD (384u << 10) /* one non-file field (armored text) */
 #define SERVE_NAME_MAX 256           /* a field or file name */
 
+struct serve_batch;
+
 struct klic_serve {
 	struct MHD_Daemon *d;
 	struct klic_admin *admin;
@@ -29,6 +31,7 @@ struct klic_serve {
 	/* the one session (from the login), "" while there is none */
 	char session[SERVE_TOKEN_HEX + 1];
 	char csrf[SERVE_TOKEN_HEX + 1];
+	struct serve_batch *batch; /* the session's upload (serve_issue.c), or NULL */
 };
 
 /* One form part: a file (filename != "") or a field. */
@@ -88,6 +91,17 @@ enum MHD_Result serve_refuse(struct klic_serve *s, struct MHD_Connection *c, uns
 
 /* The form field name's value ("" when absent; NUL-terminated). */
 const char *serve_field(const struct serve_req *q, const char *name);
+
+/* Equal 64-hex tokens, in time independent of where they differ. */
+int token_eq_hex(const char *a, const char *b);
+
+/* The Create offline licenses pages (serve_issue.c): GET /issue,
+ * /issue/download; POST /issue/preview, /issue/confirm. */
+enum MHD_Result serve_issue_get(struct klic_serve *s, struct MHD_Connection *c, const char *url);
+enum MHD_Result serve_issue_post(struct klic_serve *s, struct MHD_Connection *c, const char *url,
+				 const struct serve_req *q);
+/* Remove the batch's private folder and free it.  NULL-safe. */
+void serve_batch_free(struct serve_batch *bt);
 
 /* The Offline licenses page (serve_licenses.c): fmt 0 the page, 1 CSV,
  * 2 JSON. */

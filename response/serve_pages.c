@@ -35,6 +35,8 @@ enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const 
 		return serve_licenses(s, c, 1);
 	if (strcmp(url, "/licenses.json") == 0)
 		return serve_licenses(s, c, 2);
+	if (strcmp(url, "/issue") == 0 || strcmp(url, "/issue/download") == 0)
+		return serve_issue_get(s, c, url);
 	if (strcmp(url, "/static/style.css") == 0)
 		return serve_send(c, MHD_HTTP_OK, "text/css; charset=utf-8", klic_web_style_css,
 				  klic_web_style_css_len);
@@ -49,6 +51,8 @@ static enum MHD_Result logout(struct klic_serve *s, struct MHD_Connection *c)
 	    "<body><main><h1>Signed out</h1><p>Stop <code>klic-admin serve</code> and start it "
 	    "again for a new login URL.</p></main></body></html>\n";
 
+	serve_batch_free(s->batch);
+	s->batch = NULL;
 	memset(s->session, 0, sizeof s->session);
 	memset(s->csrf, 0, sizeof s->csrf);
 	return serve_send(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, sizeof page - 1);
@@ -57,7 +61,8 @@ static enum MHD_Result logout(struct klic_serve *s, struct MHD_Connection *c)
 enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const char *url,
 			   struct serve_req *q)
 {
-	(void)q;
+	if (strcmp(url, "/issue/preview") == 0 || strcmp(url, "/issue/confirm") == 0)
+		return serve_issue_post(s, c, url, q);
 	if (strcmp(url, "/logout") == 0)
 		return logout(s, c);
 	return serve_refuse(s, c, MHD_HTTP_NOT_FOUND, "POST", url, "no such page");

@@ -221,6 +221,7 @@ if command -v faketime >/dev/null; then
 		fail "expired token: $CODE $(cat b.txt)"
 	kill -TERM "$SRV_PID"
 	wait "$FT_PID" || true
+	SRV_PID=
 	[ "$(tail -n1 srv.out)" = "stopped (SIGTERM)" ] && pass "under faketime: stopped (SIGTERM)" ||
 		fail "faketime run: $(cat srv.out)"
 else

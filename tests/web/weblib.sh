@@ -8,6 +8,10 @@
 #                           in $BOX/h.txt, the body in $BOX/b.txt
 #   hdr NAME                the value of response header NAME from $BOX/h.txt
 
+# a server still running when the test ends (a failed step) is stopped
+SRV_PID=
+trap 'if [ -n "$SRV_PID" ]; then kill "$SRV_PID" 2>/dev/null || true; fi; t_cleanup' EXIT
+
 serve_start() {
 	: >"$BOX/srv.out"
 	: >"$BOX/srv.err"
@@ -27,6 +31,7 @@ serve_stop() {
 	SRV_RC=0
 	kill -"${1:-TERM}" "$SRV_PID"
 	wait "$SRV_PID" || SRV_RC=$?
+	SRV_PID=
 }
 
 req() {
