@@ -107,7 +107,11 @@ int serve_headers(struct MHD_Response *rs)
 {
 	if (MHD_add_response_header(rs, "Content-Security-Policy", csp) != MHD_YES ||
 	    MHD_add_response_header(rs, "X-Content-Type-Options", "nosniff") != MHD_YES ||
-	    MHD_add_response_header(rs, "Referrer-Policy", "no-referrer") != MHD_YES ||
+	    /* not no-referrer: with it a browser sends "Origin: null" on the
+	     * console's own form posts, which the Origin check must refuse;
+	     * same-origin sends no referrer to any other site, and there is no
+	     * link to one */
+	    MHD_add_response_header(rs, "Referrer-Policy", "same-origin") != MHD_YES ||
 	    MHD_add_response_header(rs, "Cache-Control", "no-store") != MHD_YES)
 		return -1;
 	return 0;
@@ -139,7 +143,7 @@ enum MHD_Result serve_page(struct klic_serve *s, struct MHD_Connection *c, unsig
 	enum MHD_Result ret;
 
 	serve_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-			   "<title>klic admin: ");
+			   "<link rel=\"icon\" href=\"data:,\"><title>klic admin: ");
 	serve_buf_html(&b, title);
 	serve_buf_puts(&b, "</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
 			   "</head>\n<body><header><span class=\"brand\">klic admin</span> <span "

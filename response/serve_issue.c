@@ -301,7 +301,10 @@ static void plan_row(struct serve_buf *b, const struct serve_batch *bt, size_t i
 	serve_buf_html(b, p->machine_id);
 	serve_buf_puts(b, "</td><td>");
 	serve_buf_html(b, p->product);
-	serve_buf_printf(b, "</td><td>%u</td><td class=\"verdict\">", p->seats);
+	if (p->err != 0) /* nothing was read from it */
+		serve_buf_puts(b, "</td><td></td><td class=\"verdict\">");
+	else
+		serve_buf_printf(b, "</td><td>%u</td><td class=\"verdict\">", p->seats);
 	if (p->err != 0) {
 		refusal_line(line, sizeof line, bt, i, p);
 		serve_buf_puts(b, "<span class=\"refused\">refused: ");
