@@ -150,6 +150,7 @@ enum MHD_Result serve_page(struct klic_serve *s, struct MHD_Connection *c, unsig
 			   "class=\"org\">");
 	serve_buf_html(&b, s->admin->org);
 	serve_buf_puts(&b, "</span><nav><a href=\"/\">Home</a> "
+			   "<a href=\"/entitlements\">Entitlements</a> "
 			   "<a href=\"/licenses\">Offline licenses</a> "
 			   "<a href=\"/issue\">Create offline licenses</a></nav>"
 			   "<form method=\"post\" action=\"/logout\" class=\"logout\">"

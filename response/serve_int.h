@@ -107,6 +107,9 @@ void serve_batch_free(struct serve_batch *bt);
  * 2 JSON. */
 enum MHD_Result serve_licenses(struct klic_serve *s, struct MHD_Connection *c, int fmt);
 
+/* The Entitlements page (serve_ent.c). */
+enum MHD_Result serve_entitlements(struct klic_serve *s, struct MHD_Connection *c);
+
 /* Pages (serve_pages.c). */
 enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const char *url);
 enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const char *url,
