@@ -110,6 +110,9 @@ enum MHD_Result serve_licenses(struct klic_serve *s, struct MHD_Connection *c, i
 /* The Entitlements page (serve_ent.c). */
 enum MHD_Result serve_entitlements(struct klic_serve *s, struct MHD_Connection *c);
 
+/* The Audit page (serve_audit.c): /audit, /audit/usage.kusage. */
+enum MHD_Result serve_audit(struct klic_serve *s, struct MHD_Connection *c, const char *url);
+
 /* Pages (serve_pages.c). */
 enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const char *url);
 enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const char *url,

@@ -29,6 +29,8 @@ enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const 
 {
 	if (strcmp(url, "/") == 0)
 		return home(s, c);
+	if (strcmp(url, "/audit") == 0 || strcmp(url, "/audit/usage.kusage") == 0)
+		return serve_audit(s, c, url);
 	if (strcmp(url, "/entitlements") == 0)
 		return serve_entitlements(s, c);
 	if (strcmp(url, "/licenses") == 0)

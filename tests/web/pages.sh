@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The web console's Entitlements page (issue 17 item 5): its numbers are
+# The web console's Entitlements and Audit pages (issue 17 item 5).
+# Entitlements: its numbers are
 # those of `klic-admin report --json` (the same report code): per product
 # granted/used/free and expiring soon, per entitlement the same, and per
 # product an inline SVG of the seats in use per day whose peak is the
 # report's.  The page holds no script and no style attribute (the CSP).
+# Audit: the lines of `klic-admin audit verify` (and its refusal line once a
+# row is edited by hand); the usage export of `klic-admin usage export`.
 # Usage: pages.sh KLIC_ADMIN
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/weblib.sh"
@@ -39,7 +42,8 @@ for i, (prod, iss, exp) in enumerate(rows):
                             entitlement_id=ids[prod], member_fpr=fpr, file="%s_%s.lic" % (prod, mid)))
 db.commit()
 PY
-before=$(tree_sum "$A")
+dump() { sqlite3 "$A/ledger.sqlite" .dump; }
+before0=$(dump)
 serve_start
 req -c jar.txt "$URL"
 
@@ -75,7 +79,53 @@ PY
 else
 	fail "entitlements page: $CODE"
 fi
+[ "$(dump)" = "$before0" ] && pass "the Entitlements page changed nothing in the ledger" || fail "entitlements changed the state"
+# --- Audit ----------------------------------------------------------------------
+audit_lines() { # the lines of `klic-admin audit verify` (stdout, then stderr)
+	"$ADMIN" --state "$A" audit verify >av.out 2>av.err || true
+	cat av.out av.err
+}
+page_lines() { grep -o '<li class="[a-z]*">[^<]*</li>' b.txt | sed 's/<[^>]*>//g; s/&amp;/\&/g; s/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&#39;/'"'"'/g'; }
+before=$(dump)
+req -b jar.txt "$ORIGIN/audit"
+want=$(audit_lines)
+[ "$CODE" = 200 ] && [ "$(page_lines)" = "$want" ] && [ -n "$want" ] &&
+	pass "GET /audit: the lines of 'klic-admin audit verify': $(echo "$want" | tr '\n' '|')" ||
+	fail "audit page: $CODE '$(page_lines)' want '$want'"
+req -b jar.txt "$ORIGIN/audit/usage.kusage"
+cp b.txt web.kusage
+"$ADMIN" --state "$A" usage export -o cli.kusage >/dev/null
+mkdir -m 700 "$BOX/gnupg-check"
+"$ADMIN" --state "$A" export-key -o issuer.asc >/dev/null
+gpg --homedir "$BOX/gnupg-check" --batch --quiet --import issuer.asc 2>/dev/null
+if [ "$CODE" = 200 ] && [ "$(hdr Content-Disposition)" = 'attachment; filename="usage.kusage"' ] &&
+	gpg --homedir "$BOX/gnupg-check" --batch --verify web.kusage 2>/dev/null &&
+	python3 - web.kusage cli.kusage <<'PY'; then
+import json, sys
+def body(path):
+    t = open(path).read()
+    j = t.split("\n\n", 1)[1].rsplit("\n-----BEGIN PGP SIGNATURE-----", 1)[0]
+    j = "\n".join(l[2:] if l.startswith("- ") else l for l in j.split("\n"))  # dash-escaping
+    d = json.loads(j)
+    d.pop("created")
+    return d
+assert body(sys.argv[1]) == body(sys.argv[2])
+PY
+	pass "GET /audit/usage.kusage: signed by the issuer (stock gpg verifies it), the body of 'klic-admin usage export' but its time"
+else
+	fail "usage export download: $CODE $(head -c 200 web.kusage)"
+fi
+[ "$(dump)" = "$before" ] && pass "the Audit page and the export changed nothing in the ledger" || fail "audit changed the state"
+gpgconf --homedir "$BOX/gnupg-check" --kill all 2>/dev/null || true
+# a row edited by hand: the page shows the command line's refusal line
+sqlite3 "$A/ledger.sqlite" "PRAGMA trusted_schema=1; DROP TRIGGER IF EXISTS audit_no_update; UPDATE audit SET detail = detail || 'x' WHERE seq = 1" 2>/dev/null ||
+	python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); [d.execute('DROP TRIGGER %s' % n) for (n,) in d.execute(\"SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit'\").fetchall()]; d.execute(\"UPDATE audit SET detail = detail || 'x' WHERE seq = 1\"); d.commit()" "$A/ledger.sqlite"
+req -b jar.txt "$ORIGIN/audit"
+want=$(audit_lines)
+[ "$CODE" = 200 ] && [ "$(page_lines)" = "$want" ] && grep -q '<p id="status" class="refused">The ledger does not verify.</p>' b.txt &&
+	[ -s av.err ] && pass "audit row 1 edited: the page shows '$(cat av.err)', 'does not verify'" ||
+	fail "edited audit: '$(page_lines)' want '$want'"
+
 serve_stop TERM
-after=$(tree_sum "$A")
-[ "$before" = "$after" ] && pass "the admin state is unchanged" || fail "the state changed"
+
 t_done
