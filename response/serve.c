@@ -410,6 +410,7 @@ void klic_serve_stop(struct klic_serve *s)
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
 	serve_batch_free(s->batch);
+	serve_member_free(s->member);
 	klic_wipe(s->token, sizeof s->token);
 	klic_wipe(s->session, sizeof s->session);
 	klic_wipe(s->csrf, sizeof s->csrf);

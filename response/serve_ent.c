@@ -26,6 +26,14 @@ static void chart(struct serve_buf *b, const struct klic_report *rep, const char
 	char first[KLIC_TIME_LEN + 1], last[KLIC_TIME_LEN + 1];
 	unsigned *sum;
 
+	size_t nent = 0;
+
+	for (size_t i = 0; i < rep->n; i++)
+		nent += strcmp(rep->ent[i].e.product, product) == 0;
+	if (nent == 0) {
+		serve_buf_printf(b, "<p class=\"nochart\">%s: no entitlement.</p>\n", product);
+		return;
+	}
 	if (rep->n_days == 0) {
 		serve_buf_printf(b, "<p class=\"nochart\">%s: no license issued yet.</p>\n",
 				 product);

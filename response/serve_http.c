@@ -153,7 +153,7 @@ enum MHD_Result serve_page(struct klic_serve *s, struct MHD_Connection *c, unsig
 			   "<a href=\"/entitlements\">Entitlements</a> "
 			   "<a href=\"/licenses\">Offline licenses</a> "
 			   "<a href=\"/issue\">Create offline licenses</a> "
-			   "<a href=\"/audit\">Audit</a></nav>"
+			   "<a href=\"/members\">Members</a> <a href=\"/audit\">Audit</a></nav>"
 			   "<form method=\"post\" action=\"/logout\" class=\"logout\">"
 			   "<input type=\"hidden\" name=\"csrf\" value=\"");
 	serve_buf_puts(&b, s->csrf); /* hex */

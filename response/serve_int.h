@@ -16,6 +16,7 @@
 #define SERVE_NAME_MAX 256           /* a field or file name */
 
 struct serve_batch;
+struct serve_member;
 
 struct klic_serve {
 	struct MHD_Daemon *d;
@@ -31,7 +32,8 @@ struct klic_serve {
 	/* the one session (from the login), "" while there is none */
 	char session[SERVE_TOKEN_HEX + 1];
 	char csrf[SERVE_TOKEN_HEX + 1];
-	struct serve_batch *batch; /* the session's upload (serve_issue.c), or NULL */
+	struct serve_batch *batch;   /* the session's upload (serve_issue.c), or NULL */
+	struct serve_member *member; /* the key shown to accept (serve_members.c), or NULL */
 };
 
 /* One form part: a file (filename != "") or a field. */
@@ -109,6 +111,16 @@ enum MHD_Result serve_licenses(struct klic_serve *s, struct MHD_Connection *c, i
 
 /* The Entitlements page (serve_ent.c). */
 enum MHD_Result serve_entitlements(struct klic_serve *s, struct MHD_Connection *c);
+
+/* The Members page (serve_members.c): GET /members (q NULL); POST
+ * /members/preview, /members/accept. */
+enum MHD_Result serve_members(struct klic_serve *s, struct MHD_Connection *c, const char *url,
+			      const struct serve_req *q);
+void serve_member_free(struct serve_member *m);
+
+/* An uploaded file's name for a request file: letters, digits, '.', '_'
+ * and '-' kept, any other byte '_'; ".kreq" added when it lacks it. */
+void serve_req_name(char *out, size_t outsz, const char *in);
 
 /* The Audit page (serve_audit.c): /audit, /audit/usage.kusage. */
 enum MHD_Result serve_audit(struct klic_serve *s, struct MHD_Connection *c, const char *url);

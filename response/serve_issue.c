@@ -28,7 +28,7 @@ struct serve_batch {
 	char id[SERVE_TOKEN_HEX + 1]; /* the forms' batch field */
 	size_t n;                     /* requests */
 	char names[MAX_REQS][SERVE_NAME_MAX];
-	char paths[MAX_REQS][160];
+	char paths[MAX_REQS][400];
 	const char *argv[MAX_REQS];
 	struct klic_issue_result plan[MAX_REQS];
 	unsigned total; /* seats the plan spends */
@@ -69,9 +69,7 @@ void serve_batch_free(struct serve_batch *bt)
 	free(bt);
 }
 
-/* A file name the response can be named after: letters, digits, '.', '_'
- * and '-' kept, any other byte '_'; ".kreq" added when it lacks it. */
-static void req_name(char *out, size_t outsz, const char *in)
+void serve_req_name(char *out, size_t outsz, const char *in)
 {
 	size_t o = 0, n;
 
@@ -99,7 +97,7 @@ static int add_req(struct serve_batch *bt, const char *name, const uint8_t *data
 		snprintf(why, whysz, "more than %u requests in one upload", MAX_REQS);
 		return -1;
 	}
-	req_name(nm, sizeof nm, name);
+	serve_req_name(nm, sizeof nm, name);
 	for (size_t i = 0; i < bt->n; i++)
 		if (strcmp(bt->names[i], nm) == 0) {
 			snprintf(why, whysz, "two requests named %s: rename one", nm);

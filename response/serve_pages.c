@@ -31,6 +31,8 @@ enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const 
 		return home(s, c);
 	if (strcmp(url, "/audit") == 0 || strcmp(url, "/audit/usage.kusage") == 0)
 		return serve_audit(s, c, url);
+	if (strcmp(url, "/members") == 0)
+		return serve_members(s, c, url, NULL);
 	if (strcmp(url, "/entitlements") == 0)
 		return serve_entitlements(s, c);
 	if (strcmp(url, "/licenses") == 0)
@@ -57,6 +59,8 @@ static enum MHD_Result logout(struct klic_serve *s, struct MHD_Connection *c)
 
 	serve_batch_free(s->batch);
 	s->batch = NULL;
+	serve_member_free(s->member);
+	s->member = NULL;
 	memset(s->session, 0, sizeof s->session);
 	memset(s->csrf, 0, sizeof s->csrf);
 	return serve_send(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, sizeof page - 1);
@@ -67,6 +71,8 @@ enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const
 {
 	if (strcmp(url, "/issue/preview") == 0 || strcmp(url, "/issue/confirm") == 0)
 		return serve_issue_post(s, c, url, q);
+	if (strcmp(url, "/members/preview") == 0 || strcmp(url, "/members/accept") == 0)
+		return serve_members(s, c, url, q);
 	if (strcmp(url, "/logout") == 0)
 		return logout(s, c);
 	return serve_refuse(s, c, MHD_HTTP_NOT_FOUND, "POST", url, "no such page");

@@ -4,7 +4,8 @@ chromium through Selenium and /usr/bin/chromedriver, nothing downloaded.
 Logs in through the printed URL, uploads a .kreq made by `klic request`,
 previews, confirms and downloads the .kresp (browser.sh then installs it with
 `klic install`); a denial is shown with its reason; a hostile .kreq gets the
-command line's refusal line on the page; the license list is filtered.  One
+command line's refusal line on the page; the license list is filtered; the
+Entitlements chart, a member accepted after seeing its key, the Audit.  One
 screenshot per page goes to SHOTS.  No page may log a console error (a CSP
 violation would be one).
 
@@ -23,7 +24,7 @@ if not (os.access(CHROMIUM, os.X_OK) and os.access(DRIVER, os.X_OK)):
 from selenium import webdriver  # noqa: E402  (python3-selenium)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 url, reqdir, dldir, shots, evil_line, mid = sys.argv[1:7]
 origin = url.split("/login")[0]
@@ -70,6 +71,11 @@ def text(css):
     return drv.find_element(By.CSS_SELECTOR, css).text
 
 
+def wait_for(css, secs=30):
+    """The next page has an element matching css (after a click that posts)."""
+    WebDriverWait(drv, secs).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
+
+
 def wait_file(path, secs=30):
     end = time.time() + secs
     while time.time() < end:
@@ -93,6 +99,7 @@ try:
     shot("02-create")
     drv.find_element(By.ID, "kreq").send_keys(os.path.join(reqdir, "ada.kreq"))
     drv.find_element(By.ID, "preview").click()
+    wait_for("#plan tbody tr")
     row = text("#plan tbody tr")
     check("ada.kreq" in row and "Ada User <ada@test.invalid>" in row and mid in row
           and "issue 2 seats" in row, "preview: ada.kreq, the member, machine, 'issue 2 seats' (%s)"
@@ -101,6 +108,7 @@ try:
     check(go.text == "Issue 2 seats: this cannot be undone", "the button: %r" % go.text)
     shot("03-preview")
     go.click()
+    wait_for("#results")
     res = text("#results")
     check(res.startswith("OK ada.kreq -> ada.kresp: issued 2 KRE seat(s) to "),
           "confirmed: %r" % res)
@@ -113,6 +121,7 @@ try:
     drv.find_element(By.ID, "kreq").send_keys(
         os.path.join(reqdir, "bob.kreq") + "\n" + os.path.join(reqdir, "evil.kreq"))
     drv.find_element(By.ID, "preview").click()
+    wait_for("#plan tbody tr")
     rows = [r.text for r in drv.find_elements(By.CSS_SELECTOR, "#plan tbody tr")]
     bob = [r for r in rows if r.startswith("bob.kreq")]
     evil = [r for r in rows if r.startswith("evil.kreq")]
@@ -122,6 +131,7 @@ try:
     check(text("#go") == "Answer 1 request (no seat is spent)", "button: %r" % text("#go"))
     shot("05-preview-denied-refused")
     drv.find_element(By.ID, "go").click()
+    wait_for("#results")
     res = text("#results")
     check("DENY bob.kreq -> bob.kresp: not-member: " in res and evil_line in res,
           "the denial with its reason, the refusal again: %r" % res)
@@ -148,6 +158,31 @@ try:
     check(text("#error") == "member must be a fingerprint (40 hex digits)",
           "a bad filter is refused on the page: %r" % text("#error"))
     shot("09-licenses-refused", status=400)
+
+    # --- the other pages: Entitlements (the chart), Members, Audit
+    drv.find_element(By.LINK_TEXT, "Entitlements").click()
+    cells = drv.find_element(By.ID, "product-KRE").text.split()
+    check(cells[:4] == ["KRE", "5", "2", "3"], "Entitlements: KRE granted 5, used 2, free 3 (%s)" % cells)
+    pts = drv.find_element(By.CSS_SELECTOR, "svg#chart-KRE polyline").get_attribute("points")
+    check(bool(pts) and drv.find_element(By.ID, "chart-KRE").size["width"] > 100,
+          "the seats-in-use chart is drawn (inline SVG, points %r)" % pts[:40])
+    shot("10-entitlements")
+    drv.find_element(By.LINK_TEXT, "Members").click()
+    check(text("#count") == "1 member", "Members: %r" % text("#count"))
+    drv.find_element(By.ID, "member-kreq").send_keys(os.path.join(reqdir, "bob.kreq"))
+    drv.find_element(By.ID, "member-preview").click()
+    wait_for("#uid")
+    check(text("#uid") == "Bob User <bob@test.invalid>" and len(text("#fpr").replace(" ", "")) == 40,
+          "Members: bob's key shown before accepting: %r %r" % (text("#uid"), text("#fpr")))
+    shot("11-member-preview")
+    drv.find_element(By.ID, "accept-go").click()
+    wait_for("#done")
+    check(text("#done").endswith("Bob User <bob@test.invalid>") and text("#count") == "2 members",
+          "accepted: %r" % text("#done"))
+    shot("12-members")
+    drv.find_element(By.LINK_TEXT, "Audit").click()
+    check(text("#status") == "The ledger verifies.", "Audit: %r" % text("#verify"))
+    shot("13-audit")
 finally:
     drv.quit()
     shutil.rmtree(profile, ignore_errors=True)
