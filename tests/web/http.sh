@@ -9,6 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/weblib.sh"
 ADMIN=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
 A="$BOX/org"
 cd "$BOX"
 command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): skipped"; exit 77; }
@@ -112,7 +113,7 @@ fi
 CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*"' b.txt | head -n1 | cut -d'"' -f4)
 [ "${#CSRF}" -eq 64 ] && pass "the page's forms carry a 64-hex CSRF token" || fail "CSRF '$CSRF'"
 req -b jar.txt "$ORIGIN/static/style.css"
-[ "$CODE" = 200 ] && [[ $(hdr Content-Type) == text/css* ]] && cmp -s b.txt "$(dirname "$0")/../../response/web/style.css" &&
+[ "$CODE" = 200 ] && [[ $(hdr Content-Type) == text/css* ]] && cmp -s b.txt "$HERE/../../response/web/style.css" &&
 	pass "GET /static/style.css: the built-in copy of response/web/style.css" ||
 	fail "style.css: $CODE $(hdr Content-Type)"
 req -b jar.txt "$ORIGIN/nothing-here"
