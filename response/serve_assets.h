@@ -7,5 +7,7 @@
 
 extern const unsigned char klic_web_style_css[];
 extern const size_t klic_web_style_css_len;
+extern const unsigned char klic_web_app_js[];
+extern const size_t klic_web_app_js_len;
 
 #endif

@@ -142,8 +142,10 @@ enum MHD_Result serve_page(struct klic_serve *s, struct MHD_Connection *c, unsig
 	struct serve_buf b = SERVE_BUF_INIT;
 	enum MHD_Result ret;
 
-	serve_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-			   "<link rel=\"icon\" href=\"data:,\"><title>klic admin: ");
+	serve_buf_puts(&b,
+		       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		       "<link rel=\"icon\" href=\"data:,\"><script src=\"/static/app.js\" defer>"
+		       "</script><title>klic admin: ");
 	serve_buf_html(&b, title);
 	serve_buf_puts(&b, "</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
 			   "</head>\n<body><header><span class=\"brand\">klic admin</span> <span "

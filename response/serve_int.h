@@ -14,6 +14,7 @@
 #define SERVE_MAX_FIELDS 32          /* non-file form fields in one request */
 #define SERVE_MAX_FIELD (384u << 10) /* one non-file field (armored text) */
 #define SERVE_NAME_MAX 256           /* a field or file name */
+#define SERVE_TMP_MAX 160            /* a private folder's path */
 
 struct serve_batch;
 struct serve_member;
@@ -117,6 +118,11 @@ enum MHD_Result serve_entitlements(struct klic_serve *s, struct MHD_Connection *
 enum MHD_Result serve_members(struct klic_serve *s, struct MHD_Connection *c, const char *url,
 			      const struct serve_req *q);
 void serve_member_free(struct serve_member *m);
+
+/* The mkdtemp template of a private folder for uploads:
+ * $TMPDIR/klic-serve-XXXXXX when TMPDIR is an absolute path that fits,
+ * else /tmp/klic-serve-XXXXXX. */
+void serve_tmp_template(char *out, size_t outsz);
 
 /* An uploaded file's name for a request file: letters, digits, '.', '_'
  * and '-' kept, any other byte '_'; ".kreq" added when it lacks it. */

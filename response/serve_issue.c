@@ -23,12 +23,12 @@
 #define MAX_REQS KLIC_SERVE_MAX_FILES
 
 struct serve_batch {
-	char dir[64];                 /* /tmp/klic-serve-XXXXXX, mode 0700 */
-	char in[96], out[96];         /* dir/in (requests), dir/out (responses) */
-	char id[SERVE_TOKEN_HEX + 1]; /* the forms' batch field */
-	size_t n;                     /* requests */
+	char dir[SERVE_TMP_MAX]; /* $TMPDIR/klic-serve-XXXXXX, mode 0700 */
+	char in[SERVE_TMP_MAX + 4], out[SERVE_TMP_MAX + 4]; /* dir/in, dir/out */
+	char id[SERVE_TOKEN_HEX + 1];                       /* the forms' batch field */
+	size_t n;                                           /* requests */
 	char names[MAX_REQS][SERVE_NAME_MAX];
-	char paths[MAX_REQS][400];
+	char paths[MAX_REQS][SERVE_TMP_MAX + 4 + SERVE_NAME_MAX];
 	const char *argv[MAX_REQS];
 	struct klic_issue_result plan[MAX_REQS];
 	unsigned total; /* seats the plan spends */
@@ -67,6 +67,16 @@ void serve_batch_free(struct serve_batch *bt)
 		rmdir(bt->dir);
 	}
 	free(bt);
+}
+
+void serve_tmp_template(char *out, size_t outsz)
+{
+	const char *t = getenv("TMPDIR");
+	int n;
+
+	if (t == NULL || t[0] != '/' || (n = snprintf(out, outsz, "%s/klic-serve-XXXXXX", t)) < 0 ||
+	    (size_t)n >= outsz)
+		snprintf(out, outsz, "/tmp/klic-serve-XXXXXX");
 }
 
 void serve_req_name(char *out, size_t outsz, const char *in)
@@ -127,7 +137,7 @@ static int batch_new(struct serve_batch **out, const struct serve_req *q, char *
 		snprintf(why, whysz, "out of memory");
 		return -1;
 	}
-	snprintf(bt->dir, sizeof bt->dir, "/tmp/klic-serve-XXXXXX");
+	serve_tmp_template(bt->dir, sizeof bt->dir);
 	if (mkdtemp(bt->dir) == NULL) {
 		snprintf(why, whysz, "/tmp: %s", strerror(errno));
 		bt->dir[0] = '\0';
@@ -269,12 +279,13 @@ static enum MHD_Result issue_form(struct klic_serve *s, struct MHD_Connection *c
 		serve_buf_puts(&b, "</p>\n");
 	}
 	serve_buf_puts(&b, "<form method=\"post\" action=\"/issue/preview\" "
-			   "enctype=\"multipart/form-data\" id=\"upload\">");
+			   "enctype=\"multipart/form-data\" id=\"upload\" data-drop>");
 	csrf_field(&b, s);
 	serve_buf_printf(&b,
 			 "<p><label>Request files (.kreq, up to %u, %u KiB each) <input "
 			 "type=\"file\" name=\"kreq\" id=\"kreq\" multiple accept=\".kreq\">"
-			 "</label></p><p><label>or paste an armored request<br><textarea "
+			 "</label></p><div class=\"dropzone\" id=\"dropzone\" hidden>or drop .kreq "
+			 "files here</div><p><label>or paste an armored request<br><textarea "
 			 "name=\"armored\" id=\"armored\" rows=\"8\" cols=\"80\"></textarea>"
 			 "</label></p><button type=\"submit\" id=\"preview\">Preview</button>"
 			 "</form>\n<p>The preview spends nothing; you confirm next.</p>\n",

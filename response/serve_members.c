@@ -19,8 +19,8 @@
 #include "serve_int.h"
 
 struct serve_member {
-	char dir[64];   /* /tmp/klic-serve-XXXXXX (0700), holding the request */
-	char path[400]; /* dir/NAME.kreq */
+	char dir[SERVE_TMP_MAX];                   /* $TMPDIR/klic-serve-XXXXXX (0700) */
+	char path[SERVE_TMP_MAX + SERVE_NAME_MAX]; /* dir/NAME.kreq */
 	char name[SERVE_NAME_MAX];
 	char id[SERVE_TOKEN_HEX + 1]; /* the accept form's field */
 	char fpr[KLIC_FPR_HEX_LEN + 1];
@@ -166,7 +166,7 @@ static enum MHD_Result preview(struct klic_serve *s, struct MHD_Connection *c,
 				    "no request: choose a .kreq file or paste an armored request");
 	}
 	serve_req_name(m->name, sizeof m->name, file ? file->filename : "pasted.kreq");
-	snprintf(m->dir, sizeof m->dir, "/tmp/klic-serve-XXXXXX");
+	serve_tmp_template(m->dir, sizeof m->dir);
 	if (mkdtemp(m->dir) == NULL) {
 		m->dir[0] = '\0';
 		serve_member_free(m);

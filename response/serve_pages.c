@@ -43,6 +43,9 @@ enum MHD_Result serve_get(struct klic_serve *s, struct MHD_Connection *c, const 
 		return serve_licenses(s, c, 2);
 	if (strcmp(url, "/issue") == 0 || strcmp(url, "/issue/download") == 0)
 		return serve_issue_get(s, c, url);
+	if (strcmp(url, "/static/app.js") == 0)
+		return serve_send(c, MHD_HTTP_OK, "text/javascript; charset=utf-8", klic_web_app_js,
+				  klic_web_app_js_len);
 	if (strcmp(url, "/static/style.css") == 0)
 		return serve_send(c, MHD_HTTP_OK, "text/css; charset=utf-8", klic_web_style_css,
 				  klic_web_style_css_len);

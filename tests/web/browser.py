@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """klic-admin serve in a real browser (issue 17 item 4): headless Debian
 chromium through Selenium and /usr/bin/chromedriver, nothing downloaded.
-Logs in through the printed URL, uploads a .kreq made by `klic request`,
+Logs in through the printed URL, uploads a .kreq made by `klic request`
+(picked; two more are dropped onto the page),
 previews, confirms and downloads the .kresp (browser.sh then installs it with
 `klic install`); a denial is shown with its reason; a hostile .kreq gets the
 command line's refusal line on the page; the license list is filtered; the
@@ -11,6 +12,7 @@ violation would be one).
 
 Usage: browser.py LOGIN_URL REQ_DIR DOWNLOAD_DIR SHOTS EVIL_LINE MACHINE_ID
 Exit 0 all passed, 1 a check failed, 77 chromium is not installed."""
+import base64
 import os
 import shutil
 import sys
@@ -118,8 +120,21 @@ try:
 
     # --- a denial and a hostile request, together
     drv.find_element(By.LINK_TEXT, "Create offline licenses").click()
-    drv.find_element(By.ID, "kreq").send_keys(
-        os.path.join(reqdir, "bob.kreq") + "\n" + os.path.join(reqdir, "evil.kreq"))
+    # dropped onto the page (app.js), not picked: a drop event carrying both files
+    names = ["bob.kreq", "evil.kreq"]
+    data = [base64.b64encode(open(os.path.join(reqdir, n), "rb").read()).decode() for n in names]
+    drv.execute_script("""
+        const [names, data] = arguments, dt = new DataTransfer();
+        names.forEach(function (n, i) {
+            const bin = atob(data[i]), u = new Uint8Array(bin.length);
+            for (let k = 0; k < bin.length; k++) u[k] = bin.charCodeAt(k);
+            dt.items.add(new File([u], n));
+        });
+        document.getElementById("dropzone").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        """, names, data)
+    check(text("#dropzone") == "2 file(s) ready: bob.kreq, evil.kreq",
+          "drag and drop: %r" % text("#dropzone"))
     drv.find_element(By.ID, "preview").click()
     wait_for("#plan tbody tr")
     rows = [r.text for r in drv.find_elements(By.CSS_SELECTOR, "#plan tbody tr")]

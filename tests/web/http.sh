@@ -105,10 +105,11 @@ if [ "$CODE" = 200 ] && [ "$(hdr Content-Security-Policy)" = "$CSP" ] &&
 else
 	fail "GET /: $CODE; $(tr -d '\r' <h.txt | tr '\n' '|')"
 fi
-if grep -Eq '(src|href)="(https?:)?//' b.txt || grep -q '<script>' b.txt; then
+if grep -Eq '(src|href)="(https?:)?//' b.txt || grep -q '<script>' b.txt ||
+	[ "$(grep -o '<script[^>]*>' b.txt)" != '<script src="/static/app.js" defer>' ]; then
 	fail "the page refers outside or has an inline script"
 else
-	pass "the page has no outside reference and no inline script"
+	pass "the page has no outside reference and no inline script (one: /static/app.js)"
 fi
 CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*"' b.txt | head -n1 | cut -d'"' -f4)
 [ "${#CSRF}" -eq 64 ] && pass "the page's forms carry a 64-hex CSRF token" || fail "CSRF '$CSRF'"
@@ -116,6 +117,10 @@ req -b jar.txt "$ORIGIN/static/style.css"
 [ "$CODE" = 200 ] && [[ $(hdr Content-Type) == text/css* ]] && cmp -s b.txt "$HERE/../../response/web/style.css" &&
 	pass "GET /static/style.css: the built-in copy of response/web/style.css" ||
 	fail "style.css: $CODE $(hdr Content-Type)"
+req -b jar.txt "$ORIGIN/static/app.js"
+[ "$CODE" = 200 ] && [[ $(hdr Content-Type) == text/javascript* ]] && cmp -s b.txt "$HERE/../../response/web/app.js" &&
+	pass "GET /static/app.js: the built-in copy of response/web/app.js" ||
+	fail "app.js: $CODE $(hdr Content-Type)"
 req -b jar.txt "$ORIGIN/nothing-here"
 [ "$CODE" = 404 ] && [ "$(hdr Content-Security-Policy)" = "$CSP" ] &&
 	pass "GET /nothing-here: 404 with the CSP" || fail "404: $CODE"

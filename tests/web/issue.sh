@@ -40,8 +40,12 @@ dump() { # the ledger's rows, without what differs from run to run
 		 SELECT 'A', seq, event, digest FROM audit ORDER BY seq;
 		 SELECT 'E', id, seats FROM entitlements ORDER BY id;"
 }
-tmp_before=$(ls -d /tmp/klic-serve-* 2>/dev/null || true)
+# the server's private folders go under its TMPDIR
+mkdir -p "$BOX/tmp"
+export TMPDIR="$BOX/tmp"
+tmp_before=$(ls "$TMPDIR")
 serve_start
+unset TMPDIR
 req -c jar.txt "$URL"
 req -b jar.txt "$ORIGIN/issue"
 CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*"' b.txt | head -n1 | cut -d'"' -f4)
@@ -161,7 +165,7 @@ post -F "batch=$(batch_id)" "$ORIGIN/issue/confirm"
 grep -q '<li class="mono">OK   late.kreq -&gt; late.kresp: issued 1 KRE seat(s)' b.txt &&
 	pass "previewed again: late.kreq issued 1 seat" || fail "late again: $(grep -o '<ul id="results">.*' b.txt | head -c 300)"
 
-during=$(ls -d /tmp/klic-serve-* 2>/dev/null || true)
+during=$(ls "$BOX/tmp")
 
 # --- refused uploads -------------------------------------------------------------
 post "$ORIGIN/issue/preview"
@@ -173,7 +177,7 @@ post -F kreq=@req/bob.kreq -F "kreq=@req/bob.kreq" "$ORIGIN/issue/preview"
 req -b jar.txt -F "csrf=$CSRF" -F kreq=@req/ada.kreq "$ORIGIN/issue/preview"
 [ "$CODE" = 403 ] && pass "preview without Origin: 403" || fail "preview without Origin: $CODE"
 serve_stop TERM
-[ "$SRV_RC" -eq 0 ] && [ "$during" != "$tmp_before" ] && [ "$(ls -d /tmp/klic-serve-* 2>/dev/null || true)" = "$tmp_before" ] &&
-	pass "SIGTERM: exit 0; the private upload folder (under /tmp, kept while serving) is removed" ||
-	fail "stop: exit $SRV_RC; folders before '$tmp_before', during '$during', after '$(ls -d /tmp/klic-serve-* 2>/dev/null)'"
+[ "$SRV_RC" -eq 0 ] && [ -z "$tmp_before" ] && [[ $during == klic-serve-* ]] && [ -z "$(ls "$BOX/tmp")" ] &&
+	pass "SIGTERM: exit 0; the private upload folder ($during under TMPDIR, kept while serving) is removed" ||
+	fail "stop: exit $SRV_RC; TMPDIR before '$tmp_before', during '$during', after '$(ls "$BOX/tmp")'"
 t_done
