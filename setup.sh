@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config
       gnupg gpg-agent faketime sqlite3 util-linux
       clang libclang-rt-14-dev valgrind time python3
       libqrencode-dev libpng-dev zbar-tools
-      man-db groff-base bsdextrautils)
+      man-db groff-base bsdextrautils
+      libmicrohttpd-dev curl chromium chromium-driver python3-selenium)
 
 missing=()
 for p in "${PKGS[@]}"; do

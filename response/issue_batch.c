@@ -385,7 +385,8 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 			total += b->res[i].spend;
 			b->items[i].may_spend = b->res[i].spend > 0;
 		}
-		if (total > 0 && (r = o->confirm(o->ctx, b->res, n, total)) != 0)
+		if ((total > 0 || o->confirm_always) &&
+		    (r = o->confirm(o->ctx, b->res, n, total)) != 0)
 			goto out;
 		run_phase(b, js, jobs, PH_EXEC);
 	}

@@ -301,7 +301,8 @@ struct klic_issue_opts {
 	klic_issue_confirm_fn confirm; /* NULL: no confirmation (--yes) */
 	klic_issue_report_fn report;
 	void *ctx;
-	int armor; /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
+	int armor;          /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
+	int confirm_always; /* 1: call confirm even when no seat would be spent (a preview) */
 };
 
 /* The gpg worker program klic-keys-worker that `issue` starts (keys/

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin_cli.h"
+#include "serve_cli.h"
 
 #ifndef KLIC_ADMIN_VERSION
 #define KLIC_ADMIN_VERSION "unknown"
@@ -298,6 +299,8 @@ static const struct klic_cmd cmds[] = {
      audit_cmds, sizeof audit_cmds / sizeof audit_cmds[0]},
     {"usage", admin_sub, "the usage export for the vendor's true-up", "usage export -o ORG.kusage",
      usage_help, usage_cmds, N_USAGE_CMDS},
+    {"serve", cmd_serve, "the admin web console on loopback", "serve [--listen ADDRESS:PORT]",
+     serve_help, NULL, 0},
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
