@@ -380,9 +380,12 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 					   {"armor", no_argument, NULL, 'a'},
 					   {"qr", no_argument, NULL, 'q'},
 					   {"qr-png", required_argument, NULL, 'Q'},
+					   {"renew", no_argument, NULL, 'R'},
 					   HELP_OPT,
 					   {NULL, 0, NULL, 0}};
 	const char *product = NULL, *out = NULL, *seats_s = NULL, *png = NULL;
+	struct klic_renewal *rn = NULL;
+	int renew = 0;
 	char path[KLIC_PATH_MAX], digest[KLIC_SHA256_HEX_LEN + 1], *armor = NULL;
 	size_t alen = 0;
 	unsigned seats = 1, flags = 0;
@@ -403,6 +406,13 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 			klic_cli_help(&klic_main_cli, c);
 			return KLIC_EXIT_OK;
 		}
+		if (ch == 'R') {
+			if (renew)
+				return klic_cli_usage(&klic_main_cli, c->name, "repeated option",
+						      "--renew");
+			renew = 1;
+			continue;
+		}
 		if (bit != 0) {
 			if ((flags & bit) != 0)
 				return klic_cli_usage(&klic_main_cli, c->name, "repeated option",
@@ -420,16 +430,23 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 							  : "--qr-png");
 		*slot = optarg;
 	}
-	if (optind != argc)
+	if (optind != argc && !renew)
 		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
-	if (product == NULL)
-		return klic_cli_usage(&klic_main_cli, c->name, "--product KRE|KSE is required", NULL);
-	if (strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
+	if (renew && seats_s != NULL)
+		return klic_cli_usage(&klic_main_cli, c->name,
+				      "--renew asks one seat per license it renews: no --seats",
+				      seats_s);
+	if (product == NULL && !(renew && optind != argc))
+		return klic_cli_usage(&klic_main_cli, c->name,
+				      renew ? "--renew needs --product KRE|KSE or license files"
+					    : "--product KRE|KSE is required",
+				      NULL);
+	if (product != NULL && strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
 		return klic_cli_usage(&klic_main_cli, c->name, "--product must be KRE or KSE", product);
 	if (seats_s != NULL && parse_seats(&seats, seats_s) != 0)
 		return klic_cli_usage(&klic_main_cli, c->name, "--seats must be a number from 1 to 64",
 				      seats_s);
-	if (strcmp(product, "KSE") == 0 && seats != 1)
+	if (product != NULL && strcmp(product, "KSE") == 0 && seats != 1)
 		return klic_cli_usage(&klic_main_cli, c->name, "KSE is licensed one seat per machine",
 				      seats_s);
 	if (out != NULL && out[0] == '\0')
@@ -449,7 +466,31 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
 	if ((r = klic_main_user_open_home(&u, g, c->name)) != 0)
 		return r;
-	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
+	path[0] = '\0';
+	if (renew) {
+		char bad[KLIC_PATH_MAX];
+		/* the licenses to renew: checked before anything is made */
+		if ((rn = calloc(1, sizeof *rn)) == NULL) {
+			r = klic_cli_fail(&klic_main_cli, "request", KLIC_ERR_NOMEM);
+			goto out;
+		}
+		r = klic_user_renewal_collect(&u, rn, bad, sizeof bad, product,
+					      (const char *const *)(argv + optind),
+					      (size_t)(argc - optind));
+		if (r != 0) {
+			r = klic_cli_fail(&klic_main_cli, bad[0] != '\0' ? bad : u.licdir, r);
+			goto out;
+		}
+		if (rn->n == 0) {
+			fprintf(stderr, "klic: %s: no valid %s license of this machine to renew\n",
+				u.licdir, product);
+			r = KLIC_EXIT_REFUSED;
+			goto out;
+		}
+		r = klic_user_request_renew(&u, path, digest, rn, out, flags, &armor, &alen);
+	} else {
+		r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
+	}
 	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, path[0] != '\0' ? path : "request", r);
 		goto out;
@@ -468,6 +509,11 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	if (strcmp(path, "-") == 0 || (png != NULL && strcmp(png, "-") == 0))
 		goto out; /* standard output carries the data only */
 	printf("%s\nrequest digest: %s\n", path, digest);
+	for (unsigned i = 0; rn != NULL && i < rn->n; i++) {
+		char ex[KLIC_TIME_LEN + 1];
+		(void)klic_time_format(ex, rn->expires[i]);
+		printf("renews %s %s (expires %s)\n", rn->files[i], rn->ids[i], ex);
+	}
 	if (qr != NULL)
 		printf("QR code: version %d, level %c, %d modules (+%d quiet zone), %zu bytes of "
 		       "armored text%s%s\n",
@@ -478,6 +524,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		       "(version %d or less)\n",
 		       shown, nparts, KLIC_QR_TERM_COLS, KLIC_QR_TERM_LINES, KLIC_QR_TERM_VERSION);
 out:
+	free(rn);
 	klic_qr_free(qr);
 	free(armor);
 	klic_user_dispose(&u);
@@ -599,8 +646,12 @@ static const struct klic_cmd cmds[] = {
      "FILE may be binary or ASCII-armored; - reads standard input.\n",
      NULL, 0},
     {"request", cmd_request, "Write a signed license request (.kreq).",
-     "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
+     "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]\n"
+     "       klic request --renew [--product KRE|KSE] [FILE.lic ...] [-o FILE] [--armor] ...",
      "\n  --product KRE|KSE  the product\n"
+     "  --renew            ask to renew this machine's valid licenses of the product\n"
+     "                     (all of them, or the FILE.lic named) without a new seat:\n"
+     "                     the answer replaces them under the same names\n"
      "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
      "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout,\n"
      "                     refused on a terminal unless --armor)\n"
