@@ -172,10 +172,16 @@ int klic_renewal_decide(struct klic_decision *out, const struct klic_request *re
 		}
 	for (i = 0; i < req->n_renews; i++) {
 		if (old[i].ended != 0 && old[i].ended <= now) {
-			deny(out, "renewal-inactive",
-			     "license %s was already %s: its seat is back in the pool; send a "
-			     "normal request",
-			     req->renews[i], old[i].end_reason);
+			if (strcmp(old[i].end_reason, "renewed") == 0)
+				deny(out, "renewal-inactive",
+				     "license %s was already renewed: renew the license that "
+				     "replaced it",
+				     req->renews[i]);
+			else
+				deny(out, "renewal-inactive",
+				     "license %s was %s: its seat is back in the pool; send a "
+				     "normal request",
+				     req->renews[i], old[i].end_reason);
 			return 0;
 		}
 		if (old[i].expires <= now) {
