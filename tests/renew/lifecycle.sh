@@ -162,4 +162,29 @@ rc=0; at 55 "$ADMIN" --state "$A" issue unsorted.kreq -o outbox >out.txt 2>err.t
 	[ "$before" = "$(tree_sum "$A"; ls outbox)" ] && pass "renews out of order: exit $rc, $(grep unsorted err.txt | head -1), nothing recorded" ||
 	fail "unsorted: rc $rc $(cat err.txt)"
 
+# ---- the vendor's true-up: a renewal is no over-issue --------------------------
+V=$(t_vendor_bin)
+at 56 "$ADMIN" --state "$A" usage export -o org.kusage >/dev/null
+python3 - org.kusage "$OLD" "$NEWIDS" >ended.txt <<'PY' || true
+import json, sys
+t = open(sys.argv[1]).read()
+body = t.split("\n\n", 1)[1].split("\n-----BEGIN PGP SIGNATURE-----")[0]
+lics = {l["license_id"]: l for l in json.loads(body)["licenses"]}
+old, new = sys.argv[2].split(","), sys.argv[3].split(",")
+ok = all(lics[i]["state"] == "renewed" and lics[i]["ended"] == lics[new[0]]["issued"] for i in old)
+ok = ok and all(lics[i]["ended"] is None and lics[i]["state"] == "active" for i in new)
+print("ok" if ok else "bad")
+PY
+[ "$(cat ended.txt)" = ok ] && pass "usage export: the renewed licenses carry when they ended, the new ones null" || fail "export ended: $(cat ended.txt)"
+rc=0; at 56 "$V" --state "${T_VENDOR:-$BOX/vendor}" usage verify org.kusage >trueup.txt 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -q "peak 2 of 5 seats: ok" trueup.txt &&
+	pass "vendor usage verify is clean after the renewal: $(grep peak trueup.txt)" || fail "usage verify: rc $rc $(cat trueup.txt)"
+# an end the ledger cannot account for (written into the ledger by hand) is flagged
+cp -a "$A" "$BOX/a2"
+sqlite3 "$BOX/a2/ledger.sqlite" "INSERT INTO license_ends VALUES ('$FIRST', strftime('%s','now') + 56 * 86400, 'renewed', '$RDIG')"
+at 57 "$ADMIN" --state "$BOX/a2" usage export -o forged.kusage >/dev/null
+rc=0; at 57 "$V" --state "${T_VENDOR:-$BOX/vendor}" usage verify forged.kusage >forged.txt 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "license $FIRST .*ended early, unaudited: no 'renewed' audit row names it" forged.txt &&
+	pass "an end without its 'renewed' audit row is flagged: $(grep "$FIRST" forged.txt | head -1)" || fail "forged end: rc $rc $(cat forged.txt)"
+
 t_done
