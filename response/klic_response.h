@@ -50,6 +50,10 @@ int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *val
 #define KLIC_RENEW_WINDOW_DEFAULT 14
 #define KLIC_RENEW_WINDOW_MAX 59
 int klic_ledger_renew_window(struct klic_ledger *l, unsigned *days);
+/* klic-admin policy --renew-window DAYS (1-59): stored in meta with a
+ * 'policy' audit row, in one transaction; *changed 0 when it already was
+ * DAYS (nothing written). */
+int klic_ledger_renew_window_set(struct klic_ledger *l, int *changed, unsigned days, int64_t now);
 
 /* Run one statement list (tests and init); no result rows. */
 int klic_ledger_exec(struct klic_ledger *l, const char *sql);

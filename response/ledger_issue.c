@@ -319,3 +319,35 @@ int klic_ledger_renew_window(struct klic_ledger *l, unsigned *days)
 	*days = (unsigned)n;
 	return 0;
 }
+
+int klic_ledger_renew_window_set(struct klic_ledger *l, int *changed, unsigned days, int64_t now)
+{
+	char v[16], detail[128];
+	unsigned cur = 0;
+	int r;
+
+	*changed = 0;
+	if (days < 1 || days > KLIC_RENEW_WINDOW_MAX)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "renewal window: 1 to %d days",
+				      KLIC_RENEW_WINDOW_MAX);
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if ((r = klic_ledger_renew_window(l, &cur)) != 0)
+		goto out;
+	if (cur == days) { /* nothing to change, nothing audited */
+		klic_ledger_rollback(l);
+		return 0;
+	}
+	snprintf(v, sizeof v, "%u", days);
+	snprintf(detail, sizeof detail, "%s %u -> %u", KLIC_META_RENEW_WINDOW, cur, days);
+	if ((r = klic_ledger_meta_set(l, KLIC_META_RENEW_WINDOW, v)) != 0 ||
+	    (r = klic_ledger_audit_append(l, now, "policy", "", detail)) != 0)
+		goto out;
+	if ((r = klic_ledger_commit(l)) != 0)
+		return r;
+	*changed = 1;
+	return 0;
+out:
+	klic_ledger_rollback(l);
+	return r;
+}

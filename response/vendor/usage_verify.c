@@ -222,7 +222,14 @@ static const char *mismatch(const struct klic_usage_lic *l, const struct issued_
 		return "bad expiry";
 	snprintf(exp, sizeof exp, ", expires %s", t);
 	el = strlen(exp);
-	if (dl < el || strcmp(d + dl - el, exp) != 0)
+	/* a request denied before and issued when decided again carries the
+	 * suffix " (decided again; denied before: CODE)" (spec 5.3 #7) */
+	{
+		const char *sfx = strstr(d, " (decided again; denied before: ");
+		if (sfx != NULL && d[dl - 1] == ')' && strchr(sfx + 2, '(') == NULL)
+			dl = (size_t)(sfx - d);
+	}
+	if (dl < el || strncmp(d + dl - el, exp, el) != 0)
 		return "its audit row names another expiry";
 	if (ir->granted == 0 || l->seat > ir->granted)
 		return "seat beyond the seats its audit row issued";

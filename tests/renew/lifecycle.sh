@@ -162,6 +162,32 @@ rc=0; at 55 "$ADMIN" --state "$A" issue unsorted.kreq -o outbox >out.txt 2>err.t
 	[ "$before" = "$(tree_sum "$A"; ls outbox)" ] && pass "renews out of order: exit $rc, $(grep unsorted err.txt | head -1), nothing recorded" ||
 	fail "unsorted: rc $rc $(cat err.txt)"
 
+# ---- the renewal window: klic-admin policy --renew-window -------------------------
+out=$(admin policy) && [ "$out" = "renew-window 14 days" ] && pass "policy: $out (the default)" || fail "policy: $out"
+for bad in 0 60 abc; do
+	before=$(tree_sum "$A")
+	rc=0; admin policy --renew-window "$bad" >out.txt 2>err.txt || rc=$?
+	[ "$rc" = 2 ] && [ "$(wc -l <err.txt)" = 1 ] && [ "$before" = "$(tree_sum "$A")" ] &&
+		pass "policy --renew-window $bad: exit 2, $(cat err.txt)" || fail "policy $bad: rc $rc $(cat err.txt)"
+done
+# 5 days after the renewal the new licenses have 55 days left: too early with 14 ...
+at 55 "$KLIC" --home "$U" request --renew --product KRE -o again.kreq >/dev/null
+at 55 "$ADMIN" --state "$A" issue again.kreq -o outbox >/dev/null
+expect_denial "renewing 55 days before expiry (window 14)" outbox/again.kresp renewal-too-early "renewal possible from $(date -u -d "@$((NEW_EXP - 14 * 86400))" +%F)"
+# ... and granted once the window is 59 days (the same request, decided afresh)
+p0=$(ledger "SELECT count(*) FROM audit WHERE event = 'policy'")
+out=$(admin policy --renew-window 59)
+[ "$out" = "renew-window 59 days (changed)" ] && [ "$(ledger "SELECT count(*) FROM audit WHERE event = 'policy'")" = $((p0 + 1)) ] &&
+	pass "policy --renew-window 59: $out, audited: $(ledger "SELECT detail FROM audit WHERE event = 'policy'")" || fail "policy set: $out"
+out=$(admin policy --renew-window 59)
+[ "$out" = "renew-window 59 days (unchanged)" ] && [ "$(ledger "SELECT count(*) FROM audit WHERE event = 'policy'")" = $((p0 + 1)) ] &&
+	pass "the same window again: $out, nothing audited" || fail "policy again: $out"
+at 55 "$ADMIN" --state "$A" issue again.kreq -o outbox >/dev/null
+[ "$(resp_field outbox/again.kresp status)" = issued ] && [ "$(seats 55)" = "2 3" ] &&
+	pass "with the 59-day window the same request is renewed, still 2 used, 3 free" || fail "window 59: $(resp_field outbox/again.kresp status) $(seats 55)"
+at 55 "$KLIC" --home "$U" install --vendor "$VKEY" outbox/again.kresp >/dev/null && pass "the second renewal installs" || fail "install again.kresp"
+admin policy --renew-window 14 >/dev/null
+
 # ---- the vendor's true-up: a renewal is no over-issue --------------------------
 V=$(t_vendor_bin)
 at 56 "$ADMIN" --state "$A" usage export -o org.kusage >/dev/null
@@ -172,19 +198,22 @@ body = t.split("\n\n", 1)[1].split("\n-----BEGIN PGP SIGNATURE-----")[0]
 lics = {l["license_id"]: l for l in json.loads(body)["licenses"]}
 old, new = sys.argv[2].split(","), sys.argv[3].split(",")
 ok = all(lics[i]["state"] == "renewed" and lics[i]["ended"] == lics[new[0]]["issued"] for i in old)
-ok = ok and all(lics[i]["ended"] is None and lics[i]["state"] == "active" for i in new)
+ok = ok and all(lics[i]["state"] == "renewed" and lics[i]["ended"] is not None for i in new)
+cur = [l for l in lics.values() if l["license_id"] not in old + new]
+ok = ok and len(cur) == 2 and all(l["state"] == "active" and l["ended"] is None for l in cur)
 print("ok" if ok else "bad")
 PY
-[ "$(cat ended.txt)" = ok ] && pass "usage export: the renewed licenses carry when they ended, the new ones null" || fail "export ended: $(cat ended.txt)"
+[ "$(cat ended.txt)" = ok ] && pass "usage export: 4 renewed licenses carry when they ended, the 2 current ones null" || fail "export ended: $(cat ended.txt)"
 rc=0; at 56 "$V" --state "${T_VENDOR:-$BOX/vendor}" usage verify org.kusage >trueup.txt 2>&1 || rc=$?
-[ "$rc" = 0 ] && grep -q "peak 2 of 5 seats: ok" trueup.txt &&
-	pass "vendor usage verify is clean after the renewal: $(grep peak trueup.txt)" || fail "usage verify: rc $rc $(cat trueup.txt)"
+[ "$rc" = 0 ] && grep -q "peak 2 of 5 seats: ok" trueup.txt && [ "$(grep -c FLAGGED trueup.txt)" = 0 ] &&
+	pass "vendor usage verify is clean after two renewals (one decided again after a denial): $(grep peak trueup.txt)" || fail "usage verify: rc $rc $(cat trueup.txt)"
 # an end the ledger cannot account for (written into the ledger by hand) is flagged
 cp -a "$A" "$BOX/a2"
-sqlite3 "$BOX/a2/ledger.sqlite" "INSERT INTO license_ends VALUES ('$FIRST', strftime('%s','now') + 56 * 86400, 'renewed', '$RDIG')"
+CUR=$(ledger "SELECT license_id FROM licenses x WHERE NOT EXISTS (SELECT 1 FROM license_ends d WHERE d.license_id = x.license_id) LIMIT 1")
+sqlite3 "$BOX/a2/ledger.sqlite" "INSERT INTO license_ends VALUES ('$CUR', strftime('%s','now') + 56 * 86400, 'renewed', '$RDIG')"
 at 57 "$ADMIN" --state "$BOX/a2" usage export -o forged.kusage >/dev/null
 rc=0; at 57 "$V" --state "${T_VENDOR:-$BOX/vendor}" usage verify forged.kusage >forged.txt 2>&1 || rc=$?
-[ "$rc" = 1 ] && grep -q "license $FIRST .*ended early, unaudited: no 'renewed' audit row names it" forged.txt &&
-	pass "an end without its 'renewed' audit row is flagged: $(grep "$FIRST" forged.txt | head -1)" || fail "forged end: rc $rc $(cat forged.txt)"
+[ "$rc" = 1 ] && grep -q "license $CUR .*ended early, unaudited: no 'renewed' audit row names it" forged.txt &&
+	pass "an end without its 'renewed' audit row is flagged: $(grep "$CUR" forged.txt | head -1)" || fail "forged end: rc $rc $(cat forged.txt)"
 
 t_done

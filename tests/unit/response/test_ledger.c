@@ -229,7 +229,7 @@ static void test_migrate_5_to_6(void **state)
 	}
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 6);
+	assert_int_equal(v, KLIC_LEDGER_VERSION); /* 6, and the migrations after it */
 	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
 	assert_int_equal(rows, 1);
 	assert_int_equal(klic_ledger_audit_append(f->l, 1900000000, "member-remove", "",
@@ -646,7 +646,7 @@ static void test_seats_return_after_expiry(void **state)
 }
 
 /* The seat counter (spec/ledger-3.sql) gives the same used seats as a full
- * count at every time, before and after its as_of, through inserts made
+ * count (a seat held until min(expires, ended), spec/ledger-7.sql) at every time, before and after its as_of, through inserts made
  * after a refresh; audit's recount catches a tampered counter. */
 static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
 {
@@ -655,8 +655,10 @@ static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
 	int64_t n;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT count(*) FROM licenses WHERE "
-					    "entitlement_id = ?1 AND expires > ?2",
+					    "SELECT count(*) FROM licenses x WHERE "
+					    "entitlement_id = ?1 AND min(expires, coalesce((SELECT "
+					    "ended FROM license_ends d WHERE d.license_id = "
+					    "x.license_id), expires)) > ?2",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int64(st, 1, ent);
@@ -725,6 +727,174 @@ static void test_usage_counter(void **state)
 	raw(f->path, "UPDATE entitlement_usage SET active = active + 1 WHERE entitlement_id = 1");
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "entitlement 1:"));
+}
+
+/* spec/ledger-7.sql: a license ended early holds its seat until then; the
+ * counter stays exact for ends before and after its as_of, and through a
+ * refresh past them; ends are append-only, one per license, never before
+ * the license was issued. */
+static void test_license_ends(void **state)
+{
+	struct fx *f = *state;
+	struct klic_license_row row;
+	int64_t id = 0, other = 0, rows = 0;
+	char dg[65], lid[33];
+	int found = 0;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 1000, "2035-01-01", "", NOW), 0);
+	assert_int_equal(
+	    ent_add(f->l, &other, "KRE", "node-locked", "yearly", 1000, "2035-01-01", "", NOW), 0);
+	for (int k = 0; k < 40; k++) {
+		snprintf(dg, sizeof dg, "%064x", k);
+		snprintf(lid, sizeof lid, "%032x", k);
+		seed_license(f, dg, lid, NOW - DAY, NOW + 20 * DAY + k, k % 3 ? id : other);
+	}
+	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 7 * DAY), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	/* ends before the counter's as_of (the trigger takes the seat back),
+	 * at it, and after it (counted when the count moves past them) */
+	for (int k = 0; k < 40; k += 2) {
+		snprintf(lid, sizeof lid, "%032x", k);
+		assert_int_equal(klic_ledger_license_end(f->l, lid, NOW + (k % 14) * DAY,
+							 k % 4 ? "renewed" : "returned", DIGEST_D),
+				 0);
+	}
+	check_used_everywhere(f, id);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	assert_int_equal(rows, 2);
+	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 12 * DAY), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	check_used_everywhere(f, id);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	/* the row and its end */
+	snprintf(lid, sizeof lid, "%032x", 2);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, lid), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(row.ended, NOW + 2 * DAY);
+	assert_string_equal(row.end_reason, "renewed");
+	snprintf(lid, sizeof lid, "%032x", 1);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, lid), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(row.ended, 0);
+	assert_string_equal(row.end_reason, "");
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, LID_1), 0);
+	assert_int_equal(found, 0);
+	/* refused: a second end, an end before issue, an unknown reason or
+	 * license, changing or removing an end */
+	snprintf(lid, sizeof lid, "%032x", 2);
+	assert_int_equal(klic_ledger_license_end(f->l, lid, NOW, "renewed", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	snprintf(lid, sizeof lid, "%032x", 1);
+	assert_int_equal(klic_ledger_license_end(f->l, lid, NOW - 2 * DAY, "renewed", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_license_end(f->l, lid, NOW, "lost", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_license_end(f->l, LID_1, NOW, "renewed", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE license_ends SET ended = 0"),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM license_ends"), KLIC_ERR_LEDGER);
+	check_used_everywhere(f, id);
+}
+
+static struct klic_license_row old_row(const char *id, int64_t expires)
+{
+	struct klic_license_row r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.license_id, sizeof r.license_id, "%s", id);
+	snprintf(r.product, sizeof r.product, "KRE");
+	snprintf(r.machine_id, sizeof r.machine_id, "M");
+	snprintf(r.member_fpr, sizeof r.member_fpr, FPR_A);
+	r.issued = expires - 60 * DAY;
+	r.expires = expires;
+	r.entitlement_id = 4;
+	return r;
+}
+
+static void expect_renewal(const struct klic_request *q, const struct klic_license_row *old,
+			   const int *found, const struct klic_entitlement *e, const char *code,
+			   const char *text)
+{
+	struct klic_decision d;
+	assert_int_equal(klic_renewal_decide(&d, q, old, found, 14, e, 1, NOW), 0);
+	if (code == NULL) {
+		assert_int_equal(d.issue, 1);
+		return;
+	}
+	assert_int_equal(d.issue, 0);
+	assert_string_equal(d.reason_code, code);
+	if (strstr(d.reason, text) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", d.reason, text);
+}
+
+/* spec 5.3.4: the renewal checks, in order, and what a grant gets. */
+static void test_renewal_decide(void **state)
+{
+	struct klic_entitlement e = ent(4, "KRE", "node-locked", "yearly", 1, NOW + 400 * DAY, 1);
+	struct klic_license_row old[2];
+	struct klic_request q;
+	struct klic_decision d;
+	int found[2] = {1, 1};
+	(void)state;
+
+	memset(&q, 0, sizeof q);
+	snprintf(q.product, sizeof q.product, "KRE");
+	snprintf(q.machine_id, sizeof q.machine_id, "M");
+	snprintf(q.requester_fpr, sizeof q.requester_fpr, FPR_A);
+	q.seats = q.n_renews = 2;
+	snprintf(q.renews[0], 33, LID_1);
+	snprintf(q.renews[1], 33, LID_2);
+	old[0] = old_row(LID_1, NOW + 10 * DAY);
+	old[1] = old_row(LID_2, NOW + 13 * DAY);
+	/* granted: no free seat is needed (used == seats), expiry 60 days */
+	assert_int_equal(klic_renewal_decide(&d, &q, old, found, 14, &e, 1, NOW), 0);
+	assert_int_equal(d.issue, 1);
+	assert_int_equal(d.entitlement_id, 4);
+	assert_int_equal(d.expires, NOW + 60 * DAY);
+	/* capped at the entitlement's end */
+	e.until_end = NOW + 30 * DAY;
+	assert_int_equal(klic_renewal_decide(&d, &q, old, found, 14, &e, 1, NOW), 0);
+	assert_int_equal(d.expires, NOW + 30 * DAY);
+	e.until_end = NOW + 400 * DAY;
+	/* too early: the date from which both can be renewed */
+	old[1].expires = NOW + 20 * DAY;
+	expect_renewal(&q, old, found, &e, "renewal-too-early", "renewal possible from 2030-03-23");
+	/* inactive beats too early: renewed, returned, expired */
+	old[0].ended = NOW - 1;
+	snprintf(old[0].end_reason, sizeof old[0].end_reason, "renewed");
+	expect_renewal(&q, old, found, &e, "renewal-inactive", "already renewed");
+	snprintf(old[0].end_reason, sizeof old[0].end_reason, "returned");
+	expect_renewal(&q, old, found, &e, "renewal-inactive", "returned");
+	old[0].ended = 0;
+	old[0].expires = NOW;
+	expect_renewal(&q, old, found, &e, "renewal-inactive", "expired");
+	/* not yours beats inactive: machine, member, product */
+	snprintf(old[1].machine_id, sizeof old[1].machine_id, "N");
+	expect_renewal(&q, old, found, &e, "renewal-not-yours", "another machine");
+	snprintf(old[1].machine_id, sizeof old[1].machine_id, "M");
+	snprintf(old[1].member_fpr, sizeof old[1].member_fpr, FPR_B);
+	expect_renewal(&q, old, found, &e, "renewal-not-yours", "another member");
+	snprintf(old[1].member_fpr, sizeof old[1].member_fpr, FPR_A);
+	snprintf(old[1].product, sizeof old[1].product, "KSE");
+	expect_renewal(&q, old, found, &e, "renewal-not-yours", "another product");
+	/* unknown beats everything */
+	found[1] = 0;
+	expect_renewal(&q, old, found, &e, "renewal-unknown", LID_2);
+	/* the entitlement: ended, or two of them */
+	found[1] = 1;
+	old[0] = old_row(LID_1, NOW + 10 * DAY);
+	old[1] = old_row(LID_2, NOW + 10 * DAY);
+	e.until_end = NOW;
+	expect_renewal(&q, old, found, &e, "entitlement-expired", "has ended");
+	e.until_end = NOW + 400 * DAY;
+	old[1].entitlement_id = 5;
+	expect_renewal(&q, old, found, &e, "malformed-request", "different entitlements");
+	old[1].entitlement_id = 4;
+	expect_renewal(&q, old, found, &e, NULL, NULL);
 }
 
 static uint64_t now_ms(void)
@@ -872,6 +1042,8 @@ int main(void)
 	    cmocka_unit_test(test_semantics),
 	    cmocka_unit_test_setup_teardown(test_seats_return_after_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_counter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_license_ends, setup, teardown),
+	    cmocka_unit_test(test_renewal_decide),
 	    cmocka_unit_test(test_license_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
