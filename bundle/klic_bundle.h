@@ -129,6 +129,11 @@ struct klic_request {
 	char requester_fpr[KLIC_FPR_HEX_LEN + 1]; /* primary fingerprint of requester.pgp */
 	char requester_key_sha256[KLIC_SHA256_HEX_LEN + 1];
 	char hostname[KLIC_MAX_TEXT_LEN + 1];     /* informational, printable, may be "" */
+	/* optional (spec 3.3): a renewal names the licenses it renews, 32
+	 * lower-case hex each, strictly ascending; then seats == n_renews.
+	 * n_renews 0: a normal request (the field is absent). */
+	unsigned n_renews;
+	char renews[KLIC_MAX_SEATS][33];
 };
 
 /* Canonical manifest bytes (jansson, sorted keys, compact, trailing "\n").

@@ -50,7 +50,10 @@ struct klic_usage_lic {
 	char machine_id[KLIC_MACHINE_ID_LEN + 1];
 	unsigned seat;
 	int64_t issued, expires;
-	char state[9]; /* KLIC_USAGE_ACTIVE | _EXPIRED | _RETURNED | _RENEWED */
+	int64_t ended; /* when it ended early (renewed, returned; issued <= ended <
+			* expires), 0: it did not ("ended": null) */
+	char state[9]; /* KLIC_USAGE_ACTIVE | _EXPIRED | _RETURNED | _RENEWED (these two
+			* exactly when ended != 0) */
 };
 
 struct klic_usage_audit {

@@ -17,11 +17,14 @@
 static const char *const request_keys[] = {
 	"type",	   "version",	    "product",		    "seats",   "machine_id",
 	"nonce",   "created",	    "requester_fpr", "requester_key_sha256", "hostname",
+	"renews", /* optional: last */
 };
+#define N_REQUEST_REQUIRED 10
 
 static const char *const reason_codes[] = {
 	"not-member", "malformed-request",   "no-entitlement", "floating",
 	"monthly",    "entitlement-expired", "no-seats",       "machine-full",
+	"renewal-unknown", "renewal-not-yours", "renewal-inactive", "renewal-too-early",
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -36,6 +39,41 @@ static int reason_code_ok(const char *c)
 
 /* ---- request ----------------------------------------------------------- */
 
+/* "renews" (optional): 1-64 license IDs, 32 lower-case hex, strictly
+ * ascending (so unique), and then "seats" is their number. */
+static int parse_renews(struct klic_request *r, const json_t *v)
+{
+	size_t n;
+
+	r->n_renews = 0;
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return klic_error_set(KLIC_ERR_FIELD, "\"renews\" is not an array");
+	n = json_array_size(v);
+	if (n < 1 || n > KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_FIELD, "\"renews\" has %zu entries (1-%d)", n,
+				      KLIC_MAX_SEATS);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *e = json_array_get(v, i);
+		const char *s = json_is_string(e) ? json_string_value(e) : NULL;
+
+		if (s == NULL || json_string_length(e) != 32 || !klic_is_hex(s, 32))
+			return klic_error_set(KLIC_ERR_FIELD,
+					      "\"renews\"[%zu] is not a license ID (32 hex)", i);
+		if (i > 0 && strcmp(r->renews[i - 1], s) >= 0)
+			return klic_error_set(KLIC_ERR_FIELD,
+					      "\"renews\" is not strictly ascending at [%zu]", i);
+		memcpy(r->renews[i], s, 33);
+	}
+	if (r->seats != n)
+		return klic_error_set(KLIC_ERR_FIELD,
+				      "\"seats\" is %u but \"renews\" names %zu licenses", r->seats,
+				      n);
+	r->n_renews = (unsigned)n;
+	return 0;
+}
+
 int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, size_t len)
 {
 	struct klic_request r;
@@ -46,7 +84,7 @@ int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, s
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "request manifest: NULL argument");
 	memset(&r, 0, sizeof(r));
 	if ((rc = klic_doc_load(&root, json, len, KLIC_MAX_MANIFEST_BYTES, 1, MANIFEST_FLAGS,
-				"klic-request", request_keys, N(request_keys), N(request_keys))) != 0)
+				"klic-request", request_keys, N(request_keys), N_REQUEST_REQUIRED)) != 0)
 		goto out;
 	/* seats 1..64 for either product: "KSE asks exactly 1" is a semantic
 	 * rule the admin answers with a signed malformed-request denial */
@@ -59,7 +97,8 @@ int klic_request_manifest_parse(struct klic_request *out, const uint8_t *json, s
 	    (rc = klic_doc_hex(r.requester_key_sha256, root, "requester_key_sha256",
 			       KLIC_SHA256_HEX_LEN)) != 0 ||
 	    (rc = klic_doc_str(r.hostname, sizeof(r.hostname), root, "hostname", 0,
-			       KLIC_MAX_TEXT_LEN)) != 0)
+			       KLIC_MAX_TEXT_LEN)) != 0 ||
+	    (rc = parse_renews(&r, json_object_get(root, "renews"))) != 0)
 		goto out;
 	*out = r;
 	rc = 0;
@@ -93,6 +132,24 @@ int klic_request_manifest_build(char **out, size_t *outlen, const struct klic_re
 	if (root == NULL) {
 		rc = klic_error_set(KLIC_ERR_FIELD, "request manifest: a string is not valid UTF-8");
 		goto out;
+	}
+	if (r->n_renews > KLIC_MAX_SEATS) {
+		rc = klic_error_set(KLIC_ERR_FIELD, "\"renews\": too many entries");
+		goto out;
+	}
+	if (r->n_renews > 0) {
+		json_t *arr = json_array();
+		if (arr == NULL || json_object_set_new(root, "renews", arr) != 0) {
+			rc = klic_error_set(KLIC_ERR_NOMEM, "request manifest");
+			goto out;
+		}
+		for (unsigned i = 0; i < r->n_renews; i++)
+			if (json_array_append_new(arr, json_stringn(r->renews[i],
+								    strnlen(r->renews[i], 33))) !=
+			    0) {
+				rc = klic_error_set(KLIC_ERR_FIELD, "\"renews\"[%u] invalid", i);
+				goto out;
+			}
 	}
 	if ((rc = klic_doc_dump(&s, &n, root, MANIFEST_FLAGS, 1)) != 0)
 		goto out;

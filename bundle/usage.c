@@ -21,7 +21,7 @@ static const char *const usage_keys[] = {
 static const char *const ent_keys[] = {"entitlement_id", "kent", "seats"};
 static const char *const lic_keys[] = {"license_id", "entitlement_id", "request_digest",
 				       "machine_id", "seat",           "issued",
-				       "expires",    "state"};
+				       "expires",    "state",          "ended"};
 static const char *const audit_keys[] = {"seq", "at", "event", "digest", "detail", "hash"};
 
 int klic_audit_hash(char out[KLIC_SHA256_HEX_LEN + 1], const char *prev, int64_t seq,
@@ -129,10 +129,15 @@ static json_t *lic_json(const struct klic_usage_lic *l)
 
 	if (klic_time_format(issued, l->issued) != 0 || klic_time_format(expires, l->expires) != 0)
 		return NULL;
-	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "license_id", l->license_id,
+	char ended[KLIC_TIME_LEN + 1];
+
+	if (l->ended != 0 && klic_time_format(ended, l->ended) != 0)
+		return NULL;
+	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:o}", "license_id", l->license_id,
 			 "entitlement_id", l->entitlement_id, "request_digest", l->request_digest,
 			 "machine_id", l->machine_id, "seat", (json_int_t)l->seat, "issued", issued,
-			 "expires", expires, "state", l->state);
+			 "expires", expires, "state", l->state, "ended",
+			 l->ended != 0 ? json_string(ended) : json_null());
 }
 
 /* The three arrays of u, appended to ents/lics/audit. */
@@ -309,6 +314,21 @@ static int parse_lic(struct klic_usage *u, const json_t *o, size_t i)
 	if (l.expires <= l.issued)
 		return klic_error_set(KLIC_ERR_FIELD, "\"licenses\"[%zu]: expires before issued",
 				      i);
+	/* "ended": null, or when it ended early (renewed, returned), within
+	 * [issued, expires) */
+	if (!json_is_null(json_object_get(o, "ended"))) {
+		if ((rc = klic_doc_time(&l.ended, o, "ended")) != 0)
+			return at_index(rc, "licenses", i);
+		if (l.ended < l.issued || l.ended >= l.expires)
+			return klic_error_set(KLIC_ERR_FIELD,
+					      "\"licenses\"[%zu]: ended outside [issued, expires)",
+					      i);
+	}
+	if ((l.ended != 0) != (strcmp(l.state, KLIC_USAGE_RENEWED) == 0 ||
+			       strcmp(l.state, KLIC_USAGE_RETURNED) == 0))
+		return klic_error_set(KLIC_ERR_FIELD,
+				      "\"licenses\"[%zu]: state %s %s \"ended\"", i, l.state,
+				      l.ended != 0 ? "with" : "without");
 	if (i > 0 && strcmp(u->lics[i - 1].license_id, l.license_id) >= 0)
 		return klic_error_set(KLIC_ERR_FIELD,
 				      "\"licenses\" not strictly ascending at [%zu]", i);

@@ -281,6 +281,15 @@ out:
 	return r;
 }
 
+/* The pending request is a renewal that names license_id (spec 3.3). */
+static int renewed_here(const struct klic_request *pend, const char *license_id)
+{
+	for (unsigned i = 0; i < pend->n_renews && i < KLIC_MAX_SEATS; i++)
+		if (strcmp(pend->renews[i], license_id) == 0)
+			return 1;
+	return 0;
+}
+
 /* Steps 12-14: the members, valid now, and where each license goes. */
 static int check_licenses(struct install *in, const char *vendor_file)
 {
@@ -313,6 +322,9 @@ static int check_licenses(struct install *in, const char *vendor_file)
 		if ((r = klic_rq_path(it->path, in->u->licdir, resp->lic[i].file)) != 0 ||
 		    (r = survey(in->u, &cur, it->path, resp->lic[i].file, in->mid, in->now)) != 0)
 			return r;
+		/* 5.4: a renewal replaces the valid licenses its request named */
+		if (cur.valid && renewed_here(&in->pend, cur.license_id))
+			cur.valid = 0;
 		if ((r = klic_slot_decide(&act, &cur, resp->lic[i].license_id, resp->expires)) != 0)
 			return member_error(r, it->path);
 		it->written = act == KLIC_SLOT_WRITE;

@@ -52,6 +52,32 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		      char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
 		      const char *out_path, unsigned flags, char **armor_out, size_t *armor_len);
 
+/* The licenses a renewal request names (spec 3.3 "renews", 5.3.4). */
+struct klic_renewal {
+	char product[4];
+	unsigned n;
+	char ids[KLIC_MAX_SEATS][33];
+	char files[KLIC_MAX_SEATS][KLIC_MAX_NAME_LEN + 1];
+	int64_t expires[KLIC_MAX_SEATS];
+};
+
+/* klic request --renew: the licenses to renew.  With files (nfiles > 0):
+ * exactly those, each a license valid on this machine now (signed by a
+ * pinned issuer, not expired), all of one product (`product` when not
+ * NULL), none twice; the first that is not gives its error and its name
+ * in bad.  Without files: every valid license of `product` in the license
+ * folder (rn->n 0 when there is none). */
+int klic_user_renewal_collect(struct klic_user *u, struct klic_renewal *rn, char *bad,
+			      size_t badsz, const char *product, const char *const *files,
+			      size_t nfiles);
+
+/* klic request --renew: as klic_user_request, for rn's product, one seat
+ * per license, the request's "renews" naming rn's license IDs. */
+int klic_user_request_renew(struct klic_user *u, char path_out[KLIC_PATH_MAX],
+			    char digest[KLIC_SHA256_HEX_LEN + 1], const struct klic_renewal *rn,
+			    const char *out_path, unsigned flags, char **armor_out,
+			    size_t *armor_len);
+
 /* ---- pending requests and installed markers (spec 5.1, 5.6) -------------- */
 /* Store the request manifest bytes as <home>/klic/pending/<digest>.json,
  * where digest = SHA-256(manifest). */

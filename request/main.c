@@ -371,6 +371,64 @@ static int request_outputs_ok(const struct klic_cmd *c, const char *out, const c
 	return 0;
 }
 
+/* klic request --renew: the licenses to renew (*rn, owned by the caller),
+ * or the exit status after the failure was printed: a file that is not a
+ * valid license of this machine, or nothing to renew (exit 1). */
+static int renewal_collect(struct klic_user *u, struct klic_renewal **rn, const char *product,
+			   char **files, size_t nfiles)
+{
+	char bad[KLIC_PATH_MAX];
+	int r;
+
+	if ((*rn = calloc(1, sizeof **rn)) == NULL)
+		return klic_cli_fail(&klic_main_cli, "request", KLIC_ERR_NOMEM);
+	r = klic_user_renewal_collect(u, *rn, bad, sizeof bad, product,
+				      (const char *const *)files, nfiles);
+	if (r != 0)
+		return klic_cli_fail(&klic_main_cli, bad[0] != '\0' ? bad : u->licdir, r);
+	if ((*rn)->n == 0) {
+		fprintf(stderr, "klic: %s: no valid %s license of this machine to renew\n",
+			u->licdir, product);
+		return KLIC_EXIT_REFUSED;
+	}
+	return 0;
+}
+
+/* "renews FILE ID (expires T)" for each license a renewal names. */
+static void print_renews(const struct klic_renewal *rn)
+{
+	for (unsigned i = 0; rn != NULL && i < rn->n; i++) {
+		char ex[KLIC_TIME_LEN + 1];
+		(void)klic_time_format(ex, rn->expires[i]);
+		printf("renews %s %s (expires %s)\n", rn->files[i], rn->ids[i], ex);
+	}
+}
+
+#define RENEW_FLAG 0x100u /* --renew, among the flags while parsing */
+
+/* The arguments' usage rules: files only with --renew, which takes no
+ * --seats and needs --product or files; else --product is required. */
+static int request_args_ok(const struct klic_cmd *c, int renew, const char *product,
+			   const char *seats_s, int nfiles, const char *first)
+{
+	if (!renew && nfiles > 0)
+		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", first);
+	if (!renew && product == NULL)
+		return klic_cli_usage(&klic_main_cli, c->name, "--product KRE|KSE is required", NULL);
+	if (product != NULL && strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
+		return klic_cli_usage(&klic_main_cli, c->name, "--product must be KRE or KSE", product);
+	if (!renew)
+		return 0;
+	if (seats_s != NULL)
+		return klic_cli_usage(&klic_main_cli, c->name,
+				      "--renew asks one seat per license it renews: no --seats",
+				      seats_s);
+	if (product == NULL && nfiles == 0)
+		return klic_cli_usage(&klic_main_cli, c->name,
+				      "--renew needs --product KRE|KSE or license files", NULL);
+	return 0;
+}
+
 static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
 	const struct globals *g = ctx;
@@ -380,15 +438,17 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 					   {"armor", no_argument, NULL, 'a'},
 					   {"qr", no_argument, NULL, 'q'},
 					   {"qr-png", required_argument, NULL, 'Q'},
+					   {"renew", no_argument, NULL, 'R'},
 					   HELP_OPT,
 					   {NULL, 0, NULL, 0}};
 	const char *product = NULL, *out = NULL, *seats_s = NULL, *png = NULL;
+	struct klic_renewal *rn = NULL;
 	char path[KLIC_PATH_MAX], digest[KLIC_SHA256_HEX_LEN + 1], *armor = NULL;
 	size_t alen = 0;
 	unsigned seats = 1, flags = 0;
 	struct klic_qr *qr = NULL;
 	struct klic_user u;
-	int ch, r, to_stdout = 0, qr_text, nparts = 0;
+	int ch, r, to_stdout = 0, qr_text, nparts = 0, renew;
 	size_t shown = 0;
 
 	klic_cli_opt_reset();
@@ -398,7 +458,10 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 				    : ch == 'o' ? &out
 				    : ch == 'Q' ? &png
 						: NULL;
-		unsigned bit = ch == 'a' ? KLIC_REQUEST_ARMOR : ch == 'q' ? KLIC_REQUEST_QR : 0;
+		unsigned bit = ch == 'a'   ? KLIC_REQUEST_ARMOR
+			       : ch == 'q' ? KLIC_REQUEST_QR
+			       : ch == 'R' ? RENEW_FLAG
+					   : 0;
 		if (ch == 'h') {
 			klic_cli_help(&klic_main_cli, c);
 			return KLIC_EXIT_OK;
@@ -420,16 +483,14 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 							  : "--qr-png");
 		*slot = optarg;
 	}
-	if (optind != argc)
-		return klic_cli_usage(&klic_main_cli, c->name, "unexpected argument", argv[optind]);
-	if (product == NULL)
-		return klic_cli_usage(&klic_main_cli, c->name, "--product KRE|KSE is required", NULL);
-	if (strcmp(product, "KRE") != 0 && strcmp(product, "KSE") != 0)
-		return klic_cli_usage(&klic_main_cli, c->name, "--product must be KRE or KSE", product);
+	renew = (flags & RENEW_FLAG) != 0;
+	flags &= ~RENEW_FLAG;
+	if ((r = request_args_ok(c, renew, product, seats_s, argc - optind, argv[optind])) != 0)
+		return r;
 	if (seats_s != NULL && parse_seats(&seats, seats_s) != 0)
 		return klic_cli_usage(&klic_main_cli, c->name, "--seats must be a number from 1 to 64",
 				      seats_s);
-	if (strcmp(product, "KSE") == 0 && seats != 1)
+	if (product != NULL && strcmp(product, "KSE") == 0 && seats != 1)
 		return klic_cli_usage(&klic_main_cli, c->name, "KSE is licensed one seat per machine",
 				      seats_s);
 	if (out != NULL && out[0] == '\0')
@@ -449,7 +510,11 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		flags |= KLIC_REQUEST_QR; /* the request must fit before it is made */
 	if ((r = klic_main_user_open_home(&u, g, c->name)) != 0)
 		return r;
-	r = klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
+	if (renew && (r = renewal_collect(&u, &rn, product, argv + optind,
+					  (size_t)(argc - optind))) != 0)
+		goto out; /* the licenses to renew: checked before anything is made */
+	r = renew ? klic_user_request_renew(&u, path, digest, rn, out, flags, &armor, &alen)
+		  : klic_user_request(&u, path, digest, product, seats, out, flags, &armor, &alen);
 	if (r != 0) {
 		r = klic_cli_fail(&klic_main_cli, path[0] != '\0' ? path : "request", r);
 		goto out;
@@ -468,6 +533,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 	if (strcmp(path, "-") == 0 || (png != NULL && strcmp(png, "-") == 0))
 		goto out; /* standard output carries the data only */
 	printf("%s\nrequest digest: %s\n", path, digest);
+	print_renews(rn);
 	if (qr != NULL)
 		printf("QR code: version %d, level %c, %d modules (+%d quiet zone), %zu bytes of "
 		       "armored text%s%s\n",
@@ -478,6 +544,7 @@ static int cmd_request(const struct klic_cmd *c, void *ctx, int argc, char **arg
 		       "(version %d or less)\n",
 		       shown, nparts, KLIC_QR_TERM_COLS, KLIC_QR_TERM_LINES, KLIC_QR_TERM_VERSION);
 out:
+	free(rn);
 	klic_qr_free(qr);
 	free(armor);
 	klic_user_dispose(&u);
@@ -599,8 +666,12 @@ static const struct klic_cmd cmds[] = {
      "FILE may be binary or ASCII-armored; - reads standard input.\n",
      NULL, 0},
     {"request", cmd_request, "Write a signed license request (.kreq).",
-     "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]",
+     "request --product KRE|KSE [--seats N] [-o FILE] [--armor] [--qr | --qr-png FILE]\n"
+     "       klic request --renew [--product KRE|KSE] [FILE.lic ...] [-o FILE] [--armor] ...",
      "\n  --product KRE|KSE  the product\n"
+     "  --renew            ask to renew this machine's valid licenses of the product\n"
+     "                     (all of them, or the FILE.lic named) without a new seat:\n"
+     "                     the answer replaces them under the same names\n"
      "  --seats N          licenses wanted (KRE 1..64, KSE 1; default 1)\n"
      "  -o, --output FILE  where to write (default PRODUCT_MACHINEID.kreq; - is stdout,\n"
      "                     refused on a terminal unless --armor)\n"

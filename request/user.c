@@ -1,5 +1,8 @@
-/* klic — the user's key, pinned issuers and requests (spec 4, 5.1, 5.6).
+/* klic — the user's key, pinned issuers and requests, renewals included
+ * (spec 4, 5.1, 5.6).
  * Setting up the user's state is request/runtime/state.c. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +93,130 @@ void klic_hostname_sanitize(char out[KLIC_MAX_HOSTNAME + 1], const char *in)
 	(void)klic_printable_copy(out, KLIC_MAX_HOSTNAME + 1, in, SIZE_MAX);
 }
 
+static int user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
+			char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
+			const struct klic_renewal *renew, const char *out_path, unsigned flags,
+			char **armor_out, size_t *armor_len);
+
 int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		      char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
 		      const char *out_path, unsigned flags, char **armor_out, size_t *armor_len)
+{
+	return user_request(u, path_out, digest, product, seats, NULL, out_path, flags, armor_out,
+			    armor_len);
+}
+
+/* ---- renewal (spec 5.1, 5.3.4) ----------------------------------------------- */
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Add the license at path (its base name selects the seat) to rn: it must
+ * be valid on this machine now, of rn's product (the first one sets it
+ * when none was given). */
+static int renewal_add(struct klic_user *u, struct klic_renewal *rn, const char *path,
+		       const char *mid, int64_t now)
+{
+	struct klic_license lic;
+	int r;
+
+	if ((r = klic_check_license_file(u, &lic, path, NULL, mid, now)) != 0)
+		return r;
+	if (rn->product[0] == '\0')
+		memcpy(rn->product, lic.product, sizeof rn->product);
+	if (strcmp(lic.product, rn->product) != 0)
+		return klic_error_set(KLIC_ERR_MISMATCH, "a %s license, not %s", lic.product,
+				      rn->product);
+	for (unsigned i = 0; i < rn->n; i++)
+		if (strcmp(rn->ids[i], lic.license_id) == 0)
+			return klic_error_set(KLIC_ERR_EXISTS, "license %s named twice",
+					      lic.license_id);
+	if (rn->n >= KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_TOO_BIG, "more than %d licenses", KLIC_MAX_SEATS);
+	memcpy(rn->ids[rn->n], lic.license_id, sizeof rn->ids[0]);
+	memcpy(rn->files[rn->n], lic.file, sizeof rn->files[0]);
+	rn->expires[rn->n] = lic.expires;
+	rn->n++;
+	return 0;
+}
+
+int klic_user_renewal_collect(struct klic_user *u, struct klic_renewal *rn, char *bad,
+			      size_t badsz, const char *product, const char *const *files,
+			      size_t nfiles)
+{
+	char mid[KLIC_MACHINE_ID_LEN + 1], path[KLIC_PATH_MAX];
+	struct dirent **ents = NULL;
+	int64_t now = klic_now();
+	int r = 0, n = 0;
+
+	memset(rn, 0, sizeof *rn);
+	if (bad != NULL && badsz > 0)
+		bad[0] = '\0';
+	if (product != NULL) {
+		if (klic_product_check(product) != 0)
+			return klic_error_set(KLIC_ERR_INVALID_ARG, "product must be KRE or KSE");
+		memcpy(rn->product, product, sizeof rn->product);
+	}
+	if ((r = klic_this_machine_id(mid)) != 0)
+		return r;
+	for (size_t i = 0; i < nfiles; i++)
+		if ((r = renewal_add(u, rn, files[i], mid, now)) != 0) {
+			if (bad != NULL && badsz > 0)
+				(void)klic_printable_copy(bad, badsz, files[i], SIZE_MAX);
+			return r;
+		}
+	if (nfiles == 0) {
+		if (product == NULL)
+			return klic_error_set(KLIC_ERR_INVALID_ARG, "renewal: no product");
+		if ((n = scandir(u->licdir, &ents, NULL, alphasort)) < 0) {
+			n = 0;
+			if (errno != ENOENT)
+				return klic_error_set(KLIC_ERR_IO, "%s: %s", u->licdir,
+						      strerror(errno));
+		}
+		for (int i = 0; i < n && r == 0; i++) {
+			if (!klic_is_license_name(ents[i]->d_name))
+				continue;
+			if (snprintf(path, sizeof path, "%s/%s", u->licdir, ents[i]->d_name) >=
+			    (int)sizeof path) {
+				r = klic_error_set(KLIC_ERR_IO, "path too long");
+				break;
+			}
+			/* every valid license of the product; the others are not
+			 * this renewal's (expired, another product, broken) */
+			r = renewal_add(u, rn, path, mid, now);
+			if (r != 0 && r != KLIC_ERR_NOMEM && r != KLIC_ERR_TOO_BIG &&
+			    r != KLIC_ERR_IO && r != KLIC_ERR_GPG)
+				r = 0;
+		}
+		klic_error_clear();
+		for (int i = 0; i < n; i++)
+			free(ents[i]);
+		free(ents);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int klic_user_request_renew(struct klic_user *u, char path_out[KLIC_PATH_MAX],
+			    char digest[KLIC_SHA256_HEX_LEN + 1], const struct klic_renewal *rn,
+			    const char *out_path, unsigned flags, char **armor_out,
+			    size_t *armor_len)
+{
+	if (rn == NULL || rn->n < 1 || rn->n > KLIC_MAX_SEATS)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "renewal: 1 to %d licenses",
+				      KLIC_MAX_SEATS);
+	return user_request(u, path_out, digest, rn->product, rn->n, rn, out_path, flags,
+			    armor_out, armor_len);
+}
+
+static int user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
+			char digest[KLIC_SHA256_HEX_LEN + 1], const char *product, unsigned seats,
+			const struct klic_renewal *renew, const char *out_path, unsigned flags,
+			char **armor_out, size_t *armor_len)
 {
 	struct klic_request req;
 	struct klic_archive ar = KLIC_ARCHIVE_INIT;
@@ -114,6 +238,13 @@ int klic_user_request(struct klic_user *u, char path_out[KLIC_PATH_MAX],
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "seats: 1..64 for KRE, 1 for KSE");
 	memcpy(req.product, product, 4);
 	req.seats = seats;
+	if (renew != NULL) {
+		/* the manifest lists them strictly ascending */
+		for (unsigned i = 0; i < renew->n; i++)
+			memcpy(req.renews[i], renew->ids[i], sizeof req.renews[i]);
+		req.n_renews = renew->n;
+		qsort(req.renews, req.n_renews, sizeof req.renews[0], cmp_id);
+	}
 	if ((r = klic_this_machine_id(req.machine_id)) != 0)
 		return r;
 	if (out_path != NULL)

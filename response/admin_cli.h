@@ -40,6 +40,10 @@ int cmd_list(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 int cmd_report(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 extern const char issue_help[], list_help[], report_help[];
 
+/* klic-admin policy (cmd_policy.c). */
+int cmd_policy(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+extern const char policy_help[];
+
 /* The entitlement and vendor sub-verbs (cmd_ent.c). */
 #define N_ENT_CMDS 2
 #define N_VENDOR_CMDS 1

@@ -29,7 +29,9 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 {
 	struct list_out *lo = vctx;
 	char is[KLIC_TIME_LEN + 1], ex[KLIC_TIME_LEN + 1];
-	const char *state = row->expires > lo->now ? "active" : "expired";
+	const char *state = row->ended != 0 && row->ended <= lo->now ? row->end_reason
+			    : row->expires > lo->now                 ? "active"
+								     : "expired";
 
 	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);

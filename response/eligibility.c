@@ -136,3 +136,98 @@ int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitle
 	}
 	return 0;
 }
+
+/* ---- renewal (spec 5.3.4) ------------------------------------------------------ */
+
+int klic_renewal_decide(struct klic_decision *out, const struct klic_request *req,
+			const struct klic_license_row *old, const int *found,
+			unsigned window_days, const struct klic_entitlement *ents, size_t n,
+			int64_t now)
+{
+	const struct klic_entitlement *ent = NULL;
+	int64_t from = 0, window = (int64_t)window_days * 86400;
+	char t[KLIC_TIME_LEN + 1];
+	unsigned i;
+
+	if (out == NULL || req == NULL || (req->n_renews > 0 && (old == NULL || found == NULL)) ||
+	    (n > 0 && ents == NULL))
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "renewal");
+	memset(out, 0, sizeof *out);
+	for (i = 0; i < req->n_renews; i++)
+		if (!found[i]) {
+			deny(out, "renewal-unknown",
+			     "license %s is not one this organization issued", req->renews[i]);
+			return 0;
+		}
+	for (i = 0; i < req->n_renews; i++)
+		if (strcmp(old[i].machine_id, req->machine_id) != 0 ||
+		    strcmp(old[i].member_fpr, req->requester_fpr) != 0 ||
+		    strcmp(old[i].product, req->product) != 0) {
+			deny(out, "renewal-not-yours",
+			     "license %s was issued to another %s", req->renews[i],
+			     strcmp(old[i].machine_id, req->machine_id) != 0   ? "machine"
+			     : strcmp(old[i].member_fpr, req->requester_fpr) != 0 ? "member"
+										   : "product");
+			return 0;
+		}
+	for (i = 0; i < req->n_renews; i++) {
+		if (old[i].ended != 0 && old[i].ended <= now) {
+			if (strcmp(old[i].end_reason, "renewed") == 0)
+				deny(out, "renewal-inactive",
+				     "license %s was already renewed: renew the license that "
+				     "replaced it",
+				     req->renews[i]);
+			else
+				deny(out, "renewal-inactive",
+				     "license %s was %s: its seat is back in the pool; send a "
+				     "normal request",
+				     req->renews[i], old[i].end_reason);
+			return 0;
+		}
+		if (old[i].expires <= now) {
+			(void)klic_time_format(t, old[i].expires);
+			deny(out, "renewal-inactive",
+			     "license %s expired %s: its seat is back in the pool; send a normal "
+			     "request",
+			     req->renews[i], t);
+			return 0;
+		}
+	}
+	for (i = 0; i < req->n_renews; i++)
+		if (old[i].expires - window > from)
+			from = old[i].expires - window;
+	if (now < from) {
+		if (klic_time_format(t, from) != 0)
+			snprintf(t, sizeof t, "?");
+		deny(out, "renewal-too-early",
+		     "renewal possible from %.10s (at %.8s UTC), %u days before the license "
+		     "expires",
+		     t, t[0] == '?' ? "?" : t + 11, window_days);
+		return 0;
+	}
+	for (i = 1; i < req->n_renews; i++)
+		if (old[i].entitlement_id != old[0].entitlement_id) {
+			deny(out, "malformed-request",
+			     "the licenses renewed draw on different entitlements; renew them in "
+			     "separate requests");
+			return 0;
+		}
+	for (size_t k = 0; k < n && req->n_renews > 0; k++)
+		if (ents[k].id == old[0].entitlement_id)
+			ent = &ents[k];
+	if (ent == NULL || ent->kent_id[0] == '\0' || ent->until_end <= now) {
+		deny(out, "entitlement-expired",
+		     "the %s entitlement of these licenses has ended%s%s", req->product,
+		     ent != NULL && ent->until[0] != '\0' ? " on " : "",
+		     ent != NULL ? ent->until : "");
+		return 0;
+	}
+	if (req->n_renews == 0 || req->seats != req->n_renews) {
+		deny(out, "malformed-request", "a renewal names each license it renews");
+		return 0;
+	}
+	out->issue = 1;
+	out->entitlement_id = ent->id;
+	out->expires = klic_license_expiry(now, ent->until_end);
+	return 0;
+}

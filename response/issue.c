@@ -269,8 +269,40 @@ static int alloc_files(struct klic_ledger *l, struct klic_decision *d, license_f
 	return 0;
 }
 
-/* What the request gets at `now`: request semantics, eligibility among the
- * product's entitlements, and names for the licenses. */
+/* A renewal (spec 5.3.4): the licenses it names, looked up, decided by
+ * klic_renewal_decide; granted, each new license takes the file name (the
+ * seat) of the license it renews. */
+static int decide_renewal(struct klic_ledger *l, const struct klic_request *req, int64_t now,
+			  struct klic_decision *d, license_file_t *files,
+			  const struct klic_entitlement *ents, size_t n)
+{
+	struct klic_license_row *old = calloc(KLIC_MAX_SEATS, sizeof *old);
+	int found[KLIC_MAX_SEATS];
+	unsigned window = 0;
+	int r = 0;
+
+	if (old == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "renewal");
+	if (req->n_renews > KLIC_MAX_SEATS) {
+		r = klic_error_set(KLIC_ERR_INTERNAL, "renewal of %u licenses", req->n_renews);
+		goto out;
+	}
+	for (unsigned i = 0; i < req->n_renews && r == 0; i++)
+		r = klic_ledger_license_get(l, &old[i], &found[i], req->renews[i]);
+	if (r != 0 || (r = klic_ledger_renew_window(l, &window)) != 0 ||
+	    (r = klic_renewal_decide(d, req, old, found, window, ents, n, now)) != 0)
+		goto out;
+	if (d->issue)
+		for (unsigned i = 0; i < req->n_renews; i++)
+			copy_str(files[i], sizeof files[i], old[i].file);
+out:
+	free(old);
+	return r;
+}
+
+/* What the request gets at `now`: request semantics, then for a renewal
+ * the renewal checks (5.3.4), else eligibility among the product's
+ * entitlements (5.3.1) and names for the licenses (5.3.2). */
 static int decide(struct klic_ledger *l, const struct klic_request *req, int64_t now,
 		  struct klic_decision *d, license_file_t *files)
 {
@@ -282,6 +314,11 @@ static int decide(struct klic_ledger *l, const struct klic_request *req, int64_t
 		return 0;
 	if ((r = klic_ledger_entitlements(l, &ents, &n, req->product, now)) != 0)
 		return r;
+	if (req->n_renews > 0) {
+		r = decide_renewal(l, req, now, d, files, ents, n);
+		free(ents);
+		return r;
+	}
 	r = klic_eligibility_decide(d, ents, n, req->product, req->seats, now);
 	free(ents);
 	if (r != 0 || !d->issue)
@@ -360,7 +397,7 @@ int klic_issue_plan(struct job *j, struct item *it, struct klic_issue_result *re
 	}
 	if (d.issue) {
 		copy_str(res->status, sizeof res->status, KLIC_STATUS_ISSUED);
-		res->spend = it->req.seats;
+		res->spend = it->req.n_renews > 0 ? 0 : it->req.seats; /* a renewal: none */
 	} else {
 		copy_str(res->status, sizeof res->status, KLIC_STATUS_DENIED);
 		copy_str(res->reason_code, sizeof res->reason_code, d.reason_code);
@@ -416,7 +453,7 @@ static int plan_answer(struct job *j, struct item *it, struct answer *an)
 	an->now = klic_now();
 	if ((r = decide(j->l, &it->req, an->now, &an->d, an->files)) != 0)
 		return r;
-	if (an->d.issue && !it->may_spend)
+	if (an->d.issue && !it->may_spend && it->req.n_renews == 0)
 		return klic_error_set(KLIC_ERR_INVALID_ARG,
 				      "seats became available after the confirmation; run issue "
 				      "again");
@@ -522,6 +559,11 @@ static int record_answer(struct job *j, struct item *it, const struct answer *an
 			 "%u %s seat(s) to %s machine %s from entitlement %lld, expires %s",
 			 it->req.seats, it->req.product, it->req.requester_fpr, it->req.machine_id,
 			 (long long)d.entitlement_id, exp_s);
+		/* a renewal: each old license ends as its successor begins */
+		for (unsigned k = 0; k < it->req.n_renews; k++)
+			if ((r = klic_ledger_license_end(l, it->req.renews[k], an->now, "renewed",
+							 it->digest)) != 0)
+				goto out;
 	} else {
 		snprintf(detail, sizeof detail, "%s: %s (%s, %u %s seat(s), machine %s)",
 			 an->row.reason_code, an->row.reason, it->req.requester_fpr, it->req.seats,
@@ -535,6 +577,15 @@ static int record_answer(struct job *j, struct item *it, const struct answer *an
 	if ((r = klic_ledger_audit_append(l, an->now, d.issue ? "issued" : "denied", it->digest,
 					  detail)) != 0)
 		goto out;
+	/* one 'renewed' row per license renewed: "<old ID> -> <new ID> (<file>)"
+	 * (the vendor ties each ended license to it, spec 5.10) */
+	for (unsigned k = 0; d.issue && k < it->req.n_renews; k++) {
+		snprintf(detail, sizeof detail, "%s -> %s (%s)", it->req.renews[k],
+			 an->resp.lic[k].license_id, an->resp.lic[k].file);
+		if ((r = klic_ledger_audit_append(l, an->now, "renewed", it->digest, detail)) !=
+		    0)
+			goto out;
+	}
 	return klic_ledger_commit(l);
 out:
 	klic_ledger_rollback(l);

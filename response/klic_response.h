@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 6 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 7 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"
@@ -43,6 +43,17 @@ int klic_ledger_version(struct klic_ledger *l, int *out);
 /* meta(key) into out (NUL-terminated); KLIC_ERR_NOT_FOUND when absent. */
 int klic_ledger_meta_get(struct klic_ledger *l, const char *key, char *out, size_t outsz);
 int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *value);
+
+/* The renewal window (spec 5.3.4): a license may be renewed in the last
+ * *days days before it expires; meta KLIC_META_RENEW_WINDOW, default 14. */
+#define KLIC_META_RENEW_WINDOW "renew_window_days"
+#define KLIC_RENEW_WINDOW_DEFAULT 14
+#define KLIC_RENEW_WINDOW_MAX 59
+int klic_ledger_renew_window(struct klic_ledger *l, unsigned *days);
+/* klic-admin policy --renew-window DAYS (1-59): stored in meta with a
+ * 'policy' audit row, in one transaction; *changed 0 when it already was
+ * DAYS (nothing written). */
+int klic_ledger_renew_window_set(struct klic_ledger *l, int *changed, unsigned days, int64_t now);
 
 /* Run one statement list (tests and init); no result rows. */
 int klic_ledger_exec(struct klic_ledger *l, const char *sql);
@@ -137,11 +148,14 @@ struct klic_license_row {
 	char file[KLIC_MAX_NAME_LEN + 1]; /* the .lic name it is installed under */
 	int64_t issued, expires;
 	int64_t entitlement_id;
+	int64_t ended;      /* when it ended before it expired (spec/ledger-7.sql), 0: not */
+	char end_reason[9]; /* "renewed" | "returned" | "" */
 };
 
 struct klic_list_filter {
 	const char *product, *machine_id, *member_fpr; /* NULL: any */
-	int active; /* 1: expires > now only; -1: expired only; 0: all */
+	int active; /* 1: holding a seat at now only (expires > now, not ended);
+		     * -1: the others only; 0: all */
 	int64_t now;
 };
 
@@ -166,6 +180,20 @@ struct klic_decision {
  * succeeds for valid input. */
 int klic_eligibility_decide(struct klic_decision *out, const struct klic_entitlement *ents,
 			    size_t n, const char *product, unsigned seats, int64_t now);
+
+/* A renewal (spec 5.3.4): the request names req->n_renews licenses; old[i]
+ * is the ledger's row of req->renews[i] when found[i].  Decided instead of
+ * eligibility, in order: renewal-unknown, renewal-not-yours,
+ * renewal-inactive, renewal-too-early (now < expires - window_days), then
+ * the licenses' one entitlement among ents[0..n) (malformed-request when
+ * they draw on several; entitlement-expired when it has ended).  Granted:
+ * out->issue, the old licenses' entitlement, expires min(now + 60 days,
+ * its end); no seat is counted (the seats carry over).  Always succeeds
+ * for valid input. */
+int klic_renewal_decide(struct klic_decision *out, const struct klic_request *req,
+			const struct klic_license_row *old, const int *found,
+			unsigned window_days, const struct klic_entitlement *ents, size_t n,
+			int64_t now);
 
 /* min(now + 60 days, until_end) (until_end: the entitlement's valid_until). */
 int64_t klic_license_expiry(int64_t now, int64_t until_end);

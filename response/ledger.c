@@ -40,6 +40,7 @@ static const struct {
 } migrations[] = {
     {1, klic_ledger_sql},  {2, klic_ledger2_sql}, {3, klic_ledger3_sql},
     {4, klic_ledger4_sql}, {5, klic_ledger5_sql}, {6, klic_ledger6_sql},
+    {7, klic_ledger7_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -665,11 +666,12 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 
 	if ((r = klic_ledger_stmt(
 		 l, &st,
-		 "SELECT license_id, product, machine_id, member_fpr, request_digest, seat, issued,"
-		 " expires, entitlement_id, file FROM licenses"
+		 "SELECT x.license_id, product, machine_id, member_fpr, request_digest, seat,"
+		 " issued, expires, entitlement_id, file, d.ended, d.reason FROM licenses x"
+		 " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		 " WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR machine_id = ?2)"
 		 " AND (?3 IS NULL OR member_fpr = ?3)"
-		 " AND (?4 = 0 OR (?4 = 1 AND expires > ?5) OR (?4 = -1 AND expires <= ?5))"
+		 " AND (?4 = 0 OR (?4 = 1) = (expires > ?5 AND (d.ended IS NULL OR d.ended > ?5)))"
 		 " ORDER BY issued, request_digest, seat")) != 0)
 		return r;
 	if (f->product != NULL)
@@ -692,6 +694,8 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		row.expires = sqlite3_column_int64(st, 7);
 		row.entitlement_id = sqlite3_column_int64(st, 8);
 		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
+		row.ended = sqlite3_column_int64(st, 10);
+		klic_ledger_col_copy(row.end_reason, sizeof row.end_reason, st, 11);
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}

@@ -179,18 +179,29 @@ int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *
 
 /* ---- seats used ---------------------------------------------------------------- */
 
-/* Seats of entitlement e used at ?2 (licenses with expires > ?2), from its
- * entitlement_usage row u when it has one (spec/ledger-3.sql): only the
- * licenses expiring between u.as_of and ?2 are counted. */
+/* A license holds a seat from issued until min(expires, ended)
+ * (spec/ledger-7.sql: an end is a row of license_ends).  The licenses of
+ * entitlement e whose seat ends in (A, B]: those expiring then that had
+ * not ended by A, and those ended then that expire later. */
+#define SEAT_ENDS_IN(A, B)                                                                         \
+	"((SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
+	"  AND x.expires > " A " AND x.expires <= " B " AND NOT EXISTS (SELECT 1"                  \
+	"  FROM license_ends d WHERE d.license_id = x.license_id AND d.ended <= " A "))"          \
+	" + (SELECT count(*) FROM license_ends d JOIN licenses x ON x.license_id = d.license_id"   \
+	"  WHERE x.entitlement_id = e.id AND d.ended > " A " AND d.ended <= " B                    \
+	"  AND x.expires > " B "))"
+
+/* Seats of entitlement e used at ?2 (licenses with expires > ?2 and no end
+ * at or before ?2), from its entitlement_usage row u when it has one
+ * (spec/ledger-3.sql): only the seats ending between u.as_of and ?2 are
+ * counted. */
 #define USED_AT_2                                                                                  \
 	"CASE WHEN u.entitlement_id IS NULL THEN"                                                  \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2)"      \
-	" WHEN ?2 >= u.as_of THEN u.active -"                                                      \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
-	"  AND x.expires > u.as_of AND x.expires <= ?2)"                                           \
-	" ELSE u.active +"                                                                         \
-	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id"                          \
-	"  AND x.expires > ?2 AND x.expires <= u.as_of) END"
+	" (SELECT count(*) FROM licenses x WHERE x.entitlement_id = e.id AND x.expires > ?2"       \
+	"  AND NOT EXISTS (SELECT 1 FROM license_ends d WHERE d.license_id = x.license_id"         \
+	"  AND d.ended <= ?2))"                                                                    \
+	" WHEN ?2 >= u.as_of THEN u.active - " SEAT_ENDS_IN("u.as_of", "?2")                       \
+	" ELSE u.active + " SEAT_ENDS_IN("?2", "u.as_of") " END"
 
 int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now)
 {
@@ -221,7 +232,9 @@ int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
 		 l, &st,
 		 "SELECT u.entitlement_id, u.as_of, u.active,"
 		 " (SELECT count(*) FROM licenses x WHERE x.entitlement_id = u.entitlement_id"
-		 "  AND x.expires > u.as_of) FROM entitlement_usage u ORDER BY 1")) != 0)
+		 "  AND x.expires > u.as_of AND NOT EXISTS (SELECT 1 FROM license_ends d"
+		 "  WHERE d.license_id = x.license_id AND d.ended <= u.as_of))"
+		 " FROM entitlement_usage u ORDER BY 1")) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {

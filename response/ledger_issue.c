@@ -120,8 +120,9 @@ int klic_ledger_active_files(struct klic_ledger *l, unsigned char used[KLIC_MAX_
 	memset(used, 0, KLIC_MAX_SEATS + 1);
 	*active = 0;
 	if (klic_ledger_stmt(l, &st,
-			     "SELECT file FROM licenses WHERE machine_id = ?1 AND product = ?2 "
-			     "AND expires > ?3") != 0)
+			     "SELECT file FROM licenses x WHERE machine_id = ?1 AND product = ?2 "
+			     "AND expires > ?3 AND NOT EXISTS (SELECT 1 FROM license_ends d "
+			     "WHERE d.license_id = x.license_id AND d.ended <= ?3)") != 0)
 		return klic_ledger_err(l, "licenses");
 	sqlite3_bind_text(st, 1, machine_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, product, -1, SQLITE_STATIC);
@@ -233,5 +234,120 @@ int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *d
 	klic_ledger_stmt_done(l, st);
 	if (r == 0)
 		*stored = sqlite3_changes(klic_ledger_db(l)) != 0;
+	return r;
+}
+
+/* ---- renewals (spec 5.3.4, spec/ledger-7.sql) -------------------------------- */
+
+int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row, int *found,
+			    const char *license_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(row, 0, sizeof *row);
+	*found = 0;
+	if (klic_ledger_stmt(l, &st,
+			     "SELECT x.license_id, product, machine_id, member_fpr, request_digest,"
+			     " seat, issued, expires, entitlement_id, file, d.ended, d.reason"
+			     " FROM licenses x LEFT JOIN license_ends d"
+			     " ON d.license_id = x.license_id WHERE x.license_id = ?1") != 0)
+		return klic_ledger_err(l, "licenses");
+	sqlite3_bind_text(st, 1, license_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		klic_ledger_col_copy(row->license_id, sizeof row->license_id, st, 0);
+		klic_ledger_col_copy(row->product, sizeof row->product, st, 1);
+		klic_ledger_col_copy(row->machine_id, sizeof row->machine_id, st, 2);
+		klic_ledger_col_copy(row->member_fpr, sizeof row->member_fpr, st, 3);
+		klic_ledger_col_copy(row->request_digest, sizeof row->request_digest, st, 4);
+		row->seat = (unsigned)sqlite3_column_int(st, 5);
+		row->issued = sqlite3_column_int64(st, 6);
+		row->expires = sqlite3_column_int64(st, 7);
+		row->entitlement_id = sqlite3_column_int64(st, 8);
+		klic_ledger_col_copy(row->file, sizeof row->file, st, 9);
+		row->ended = sqlite3_column_int64(st, 10);
+		klic_ledger_col_copy(row->end_reason, sizeof row->end_reason, st, 11);
+		r = 0;
+	} else {
+		r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "licenses");
+	}
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_license_end(struct klic_ledger *l, const char *license_id, int64_t ended,
+			    const char *reason, const char *by_digest)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (klic_ledger_stmt(l, &st,
+			     "INSERT INTO license_ends(license_id, ended, reason, by_digest) "
+			     "VALUES (?1, ?2, ?3, ?4)") != 0)
+		return klic_ledger_err(l, "license_ends");
+	sqlite3_bind_text(st, 1, license_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ended);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, by_digest, -1, SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "license_ends insert");
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_renew_window(struct klic_ledger *l, unsigned *days)
+{
+	char v[16];
+	unsigned long n;
+	char *end = NULL;
+	int r;
+
+	*days = KLIC_RENEW_WINDOW_DEFAULT;
+	r = klic_ledger_meta_get(l, KLIC_META_RENEW_WINDOW, v, sizeof v);
+	if (r == KLIC_ERR_NOT_FOUND) {
+		klic_error_clear();
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '1' || v[0] > '9' || end == NULL || *end != '\0' ||
+	    n > KLIC_RENEW_WINDOW_MAX)
+		return klic_error_set(KLIC_ERR_LEDGER, "ledger meta %s: bad value \"%s\"",
+				      KLIC_META_RENEW_WINDOW, v);
+	*days = (unsigned)n;
+	return 0;
+}
+
+int klic_ledger_renew_window_set(struct klic_ledger *l, int *changed, unsigned days, int64_t now)
+{
+	char v[16], detail[128];
+	unsigned cur = 0;
+	int r;
+
+	*changed = 0;
+	if (days < 1 || days > KLIC_RENEW_WINDOW_MAX)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "renewal window: 1 to %d days",
+				      KLIC_RENEW_WINDOW_MAX);
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if ((r = klic_ledger_renew_window(l, &cur)) != 0)
+		goto out;
+	if (cur == days) { /* nothing to change, nothing audited */
+		klic_ledger_rollback(l);
+		return 0;
+	}
+	snprintf(v, sizeof v, "%u", days);
+	snprintf(detail, sizeof detail, "%s %u -> %u", KLIC_META_RENEW_WINDOW, cur, days);
+	if ((r = klic_ledger_meta_set(l, KLIC_META_RENEW_WINDOW, v)) != 0 ||
+	    (r = klic_ledger_audit_append(l, now, "policy", "", detail)) != 0)
+		goto out;
+	if ((r = klic_ledger_commit(l)) != 0)
+		return r;
+	*changed = 1;
+	return 0;
+out:
+	klic_ledger_rollback(l);
 	return r;
 }

@@ -1,5 +1,7 @@
 /* klic response/ — the ledger's read-only queries behind the seat report
- * (report.c, klic_report.h). */
+ * (report.c, klic_report.h).  A license ended early (renewed, returned:
+ * spec/ledger-7.sql) holds its seat until it ended, and is no longer one
+ * that "expires soon". */
 #include <stdint.h>
 
 #include "response_int.h"
@@ -21,9 +23,11 @@ int klic_ledger_report_counts(struct klic_ledger *l, int64_t now, klic_report_co
 
 	if ((ret = prep(l, &st,
 			"SELECT entitlement_id,"
-			" sum(expires > ?1 AND expires <= ?1 + 7 * 86400),"
-			" sum(expires > ?1 AND expires <= ?1 + 30 * 86400), count(*)"
-			" FROM licenses GROUP BY entitlement_id")) != 0)
+			" sum(expires > ?1 AND expires <= ?1 + 7 * 86400 AND d.ended IS NULL),"
+			" sum(expires > ?1 AND expires <= ?1 + 30 * 86400 AND d.ended IS NULL),"
+			" count(*) FROM licenses x"
+			" LEFT JOIN license_ends d ON d.license_id = x.license_id"
+			" GROUP BY entitlement_id")) != 0)
 		return ret;
 	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -62,7 +66,9 @@ int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn,
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
-	if ((ret = prep(l, &st, "SELECT entitlement_id, issued, expires FROM licenses")) != 0)
+	if ((ret = prep(l, &st, "SELECT entitlement_id, issued,"
+			" min(expires, coalesce(d.ended, expires)) FROM licenses x"
+			" LEFT JOIN license_ends d ON d.license_id = x.license_id")) != 0)
 		return ret;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((ret = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),

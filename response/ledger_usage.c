@@ -48,8 +48,10 @@ static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 	if ((r = klic_ledger_stmt(
 		 l, &st,
 		 "SELECT l.license_id, COALESCE(e.kent_id, ''), l.request_digest, l.machine_id, "
-		 "l.seat, l.issued, l.expires FROM licenses AS l "
-		 "LEFT JOIN entitlements AS e ON e.id = l.entitlement_id ORDER BY l.license_id")) !=
+		 "l.seat, l.issued, l.expires, d.ended, d.reason FROM licenses AS l "
+		 "LEFT JOIN entitlements AS e ON e.id = l.entitlement_id "
+		 "LEFT JOIN license_ends AS d ON d.license_id = l.license_id "
+		 "ORDER BY l.license_id")) !=
 	    0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -63,8 +65,13 @@ static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 		lic.seat = seat >= 1 && seat <= KLIC_MAX_SEATS ? (unsigned)seat : 0;
 		lic.issued = sqlite3_column_int64(st, 5);
 		lic.expires = sqlite3_column_int64(st, 6);
-		snprintf(lic.state, sizeof lic.state, "%s",
-			 lic.expires > now ? KLIC_USAGE_ACTIVE : KLIC_USAGE_EXPIRED);
+		lic.ended = sqlite3_column_int64(st, 7);
+		/* an end is recorded with its reason (spec/ledger-7.sql) */
+		if (lic.ended != 0)
+			klic_ledger_col_copy(lic.state, sizeof lic.state, st, 8);
+		else
+			snprintf(lic.state, sizeof lic.state, "%s",
+				 lic.expires > now ? KLIC_USAGE_ACTIVE : KLIC_USAGE_EXPIRED);
 		if ((r = klic_usage_add_lic(u, &lic)) != 0)
 			break;
 	}

@@ -295,6 +295,8 @@ static const struct klic_cmd cmds[] = {
      NULL, 0},
     {"report", cmd_report, "seats per entitlement: used, free, expiring; HTML chart",
      "report [--json] [--html FILE]", report_help, NULL, 0},
+    {"policy", cmd_policy, "show or set policies (the renewal window)",
+     "policy [--renew-window DAYS]", policy_help, NULL, 0},
     {"audit", cmd_audit, "verify the audit log's hash chain", "audit verify", audit_help,
      audit_cmds, sizeof audit_cmds / sizeof audit_cmds[0]},
     {"usage", admin_sub, "the usage export for the vendor's true-up", "usage export -o ORG.kusage",

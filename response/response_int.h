@@ -13,6 +13,7 @@ extern const char klic_ledger3_sql[];
 extern const char klic_ledger4_sql[];
 extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
+extern const char klic_ledger7_sql[];
 
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
@@ -102,6 +103,17 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
  * that has none; *stored 0 when one was stored before (nothing changed). */
 int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *digest,
 			       const uint8_t *response, size_t len);
+
+/* ---- renewals (ledger_issue.c; spec 5.3.4, spec/ledger-7.sql) -------------- */
+
+/* The license license_id with its end, if any (*found 0: none). */
+int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row, int *found,
+			    const char *license_id);
+
+/* Inside the caller's write transaction: license_id ends at `ended`
+ * ("renewed" | "returned"), by the request or receipt by_digest. */
+int klic_ledger_license_end(struct klic_ledger *l, const char *license_id, int64_t ended,
+			    const char *reason, const char *by_digest);
 
 /* ---- the seat report's queries (ledger_report.c) -------------------------- */
 

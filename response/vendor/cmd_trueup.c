@@ -12,8 +12,10 @@ const char vendor_usage_help[] =
     "Refused unless it is signed by its issuer key and that key is named by an\n"
     "entitlement this vendor signed and recorded.  Then: the audit chain is\n"
     "recomputed, every license must have the 'issued' audit row of its request\n"
-    "(and every such row as many licenses as it issued), and per entitlement\n"
-    "the peak number of licenses active at one time is compared with its seats:\n"
+    "(and every such row as many licenses as it issued), a license that ended\n"
+    "early (renewed) its 'renewed' row naming its successor, and per entitlement\n"
+    "the peak number of licenses active at one time (each until it expired or\n"
+    "ended) is compared with its seats:\n"
     "  ENTITLEMENT_ID PRODUCT peak P of S seats: ok|OVER-ISSUED\n"
     "then one 'FLAGGED: ...' line per finding and a verdict line.  Exit 0 when\n"
     "everything is ok, 1 when anything is flagged or the file is refused.\n";

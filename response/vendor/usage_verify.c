@@ -222,7 +222,14 @@ static const char *mismatch(const struct klic_usage_lic *l, const struct issued_
 		return "bad expiry";
 	snprintf(exp, sizeof exp, ", expires %s", t);
 	el = strlen(exp);
-	if (dl < el || strcmp(d + dl - el, exp) != 0)
+	/* a request denied before and issued when decided again carries the
+	 * suffix " (decided again; denied before: CODE)" (spec 5.3 #7) */
+	{
+		const char *sfx = strstr(d, " (decided again; denied before: ");
+		if (sfx != NULL && d[dl - 1] == ')' && strchr(sfx + 2, '(') == NULL)
+			dl = (size_t)(sfx - d);
+	}
+	if (dl < el || strncmp(d + dl - el, exp, el) != 0)
 		return "its audit row names another expiry";
 	if (ir->granted == 0 || l->seat > ir->granted)
 		return "seat beyond the seats its audit row issued";
@@ -273,6 +280,73 @@ static int check_lics(const struct klic_usage *u, struct klic_vendor_usage_repor
 	return r;
 }
 
+/* ---- licenses ended early ---------------------------------------------------- */
+
+static int cmp_lic_id(const void *key, const void *elem)
+{
+	return strcmp((const char *)key, ((const struct klic_usage_lic *)elem)->license_id);
+}
+
+/* Why the ended license l is not carried by the 'renewed' row a ("<old> ->
+ * <new> ..."), or NULL: the row names l, at the time l ended, for a
+ * license of this export issued then, from the same entitlement, for the
+ * same machine, answering the row's request. */
+static const char *renewal_mismatch(const struct klic_usage *u, const struct klic_usage_lic *l,
+				    const struct klic_usage_audit *a)
+{
+	const struct klic_usage_lic *succ;
+	char t[KLIC_TIME_LEN + 1], next[33];
+
+	if (klic_time_format(t, l->ended) != 0 || strcmp(t, a->at) != 0)
+		return "its 'renewed' audit row is at another time than it ended";
+	if (strlen(a->detail) < 68 || memcmp(a->detail + 32, " -> ", 4) != 0 ||
+	    !klic_is_hex(a->detail + 36, 32))
+		return "its 'renewed' audit row does not name the license that replaced it";
+	memcpy(next, a->detail + 36, 32);
+	next[32] = '\0';
+	succ = bsearch(next, u->lics, u->n_lics, sizeof(*u->lics), cmp_lic_id);
+	if (succ == NULL)
+		return "the license that replaced it is not in the export";
+	if (succ->issued != l->ended || strcmp(succ->machine_id, l->machine_id) != 0 ||
+	    strcmp(succ->entitlement_id, l->entitlement_id) != 0 ||
+	    strcmp(succ->request_digest, a->digest) != 0)
+		return "the license that replaced it was not issued then, for that machine, from "
+		       "that entitlement, by that renewal";
+	return NULL;
+}
+
+/* A license that ended before it expired holds its seat only until then
+ * (spec/ledger-7.sql): the ledger must show why.  A renewed one needs the
+ * 'renewed' audit row naming it and its successor (spec 5.3.4). */
+static int check_ends(const struct klic_usage *u, struct klic_vendor_usage_report *rep)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < u->n_lics; i++) {
+		const struct klic_usage_lic *l = &u->lics[i];
+		const char *why = "no 'renewed' audit row names it";
+
+		if (l->ended == 0)
+			continue;
+		if (strcmp(l->state, KLIC_USAGE_RENEWED) == 0) {
+			for (size_t k = 0; k < u->n_audit; k++) {
+				const struct klic_usage_audit *a = &u->audit[k];
+				if (strcmp(a->event, "renewed") != 0 ||
+				    strncmp(a->detail, l->license_id, 32) != 0)
+					continue;
+				why = renewal_mismatch(u, l, a);
+				break;
+			}
+		} else {
+			why = "no audit row this version of klic-vendor can check for that end";
+		}
+		if (why != NULL)
+			r = finding(rep, "license %s (machine %s, seat %u): ended early, unaudited: %s",
+				    l->license_id, l->machine_id, l->seat, why);
+	}
+	return r;
+}
+
 /* ---- peak seats ------------------------------------------------------------ */
 
 struct edge {
@@ -303,8 +377,13 @@ static int peaks(const struct klic_usage *u, struct klic_vendor_usage_report *re
 
 		for (size_t i = 0; i < u->n_lics; i++)
 			if (strcmp(u->lics[i].entitlement_id, e->entitlement_id) == 0) {
+				/* a seat is held until min(expires, ended) */
+				int64_t end = u->lics[i].ended != 0 &&
+						      u->lics[i].ended < u->lics[i].expires
+						  ? u->lics[i].ended
+						  : u->lics[i].expires;
 				ev[m++] = (struct edge){u->lics[i].issued, +1};
-				ev[m++] = (struct edge){u->lics[i].expires, -1};
+				ev[m++] = (struct edge){end, -1};
 			}
 		if (m > 0)
 			qsort(ev, m, sizeof(*ev), cmp_edge);
@@ -353,7 +432,7 @@ int klic_vendor_usage_verify(struct klic_vendor *v, struct klic_vendor_usage_rep
 	rep->n_lics = u.n_lics;
 	rep->n_audit = u.n_audit;
 	if ((r = check_chain(&u, rep)) != 0 || (r = check_lics(&u, rep)) != 0 ||
-	    (r = peaks(&u, rep)) != 0)
+	    (r = check_ends(&u, rep)) != 0 || (r = peaks(&u, rep)) != 0)
 		goto out;
 	r = 0;
 out:

@@ -5,7 +5,9 @@
  * usage: mkreq -o OUT.kreq --signer-home DIR [--signer FPR]
  *              [--key-home DIR] [--key-fpr FPR] [--requester-fpr FPR]
  *              [--product P] [--seats N] [--machine-hex HEX32]
- *              [--no-sig] [--bad-key-sha]
+ *              [--no-sig] [--bad-key-sha] [--renews ID[,ID...]]
+ * --renews adds the optional "renews" array (spec 3.3) exactly as given
+ * (the order is the caller's, so a wrongly ordered one can be made).
  * The manifest is written here with jansson (sorted keys, compact, "\n"),
  * so values the real builder would refuse (KSE with 2 seats) can be made.
  */
@@ -27,7 +29,7 @@ static int die(const char *what, int r)
 
 struct mkreq_opts {
 	const char *signer_home, *signer, *key_home, *key_fpr, *req_fpr, *product, *machine_hex,
-	    *out;
+	    *out, *renews;
 	long seats;
 	int no_sig, bad_sha;
 };
@@ -46,6 +48,7 @@ static int parse_args(struct mkreq_opts *o, int argc, char **argv)
 					     {"no-sig", no_argument, NULL, 'N'},
 					     {"bad-key-sha", no_argument, NULL, 'B'},
 					     {"output", required_argument, NULL, 'o'},
+					     {"renews", required_argument, NULL, 'R'},
 					     {NULL, 0, NULL, 0}};
 	char *end;
 	int c;
@@ -90,6 +93,9 @@ static int parse_args(struct mkreq_opts *o, int argc, char **argv)
 			break;
 		case 'o':
 			o->out = optarg;
+			break;
+		case 'R':
+			o->renews = optarg;
 			break;
 		default:
 			return 2;
@@ -150,6 +156,18 @@ static char *manifest(const struct mkreq_opts *o, char mid[KLIC_MACHINE_ID_LEN +
 		      "version", KLIC_PROTOCOL_VERSION, "product", o->product, "seats", (json_int_t)o->seats,
 		      "machine_id", mid, "nonce", nonce_hex, "created", created, "requester_fpr",
 		      req_fpr, "requester_key_sha256", keysha, "hostname", "mkreq-host");
+	if (m != NULL && o->renews != NULL) {
+		json_t *arr = json_array();
+		const char *p = o->renews;
+		while (arr != NULL && *p != '\0') {
+			size_t n = strcspn(p, ",");
+			json_array_append_new(arr, json_stringn(p, n));
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		json_object_set_new(m, "renews", arr);
+	}
 	man = m != NULL ? json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 	json_decref(m);
 	*rp = 1;

@@ -78,6 +78,10 @@ static void sample(struct klic_usage *u)
 	snprintf(l.state, sizeof l.state, KLIC_USAGE_EXPIRED);
 	for (int i = 0; i < 2; i++) {
 		memset(l.license_id, i == 0 ? '1' : '2', 32);
+		if (i == 1) { /* the second one was renewed an hour after issue */
+			l.ended = l.issued + 3600;
+			snprintf(l.state, sizeof l.state, KLIC_USAGE_RENEWED);
+		}
 		assert_int_equal(klic_usage_add_lic(u, &l), 0);
 	}
 	memset(&a, 0, sizeof a);
@@ -119,6 +123,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.n_lics, 2);
 	assert_string_equal(back.lics[1].license_id, "22222222222222222222222222222222");
 	assert_int_equal(back.lics[0].expires, 1767225600 + 86400);
+	assert_int_equal(back.lics[0].ended, 0); /* "ended": null */
+	assert_int_equal(back.lics[1].ended, 1767225600 + 3600);
+	assert_string_equal(back.lics[1].state, KLIC_USAGE_RENEWED);
+	assert_non_null(strstr(s, "\"ended\": null"));
+	assert_non_null(strstr(s, "\"ended\": \"2026-01-01T01:00:00Z\""));
 	assert_int_equal(back.n_audit, 1);
 	assert_string_equal(back.audit[0].detail, "detail \"quoted\"\\");
 	assert_string_equal(back.audit_head, u.audit[0].hash);
@@ -174,6 +183,14 @@ static void test_mutants(void **state)
 	refused("-----BEGIN PGP SIGNED MESSAGE-----", "-----BEGIN PGP MESSAGE-----");
 	refused("\"expires\": \"2026-01-02T00:00:00Z\"", "\"expires\": \"2026-01-01T00:00:00Z\"");
 	refused("\"detail\": \"detail", "\"detail\": \"\\u0001detail");
+	/* "ended" (spec 3.7): null, or a time within [issued, expires), exactly
+	 * for a renewed or returned license */
+	refused("\"ended\": null", "\"ended\": \"2026-01-01T05:00:00Z\""); /* expired + ended */
+	refused("\"ended\": null", "\"ended\": 5");
+	refused("\"ended\": \"2026-01-01T01:00:00Z\"", "\"ended\": null"); /* renewed, no end */
+	refused("\"ended\": \"2026-01-01T01:00:00Z\"", "\"ended\": \"2025-12-31T23:00:00Z\"");
+	refused("\"ended\": \"2026-01-01T01:00:00Z\"", "\"ended\": \"2026-01-02T00:00:00Z\"");
+	refused("\"ended\": \"2026-01-01T01:00:00Z\"", "\"ended\": \"2026-01-01T01:00:00\"");
 }
 
 static void test_limits(void **state)

@@ -90,6 +90,77 @@ static void test_request_roundtrip(void **state)
 	assert_int_equal(klic_request_manifest_build(&a, &la, &r), KLIC_ERR_MACHINE_ID);
 }
 
+/* "renews" (spec 3.3): optional; 1-64 IDs, 32 lower hex, strictly
+ * ascending, and then seats is their number. */
+static void test_request_renews(void **state)
+{
+	static const char a[] = "0123456789abcdef0123456789abcdef";
+	static const char b[] = "1123456789abcdef0123456789abcdef";
+	struct klic_request r, back;
+	char *m;
+	size_t n;
+	json_t *j;
+	(void)state;
+	tu_sample_request(&r);
+	r.seats = 2;
+	r.n_renews = 2;
+	memcpy(r.renews[0], a, 33);
+	memcpy(r.renews[1], b, 33);
+	assert_int_equal(klic_request_manifest_build(&m, &n, &r), 0);
+	assert_non_null(strstr(m, "\"renews\":[\"0123456789abcdef0123456789abcdef\","
+				  "\"1123456789abcdef0123456789abcdef\"]"));
+	assert_int_equal(klic_request_manifest_parse(&back, (const uint8_t *)m, n), 0);
+	assert_int_equal(back.n_renews, 2);
+	assert_string_equal(back.renews[0], a);
+	assert_string_equal(back.renews[1], b);
+	free(m);
+	/* the builder refuses a count that does not match seats */
+	r.seats = 3;
+	assert_int_equal(klic_request_manifest_build(&m, &n, &r), KLIC_ERR_FIELD);
+	/* a normal request has no "renews" at all */
+	tu_sample_request(&r);
+	assert_int_equal(klic_request_manifest_build(&m, &n, &r), 0);
+	assert_null(strstr(m, "renews"));
+	free(m);
+#define RENEWS(val, want)                                                                          \
+	do {                                                                                       \
+		j = request_json();                                                                \
+		json_object_set_new(j, "seats", json_integer(1));                                  \
+		json_object_set_new(j, "renews", (val));                                           \
+		assert_int_equal(parse_req(j), (want));                                            \
+	} while (0)
+	RENEWS(json_pack("[s]", a), 0);
+	RENEWS(json_pack("[]"), KLIC_ERR_FIELD);                      /* empty */
+	RENEWS(json_string(a), KLIC_ERR_FIELD);                       /* not an array */
+	RENEWS(json_pack("[i]", 1), KLIC_ERR_FIELD);                  /* not a string */
+	RENEWS(json_pack("[s]", "0123456789ABCDEF0123456789abcdef"), KLIC_ERR_FIELD); /* upper */
+	RENEWS(json_pack("[s]", "0123456789abcdef"), KLIC_ERR_FIELD); /* short */
+	RENEWS(json_pack("[s,s]", a, b), KLIC_ERR_FIELD);             /* 2 IDs, seats 1 */
+	RENEWS(json_null(), KLIC_ERR_FIELD);
+	/* seats 2: descending and duplicate IDs are refused */
+	j = request_json();
+	json_object_set_new(j, "renews", json_pack("[s,s]", b, a));
+	assert_int_equal(parse_req(j), KLIC_ERR_FIELD);
+	j = request_json();
+	json_object_set_new(j, "renews", json_pack("[s,s]", a, a));
+	assert_int_equal(parse_req(j), KLIC_ERR_FIELD);
+	j = request_json();
+	json_object_set_new(j, "renews", json_pack("[s,s]", a, b));
+	assert_int_equal(parse_req(j), 0);
+	/* 65 entries */
+	j = request_json();
+	json_t *arr = json_array();
+	for (int i = 0; i < 65; i++) {
+		char id[33];
+		snprintf(id, sizeof id, "%032x", i);
+		json_array_append_new(arr, json_string(id));
+	}
+	json_object_set_new(j, "seats", json_integer(64));
+	json_object_set_new(j, "renews", arr);
+	assert_int_equal(parse_req(j), KLIC_ERR_FIELD);
+#undef RENEWS
+}
+
 static void test_request_strict_json(void **state)
 {
 	struct klic_request r;
@@ -579,6 +650,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_request_roundtrip),
 	    cmocka_unit_test(test_request_strict_json),
+	    cmocka_unit_test(test_request_renews),
 	    cmocka_unit_test(test_request_fields),
 	    cmocka_unit_test(test_response_roundtrip),
 	    cmocka_unit_test(test_response_fields),

@@ -229,7 +229,7 @@ static void test_migrate_5_to_6(void **state)
 	}
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 6);
+	assert_int_equal(v, KLIC_LEDGER_VERSION); /* 6, and the migrations after it */
 	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
 	assert_int_equal(rows, 1);
 	assert_int_equal(klic_ledger_audit_append(f->l, 1900000000, "member-remove", "",
@@ -255,7 +255,7 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "PRAGMA user_version = 7"); /* KLIC_LEDGER_VERSION + 1 */
+	raw(f->path, "PRAGMA user_version = 8"); /* KLIC_LEDGER_VERSION + 1 */
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -646,7 +646,7 @@ static void test_seats_return_after_expiry(void **state)
 }
 
 /* The seat counter (spec/ledger-3.sql) gives the same used seats as a full
- * count at every time, before and after its as_of, through inserts made
+ * count (a seat held until min(expires, ended), spec/ledger-7.sql) at every time, before and after its as_of, through inserts made
  * after a refresh; audit's recount catches a tampered counter. */
 static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
 {
@@ -655,8 +655,10 @@ static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
 	int64_t n;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT count(*) FROM licenses WHERE "
-					    "entitlement_id = ?1 AND expires > ?2",
+					    "SELECT count(*) FROM licenses x WHERE "
+					    "entitlement_id = ?1 AND min(expires, coalesce((SELECT "
+					    "ended FROM license_ends d WHERE d.license_id = "
+					    "x.license_id), expires)) > ?2",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int64(st, 1, ent);
@@ -725,6 +727,78 @@ static void test_usage_counter(void **state)
 	raw(f->path, "UPDATE entitlement_usage SET active = active + 1 WHERE entitlement_id = 1");
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "entitlement 1:"));
+}
+
+/* spec/ledger-7.sql: a license ended early holds its seat until then; the
+ * counter stays exact for ends before and after its as_of, and through a
+ * refresh past them; ends are append-only, one per license, never before
+ * the license was issued. */
+static void test_license_ends(void **state)
+{
+	struct fx *f = *state;
+	struct klic_license_row row;
+	int64_t id = 0, other = 0, rows = 0;
+	char dg[65], lid[33];
+	int found = 0;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 1000, "2035-01-01", "", NOW), 0);
+	assert_int_equal(
+	    ent_add(f->l, &other, "KRE", "node-locked", "yearly", 1000, "2035-01-01", "", NOW), 0);
+	for (int k = 0; k < 40; k++) {
+		snprintf(dg, sizeof dg, "%064x", k);
+		snprintf(lid, sizeof lid, "%032x", k);
+		seed_license(f, dg, lid, NOW - DAY, NOW + 20 * DAY + k, k % 3 ? id : other);
+	}
+	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 7 * DAY), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	/* ends before the counter's as_of (the trigger takes the seat back),
+	 * at it, and after it (counted when the count moves past them) */
+	for (int k = 0; k < 40; k += 2) {
+		snprintf(lid, sizeof lid, "%032x", k);
+		assert_int_equal(klic_ledger_license_end(f->l, lid, NOW + (k % 14) * DAY,
+							 k % 4 ? "renewed" : "returned", DIGEST_D),
+				 0);
+	}
+	check_used_everywhere(f, id);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	assert_int_equal(rows, 2);
+	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 12 * DAY), 0);
+	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	check_used_everywhere(f, id);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	/* the row and its end */
+	snprintf(lid, sizeof lid, "%032x", 2);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, lid), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(row.ended, NOW + 2 * DAY);
+	assert_string_equal(row.end_reason, "renewed");
+	snprintf(lid, sizeof lid, "%032x", 1);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, lid), 0);
+	assert_int_equal(found, 1);
+	assert_int_equal(row.ended, 0);
+	assert_string_equal(row.end_reason, "");
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, LID_1), 0);
+	assert_int_equal(found, 0);
+	/* refused: a second end, an end before issue, an unknown reason or
+	 * license, changing or removing an end */
+	snprintf(lid, sizeof lid, "%032x", 2);
+	assert_int_equal(klic_ledger_license_end(f->l, lid, NOW, "renewed", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	snprintf(lid, sizeof lid, "%032x", 1);
+	assert_int_equal(klic_ledger_license_end(f->l, lid, NOW - 2 * DAY, "renewed", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_license_end(f->l, lid, NOW, "lost", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_license_end(f->l, LID_1, NOW, "renewed", DIGEST_D),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE license_ends SET ended = 0"),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM license_ends"), KLIC_ERR_LEDGER);
+	check_used_everywhere(f, id);
 }
 
 static uint64_t now_ms(void)
@@ -872,6 +946,7 @@ int main(void)
 	    cmocka_unit_test(test_semantics),
 	    cmocka_unit_test_setup_teardown(test_seats_return_after_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_counter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_license_ends, setup, teardown),
 	    cmocka_unit_test(test_license_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
