@@ -6,10 +6,15 @@
  * other program (gpg, gpg-agent, the keys worker) gets the real getrandom.
  * Each such process takes the next counter value from the file (the tools
  * run one after another in generate.sh) and draws a SplitMix64 stream
- * seeded from its program name and that value. */
+ * seeded from its program name and that value.  Only calls made by the
+ * program's own code (klic_random, linked into the executable) draw from
+ * it: libraries that ask for randomness while they load (GnuTLS under
+ * libmicrohttpd in klic-admin) get the real getrandom, so linking another
+ * library into a tool does not move the stream. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,14 +72,30 @@ static void decide(void)
 	mode = 1;
 }
 
+/* dl_iterate_phdr visits the executable first: is addr in one of its
+ * loaded segments? */
+static int in_main(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t a = (uintptr_t)data;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && a >= lo && a < lo + ph->p_memsz)
+			return 1;
+	}
+	return 2; /* not in the executable: stop after the first object */
+}
+
 ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 {
 	uint8_t *p = buf;
+	int own = dl_iterate_phdr(in_main, __builtin_return_address(0)) == 1;
 
 	pthread_mutex_lock(&mu);
-	if (mode < 0)
+	if (own && mode < 0)
 		decide();
-	if (mode == 0) {
+	if (!own || mode == 0) {
 		pthread_mutex_unlock(&mu);
 		return syscall(SYS_getrandom, buf, len, flags);
 	}
