@@ -458,8 +458,9 @@ static const struct klic_cmd cmds[] = {
      "issue FILE.kreq|DIR... [-o DIR|FILE.kresp] [--yes] [--jobs N] [--armor]", issue_help, NULL,
      0},
     {"list", cmd_list, "offline licenses issued, active or expired",
-     "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired]", list_help,
-     NULL, 0},
+     "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired] "
+     "[--expiring DAYS]",
+     list_help, NULL, 0},
     {"report", cmd_report, "seats per entitlement: used, free, expiring; HTML chart",
      "report [--json] [--html FILE]", report_help, NULL, 0},
     {"audit", cmd_audit, "verify the audit log's hash chain", "audit verify", audit_help,

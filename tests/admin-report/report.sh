@@ -106,7 +106,7 @@ ents = json.load(open(sys.argv[2]))
 def t(s): return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
 top = {"generated", "org", "issuer_fpr", "daily_start", "daily_days", "daily_truncated", "entitlements"}
 assert set(d) == top, sorted(d)
-keys = {"id", "product", "model", "billing", "seats", "used", "free", "expiring_7d", "expiring_30d",
+keys = {"id", "product", "model", "billing", "seats", "used", "free", "expiring_7d", "expiring_14d", "expiring_30d",
         "issued_total", "peak", "until", "ref", "valid", "daily"}
 for e in d["entitlements"]:
     assert set(e) == keys, sorted(e)
