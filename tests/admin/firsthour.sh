@@ -170,7 +170,7 @@ want="     to accept its key as a member, run: klic-admin --state $A member add 
 grep -q "^DENY eve one.kreq -> $BOX/out/eve one.kresp: not-member" "$BOX/o" && [ "$(sed -n 2p "$BOX/o")" = "$want" ] && [ ! -s "$BOX/e" ] &&
 	pass "not-member: the admin is told, under the DENY line: $want" || fail "not-member hint: $(cat "$BOX/o" "$BOX/e")"
 cmd=$(sed -n "2s/^.*, run: klic-admin //p" "$BOX/o")
-eval "\"\$ADMIN\" $cmd" >/dev/null && admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>&1 && grep -q "^OK   eve one.kreq" "$BOX/o" &&
+eval "\"\$ADMIN\" $cmd --yes" >/dev/null && admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>&1 && grep -q "^OK   eve one.kreq" "$BOX/o" &&
 	pass "running that command makes the request issuable" || fail "hint command: $cmd: $(cat "$BOX/o")"
 
 # ---- item 15: the issue prompt names the member -----------------------------------------------
