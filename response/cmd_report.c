@@ -58,12 +58,15 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 {
 	struct global *g = ctx;
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},          {"product", required_argument, NULL, 'p'},
-	    {"machine", required_argument, NULL, 'm'}, {"member", required_argument, NULL, 'f'},
-	    {"active", no_argument, NULL, 'a'},        {"expired", no_argument, NULL, 'x'},
-	    {"expiring", required_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"product", required_argument, NULL, 'p'},
+					     {"machine", required_argument, NULL, 'm'},
+					     {"member", required_argument, NULL, 'f'},
+					     {"active", no_argument, NULL, 'a'},
+					     {"expired", no_argument, NULL, 'x'},
+					     {"expiring", required_argument, NULL, 'e'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	struct klic_list_filter f;
 	struct list_out lo = {0, 1, 0, 0, NULL};
 	const char *expiring = NULL;
@@ -137,10 +140,12 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	if (expiring != NULL) {
 		if (klic_cli_uint(&days, expiring, 365) != 0 || days < 1)
 			return klic_cli_usage(&admin_cli, "list",
-					      "--expiring takes a number of days, 1 to 365", expiring);
+					      "--expiring takes a number of days, 1 to 365",
+					      expiring);
 		if (f.active < 0)
 			return klic_cli_usage(&admin_cli, "list",
-					      "--expiring lists active licenses, not --expired", NULL);
+					      "--expiring lists active licenses, not --expired",
+					      NULL);
 		f.active = 1; /* expires > now */
 	}
 	f.now = lo.now = klic_now();
@@ -305,9 +310,9 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 		(void)klic_time_format(now_s, rep->now);
 		printf("seats of %s at %s\n", rep->org, now_s);
 	}
-	printf("%-4s %-7s %-11s %-7s %6s %6s %6s %7s %8s %7s %-10s %s\n", "ID", "PRODUCT",
-	       "MODEL", "BILLING", "SEATS", "USED", "FREE", "EXP<=7D", "EXP<=14D", "EXP<=30D",
-	       "UNTIL", "REF");
+	printf("%-4s %-7s %-11s %-7s %6s %6s %6s %7s %8s %7s %-10s %s\n", "ID", "PRODUCT", "MODEL",
+	       "BILLING", "SEATS", "USED", "FREE", "EXP<=7D", "EXP<=14D", "EXP<=30D", "UNTIL",
+	       "REF");
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct klic_report_ent *e = &rep->ent[i];
 		printf("%-4lld %-7s %-11s %-7s %6u %6u %6u %7u %8u %8u %-10s %s%s\n",
