@@ -376,11 +376,13 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	in->ar = (struct klic_archive)KLIC_ARCHIVE_INIT;
 	in->u = u;
 	in->res = res;
-	in->now = klic_now();
 	/* the license folder's lock, from before it is read until the set is
-	 * written (spec 5.6) */
-	if ((r = klic_license_lock(&lock_fd, u)) != 0 || (r = open_response(in, file)) != 0 ||
-	    (r = check_request(in)) != 0 || (r = check_licenses(in, vendor_file)) != 0)
+	 * written (spec 5.6); "now" after any wait for it */
+	if ((r = klic_license_lock(&lock_fd, u)) != 0)
+		goto out;
+	in->now = klic_now();
+	if ((r = open_response(in, file)) != 0 || (r = check_request(in)) != 0 ||
+	    (r = check_licenses(in, vendor_file)) != 0)
 		goto out;
 	r = write_set(in);
 out:
