@@ -117,7 +117,7 @@ d = json.load(open(sys.argv[1]))
 assert set(d) == {"licenses", "machine_id", "clock_ok", "clock_record"}, d
 assert d["machine_id"] == sys.argv[2] and d["clock_ok"] is True
 (l,) = d["licenses"]
-assert set(l) == {"file", "product", "machine_id", "license_id", "entitlement_id", "vendor_fpr", "issued", "expires", "days_left", "valid", "reason", "detail"}, l
+assert set(l) == {"file", "product", "machine_id", "license_id", "entitlement_id", "vendor_fpr", "issued", "expires", "days_left", "expiring_soon", "valid", "reason", "detail"}, l
 assert l["valid"] is True and l["reason"] is None and l["product"] == "KRE" and l["days_left"] == 60, l
 PY
 
