@@ -55,7 +55,7 @@ user request --product KRE --seats 2 -o ada.kreq
 ls -l ada.kreq
 
 step "admin: accept the user's key from the request, issue (irreversible)"
-admin member add --from-request ada.kreq
+admin member add --yes --from-request ada.kreq
 admin issue ada.kreq -o outbox --yes
 admin list
 

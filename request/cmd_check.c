@@ -313,11 +313,23 @@ static int status_one(struct status_chains *sc, struct klic_chain_result *res, c
 	return r;
 }
 
+/* A valid license expiring within this many days is marked "expires soon"
+ * (klic(1), spec/CLI-JSON.md 2). */
+#define KLIC_EXPIRES_SOON_DAYS 14
+
+/* Valid now and expiring within `days` days: days left (a part day counted
+ * as a whole one, as printed) at most `days`. */
+static int expires_within(const struct klic_chain_result *res, int r, int64_t now, long days)
+{
+	return r == 0 && res->verified && klic_days_left(res->lic.expires, now) <= days;
+}
+
 static int status_row(json_t *arr, const char *name, const struct klic_chain_result *res, int r,
 		      const char *detail, int64_t now, int json)
 {
 	const struct klic_license *lic = &res->lic;
 	char iss[KLIC_TIME_LEN + 1] = "", exp[KLIC_TIME_LEN + 1] = "";
+	int soon = expires_within(res, r, now, KLIC_EXPIRES_SOON_DAYS);
 	json_t *o;
 
 	if (res->verified) {
@@ -331,11 +343,11 @@ static int status_row(json_t *arr, const char *name, const struct klic_chain_res
 		if (res->verified)
 			(void)snprintf(days, sizeof(days), "%ld days left",
 				       klic_days_left(lic->expires, now));
-		printf("%s  %s  %s  %s  %s  %s%s%s\n", name,
+		printf("%s  %s  %s  %s  %s  %s%s%s%s\n", name,
 		       res->verified && lic->product[0] ? lic->product : "-",
 		       res->verified && lic->machine_id[0] ? lic->machine_id : "-",
 		       exp[0] ? exp : "-", days, klic_license_reason(r), r != 0 ? ": " : "",
-		       r != 0 ? detail : "");
+		       r != 0 ? detail : "", soon ? "  expires soon" : "");
 		return 0;
 	}
 	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "file", name,
@@ -349,8 +361,11 @@ static int status_row(json_t *arr, const char *name, const struct klic_chain_res
 		      "valid", r == 0, "reason",
 		      r == 0 ? json_null() : json_string(klic_license_reason(r)), "detail",
 		      r == 0 ? json_null() : json_string(detail));
-	if (o == NULL || json_array_append_new(arr, o) != 0)
+	if (o == NULL || json_object_set_new(o, "expiring_soon", json_boolean(soon)) != 0 ||
+	    json_array_append_new(arr, o) != 0) {
+		json_decref(o);
 		return klic_error_set(KLIC_ERR_NOMEM, "json");
+	}
 	return 0;
 }
 
@@ -373,13 +388,58 @@ static int status_json_print(const char *mid, int clock_ok, enum klic_clock_stat
 	return 0;
 }
 
+/* klic status's options: --json, --vendor FILE, --expiring DAYS (1..365,
+ * else 0).  -1 to go on, else the exit status. */
+static int status_args(const struct klic_cmd *c, int argc, char **argv, int *json,
+		       const char **vendor, unsigned *expiring)
+{
+	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
+					   {"vendor", required_argument, NULL, 'v'},
+					   {"expiring", required_argument, NULL, 'e'},
+					   HELP_OPT,
+					   {NULL, 0, NULL, 0}};
+	const char *days = NULL;
+	int ch;
+
+	*json = 0;
+	*vendor = NULL;
+	*expiring = 0;
+	klic_cli_opt_reset();
+	while ((ch = klic_cli_next_opt(CLI, c, argc, argv, ":", lo)) != -1) {
+		const char **slot = ch == 'v' ? vendor : ch == 'e' ? &days : NULL;
+		if (ch == 'h') {
+			klic_cli_help(CLI, c);
+			return KLIC_EXIT_OK;
+		}
+		if (ch == 'j') {
+			if (*json)
+				return klic_cli_usage(CLI, c->name, "repeated option", "--json");
+			*json = 1;
+			continue;
+		}
+		if (slot == NULL)
+			return KLIC_EXIT_USAGE;
+		if (*slot != NULL)
+			return klic_cli_usage(CLI, c->name, "repeated option",
+					      ch == 'v' ? "--vendor" : "--expiring");
+		if (optarg == NULL || optarg[0] == '\0')
+			return klic_cli_usage(CLI, c->name, "empty value",
+					      ch == 'v' ? "--vendor" : "--expiring");
+		*slot = optarg;
+	}
+	if (days != NULL && (klic_cli_uint(expiring, days, 365) != 0 || *expiring < 1))
+		return klic_cli_usage(CLI, c->name, "--expiring takes a number of days, 1 to 365",
+				      days);
+	if (optind != argc)
+		return klic_cli_usage(CLI, c->name, "unexpected argument", argv[optind]);
+	return klic_main_refuse_folder(c->name, *vendor, "--vendor VENDOR.asc, a file") != 0
+		   ? KLIC_EXIT_USAGE
+		   : -1;
+}
+
 int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 {
 	const struct globals *g = ctx;
-	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
-					   {"vendor", required_argument, NULL, 'v'},
-					   HELP_OPT,
-					   {NULL, 0, NULL, 0}};
 	char mid[KLIC_MACHINE_ID_LEN + 1], detail[512];
 	struct status_chains sc;
 	struct klic_chain_result res;
@@ -387,16 +447,13 @@ int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	enum klic_clock_state cst = KLIC_CLOCK_MISSING;
 	json_t *arr = NULL;
 	struct klic_user u;
-	const char *json_s = NULL;
 	int64_t now = klic_now(), trusted = 0;
+	unsigned expiring = 0, n_expiring = 0;
 	int json, r, clock_ok, n = 0;
 
 	memset(&sc, 0, sizeof(sc));
-	if ((r = vendor_args(c, argc, argv, lo, &sc.vendor, 'j', &json_s)) != -1)
+	if ((r = status_args(c, argc, argv, &json, &sc.vendor, &expiring)) != -1)
 		return r;
-	json = json_s != NULL;
-	if (optind != argc)
-		return klic_cli_usage(CLI, c->name, "unexpected argument", argv[optind]);
 	if ((r = klic_main_user_open(&u, g)) != 0)
 		return r;
 	if ((r = klic_this_machine_id(mid)) != 0 || (r = klic_clock_load(&trusted, &cst, u.home)) != 0)
@@ -435,6 +492,7 @@ int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 			r = status_one(&sc, &res, path, ents[i]->d_name, mid, now, trusted, json);
 		(void)klic_printable_copy(detail, sizeof(detail), klic_error_detail(), SIZE_MAX);
 		klic_error_clear();
+		n_expiring += expiring > 0 && expires_within(&res, r, now, (long)expiring);
 		if ((r = status_row(arr, name, &res, r, detail, now, json)) != 0)
 			goto out;
 	}
@@ -445,8 +503,16 @@ int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		(void)klic_clock_update(u.home, now);
 	klic_error_clear();
 	r = 0;
+	if (n_expiring > 0) {
+		/* --expiring: for cron and monitoring, after the full listing */
+		char shown[KLIC_PATH_MAX];
+		fprintf(stderr, "klic: %s: %u valid license(s) expire within %u day(s)\n",
+			klic_printable_copy(shown, sizeof(shown), u.licdir, SIZE_MAX), n_expiring,
+			expiring);
+		r = KLIC_EXIT_REFUSED;
+	}
 out:
-	if (r != 0)
+	if (r < 0)
 		r = klic_cli_fail(CLI, r == KLIC_ERR_NO_MACHINE_ID ? "/etc/machine-id" : u.licdir, r);
 	for (int i = 0; i < n; i++)
 		free(ents[i]);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "klic_lock.h"
 #include "klic_request.h"
 #include "request_int.h"
 
@@ -376,7 +377,7 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 		      const char *vendor_file)
 {
 	struct install *in = NULL;
-	int r;
+	int lock_fd = -1, r;
 
 	memset(res, 0, sizeof(*res));
 	if ((in = calloc(1, sizeof(*in))) == NULL ||
@@ -387,6 +388,10 @@ int klic_user_install(struct klic_user *u, struct klic_install_result *res, cons
 	in->ar = (struct klic_archive)KLIC_ARCHIVE_INIT;
 	in->u = u;
 	in->res = res;
+	/* the license folder's lock, from before it is read until the set is
+	 * written (spec 5.6); "now" after any wait for it */
+	if ((r = klic_license_lock(&lock_fd, u)) != 0)
+		goto out;
 	in->now = klic_now();
 	if ((r = open_response(in, file)) != 0 || (r = check_request(in)) != 0 ||
 	    (r = check_licenses(in, vendor_file)) != 0)
@@ -408,5 +413,6 @@ out:
 		free(in->resp);
 		free(in);
 	}
+	klic_license_unlock(lock_fd);
 	return r;
 }

@@ -702,11 +702,15 @@ static const struct klic_cmd cmds[] = {
      "and the vendor checked against.\n",
      NULL, 0},
     {"status", klic_cmd_status, "List installed licenses: product, expiry, days left, validity.",
-     "status [--json] [--vendor VENDOR.asc]",
+     "status [--json] [--vendor VENDOR.asc] [--expiring DAYS]",
      "\nEach license is checked as 'klic verify' does, against the vendor key of its\n"
      "product in " KLIC_VENDOR_DIR_HELP ", or:\n"
      "  --vendor VENDOR.asc  exactly this vendor key\n"
-     "  --json               machine-readable output (keys: see klic(1))\n",
+     "  --json               machine-readable output (keys: see klic(1))\n"
+     "A valid license with 14 days left or fewer is marked 'expires soon'.\n"
+     "  --expiring DAYS      for cron and monitoring: exit 1 (and one line on\n"
+     "                       stderr) when a valid license has DAYS days left or\n"
+     "                       fewer (1..365), else 0; expired licenses do not count\n",
      NULL, 0},
     {"verify", klic_cmd_verify, "Check one license for this machine; exit 0 only if valid now.",
      "verify [--vendor VENDOR.asc] FILE.lic | verify [--vendor VENDOR.asc] --name NAME.lic -",

@@ -1,5 +1,5 @@
 /* klic response/ — the admin state: state directory, init, open,
- * export-key, member add, and the scratch-keyring verification. */
+ * export-key, member add and remove, and the scratch-keyring verification. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "klic_members.h"
 #include "response_int.h"
 
 extern char **environ;
@@ -378,7 +379,7 @@ out:
 
 static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 			   char uid[KLIC_MAX_UID_LEN + 1], int *added, const uint8_t *key,
-			   size_t keylen, const char *expect_fpr)
+			   size_t keylen, const char *expect_fpr, klic_member_ask_fn ask, void *ctx)
 {
 	char ifpr[KLIC_FPR_HEX_LEN + 1], name[KLIC_MAX_UID_LEN + 1], email[KLIC_MAX_UID_LEN + 1];
 	int r;
@@ -395,6 +396,17 @@ static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 	if (klic_utf8_text_check(uid, strlen(uid), &at) != 0)
 		return klic_error_set(
 		    KLIC_ERR_KEY, "%s: user ID is not UTF-8 text without control characters", fpr);
+	/* the admin accepts the key before anything is written (not asked
+	 * again for a member) */
+	if (ask != NULL) {
+		r = klic_ledger_is_member(a->ledger, fpr);
+		if (r == KLIC_ERR_NOT_FOUND) {
+			klic_error_clear();
+			r = ask(ctx, fpr, uid);
+		}
+		if (r != 0)
+			return r;
+	}
 	/* into the members' keyring, never the issuer's */
 	if ((r = klic_key_import(a->members, ifpr, key, keylen)) != 0)
 		return r;
@@ -404,38 +416,139 @@ static int member_register(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
 	return klic_ledger_member_add(a->ledger, added, fpr, name, email, klic_now());
 }
 
-int klic_admin_member_add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
-			      char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
+static int add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+		   char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path,
+		   klic_member_ask_fn ask, void *ctx)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r;
 
-	*added = 0;
-	fpr[0] = uid[0] = '\0';
 	if ((r = klic_read_file(&buf, &len, path, KLIC_MAX_KEY_BYTES * 4)) != 0)
 		return r;
-	r = member_register(a, fpr, uid, added, buf, len, NULL);
+	r = member_register(a, fpr, uid, added, buf, len, NULL, ask, ctx);
 	free(buf);
 	return r;
 }
 
-int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
-				  char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
+static int add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+		       char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path,
+		       klic_member_ask_fn ask, void *ctx)
 {
 	struct klic_opened_request rq;
 	int r;
 
-	*added = 0;
-	fpr[0] = uid[0] = '\0';
 	if ((r = klic_request_open(&rq, path)) != 0)
 		goto out;
 	if ((r = klic_verify_with_embedded_key(rq.key->data, rq.key->len, rq.req.requester_fpr,
 					       rq.sig->data, rq.sig->len, rq.man->data,
 					       rq.man->len)) != 0)
 		goto out;
-	r = member_register(a, fpr, uid, added, rq.key->data, rq.key->len, rq.req.requester_fpr);
+	r = member_register(a, fpr, uid, added, rq.key->data, rq.key->len, rq.req.requester_fpr,
+			    ask, ctx);
 out:
 	klic_opened_request_dispose(&rq);
+	return r;
+}
+
+int klic_admin_member_add_ask(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+			      char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path,
+			      int from_request, klic_member_ask_fn ask, void *ctx)
+{
+	*added = 0;
+	fpr[0] = uid[0] = '\0';
+	return from_request ? add_request(a, fpr, uid, added, path, ask, ctx)
+			    : add_key(a, fpr, uid, added, path, ask, ctx);
+}
+
+int klic_admin_member_add_key(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+			      char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
+{
+	return klic_admin_member_add_ask(a, fpr, uid, added, path, 0, NULL, NULL);
+}
+
+int klic_admin_member_add_request(struct klic_admin *a, char fpr[KLIC_FPR_HEX_LEN + 1],
+				  char uid[KLIC_MAX_UID_LEN + 1], int *added, const char *path)
+{
+	return klic_admin_member_add_ask(a, fpr, uid, added, path, 1, NULL, NULL);
+}
+
+/* ---- member remove ---------------------------------------------------------- */
+
+struct keep_ctx {
+	struct klic_keyring *from, *to;
+	const char *drop;
+};
+
+/* Copy one remaining member's key into the new members' keyring. */
+static int keep_member(void *vctx, const struct klic_member_info *m)
+{
+	struct keep_ctx *c = vctx;
+	char got[KLIC_FPR_HEX_LEN + 1];
+	uint8_t *key = NULL;
+	size_t len = 0;
+	int r;
+
+	if (strcmp(m->fpr, c->drop) == 0)
+		return 0;
+	if (klic_key_export(c->from, &key, &len, m->fpr, 0) != 0) {
+		/* not in the keyring: its requests could not verify before
+		 * either (klic_members_open) */
+		klic_error_clear();
+		return 0;
+	}
+	r = klic_key_import(c->to, got, key, len);
+	free(key);
+	return r;
+}
+
+int klic_admin_member_remove(struct klic_admin *a, char uid[KLIC_MAX_UID_LEN + 1], const char *fpr,
+			     klic_member_ask_fn ask, void *ctx)
+{
+	struct keep_ctx c = {a->members, NULL, fpr};
+	struct klic_member_info m;
+	char path[4200], tmp[4200];
+	int made = 0, r;
+
+	uid[0] = '\0';
+	if ((r = klic_ledger_member_get(a->ledger, &m, fpr)) != 0)
+		return r;
+	if ((r = klic_ledger_member_name(a->ledger, uid, KLIC_MAX_UID_LEN + 1, fpr)) != 0)
+		return r;
+	if (ask != NULL && (r = ask(ctx, fpr, uid)) != 0)
+		return r;
+	if (snprintf(path, sizeof path, "%s/%s", a->state, KLIC_MEMBERS_DIR) >= (int)sizeof path ||
+	    snprintf(tmp, sizeof tmp, "%s/.%s-XXXXXX", a->state, KLIC_MEMBERS_DIR) >=
+		(int)sizeof tmp)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: path too long", a->state);
+	/* the members' keyring without the key, made aside ... */
+	if (mkdtemp(tmp) == NULL)
+		return klic_error_set(KLIC_ERR_IO, "%s: %s", tmp, strerror(errno));
+	made = 1;
+	if ((r = klic_keyring_open(&c.to, tmp, KLIC_KEYRING_VERIFY_ONLY)) != 0 ||
+	    (r = klic_ledger_member_list(a->ledger, keep_member, &c)) != 0)
+		goto out;
+	klic_keyring_free(c.to);
+	c.to = NULL;
+	/* ... then the row and its audit event (from here on its requests
+	 * are denied not-member, whatever the keyring holds) ... */
+	if ((r = klic_ledger_member_remove(a->ledger, fpr, klic_now())) != 0)
+		goto out;
+	/* ... then the new keyring takes the place of the old one in one
+	 * step; the old one is removed */
+	klic_keyring_free(a->members);
+	a->members = NULL;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) != 0) {
+		r = klic_error_set(KLIC_ERR_IO,
+				   "%s: %s (the member is removed from the ledger; its key is "
+				   "still in this keyring)",
+				   path, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	klic_keyring_free(c.to);
+	if (made)
+		klic_scratch_remove(tmp);
 	return r;
 }

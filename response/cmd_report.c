@@ -14,14 +14,17 @@
 
 const char list_help[] =
     "usage: klic-admin list [--json] [--product P] [--machine ID] [--member FPR]\n"
-    "                       [--active|--expired]\n"
+    "                       [--active|--expired] [--expiring DAYS]\n"
     "Offline licenses issued: license ID, product, machine, member, seat, issued,\n"
-    "expires, active or expired.\n";
+    "expires, active or expired.\n"
+    "  --expiring DAYS  only the active licenses that expire within DAYS days\n"
+    "                   (1..365): now < expires <= now + DAYS days\n";
 
 struct list_out {
 	int json;
 	int first;
 	int64_t now;
+	int64_t until; /* --expiring: only rows that expire by then; 0: all */
 	json_t *arr; /* --json: the whole list, printed only when complete */
 };
 
@@ -33,6 +36,8 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 			    : row->expires > lo->now                 ? "active"
 								     : "expired";
 
+	if (lo->until != 0 && row->expires > lo->until)
+		return 0; /* --expiring: later than that */
 	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
 	if (lo->json) {
@@ -55,13 +60,19 @@ static int list_row(void *vctx, const struct klic_license_row *row)
 int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 {
 	struct global *g = ctx;
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},          {"product", required_argument, NULL, 'p'},
-	    {"machine", required_argument, NULL, 'm'}, {"member", required_argument, NULL, 'f'},
-	    {"active", no_argument, NULL, 'a'},        {"expired", no_argument, NULL, 'x'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"product", required_argument, NULL, 'p'},
+					     {"machine", required_argument, NULL, 'm'},
+					     {"member", required_argument, NULL, 'f'},
+					     {"active", no_argument, NULL, 'a'},
+					     {"expired", no_argument, NULL, 'x'},
+					     {"expiring", required_argument, NULL, 'e'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	struct klic_list_filter f;
-	struct list_out lo = {0, 1, 0, NULL};
+	struct list_out lo = {0, 1, 0, 0, NULL};
+	const char *expiring = NULL;
+	unsigned days = 0;
 	struct klic_admin *a = NULL;
 	char mid[KLIC_MACHINE_ID_LEN + 1], prd[8], fpr[KLIC_FPR_HEX_LEN + 1];
 	int c, r, rc;
@@ -88,6 +99,11 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 		case 'f':
 			if ((r = klic_cli_once(&admin_cli, "list", &f.member_fpr, optarg,
 					       "--member")) != 0)
+				return r;
+			break;
+		case 'e':
+			if ((r = klic_cli_once(&admin_cli, "list", &expiring, optarg,
+					       "--expiring")) != 0)
 				return r;
 			break;
 		case 'a':
@@ -123,7 +139,20 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 	     klic_fpr_check(f.member_fpr) != 0))
 		return klic_cli_usage(&admin_cli, "list",
 				      "--member must be a fingerprint (40 hex digits)", NULL);
+	if (expiring != NULL) {
+		if (klic_cli_uint(&days, expiring, 365) != 0 || days < 1)
+			return klic_cli_usage(&admin_cli, "list",
+					      "--expiring takes a number of days, 1 to 365",
+					      expiring);
+		if (f.active < 0)
+			return klic_cli_usage(&admin_cli, "list",
+					      "--expiring lists active licenses, not --expired",
+					      NULL);
+		f.active = 1; /* expires > now */
+	}
 	f.now = lo.now = klic_now();
+	if (expiring != NULL)
+		lo.until = lo.now + (int64_t)days * 86400;
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
 	if (lo.json && (lo.arr = json_array()) == NULL) {
@@ -154,7 +183,7 @@ int cmd_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 const char report_help[] =
     "usage: klic-admin report [--json] [--html FILE]\n"
     "Seats per entitlement: seats, used (licenses not yet expired), free, expiring\n"
-    "within 7 and within 30 days, until.  A table by default; --json for scripts\n"
+    "within 7, 14 and 30 days, until.  A table by default; --json for scripts\n"
     "(spec/CLI-JSON.md).  --html FILE also writes a self-contained HTML page with a\n"
     "chart of the seats in use per day ('-': the page on standard output instead).\n";
 
@@ -183,11 +212,12 @@ static json_t *report_json(const struct klic_report *r)
 			}
 		}
 		/* "o" steals daily, also when json_pack fails */
-		o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:o}", "id",
-			      (json_int_t)e->e.id, "product", e->e.product, "model", e->e.model,
-			      "billing", e->e.billing, "seats", (json_int_t)e->e.seats, "used",
-			      (json_int_t)e->e.used, "free", (json_int_t)e->free, "expiring_7d",
-			      (json_int_t)e->expiring_7d, "expiring_30d",
+		o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:o}",
+			      "id", (json_int_t)e->e.id, "product", e->e.product, "model",
+			      e->e.model, "billing", e->e.billing, "seats", (json_int_t)e->e.seats,
+			      "used", (json_int_t)e->e.used, "free", (json_int_t)e->free,
+			      "expiring_7d", (json_int_t)e->expiring_7d, "expiring_14d",
+			      (json_int_t)e->expiring_14d, "expiring_30d",
 			      (json_int_t)e->expiring_30d, "issued_total",
 			      (json_int_t)e->issued_total, "peak", (json_int_t)e->peak, "until",
 			      e->e.until, "ref", e->e.ref, "valid", e->valid, "daily", daily);
@@ -282,14 +312,15 @@ int cmd_report(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 		(void)klic_time_format(now_s, rep->now);
 		printf("seats of %s at %s\n", rep->org, now_s);
 	}
-	printf("%-4s %-7s %-11s %-7s %6s %6s %6s %7s %7s %-10s %s\n", "ID", "PRODUCT", "MODEL",
-	       "BILLING", "SEATS", "USED", "FREE", "EXP<=7D", "EXP<=30D", "UNTIL", "REF");
+	printf("%-4s %-7s %-11s %-7s %6s %6s %6s %7s %8s %7s %-10s %s\n", "ID", "PRODUCT", "MODEL",
+	       "BILLING", "SEATS", "USED", "FREE", "EXP<=7D", "EXP<=14D", "EXP<=30D", "UNTIL",
+	       "REF");
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct klic_report_ent *e = &rep->ent[i];
-		printf("%-4lld %-7s %-11s %-7s %6u %6u %6u %7u %8u %-10s %s%s\n",
+		printf("%-4lld %-7s %-11s %-7s %6u %6u %6u %7u %8u %8u %-10s %s%s\n",
 		       (long long)e->e.id, e->e.product, e->e.model, e->e.billing, e->e.seats,
-		       e->e.used, e->free, e->expiring_7d, e->expiring_30d, e->e.until, e->e.ref,
-		       e->valid ? "" : " (ended)");
+		       e->e.used, e->free, e->expiring_7d, e->expiring_14d, e->expiring_30d,
+		       e->e.until, e->e.ref, e->valid ? "" : " (ended)");
 	}
 	if (html != NULL)
 		printf("HTML report: %s\n", html);

@@ -22,7 +22,8 @@ struct klic_report_ent {
 	struct klic_entitlement e; /* e.used: licenses not yet expired at `now` */
 	unsigned free;             /* seats - used, at least 0 */
 	unsigned expiring_7d;      /* of `used`: expires within 7 days of now (<= now + 7 d) */
-	unsigned expiring_30d;     /* of `used`: within 30 days (includes expiring_7d) */
+	unsigned expiring_14d;     /* of `used`: within 14 days (includes expiring_7d) */
+	unsigned expiring_30d;     /* of `used`: within 30 days (includes expiring_14d) */
 	int valid;                 /* the entitlement has not ended (until_end > now) */
 	unsigned issued_total;     /* every license ever issued from it */
 	unsigned peak;             /* highest value of daily[] */

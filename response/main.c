@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin_cli.h"
+#include "klic_members.h"
 #include "serve_cli.h"
 
 #ifndef KLIC_ADMIN_VERSION
@@ -156,21 +157,52 @@ static int cmd_export_key(const struct klic_cmd *cmd, void *ctx, int argc, char 
 /* ---- member ------------------------------------------------------------------ */
 
 static const char member_help[] =
-    "usage: klic-admin member add FILE.asc\n"
-    "       klic-admin member add --from-request FILE.kreq\n"
-    "Register a user's public key as a member (prints fingerprint and user ID).\n"
-    "From a request: only after its signature verifies with the key it carries.\n";
+    "usage: klic-admin member add [--yes] FILE.asc\n"
+    "       klic-admin member add [--yes] --from-request FILE.kreq\n"
+    "       klic-admin member list [--json]\n"
+    "       klic-admin member remove [--yes] FPR\n"
+    "add: register a user's public key as a member (prints fingerprint and user ID);\n"
+    "from a request only after its signature verifies with the key it carries.\n"
+    "list: every member's fingerprint, added time and user ID.\n"
+    "remove: the member's row and its key in STATE/members; its later requests are\n"
+    "denied not-member, the licenses already issued stay valid until they expire.\n"
+    "add and remove show the fingerprint and user ID and ask first when standard\n"
+    "input is a terminal; otherwise they need --yes (refused without it).\n"
+    "  --yes   do not ask\n"
+    "  --json  list: a JSON array (spec/CLI-JSON.md)\n";
+
+/* The question before a member is added or removed (klic_member_ask_fn). */
+static int member_ask(void *vctx, const char *fpr, const char *uid)
+{
+	const char *verb = vctx; /* "accept" or "remove" */
+	char u[KLIC_MAX_UID_LEN + 1], line[64];
+
+	klic_printable_copy(u, sizeof u, uid, SIZE_MAX);
+	if (!isatty(STDIN_FILENO))
+		return klic_error_set(KLIC_ERR_INVALID_ARG,
+				      "standard input is not a terminal: use --yes to %s %s %s "
+				      "without asking",
+				      verb, fpr, u);
+	fprintf(stderr, "%s %s %s %s? [y/N] ", verb, fpr, u,
+		strcmp(verb, "accept") == 0 ? "as a member" : "from the members");
+	fflush(stderr);
+	if (fgets(line, sizeof line, stdin) == NULL ||
+	    (strcmp(line, "y\n") != 0 && strcmp(line, "Y\n") != 0 && strcmp(line, "yes\n") != 0))
+		return klic_error_set(KLIC_ERR_DENIED, "not confirmed; nothing was changed");
+	return 0;
+}
 
 static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 {
 	struct global *g = ctx;
 	static const struct option opts[] = {{"from-request", required_argument, NULL, 'r'},
+					     {"yes", no_argument, NULL, 'y'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	const char *req = NULL, *file;
 	struct klic_admin *a = NULL;
 	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1];
-	int added = 0, c, r, rc;
+	int added = 0, yes = 0, c, r, rc;
 
 	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("member add"), argc, argv, "+:h", opts)) !=
 	       -1) {
@@ -179,6 +211,12 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 			if ((r = klic_cli_once(&admin_cli, "member add", &req, optarg,
 					       "--from-request")) != 0)
 				return r;
+			break;
+		case 'y':
+			if (yes)
+				return klic_cli_usage(&admin_cli, "member add",
+						      "option --yes given twice", NULL);
+			yes = 1;
 			break;
 		case 'h':
 			fputs(cmd->help, stdout);
@@ -196,16 +234,141 @@ static int member_add(const struct klic_cmd *cmd, void *ctx, int argc, char **ar
 	if ((r = klic_cli_not_folder(&admin_cli, "member add", file,
 				     req != NULL ? "--from-request FILE.kreq" : "FILE.asc")) != 0)
 		return r;
+	/* nothing is read or opened when no one can be asked */
+	if (!yes && !isatty(STDIN_FILENO))
+		return klic_cli_fail(&admin_cli, file,
+				     klic_error_set(KLIC_ERR_INVALID_ARG,
+						    "standard input is not a terminal: use --yes "
+						    "to accept the key without asking"));
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
-	if (req != NULL)
-		r = klic_admin_member_add_request(a, fpr, uid, &added, file);
-	else
-		r = klic_admin_member_add_key(a, fpr, uid, &added, file);
+	r = klic_admin_member_add_ask(a, fpr, uid, &added, file, req != NULL,
+				      yes ? NULL : member_ask, (void *)"accept");
 	if (r != 0)
 		rc = klic_cli_fail(&admin_cli, file, r);
 	else
 		printf("%s %s%s\n", fpr, uid, added ? "" : " (already a member)");
+	klic_admin_free(a);
+	return rc;
+}
+
+struct member_out {
+	json_t *arr; /* --json: the whole list, printed only when complete */
+};
+
+static int member_row(void *vctx, const struct klic_member_info *m)
+{
+	struct member_out *mo = vctx;
+	char n[KLIC_MAX_UID_LEN + 1], e[KLIC_MAX_UID_LEN + 1];
+
+	klic_printable_copy(n, sizeof n, m->name, SIZE_MAX);
+	klic_printable_copy(e, sizeof e, m->email, SIZE_MAX);
+	if (mo->arr != NULL) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "fingerprint", m->fpr, "name", n,
+				      "email", e, "added", m->added);
+		if (o == NULL || json_array_append_new(mo->arr, o) != 0)
+			return klic_error_set(KLIC_ERR_NOMEM, "json");
+	} else if (e[0] != '\0') {
+		printf("%-40s %-20s %s <%s>\n", m->fpr, m->added, n, e);
+	} else {
+		printf("%-40s %-20s %s\n", m->fpr, m->added, n);
+	}
+	return 0;
+}
+
+static int member_list(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
+{
+	struct global *g = ctx;
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct member_out mo = {NULL};
+	struct klic_admin *a = NULL;
+	char *s = NULL;
+	int json = 0, c, r, rc;
+
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("member list"), argc, argv, "+:h",
+				      opts)) != -1) {
+		switch (c) {
+		case 'j':
+			if (json)
+				return klic_cli_usage(&admin_cli, "member list",
+						      "option --json given twice", NULL);
+			json = 1;
+			break;
+		case 'h':
+			fputs(cmd->help, stdout);
+			return 0;
+		default:
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
+		}
+	}
+	if (optind != argc)
+		return klic_cli_usage(&admin_cli, "member list", "unexpected argument", NULL);
+	if ((rc = admin_open(&a, g)) != 0)
+		return rc;
+	if (json && (mo.arr = json_array()) == NULL) {
+		r = klic_error_set(KLIC_ERR_NOMEM, "json");
+		goto out;
+	}
+	if (!json)
+		printf("%-40s %-20s %s\n", "FINGERPRINT", "ADDED", "USER ID");
+	if ((r = klic_ledger_member_list(a->ledger, member_row, &mo)) != 0)
+		goto out;
+	if (json) {
+		if ((s = json_dumps(mo.arr, JSON_SORT_KEYS | JSON_INDENT(2))) == NULL) {
+			r = klic_error_set(KLIC_ERR_NOMEM, "json");
+			goto out;
+		}
+		printf("%s\n", s);
+	}
+out:
+	if (r != 0)
+		rc = klic_cli_fail(&admin_cli, a->ledger_path, r);
+	free(s);
+	json_decref(mo.arr);
+	klic_admin_free(a);
+	return rc;
+}
+
+static int member_remove(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
+{
+	struct global *g = ctx;
+	static const struct option opts[] = {
+	    {"yes", no_argument, NULL, 'y'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct klic_admin *a = NULL;
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], u[KLIC_MAX_UID_LEN + 1];
+	int yes = 0, c, r, rc;
+
+	while ((c = klic_cli_next_opt(&admin_cli, CMD_AS("member remove"), argc, argv, "+:h",
+				      opts)) != -1) {
+		switch (c) {
+		case 'y':
+			if (yes)
+				return klic_cli_usage(&admin_cli, "member remove",
+						      "option --yes given twice", NULL);
+			yes = 1;
+			break;
+		case 'h':
+			fputs(cmd->help, stdout);
+			return 0;
+		default:
+			return KLIC_EXIT_USAGE; /* printed, naming the option */
+		}
+	}
+	if (optind + 1 != argc)
+		return klic_cli_usage(&admin_cli, "member remove", "expected one FPR", NULL);
+	/* as a person types it: any case, in groups */
+	if (klic_cli_upper(fpr, sizeof fpr, argv[optind]) == NULL || klic_fpr_check(fpr) != 0)
+		return klic_cli_usage(&admin_cli, "member remove",
+				      "FPR must be a fingerprint (40 hex digits)", NULL);
+	if ((rc = admin_open(&a, g)) != 0)
+		return rc;
+	r = klic_admin_member_remove(a, uid, fpr, yes ? NULL : member_ask, (void *)"remove");
+	if (r != 0)
+		rc = klic_cli_fail(&admin_cli, fpr, r);
+	else
+		printf("removed %s %s (its licenses stay valid until they expire)\n", fpr,
+		       klic_printable_copy(u, sizeof u, uid, SIZE_MAX));
 	klic_admin_free(a);
 	return rc;
 }
@@ -267,7 +430,11 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 
 static const struct klic_cmd member_cmds[] = {
     {"add", member_add, "accept a user's key as a member",
-     "member add FILE.asc | --from-request FILE.kreq", member_help, NULL, 0},
+     "member add [--yes] FILE.asc | --from-request FILE.kreq", member_help, NULL, 0},
+    {"list", member_list, "the members: fingerprint, added, user ID", "member list [--json]",
+     member_help, NULL, 0},
+    {"remove", member_remove, "remove a member (its requests are denied from then on)",
+     "member remove [--yes] FPR", member_help, NULL, 0},
 };
 
 static const struct klic_cmd audit_cmds[] = {
@@ -285,14 +452,15 @@ static const struct klic_cmd cmds[] = {
      vendor_help, vendor_cmds, N_VENDOR_CMDS},
     {"entitlement", admin_sub, "import / list vendor entitlements (what was bought)",
      "entitlement import|list ...", ent_help, ent_cmds, N_ENT_CMDS},
-    {"member", admin_sub, "accept a user's key as a member", "member add ...", member_help,
-     member_cmds, sizeof member_cmds / sizeof member_cmds[0]},
+    {"member", admin_sub, "add, list or remove members (users' keys)", "member add|list|remove ...",
+     member_help, member_cmds, sizeof member_cmds / sizeof member_cmds[0]},
     {"issue", cmd_issue, "answer requests with signed responses",
      "issue FILE.kreq|DIR... [-o DIR|FILE.kresp] [--yes] [--jobs N] [--armor]", issue_help, NULL,
      0},
     {"list", cmd_list, "offline licenses issued, active or expired",
-     "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired]", list_help,
-     NULL, 0},
+     "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired] "
+     "[--expiring DAYS]",
+     list_help, NULL, 0},
     {"report", cmd_report, "seats per entitlement: used, free, expiring; HTML chart",
      "report [--json] [--html FILE]", report_help, NULL, 0},
     {"policy", cmd_policy, "show or set policies (the renewal window)",

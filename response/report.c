@@ -83,6 +83,9 @@ static int series_row(void *ctx, int64_t id, int64_t issued, int64_t expires)
 
 	if (i < 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "report: license of an unknown entitlement");
+	/* active and ending within 14 days (as expiring_7d and _30d) */
+	if (expires > r->now && expires <= r->now + 14 * DAY)
+		r->ent[i].expiring_14d++;
 	if (b < s->first || a > s->last || b < a)
 		return 0;
 	if (a < s->first)

@@ -106,7 +106,7 @@ ents = json.load(open(sys.argv[2]))
 def t(s): return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
 top = {"generated", "org", "issuer_fpr", "daily_start", "daily_days", "daily_truncated", "entitlements"}
 assert set(d) == top, sorted(d)
-keys = {"id", "product", "model", "billing", "seats", "used", "free", "expiring_7d", "expiring_30d",
+keys = {"id", "product", "model", "billing", "seats", "used", "free", "expiring_7d", "expiring_14d", "expiring_30d",
         "issued_total", "peak", "until", "ref", "valid", "daily"}
 for e in d["entitlements"]:
     assert set(e) == keys, sorted(e)
@@ -117,6 +117,8 @@ got = {e["id"]: (e["seats"], e["used"], e["free"], e["expiring_7d"], e["expiring
 want = {1: (10, 4, 6, 2, 3, 6, True), 2: (2, 2, 0, 0, 1, 2, True),
         3: (5, 0, 5, 0, 0, 0, True), 4: (3, 0, 3, 0, 0, 1, False)}
 assert got == want, got
+# within 14 days: 9.5 d, 4.9 d and exactly 7 d left (entitlement 1)
+assert [e["expiring_14d"] for e in d["entitlements"]] == [3, 0, 0, 0], d["entitlements"]
 assert d["entitlements"][0]["ref"] == "PO <b>&\"x'</b>"
 # the same used/free as entitlement list --json at the same time
 for e, l in zip(d["entitlements"], ents):
@@ -167,8 +169,8 @@ fi
 
 # --- the table -------------------------------------------------------------------------
 at_now "$ADMIN" --state "$A" report >t.txt
-if grep -qE '^1 +KRE +node-locked +yearly +10 +4 +6 +2 +3 +2026-12-31' t.txt &&
-	grep -qE '^2 +KSE +node-locked +yearly +2 +2 +0 +0 +1 +2026-06-30' t.txt &&
+if grep -qE '^1 +KRE +node-locked +yearly +10 +4 +6 +2 +3 +3 +2026-12-31' t.txt &&
+	grep -qE '^2 +KSE +node-locked +yearly +2 +2 +0 +0 +0 +1 +2026-06-30' t.txt &&
 	grep -qE '^4 +KRE .*2026-01-31 .*\(ended\)$' t.txt && grep -q '^seats of A&B <Labs> "Q" at 2026-03-01T12:00:00Z$' t.txt; then
 	pass "table: one row per entitlement with the same numbers"
 else

@@ -80,7 +80,7 @@ mkuser ada
 ADA=$(fpr_of ada)
 gpg --homedir "$BOX/gnupg-ada" --batch --armor --export "$ADA" > ada.asc 2>/dev/null
 issuer_pub0=$(sha256sum < "$A/gnupg/pubring.kbx")
-admin member add ada.asc >/dev/null
+admin member add --yes ada.asc >/dev/null
 [ "$(gpg --homedir "$A/members" --batch --with-colons --list-secret-keys 2>/dev/null | grep -c '^sec')" = 0 ] \
 	&& pass "the members' keyring holds no secret key" || fail "secret key in the members' keyring"
 gpg --homedir "$A/members" --batch --list-keys "$ADA" >/dev/null 2>&1 && pass "member add imports into the members' keyring" || fail "member key not in members keyring"
@@ -139,7 +139,7 @@ check_denial "entitlement not yet started" out/kse2.kresp no-entitlement
 
 # --- a ledger without a vendor (made before protocol version 2) -------------------------------------
 t_org_setup "$BOX/old" "Old Org" 2
-"$ADMIN" --state "$BOX/old" member add ada.asc >/dev/null
+"$ADMIN" --state "$BOX/old" member add --yes ada.asc >/dev/null
 sqlite3 "$BOX/old/ledger.sqlite" "DELETE FROM meta WHERE key = 'vendor_fpr'"
 rm "$BOX/old/vendor.asc"
 expect_refused "issue with no vendor pinned" "$BOX/old" "$ADMIN" --state "$BOX/old" issue one.kreq -o "$BOX/old-out" --yes

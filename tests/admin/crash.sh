@@ -42,7 +42,7 @@ mkdir -m 700 "$BOX/gnupg-admin"
 T_ADMIN_OPTS=(--gnupghome "$BOX/gnupg-admin")
 t_org_setup "$A" "Crash Org" 1000 KRE node-locked yearly
 for u in ada bob cyd eve; do mkuser "$u"; done
-for u in ada bob cyd; do req "$u" "seed-$u.kreq" --product KRE; admin member add --from-request "seed-$u.kreq" >/dev/null; done
+for u in ada bob cyd; do req "$u" "seed-$u.kreq" --product KRE; admin member add --yes --from-request "seed-$u.kreq" >/dev/null; done
 ledger 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 cp -a "$A" "$BOX/snap"
 

@@ -14,7 +14,7 @@ t_org_setup "$A" "Lab" 1
 mkuser ada; mkuser eve
 ADA=$(fpr_of ada)
 req ada ada0.kreq --product KRE --seats 1
-admin member add --from-request ada0.kreq >/dev/null
+admin member add --yes --from-request ada0.kreq >/dev/null
 state() { printf '%s\n%s\n' "$(ledger .dump)" "$(tree_sum "$BOX/out")"; }
 
 # ---- item 1: an output folder that cannot be written: nothing is spent ----------------
@@ -133,8 +133,8 @@ folder() {
 	else fail "$what: rc=$rc $(cat "$BOX/e")"; fi
 }
 D="$BOX/empty"
-folder "member add DIR" "klic-admin: $D: is a folder, not a file (member add expects FILE.asc)" admin member add "$D"
-folder "member add --from-request DIR" "klic-admin: $D: is a folder, not a file (member add expects --from-request FILE.kreq)" admin member add --from-request "$D"
+folder "member add DIR" "klic-admin: $D: is a folder, not a file (member add expects FILE.asc)" admin member add --yes "$D"
+folder "member add --from-request DIR" "klic-admin: $D: is a folder, not a file (member add expects --from-request FILE.kreq)" admin member add --yes --from-request "$D"
 folder "entitlement import DIR" "klic-admin: $D: is a folder, not a file (entitlement import expects FILE.kent)" admin entitlement import "$D"
 folder "vendor set DIR" "klic-admin: $D: is a folder, not a file (vendor set expects VENDOR.asc)" admin vendor set "$D"
 folder "export-key -o DIR" "klic-admin: $D: is a folder, not a file (export-key expects -o FILE)" admin export-key -o "$D"
@@ -146,7 +146,7 @@ folder "klic-vendor export-key -o DIR" "klic-vendor: $D: is a folder, not a file
 
 # ---- item 9: the unknown option is named; a global option after the command gets a hint ------
 folder "list --foo" "klic-admin: list: unknown option '--foo' (see 'klic-admin list --help')" admin list --foo
-folder "member add --bogus=1" "klic-admin: member add: unknown option '--bogus' (see 'klic-admin member add --help')" admin member add --bogus=1 x.asc
+folder "member add --bogus=1" "klic-admin: member add: unknown option '--bogus' (see 'klic-admin member add --help')" admin member add --yes --bogus=1 x.asc
 folder "issue -Z" "klic-admin: issue: unknown option '-Z' (see 'klic-admin issue --help')" admin issue -Z one.kreq
 folder "issue x -o (no value)" "klic-admin: issue: option '-o' needs a value (see 'klic-admin issue --help')" admin issue one.kreq -o
 folder "list --state X (global after the command)" \
@@ -170,7 +170,7 @@ want="     to accept its key as a member, run: klic-admin --state $A member add 
 grep -q "^DENY eve one.kreq -> $BOX/out/eve one.kresp: not-member" "$BOX/o" && [ "$(sed -n 2p "$BOX/o")" = "$want" ] && [ ! -s "$BOX/e" ] &&
 	pass "not-member: the admin is told, under the DENY line: $want" || fail "not-member hint: $(cat "$BOX/o" "$BOX/e")"
 cmd=$(sed -n "2s/^.*, run: klic-admin //p" "$BOX/o")
-eval "\"\$ADMIN\" $cmd" >/dev/null && admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>&1 && grep -q "^OK   eve one.kreq" "$BOX/o" &&
+eval "\"\$ADMIN\" $cmd --yes" >/dev/null && admin issue "eve one.kreq" -o "$BOX/out" --yes >"$BOX/o" 2>&1 && grep -q "^OK   eve one.kreq" "$BOX/o" &&
 	pass "running that command makes the request issuable" || fail "hint command: $cmd: $(cat "$BOX/o")"
 
 # ---- item 15: the issue prompt names the member -----------------------------------------------
@@ -237,7 +237,7 @@ else fail "init --name 'Zoë Müller': rc=$rc $(cat "$BOX/e")"; fi
 mkdir -m 700 "$BOX/gnupg-zoe"
 gpg --homedir "$BOX/gnupg-zoe" --batch --quiet --pinentry-mode loopback --passphrase '' --quick-gen-key "Zoë Müller <zoe@test.invalid>" ed25519 sign never 2>/dev/null
 gpg --homedir "$BOX/gnupg-zoe" --batch --armor --export > "$BOX/zoe.asc" 2>/dev/null
-out=$(admin member add "$BOX/zoe.asc") || fail "member add of a UTF-8 user ID: $out"
+out=$(admin member add --yes "$BOX/zoe.asc") || fail "member add of a UTF-8 user ID: $out"
 stored=$(ledger "SELECT name FROM members WHERE email = 'zoe@test.invalid'")
 if [ "$stored" = "Zoë Müller" ]; then pass "member add of a UTF-8 user ID keeps the name exactly ($out)"
 elif [ "$stored" = "Zo?? M??ller" ]; then

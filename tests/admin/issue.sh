@@ -54,17 +54,17 @@ usage "issue without files" admin issue
 mkuser ada; mkuser bob; mkuser eve
 ADA=$(fpr_of ada); BOB=$(fpr_of bob); EVE=$(fpr_of eve)
 req ada ada0.kreq --product KRE --seats 1
-out=$(admin member add --from-request ada0.kreq)
+out=$(admin member add --yes --from-request ada0.kreq)
 [[ "$out" == "$ADA ada <ada@test.invalid>" ]] && pass "member add --from-request: $out" || fail "member add output: $out"
-out=$(admin member add --from-request ada0.kreq)
+out=$(admin member add --yes --from-request ada0.kreq)
 [[ "$out" == *"already a member"* ]] && pass "member add is idempotent" || fail "second member add: $out"
 gpg --homedir "$BOX/gnupg-bob" --batch --armor --export "$BOB" > bob.asc 2>/dev/null
-out=$(admin member add bob.asc)
+out=$(admin member add --yes bob.asc)
 [[ "$out" == "$BOB bob <bob@test.invalid>" ]] && pass "member add FILE.asc: $out" || fail "member add asc: $out"
-expect_refused "the issuer key can never be a member" "$A" admin member add "$BOX/issuer.asc"
+expect_refused "the issuer key can never be a member" "$A" admin member add --yes "$BOX/issuer.asc"
 # a request whose signature is not by its embedded key cannot register anyone
 req eve stolen.kreq --key-home "$BOX/gnupg-ada" --product KRE
-expect_refused "member add from a request re-signed by a stranger" "$A" admin member add --from-request stolen.kreq
+expect_refused "member add from a request re-signed by a stranger" "$A" admin member add --yes --from-request stolen.kreq
 [ "$(ledger 'SELECT count(*) FROM members')" = 2 ] && pass "two members" || fail "members: $(ledger 'SELECT fingerprint FROM members')"
 
 # --- denials, in order of precedence ----------------------------------------------
@@ -105,7 +105,7 @@ check_denial "only monthly" out/monthly.kresp monthly
 # ends tomorrow, asked 2 days later)
 if faketime '+2 days' "$ADMIN" --version >/dev/null 2>&1; then
 	t_org_setup "$BOX/ended" "Ended Org" 50 KRE node-locked yearly --until "$(date -u +%F)"
-	"$ADMIN" --state "$BOX/ended" member add --from-request ada0.kreq >/dev/null
+	"$ADMIN" --state "$BOX/ended" member add --yes --from-request ada0.kreq >/dev/null
 	"$ADMIN" --state "$BOX/ended" export-key | gpg --homedir "$BOX/gnupg-verify" --batch --quiet --import 2>/dev/null
 	req ada expired.kreq --product KRE --seats 1
 	faketime '+2 days' "$ADMIN" --state "$BOX/ended" issue expired.kreq -o out --yes >/dev/null
@@ -239,7 +239,7 @@ if [ "$KLIC" != none ] && [ -x "$KLIC" ]; then
 	H="$BOX/khome"
 	if "$KLIC" --home "$H" init --name U --email u@test.invalid >/dev/null 2>&1 &&
 		"$KLIC" --home "$H" request --product KRE --seats 1 -o klic.kreq >/dev/null 2>&1; then
-		admin member add --from-request klic.kreq >/dev/null
+		admin member add --yes --from-request klic.kreq >/dev/null
 		t_entitle "$A" 1 KRE
 		admin issue klic.kreq -o out --yes >"$BOX/o" 2>&1 || true
 		grep -q "^OK   klic.kreq" "$BOX/o" && pass "a request made by klic is issued" || fail "klic request: $(cat "$BOX/o")"

@@ -7,8 +7,8 @@
 
 t_org_setup "$A" "Race Org"
 mkuser ada; mkuser bob
-req ada seed.kreq --product KRE; admin member add --from-request seed.kreq >/dev/null
-req bob seed2.kreq --product KRE; admin member add --from-request seed2.kreq >/dev/null
+req ada seed.kreq --product KRE; admin member add --yes --from-request seed.kreq >/dev/null
+req bob seed2.kreq --product KRE; admin member add --yes --from-request seed2.kreq >/dev/null
 far=$(date -u -d '+400 days' +%F)
 ROUNDS=${ROUNDS:-20}
 good=0

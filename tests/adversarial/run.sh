@@ -210,8 +210,8 @@ MID=$(usr "$U" id)
 # u.kreq: 2 seats, the response whose members are mutated
 usr "$U" request --product KRE --seats 2 -o u.kreq >/dev/null || die "request u"
 usr "$V" request --product KRE -o v.kreq >/dev/null || die "request v"
-adm "$A" member add --from-request u.kreq >/dev/null && adm "$A" member add --from-request v.kreq >/dev/null || die "member add"
-adm "$B" member add --from-request u.kreq >/dev/null || die "member add B"
+adm "$A" member add --yes --from-request u.kreq >/dev/null && adm "$A" member add --yes --from-request v.kreq >/dev/null || die "member add"
+adm "$B" member add --yes --from-request u.kreq >/dev/null || die "member add B"
 clone "$A" "$AOLD"
 t_entitle "$A" 40 KRE node-locked yearly --until $far || die "entitle A"
 clone "$A" "$ABAK" # a backup restored later: it knows nothing issued from now on
@@ -423,7 +423,7 @@ refused "install: a public key given as a response" "$(wt 'an OpenPGP public key
 refused "issue: a .kresp given as a request" "$(wt "$R" "$Q")" u.kresp adm "$A" issue u.kresp -o "$OUT" --yes
 refused "issue: a denial .kresp (no licenses) given as a request" "$(wt "$R" "$Q")" u-kse.kresp adm "$A" issue u-kse.kresp -o "$OUT" --yes
 refused "issue: a .lic given as a request" "$(wt "$LIC" "$Q")" good.lic adm "$A" issue good.lic -o "$OUT" --yes
-refused "member add: a .kresp given as a request" "$(wt "$R" "$Q")" u.kresp adm "$A" member add --from-request u.kresp
+refused "member add: a .kresp given as a request" "$(wt "$R" "$Q")" u.kresp adm "$A" member add --yes --from-request u.kresp
 refused "verify: a .kresp given as a license" "$(wt 'a bundle \(\.kreq or \.kresp, gzip\)' "$LIC")" u.kresp usr "$U" verify --vendor "$BOX/vendor.asc" u.kresp
 refused "verify: a .kreq given as a license" "$(wt 'a bundle \(\.kreq or \.kresp, gzip\)' "$LIC")" u.kreq usr "$U" verify --vendor "$BOX/vendor.asc" u.kreq
 clone "$U" "$BOX/u-arm" # the armored request's pending record stays out of ada's home
@@ -440,7 +440,7 @@ refused "kreq: manifest.sig ASCII-armored" \
 	"klic-admin: q-armsig.kreq: no signature: manifest.sig is ASCII-armored: a request carries a binary OpenPGP signature\$" q-armsig.kreq adm "$A" issue q-armsig.kreq -o "$OUT" --yes
 mut u-adm.kreq q-armkey.kreq set requester.pgp am/key.asc
 refused "kreq: requester.pgp ASCII-armored" \
-	"klic-admin: q-armkey.kreq: unusable key: requester.pgp is ASCII-armored: a request carries a binary OpenPGP public key\$" q-armkey.kreq adm "$A" member add --from-request q-armkey.kreq
+	"klic-admin: q-armkey.kreq: unusable key: requester.pgp is ASCII-armored: a request carries a binary OpenPGP public key\$" q-armkey.kreq adm "$A" member add --yes --from-request q-armkey.kreq
 
 # ---- 4b. tar dialects klic does not write (spec 3.2): each built byte by byte
 # by dialect.py; "ustar" (the klic dialect) is the control and must be accepted
@@ -560,9 +560,9 @@ tar xzOf u-adm.kreq manifest.json >u-req.json
 gsign "$MG" -u "$AFPR" -u "$EFPR" --detach-sign -o two-q.sig u-req.json
 mut u-adm.kreq q-sig-two.kreq set manifest.sig two-q.sig
 refused "kreq: two signatures (issuer and stranger)" "$RX_SIG|more than one|member" q-sig-two.kreq adm "$A" issue q-sig-two.kreq -o "$OUT" --yes
-refused "member add: a member's request re-signed by a stranger" "$RX_SIG|member" q-by-stranger.kreq adm "$A" member add --from-request q-by-stranger.kreq
-refused "member add: the issuer's own public key" 'issuer|member|key' a.asc adm "$A" member add a.asc
-refused "member add: a request with its key flipped" "$RX_ANY" q-flip-middle-requester.pgp.kreq adm "$A" member add --from-request q-flip-middle-requester.pgp.kreq
+refused "member add: a member's request re-signed by a stranger" "$RX_SIG|member" q-by-stranger.kreq adm "$A" member add --yes --from-request q-by-stranger.kreq
+refused "member add: the issuer's own public key" 'issuer|member|key' a.asc adm "$A" member add --yes a.asc
+refused "member add: a request with its key flipped" "$RX_ANY" q-flip-middle-requester.pgp.kreq adm "$A" member add --yes --from-request q-flip-middle-requester.pgp.kreq
 
 # ---- 7. binding: another user, another organization, installed, older, denied ----------
 refused "kresp: the response to another user's request (same machine)" 'pending' v.kresp usr "$U" install v.kresp
@@ -761,7 +761,7 @@ for j in raw esc lead bidi; do
 	mut u.kresp "r-inject-$j.kresp" set manifest.json "inject-$j.json"
 	refused "kresp: control characters ($j) in the manifest" "$RX_ANY" "r-inject-$j.kresp" usr "$U" install "r-inject-$j.kresp"
 done
-refused "member add: control characters (lead) in the manifest" "$RX_ANY" q-inject-lead.kreq adm "$A" member add --from-request q-inject-lead.kreq
+refused "member add: control characters (lead) in the manifest" "$RX_ANY" q-inject-lead.kreq adm "$A" member add --yes --from-request q-inject-lead.kreq
 
 trap - ERR
 if [ "$N_FAIL" -eq 0 ]; then

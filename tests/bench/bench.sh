@@ -293,7 +293,7 @@ GEN_MS=$(ms_since "$t0")
 for ((u = 1; u <= USERS; u++)); do
 	f=$BOX/lat/l$(printf '%02d' "$u").kreq
 	[ "$u" -le "$LAT_N" ] || f=$BOX/lat/c$u.kreq
-	"$ADMIN" --state "$A0" member add --from-request "$f" </dev/null >/dev/null
+	"$ADMIN" --state "$A0" member add --yes --from-request "$f" </dev/null >/dev/null
 done
 gpgconf --homedir "$A0/gnupg" --kill all >/dev/null 2>&1 || true
 # A keyring with the issuer's public key only, for stock gpg --verify.

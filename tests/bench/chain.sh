@@ -15,7 +15,7 @@ admin export-key -o issuer.asc
 user init --name B --email b@test.invalid >/dev/null
 user trust issuer.asc >/dev/null
 user request --product KRE --seats 64 -o b.kreq >/dev/null
-admin member add --from-request b.kreq >/dev/null
+admin member add --yes --from-request b.kreq >/dev/null
 admin issue b.kreq -o outbox --yes >/dev/null
 user install --vendor "$BOX/vendor.asc" outbox/b.kresp >/dev/null
 MID=$(user id)

@@ -42,7 +42,7 @@ head -1 stdout.txt | grep -qx -- '-----BEGIN KLIC REQUEST-----' && [ ! -s "$BOX/
 	pass "request --armor -o -: armor on stdout only" || fail "request --armor -o -"
 
 # the admin reads armored requests as they are
-check "member add --from-request accepts armor" admin member add --from-request ada.txt
+check "member add --from-request accepts armor" admin member add --yes --from-request ada.txt
 check "issue: armored request, --armor response" admin issue ada.txt -o out --yes --armor
 R=out/ada.txt.kresp
 head -1 "$R" | grep -qx -- '-----BEGIN KLIC RESPONSE-----' && tail -1 "$R" | grep -qx -- '-----END KLIC RESPONSE-----' &&

@@ -94,7 +94,7 @@ out=$(admin export-key -o "$BOX/ik.asc") && ifpr=$(gpg --batch --with-colons --s
 	[ "$out" = "$BOX/ik.asc $ifpr
 next: give $BOX/ik.asc to your users: klic trust $BOX/ik.asc" ] &&
 	pass "klic-admin export-key -o FILE names the file and the issuer fingerprint" || fail "export-key -o FILE: $out"
-"$KLIC" --home "$BOX/u2" request --product KRE -o - | admin member add --from-request - >/dev/null &&
+"$KLIC" --home "$BOX/u2" request --product KRE -o - | admin member add --yes --from-request - >/dev/null &&
 	pass "klic-admin member add --from-request -" || fail "member add --from-request -"
 "$KLIC" --home "$BOX/u2" request --product KRE -o u2.kreq >/dev/null
 rc=0; admin issue - -o stdout-out --yes <u2.kreq >"$BOX/out.txt" 2>"$BOX/err.txt" || rc=$?

@@ -15,7 +15,7 @@ setup_pair() {
 	user init --name "Ada User" --email ada@test.invalid >/dev/null
 	user trust issuer.asc >/dev/null
 	user request --product KRE -o first.kreq >/dev/null
-	admin member add --from-request first.kreq >/dev/null
+	admin member add --yes --from-request first.kreq >/dev/null
 }
 
 # check NAME CMD...: pass when CMD succeeds.

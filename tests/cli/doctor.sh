@@ -126,7 +126,7 @@ if faketime '-1 days' "$KLIC" --version >/dev/null 2>&1; then
 		faketime "-$d days" "$KLIC" --home "$h" init --name P --email p@test.invalid >/dev/null
 		faketime "-$d days" "$KLIC" --home "$h" trust past-issuer.asc >/dev/null
 		faketime "-$d days" "$KLIC" --home "$h" request --product KRE -o "p$d.kreq" >/dev/null
-		faketime "-$d days" "$ADMIN" --state "$P" member add --from-request "p$d.kreq" >/dev/null
+		faketime "-$d days" "$ADMIN" --state "$P" member add --yes --from-request "p$d.kreq" >/dev/null
 		faketime "-$d days" "$ADMIN" --state "$P" issue "p$d.kreq" -o out --yes >/dev/null
 		faketime "-$d days" "$KLIC" --home "$h" install "out/p$d.kresp" >/dev/null
 	}
@@ -147,7 +147,7 @@ if can_unshare; then
 	on_machine other-machine-id "$KLIC" --home "$O" init --name O --email o@test.invalid >/dev/null
 	on_machine other-machine-id "$KLIC" --home "$O" trust issuer.asc >/dev/null
 	on_machine other-machine-id "$KLIC" --home "$O" request --product KRE -o o.kreq >/dev/null
-	admin member add --from-request o.kreq >/dev/null
+	admin member add --yes --from-request o.kreq >/dev/null
 	admin issue o.kreq -o out --yes >/dev/null
 	on_machine other-machine-id "$KLIC" --home "$O" install out/o.kresp >/dev/null
 	cp "$O"/license/*.lic "$U/license/"

@@ -141,7 +141,7 @@ grep -q '^QR-Code:KLIC REQUEST 1/' k.zbar && pass "zbarimg's own output (QR-Code
 	fail "zbarimg output: $(head -1 k.zbar)"
 check "klic-admin issue joins the parts given in reverse order" admin issue k.rev -o pout --yes
 check "klic-admin issue joins zbarimg's output (QR-Code: lines)" admin issue k.zbar -o zout --yes
-admin member add --from-request k.zbar >mem.txt 2>&1 && grep -q "(already a member)" mem.txt &&
+admin member add --yes --from-request k.zbar >mem.txt 2>&1 && grep -q "(already a member)" mem.txt &&
 	pass "member add --from-request reads the joined parts: $(cat mem.txt)" || fail "member add: $(cat mem.txt)"
 cmp -s pout/k.rev.kresp zout/k.zbar.kresp && pass "both give the same response (one request)" ||
 	fail "the two responses differ"

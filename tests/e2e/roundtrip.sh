@@ -31,7 +31,7 @@ if [ "$size" -lt 2048 ]; then pass ".kreq is $size bytes (< 2 KiB)"; else fail "
 if [ "$(tar tzf ada.kreq | tr '\n' ' ')" = "manifest.json manifest.sig requester.pgp " ]; then
 	pass "tar lists the request members"; else fail "tar tzf ada.kreq: $(tar tzf ada.kreq)"; fi
 
-admin member add --from-request ada.kreq >/dev/null
+admin member add --yes --from-request ada.kreq >/dev/null
 admin issue ada.kreq -o outbox --yes >/dev/null
 [ -f outbox/ada.kresp ] && pass "issue wrote outbox/ada.kresp" || fail "no outbox/ada.kresp"
 rsize=$(stat -c %s outbox/ada.kresp)
@@ -68,7 +68,7 @@ fi
 
 # a response from another organization's admin for the same request
 t_org_setup "$O" "Evil Org" 5 KRE
-"$ADMIN" --state "$O" member add --from-request ada.kreq >/dev/null
+"$ADMIN" --state "$O" member add --yes --from-request ada.kreq >/dev/null
 "$ADMIN" --state "$O" issue ada.kreq -o evil --yes >/dev/null
 expect_refused "response from an unpinned issuer is refused" "$L" user install evil/ada.kresp
 

@@ -37,7 +37,7 @@ user "$BOX/h0" init --name "Ada" --email ada@test.invalid >/dev/null
 user "$BOX/h0" trust issuer.asc >/dev/null
 user "$BOX/h0" request --product KRE --seats 1 -o r1.kreq >/dev/null
 user "$BOX/h0" request --product KRE --seats 3 -o r3.kreq >/dev/null
-admin member add --from-request r1.kreq >/dev/null
+admin member add --yes --from-request r1.kreq >/dev/null
 admin issue r1.kreq r3.kreq -o out --yes >/dev/null
 # h1: h0 with the 1-seat response installed
 cp -a "$BOX/h0" "$BOX/h1"

@@ -45,7 +45,7 @@ req ada r1.kreq --product KRE --seats 1
 req ada r3.kreq --product KRE --seats 3
 req ada k1.kreq --product KSE --seats 1
 req eve x1.kreq --product KRE --seats 1
-"$ADMIN" --state "$SNAP" member add --from-request r1.kreq >/dev/null
+"$ADMIN" --state "$SNAP" member add --yes --from-request r1.kreq >/dev/null
 q "$SNAP" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
 BATCH=(r1.kreq r3.kreq k1.kreq x1.kreq)
 STORED=(r1 r3 k1) # x1 (not-member) is answered but never stored

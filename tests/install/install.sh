@@ -125,7 +125,7 @@ cd "$BOX"
 	user init --name "Ada" --email ada@test.invalid &&
 	user trust issuer.asc &&
 	user request --product KRE -o ada.kreq &&
-	admin member add --from-request ada.kreq &&
+	admin member add --yes --from-request ada.kreq &&
 	admin issue ada.kreq -o outbox --yes &&
 	user install --vendor "$BOX/vendor.asc" outbox/ada.kresp
 } >"$BOX/rt.log" 2>&1 && rc=0 || rc=$?

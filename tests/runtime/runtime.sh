@@ -80,7 +80,7 @@ user init --name "Ada" --email ada@test.invalid >/dev/null
 IFPR=$(user trust issuer.asc | awk '/^issuer / {print $2}')
 MID=$(user id)
 user request --product KRE --seats 3 -o ada.kreq >/dev/null
-admin member add --from-request ada.kreq >/dev/null
+admin member add --yes --from-request ada.kreq >/dev/null
 admin issue ada.kreq -o outbox --yes >/dev/null
 user install --vendor "$VKEY" outbox/ada.kresp >/dev/null
 L="$U/license"

@@ -25,7 +25,7 @@ user init --name "Ada User" --email ada@test.invalid >/dev/null
 user trust issuer.asc >/dev/null
 MID=$(user id)
 user request --product KRE --seats 3 -o ada.kreq >/dev/null
-admin member add --from-request ada.kreq >/dev/null
+admin member add --yes --from-request ada.kreq >/dev/null
 admin issue ada.kreq -o outbox --yes >/dev/null
 user install --vendor "$VKEY" outbox/ada.kresp >"$BOX/out.txt" 2>"$BOX/err.txt" &&
 	grep -q "^vendor: Test Vendor <vendor@test.invalid> [0-9A-F]\{40\}$" "$BOX/out.txt" &&

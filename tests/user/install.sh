@@ -26,7 +26,7 @@ next: klic request --product KRE|KSE, give the .kreq to your admin, then: klic i
 	pass "trusting twice pins once" || fail "issuers: $(cat "$U/klic/issuers")"
 MID=$(user id)
 user request --product KRE -o ada.kreq >/dev/null
-admin member add --from-request ada.kreq >/dev/null
+admin member add --yes --from-request ada.kreq >/dev/null
 admin issue ada.kreq -o outbox --yes >/dev/null
 [ -f outbox/ada.kresp ] || { fail "klic-admin issue wrote no response"; t_done; }
 mkdir -p "$U/license"; L="$U/license"
@@ -39,7 +39,7 @@ expect_msg "no issuer pinned: message" "no issuer key pinned"
 "$KLIC" --home "$V" init --name Bob --email bob@test.invalid >/dev/null
 "$KLIC" --home "$V" trust issuer.asc >/dev/null
 "$KLIC" --home "$V" request --product KRE -o bob.kreq >/dev/null
-admin member add --from-request bob.kreq >/dev/null
+admin member add --yes --from-request bob.kreq >/dev/null
 admin issue bob.kreq -o outbox --yes >/dev/null
 expect_fail_file "another home's request" "$L" outbox/bob.kresp user install outbox/bob.kresp
 expect_msg "another home's request: not pending" "not a response to a pending request"
@@ -117,7 +117,7 @@ d = json.load(open(sys.argv[1]))
 assert set(d) == {"licenses", "machine_id", "clock_ok", "clock_record"}, d
 assert d["machine_id"] == sys.argv[2] and d["clock_ok"] is True
 (l,) = d["licenses"]
-assert set(l) == {"file", "product", "machine_id", "license_id", "entitlement_id", "vendor_fpr", "issued", "expires", "days_left", "valid", "reason", "detail"}, l
+assert set(l) == {"file", "product", "machine_id", "license_id", "entitlement_id", "vendor_fpr", "issued", "expires", "days_left", "expiring_soon", "valid", "reason", "detail"}, l
 assert l["valid"] is True and l["reason"] is None and l["product"] == "KRE" and l["days_left"] == 60, l
 PY
 

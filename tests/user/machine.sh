@@ -36,7 +36,7 @@ admin export-key -o issuer.asc
 user init --name Ada --email ada@test.invalid >/dev/null
 user trust issuer.asc >/dev/null
 user request --product KRE -o ada.kreq >/dev/null
-admin member add --from-request ada.kreq >/dev/null
+admin member add --yes --from-request ada.kreq >/dev/null
 admin issue ada.kreq -o outbox --yes >/dev/null
 mkdir -p "$U/license"; L="$U/license"
 expect_fail_file "install on another machine (same home)" "$L" outbox/ada.kresp on_machine "$BOX/other-id" "$KLIC" --home "$U" install outbox/ada.kresp

@@ -106,11 +106,11 @@ if can_unshare && unshare -m --propagation private bash -c 'mount --bind /dev/nu
 	# Zoë (a UTF-8 name) requests, is added and installs like anyone
 	"$KLIC" --home "$Z" trust issuer.asc >/dev/null
 	"$KLIC" --home "$Z" request --product KRE -o zoe.kreq >/dev/null
-	admin member add --from-request zoe.kreq >/dev/null && admin issue zoe.kreq -o zout --yes >/dev/null &&
+	admin member add --yes --from-request zoe.kreq >/dev/null && admin issue zoe.kreq -o zout --yes >/dev/null &&
 		"$KLIC" --home "$Z" install --vendor "$VKEY" zout/zoe.kresp >/dev/null && [ -n "$(ls "$Z/license")" ] &&
 		pass "a UTF-8 named user's request is issued and installed" || fail "Zoë's round trip"
 	rm -rf "$Z/license"
-	for r in ada ada-kse bob; do admin member add --from-request "stick/$r.kreq" >/dev/null 2>&1 || true; done
+	for r in ada ada-kse bob; do admin member add --yes --from-request "stick/$r.kreq" >/dev/null 2>&1 || true; done
 	for r in ada ada-kse bob; do admin issue "stick/$r.kreq" -o stick --yes >/dev/null; done
 	echo "not a response" > stick/notes.txt
 	stick_before=$(tree_sum stick); bob_before=$(tree_sum "$B")

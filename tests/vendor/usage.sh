@@ -30,7 +30,7 @@ KID=$(sed -n 's/^  "entitlement_id": "\([0-9a-f]*\)",$/\1/p' "$T_KENT")
 for u in ada bob; do
 	mkuser $u
 	gpg --homedir "$BOX/gnupg-$u" --batch --armor --export "$(fpr_of $u)" >$u.asc 2>/dev/null
-	admin member add $u.asc >/dev/null
+	admin member add --yes $u.asc >/dev/null
 done
 req ada a.kreq --product KRE --seats 2 --machine-hex 11111111111111111111111111111111
 req bob b.kreq --product KRE --seats 3 --machine-hex 22222222222222222222222222222222
