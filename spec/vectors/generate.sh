@@ -96,7 +96,7 @@ ADMIN --state "$box/a" --gnupghome "$box/ig" init --org "$org" \
 	--name "TEST-ONLY issuer" --email issuer@vectors.invalid --key "$ifpr" \
 	--vendor vendor.pub.asc >/dev/null
 ADMIN --state "$box/a" entitlement import entitlement.kent >/dev/null
-ADMIN --state "$box/a" member add member.pub.asc >/dev/null
+ADMIN --state "$box/a" member add --yes member.pub.asc >/dev/null
 
 # admin -> user
 KLIC --home "$box/u" --gnupghome "$box/mg" trust issuer.pub.asc >/dev/null

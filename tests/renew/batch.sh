@@ -22,7 +22,7 @@ mkdir -m 700 gnupg-lab
 gpg --homedir gnupg-lab --batch --quiet --pinentry-mode loopback --passphrase '' \
 	--quick-gen-key "Lab <lab@test.invalid>" ed25519 sign never 2>/dev/null
 "$MKREQ" --signer-home gnupg-lab -o first.kreq >/dev/null
-admin member add --from-request first.kreq >/dev/null
+admin member add --yes --from-request first.kreq >/dev/null
 mkdir stick1 stick2 out1 out2
 for i in $(seq 1 $N); do
 	"$MKREQ" --signer-home gnupg-lab --machine-hex "$(printf '%032x' "$i")" -o "stick1/m$i.kreq" >/dev/null

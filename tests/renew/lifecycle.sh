@@ -42,7 +42,7 @@ admin export-key -o issuer.asc >/dev/null
 user init --name Ada --email ada@test.invalid >/dev/null
 user trust issuer.asc >/dev/null
 user request --product KRE --seats 2 -o ada.kreq >/dev/null
-admin member add --from-request ada.kreq >/dev/null
+admin member add --yes --from-request ada.kreq >/dev/null
 admin issue ada.kreq -o outbox --yes >/dev/null
 user install --vendor "$VKEY" outbox/ada.kresp >/dev/null
 MID=$(user id)
@@ -140,7 +140,7 @@ mkdir -m 700 gnupg-bob
 gpg --homedir gnupg-bob --batch --quiet --pinentry-mode loopback --passphrase '' \
 	--quick-gen-key "Bob <bob@test.invalid>" ed25519 sign never 2>/dev/null
 "$MKREQ" --signer-home gnupg-bob -o bob0.kreq >/dev/null
-admin member add --from-request bob0.kreq >/dev/null
+admin member add --yes --from-request bob0.kreq >/dev/null
 FIRST=${NEWIDS%%,*}
 HEXID=$(cat /etc/machine-id 2>/dev/null || cat /var/lib/dbus/machine-id)
 "$MKREQ" --signer-home gnupg-bob --machine-hex "$HEXID" --renews "$FIRST" -o bob.kreq >/dev/null

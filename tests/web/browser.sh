@@ -27,7 +27,7 @@ mkdir -p req dl
 "$KLIC" --home "$U" request --product KRE --seats 2 -o req/ada.kreq >/dev/null
 "$KLIC" --home "$V" request --product KRE -o req/bob.kreq >/dev/null
 head -c 700 /dev/urandom >req/evil.kreq
-"$ADMIN" --state "$A" member add --from-request req/ada.kreq >/dev/null
+"$ADMIN" --state "$A" member add --yes --from-request req/ada.kreq >/dev/null
 # the line the command line prints for the hostile file (in a copy of the state)
 gpgconf --homedir "$A/gnupg" --kill all 2>/dev/null || true
 cp -a "$A" "$BOX/copy" && find "$BOX/copy" -type s -delete

@@ -27,7 +27,7 @@ mkdir -p req
 "$KLIC" --home "$U" request --product KRE --seats 3 --armor -o req/ada3.txt >/dev/null
 "$KLIC" --home "$V" request --product KRE -o req/bob.kreq >/dev/null
 head -c 700 /dev/urandom >req/evil.kreq
-"$ADMIN" --state "$A" member add --from-request req/ada.kreq >/dev/null
+"$ADMIN" --state "$A" member add --yes --from-request req/ada.kreq >/dev/null
 # the same state twice: one answers through the page, the other through
 # `klic-admin issue` (same issuer key, same ledger so far)
 gpgconf --homedir "$A/gnupg" --kill all 2>/dev/null || true

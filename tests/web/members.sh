@@ -21,8 +21,8 @@ mkdir -p req
 head -c 500 /dev/urandom >req/evil.kreq
 gpgconf --homedir "$A/gnupg" --kill all 2>/dev/null || true
 cp -a "$A" "$A2" && find "$A2" -type s -delete
-(cd req && "$ADMIN" --state "$A2" member add --from-request ada.kreq >../cli.out 2>../cli.err) || true
-(cd req && "$ADMIN" --state "$A2" member add --from-request evil.kreq >/dev/null 2>../evil.err) || true
+(cd req && "$ADMIN" --state "$A2" member add --yes --from-request ada.kreq >../cli.out 2>../cli.err) || true
+(cd req && "$ADMIN" --state "$A2" member add --yes --from-request evil.kreq >/dev/null 2>../evil.err) || true
 members() { sqlite3 "$1/ledger.sqlite" "SELECT fingerprint, name, email FROM members ORDER BY fingerprint; SELECT event, digest FROM audit ORDER BY seq"; }
 unesc() { sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&amp;/\&/g'; }
 
@@ -52,7 +52,7 @@ line=$(grep -o '<p class="ok" id="done">[^<]*' b.txt | sed 's/.*>//' | unesc)
 [ "$CODE" = 200 ] && [ "$line" = "$(cat cli.out)" ] && grep -q '<p id="count">1 member</p>' b.txt &&
 	grep -q "<td class=\"mono\">$FPR</td>" b.txt &&
 	keys | grep -q "$FPR" &&
-	pass "accept: '$line', as 'klic-admin member add --from-request ada.kreq' prints; 1 member; its key in the members' keyring" ||
+	pass "accept: '$line', as 'klic-admin member add --yes --from-request ada.kreq' prints; 1 member; its key in the members' keyring" ||
 	fail "accept: $CODE '$line' want '$(cat cli.out)'"
 [ "$(members "$A")" = "$(members "$A2")" ] && pass "the members and audit rows are those of member add on the command line" ||
 	fail "rows differ: $(diff <(members "$A") <(members "$A2"))"
