@@ -195,8 +195,13 @@ static int inspect_data(gpgme_ctx_t ctx, char fpr_out[KLIC_FPR_HEX_LEN + 1], cha
 	if (uid_out != NULL && uidsz > 0) {
 		const char *u =
 		    (first->uids != NULL && first->uids->uid != NULL) ? first->uids->uid : "";
-		/* informational only: keep it printable for terminals */
-		klic_printable_copy(uid_out, uidsz, u, SIZE_MAX);
+		/* informational only: UTF-8 text without control or direction
+		 * characters is shown as it is ("Zoë"), anything else as its
+		 * printable copy */
+		if (strlen(u) < uidsz && klic_text_utf8_ok(u, strlen(u)))
+			memcpy(uid_out, u, strlen(u) + 1);
+		else
+			klic_printable_copy(uid_out, uidsz, u, SIZE_MAX);
 	}
 	r = 0;
 out:

@@ -123,33 +123,17 @@ static void report(void *vctx, const struct klic_issue_result *r)
 	const char *path = klic_printable_copy(p, sizeof p, r->path, SIZE_MAX),
 		   *out = klic_printable_copy(o, sizeof o, r->out_path, SIZE_MAX);
 	struct issue_ui *ui = vctx;
-	switch (r->outcome) {
-	case KLIC_OUTCOME_ISSUED:
-		printf("OK   %s -> %s: issued %u %s seat(s) to %s machine %s\n", path, out,
-		       r->seats, r->product, r->member_fpr, r->machine_id);
-		break;
-	case KLIC_OUTCOME_DENIED:
-		printf("DENY %s -> %s: %s: %s\n", path, out, r->reason_code, r->reason);
-		if (strcmp(r->reason_code, "not-member") == 0)
+	char line[8192];
+
+	if (klic_issue_result_line(line, sizeof line, r, path, out) == 0) {
+		puts(line);
+		if (r->outcome == KLIC_OUTCOME_DENIED && strcmp(r->reason_code, "not-member") == 0)
 			member_hint(ui, r->path);
-		break;
-	case KLIC_OUTCOME_REISSUED:
-		if (strcmp(r->status, KLIC_STATUS_ISSUED) == 0)
-			printf(
-			    "OK   %s -> %s: re-issued %u %s seat(s) to %s machine %s (%s, nothing "
-			    "spent)\n",
-			    path, out, r->seats, r->product, r->member_fpr, r->machine_id,
-			    r->rebuilt ? "rebuilt from the ledger" : "stored response");
-		else
-			printf("DENY %s -> %s: re-issued denial %s: %s\n", path, out,
-			       r->reason_code, r->reason);
-		break;
-	default:
+	} else {
 		if (klic_exit_code(r->err) > ui->worst)
 			ui->worst = klic_exit_code(r->err);
 		printf("ERR  %s: %s: %s\n", path, klic_strerror(r->err), r->detail);
 		fprintf(stderr, "%s: %s: %s: %s\n", PROG, path, klic_strerror(r->err), r->detail);
-		break;
 	}
 	fflush(stdout);
 }

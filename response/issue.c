@@ -120,6 +120,7 @@ static void fill_common(struct klic_issue_result *res, const struct item *it)
 	copy_str(res->machine_id, sizeof res->machine_id, it->req.machine_id);
 	copy_str(res->product, sizeof res->product, it->req.product);
 	res->seats = it->req.seats;
+	res->renewal = it->req.n_renews > 0;
 }
 
 /* ---- building the response ------------------------------------------------- */

@@ -304,7 +304,16 @@ struct klic_issue_result {
 	char reason_code[32];
 	char reason[KLIC_MAX_TEXT_LEN + 1];
 	int rebuilt; /* re-issue rebuilt from the ledger rows */
+	int renewal; /* the request renews licenses (spec 5.3.4): no seat spent */
 };
+
+/* The report line of `klic-admin issue` (and of the web console) for an
+ * answered request (outcome ISSUED, DENIED or REISSUED), without a newline:
+ * "OK   PATH -> OUT: issued 2 KRE seat(s) to FPR machine ID" and so on.
+ * path and out are shown as given (make them printable first).  Returns 0,
+ * or -1 for an ERROR outcome (the caller words those: nothing written). */
+int klic_issue_result_line(char *buf, size_t bufsz, const struct klic_issue_result *r,
+			   const char *path, const char *out);
 
 struct klic_issue_tally {
 	size_t issued, denied, reissued, errors;

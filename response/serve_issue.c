@@ -385,29 +385,8 @@ static void result_line(char *out, size_t outsz, const struct serve_batch *bt, s
 	const char *name = bt->names[i], *slash = strrchr(r->out_path, '/');
 	const char *resp = slash ? slash + 1 : r->out_path;
 
-	switch (r->outcome) {
-	case KLIC_OUTCOME_ISSUED:
-		snprintf(out, outsz, "OK   %s -> %s: issued %u %s seat(s) to %s machine %s", name,
-			 resp, r->seats, r->product, r->member_fpr, r->machine_id);
-		break;
-	case KLIC_OUTCOME_DENIED:
-		snprintf(out, outsz, "DENY %s -> %s: %s: %s", name, resp, r->reason_code,
-			 r->reason);
-		break;
-	case KLIC_OUTCOME_REISSUED:
-		if (strcmp(r->status, KLIC_STATUS_ISSUED) == 0)
-			snprintf(out, outsz,
-				 "OK   %s -> %s: re-issued %u %s seat(s) to %s machine %s "
-				 "(nothing spent)",
-				 name, resp, r->seats, r->product, r->member_fpr, r->machine_id);
-		else
-			snprintf(out, outsz, "DENY %s -> %s: re-issued denial %s: %s", name, resp,
-				 r->reason_code, r->reason);
-		break;
-	default:
+	if (klic_issue_result_line(out, outsz, r, name, resp) != 0)
 		refusal_line(out, outsz, bt, i, r);
-		break;
-	}
 }
 
 static size_t n_responses(const struct serve_batch *bt)

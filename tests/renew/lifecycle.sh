@@ -92,7 +92,8 @@ python3 -c 'import json,sys; m=json.loads(open(sys.argv[1]).read()); print(",".j
 [ "$(cat renews.txt)" = "$OLD 2" ] && pass "the manifest's renews: the two license IDs, ascending, seats 2" || fail "renews: $(cat renews.txt) vs $OLD"
 [ "$(seats 50)" = "2 3" ] || fail "seats before renewal: $(seats 50)"
 at 50 "$ADMIN" --state "$A" issue renew.kreq -o outbox >issue.out
-grep -q "^OK   renew.kreq" issue.out && pass "renewal issued without --yes (it spends no seat): $(head -1 issue.out)" || fail "issue: $(cat issue.out)"
+grep -q "^OK   renew.kreq -> outbox/renew.kresp: renewed 2 KRE license(s) of [0-9A-F]\{40\} machine $(user id) (no new seat)$" issue.out &&
+	pass "renewal issued without --yes (it spends no seat), the line says renewed: $(head -1 issue.out)" || fail "issue: $(cat issue.out)"
 [ "$(seats 50)" = "2 3" ] && pass "inside the window: 2 used, 3 free before and after" || fail "seats after renewal: $(seats 50)"
 [ "$(ledger "SELECT count(*) FROM license_ends WHERE reason = 'renewed' AND by_digest = '$RDIG'")" = 2 ] &&
 	pass "the ledger ends both old licenses, by the renewal" || fail "license_ends: $(ledger 'SELECT * FROM license_ends')"
@@ -129,7 +130,7 @@ n0=$(ledger "SELECT count(*) FROM licenses"); a0=$(ledger "SELECT count(*) FROM 
 at 51 "$ADMIN" --state "$A" issue renew.kreq -o outbox >replay.out
 cmp -s first.kresp outbox/renew.kresp && [ "$(ledger "SELECT count(*) FROM licenses")" = "$n0" ] &&
 	[ "$(ledger "SELECT count(*) FROM audit WHERE event = 'renewed'")" = "$a0" ] && [ "$(seats 51)" = "2 3" ] &&
-	grep -q "re-issued: 1" replay.out && pass "replay: the stored response, nothing spent ($(tail -1 replay.out))" || fail "replay: $(cat replay.out)"
+	grep -q "re-issued: 1" replay.out && grep -q "^OK   renew.kreq -> outbox/renew.kresp: re-issued renewal of 2 KRE license(s) of .* (stored response, nothing spent)$" replay.out && pass "replay: the stored response, nothing spent ($(tail -1 replay.out))" || fail "replay: $(cat replay.out)"
 
 # ---- renewed twice: the old licenses are no longer active ---------------------
 at 51 "$ADMIN" --state "$A" issue early.kreq -o outbox >/dev/null

@@ -33,6 +33,8 @@ def scalar(v, key=None):
         return string(v, key in TEXT_FIELDS)
     if isinstance(v, bool):
         return "true" if v else "false"
+    if v is None and key == "ended":  # spec 1.1: null only there
+        return "null"
     if not isinstance(v, int) or v < 0:
         raise ValueError("not a v2 value: %r" % (v,))
     return str(v)

@@ -26,6 +26,7 @@ if not (os.access(CHROMIUM, os.X_OK) and os.access(DRIVER, os.X_OK)):
 from selenium import webdriver  # noqa: E402  (python3-selenium)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 url, reqdir, dldir, shots, evil_line, mid = sys.argv[1:7]
@@ -76,6 +77,15 @@ def text(css):
 def wait_for(css, secs=30):
     """The next page has an element matching css (after a click that posts)."""
     WebDriverWait(drv, secs).until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
+
+
+def submit_filter():
+    """Submit the list's filter form and wait until the next page replaced
+    this one (reading it before would find the old page's elements)."""
+    old = drv.find_element(By.TAG_NAME, "html")
+    drv.find_element(By.CSS_SELECTOR, "form.filter button").click()
+    WebDriverWait(drv, 30).until(EC.staleness_of(old))
+    WebDriverWait(drv, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def wait_file(path, secs=30):
@@ -159,17 +169,17 @@ try:
     Select(drv.find_element(By.NAME, "product")).select_by_value("KRE")
     Select(drv.find_element(By.NAME, "state")).select_by_value("active")
     drv.find_element(By.NAME, "machine").send_keys(mid.lower().replace("-", ""))
-    drv.find_element(By.CSS_SELECTOR, "form.filter button").click()
+    submit_filter()
     cells = [r.text for r in drv.find_elements(By.CSS_SELECTOR, "#licenses tbody tr")]
     check(text("#count") == "2 licenses" and len(cells) == 2 and all(mid in c and "active" in c for c in cells),
           "filtered by KRE, active, machine typed in lower case: 2 rows of %s" % mid)
     shot("08-licenses-filtered")
     Select(drv.find_element(By.NAME, "product")).select_by_value("KSE")
-    drv.find_element(By.CSS_SELECTOR, "form.filter button").click()
+    submit_filter()
     check(text("#count") == "0 licenses" and "product=KSE" in drv.current_url,
           "filtered by KSE: 0 licenses (%s)" % drv.current_url)
     drv.find_element(By.NAME, "member").send_keys("not a fingerprint")
-    drv.find_element(By.CSS_SELECTOR, "form.filter button").click()
+    submit_filter()
     check(text("#error") == "member must be a fingerprint (40 hex digits)",
           "a bad filter is refused on the page: %r" % text("#error"))
     shot("09-licenses-refused", status=400)
