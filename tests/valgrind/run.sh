@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# valgrind (memcheck) over the end-to-end suites: tests/e2e/roundtrip.sh,
-# tests/user/install.sh and tests/admin/issue.sh run unchanged, with `klic`
+# valgrind (memcheck) over the end-to-end suites: tests/e2e/roundtrip.sh
+# and tests/admin/issue.sh run unchanged, with `klic`
 # and `klic-admin` replaced by wrappers that run the real binaries under
 #
 #   valgrind --error-exitcode=99 --leak-check=full
@@ -53,7 +53,8 @@ run() {
 	if [ "$r" -ne 0 ]; then grep -E '^FAIL' "$work/$name.out" | head -20 || true; rc=1; fi
 }
 run e2e_roundtrip "$tests/e2e/roundtrip.sh" "$work/bin/klic" "$work/bin/klic-admin"
-run user_install "$tests/user/install.sh" "$work/bin/klic" "$work/bin/klic-admin" "$MKRESP"
+# (tests/user/install.sh runs under ASan + UBSan in the sanitizer pass; its
+# klic install paths are here through roundtrip.sh: kept out for CI time)
 run admin_issue "$tests/admin/issue.sh" "$work/bin/klic-admin" "$MKREQ" "$work/bin/klic"
 
 runs=$(find "$work/logs" -name '*.log' | wc -l)
