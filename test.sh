@@ -13,9 +13,10 @@ case "${1:-}" in
   "") ;;
   --sanitize)
     # The sanitizer pass checks memory, not coverage: it injects faults at
-    # every 16th point and kills 2 batches of 60 requests (the normal pass
-    # does every point and 10 kills of 200), and skips the benches (timings
-    # under ASan measure ASan).
+    # every 16th point of the plan and kills 2 batches of 60 requests (the
+    # normal pass faults every call but the inside of runs of SQLite page
+    # writes, tests/fault/issue.sh, and kills 10 batches of 200), and skips
+    # the benches (timings under ASan measure ASan).
     variant=asan; cmake_args+=(-DKLIC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
     export KLIC_FAULT_STRIDE=${KLIC_FAULT_STRIDE:-16} KLIC_CRASH_ROUNDS=${KLIC_CRASH_ROUNDS:-2} KLIC_CRASH_N=${KLIC_CRASH_N:-60}
     # the browser and the 50-machine batch drive the same C code as

@@ -15,8 +15,10 @@
 # In every mode a re-run without the fault then exits 0 and leaves exactly
 # the files of a clean run (the trusted clock compared by presence: it
 # holds a time) and no temporary file.
-# Scenarios: a 1-seat response, a 3-seat response into an empty folder, and
-# the 3-seat response into a folder that already holds the 1-seat license.
+# Scenarios: a 3-seat response into an empty folder, and the same response
+# into a folder that already holds a 1-seat license.  (A 1-seat response
+# into an empty folder makes a subset of the 3-seat calls, the same code
+# looped per file: it is left out to keep CI short.)
 # usage: install.sh KLIC KLIC_ADMIN SHIM.so
 . "$(dirname "$0")/../lib.sh"
 KLIC=$1
@@ -119,7 +121,6 @@ scenario() {
 	done
 }
 
-scenario "install 1 seat" "$BOX/h0" out/r1.kresp
 scenario "install 3 seats" "$BOX/h0" out/r3.kresp
 scenario "install 3 seats next to an installed license" "$BOX/h1" out/r3.kresp
 echo "# $TOTAL_POINTS injected failures in total"

@@ -88,12 +88,30 @@ done
 [ -z "$p" ] && pass "clean run: 2 issued (4 seats), 2 denied; consistent" || fail "clean run: $p"
 echo "# issue batch of ${#BATCH[@]}: $POINTS injection points ($(cut -d' ' -f2,4 "$BOX/log" | sort | uniq -c | awk '{printf "%s %s/%s, ", $1, $2, $3}'))"
 
+# The points to fault.  SQLite writes a transaction's pages to the WAL, and
+# a checkpoint's to the database, as a run of pwrite64 calls to one file;
+# a failure anywhere inside such a run reaches klic as the same failed
+# step or commit, so inside a run only its first, its last and every
+# KLIC_FAULT_RUN_STEP-th call (default 8; 1 = every call) are faulted.
+# Every other call is faulted; KLIC_FAULT_STRIDE then takes every Kth point
+# of that plan.
+PLAN=$(awk -v k="${KLIC_FAULT_RUN_STEP:-8}" -v stride="$STRIDE" '
+	{ key[NR] = ($4 == "pwrite64") ? $4 " " $6 : "" }
+	END {
+		for (n = 1; n <= NR; n++) {
+			if (key[n] == "" || key[n] != key[n - 1]) s = n
+			if (key[n] == "" || n == s || key[n + 1] != key[n] || (n - s) % k == 0)
+				if (i++ % stride == 0) printf "%d ", n
+		}
+	}' "$BOX/log")
+echo "# faulted: $(wc -w <<<"$PLAN") of the $POINTS points (runs of SQLite page writes sampled every ${KLIC_FAULT_RUN_STEP:-8}; stride $STRIDE)"
+
 TOTAL=0
 for mode in $FAULT_MODES; do
 	echo "# issue, $mode:"
 	NOTES=0 bad=0 absorbed=0 failed=0 missed=0 retried=0 rerun_bad=0 covered=0 killed_temps=0
 	declare -A rcs=() example=()
-	for ((n = 1; n <= POINTS; n += STRIDE)); do
+	for n in $PLAN; do
 		covered=$((covered + 1))
 		# The number of calls is not the same in every run: the responses
 		# hold random license IDs and signatures, so their gzip size varies
