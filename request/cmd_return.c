@@ -115,6 +115,14 @@ int klic_cmd_return(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	r = klic_user_return(&u, res, bad, sizeof(bad), a.product,
 			     (const char *const *)(argv + optind), (size_t)(argc - optind), a.out,
 			     a.vendor);
+	if (r == KLIC_ERR_NOT_FOUND && a.product != NULL) {
+		/* nothing to return is a refusal (exit 1), as for --renew */
+		fprintf(stderr, "klic: %s: no valid %s license of this machine to return\n",
+			klic_printable_copy(shown, sizeof(shown), u.licdir, SIZE_MAX), a.product);
+		klic_error_clear();
+		r = KLIC_EXIT_REFUSED;
+		goto out;
+	}
 	if (r != 0) {
 		r = klic_cli_fail(CLI, bad[0] != '\0' ? bad : a.out, r);
 		goto out;
