@@ -30,8 +30,8 @@ static int parse_ids(struct klic_kret *k, const json_t *arr)
 		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 
 		if (s == NULL || json_string_length(v) != 32 || !klic_is_hex(s, 32))
-			return klic_error_set(KLIC_ERR_FIELD,
-					      "\"license_ids\"[%zu] is not a license ID (32 hex)", i);
+			return klic_error_set(
+			    KLIC_ERR_FIELD, "\"license_ids\"[%zu] is not a license ID (32 hex)", i);
 		memcpy(k->license_ids[i], s, 33);
 		if (i > 0 && strcmp(k->license_ids[i - 1], s) >= 0)
 			return klic_error_set(KLIC_ERR_FIELD,

@@ -29,8 +29,9 @@ int klic_clearsigned_verify(struct klic_keyring *kr, struct klic_sig_info *info,
 					   parts->body_len, allow, allow_ctx)) != 0)
 		return r;
 	if (info->sig_class != 0x01)
-		return klic_error_set(KLIC_ERR_SIG_BAD, "%s: not a text-mode signature (class 0x%02x)",
-				      what, (unsigned)info->sig_class & 0xffu);
+		return klic_error_set(KLIC_ERR_SIG_BAD,
+				      "%s: not a text-mode signature (class 0x%02x)", what,
+				      (unsigned)info->sig_class & 0xffu);
 	if (info->hash_bits != parts->hash_bits)
 		return klic_error_set(KLIC_ERR_LICENSE_FORMAT,
 				      "%s: the Hash line names SHA%u, the signature uses SHA%u",
@@ -38,8 +39,8 @@ int klic_clearsigned_verify(struct klic_keyring *kr, struct klic_sig_info *info,
 	return 0;
 }
 
-int klic_kent_verify(struct klic_keyring *kr, struct klic_kent *out, const uint8_t *buf,
-		     size_t len, klic_fpr_allow_fn allow, void *allow_ctx)
+int klic_kent_verify(struct klic_keyring *kr, struct klic_kent *out, const uint8_t *buf, size_t len,
+		     klic_fpr_allow_fn allow, void *allow_ctx)
 {
 	struct klic_lic_parts parts;
 	struct klic_sig_info info;
@@ -62,8 +63,8 @@ int klic_kent_verify(struct klic_keyring *kr, struct klic_kent *out, const uint8
 	return 0;
 }
 
-int klic_kret_verify(struct klic_keyring *kr, struct klic_kret *out, const uint8_t *buf,
-		     size_t len, klic_fpr_allow_fn allow, void *allow_ctx)
+int klic_kret_verify(struct klic_keyring *kr, struct klic_kret *out, const uint8_t *buf, size_t len,
+		     klic_fpr_allow_fn allow, void *allow_ctx)
 {
 	struct klic_lic_parts parts;
 	struct klic_sig_info info;

@@ -18,20 +18,19 @@ struct return_args {
 /* -1 to go on, else the exit status. */
 static int return_args(const struct klic_cmd *c, int argc, char **argv, struct return_args *a)
 {
-	static const struct option lo[] = {{"product", required_argument, NULL, 'p'},
-					   {"output", required_argument, NULL, 'o'},
-					   {"vendor", required_argument, NULL, 'v'},
-					   {"json", no_argument, NULL, 'j'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	static const struct option lo[] = {
+	    {"product", required_argument, NULL, 'p'}, {"output", required_argument, NULL, 'o'},
+	    {"vendor", required_argument, NULL, 'v'},  {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	int ch, nfiles;
 
 	memset(a, 0, sizeof(*a));
 	klic_cli_opt_reset();
 	while ((ch = klic_cli_next_opt(CLI, c, argc, argv, ":o:", lo)) != -1) {
-		const char **slot = ch == 'p' ? &a->product : ch == 'o' ? &a->out
-							  : ch == 'v'   ? &a->vendor
-									: NULL;
+		const char **slot = ch == 'p'   ? &a->product
+				    : ch == 'o' ? &a->out
+				    : ch == 'v' ? &a->vendor
+						: NULL;
 		if (ch == 'h') {
 			klic_cli_help(CLI, c);
 			return KLIC_EXIT_OK;
@@ -76,15 +75,16 @@ static int print_json(const struct klic_return_result *res)
 	int bad = arr == NULL || klic_time_format(t, k->created) != 0;
 
 	for (unsigned i = 0; !bad && i < k->n_ids; i++) {
-		json_t *o = json_pack("{s:s, s:s}", "license_id", k->license_ids[i], "file",
-				      res->files[i]);
+		json_t *o =
+		    json_pack("{s:s, s:s}", "license_id", k->license_ids[i], "file", res->files[i]);
 		bad = o == NULL || json_array_append_new(arr, o) != 0;
 	}
 	if (!bad)
-		root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:b}", "receipt",
-				 res->out_path, "digest", res->digest, "product", k->product,
-				 "machine_id", k->machine_id, "member_fpr", k->member_fpr, "created",
-				 t, "returned", arr, "chain_checked", res->chain_checked);
+		root =
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:b}", "receipt", res->out_path,
+			      "digest", res->digest, "product", k->product, "machine_id",
+			      k->machine_id, "member_fpr", k->member_fpr, "created", t, "returned",
+			      arr, "chain_checked", res->chain_checked);
 	bad = root == NULL || (s = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL;
 	json_decref(arr);
 	json_decref(root);
@@ -133,8 +133,8 @@ int klic_cmd_return(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		goto out;
 	}
 	for (unsigned i = 0; i < res->kret.n_ids; i++)
-		printf("deleted %s\n", klic_printable_copy(shown, sizeof(shown), res->files[i],
-							    SIZE_MAX));
+		printf("deleted %s\n",
+		       klic_printable_copy(shown, sizeof(shown), res->files[i], SIZE_MAX));
 	printf("returned %u %s license(s): %s\n", res->kret.n_ids, res->kret.product,
 	       klic_printable_copy(shown, sizeof(shown), res->out_path, SIZE_MAX));
 	printf("receipt sha256 %s\n", res->digest);

@@ -19,11 +19,11 @@ int klic_returned_has(const char *home, const char *license_id, int *yes);
 int klic_returned_add(const char *home, const char (*ids)[33], size_t n);
 
 struct klic_return_result {
-	struct klic_kret kret;                            /* what the receipt says */
-	char files[KLIC_MAX_SEATS][KLIC_PATH_MAX];        /* the license files deleted */
-	char out_path[KLIC_PATH_MAX];                     /* the receipt written */
-	char digest[KLIC_SHA256_HEX_LEN + 1];             /* SHA-256 of its bytes */
-	int chain_checked;                                /* 1: against a vendor key */
+	struct klic_kret kret;                     /* what the receipt says */
+	char files[KLIC_MAX_SEATS][KLIC_PATH_MAX]; /* the license files deleted */
+	char out_path[KLIC_PATH_MAX];              /* the receipt written */
+	char digest[KLIC_SHA256_HEX_LEN + 1];      /* SHA-256 of its bytes */
+	int chain_checked;                         /* 1: against a vendor key */
 	char vendor_src[KLIC_PATH_MAX];
 };
 

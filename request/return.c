@@ -81,9 +81,9 @@ static int in_licdir(const struct klic_user *u, const char *file)
 /* The chain to the vendor of each license, as install checks it: against
  * vendor_file, else the product's installed key; with neither, not checked
  * (res->chain_checked 0, as install says). */
-static int check_chains(struct klic_return_result *res,
-			const struct klic_renewal *rn, const char *mid, int64_t now,
-			int64_t trusted, const char *vendor_file, char *bad, size_t badsz)
+static int check_chains(struct klic_return_result *res, const struct klic_renewal *rn,
+			const char *mid, int64_t now, int64_t trusted, const char *vendor_file,
+			char *bad, size_t badsz)
 {
 	struct klic_chain_result *cr = NULL;
 	struct klic_chain *c = NULL;

@@ -48,8 +48,9 @@ static int open_receipt(struct klic_admin *a, struct klic_return_outcome *o, uin
 		 * not know is no member's */
 		char d[256];
 		snprintf(d, sizeof(d), "%s", klic_error_detail());
-		return klic_error_set(KLIC_ERR_NOT_MEMBER, "signed by a key that is not a member "
-							   "of this ledger (%s)",
+		return klic_error_set(KLIC_ERR_NOT_MEMBER,
+				      "signed by a key that is not a member "
+				      "of this ledger (%s)",
 				      d);
 	}
 	if (r != 0)

@@ -113,7 +113,8 @@ int cmd_return(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 		return rc;
 	if ((o = malloc(sizeof(*o))) == NULL || (json && (arr = json_array()) == NULL)) {
 		free(o);
-		return klic_cli_fail(&admin_cli, "return", klic_error_set(KLIC_ERR_NOMEM, "return"));
+		return klic_cli_fail(&admin_cli, "return",
+				     klic_error_set(KLIC_ERR_NOMEM, "return"));
 	}
 	if ((rc = admin_open(&a, g)) != 0) {
 		free(o);

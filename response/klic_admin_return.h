@@ -11,8 +11,8 @@ struct klic_return_outcome {
 	char digest[KLIC_SHA256_HEX_LEN + 1]; /* SHA-256 of the receipt's bytes */
 	struct klic_kret kret;                /* what it says (verified) */
 	char member_uid[KLIC_MAX_UID_LEN + 1];
-	int already;    /* 1: applied before, at `at`; nothing changed now */
-	int64_t at;     /* when it was applied (now, or before) */
+	int already; /* 1: applied before, at `at`; nothing changed now */
+	int64_t at;  /* when it was applied (now, or before) */
 	char files[KLIC_MAX_SEATS][KLIC_MAX_NAME_LEN + 1]; /* per license ID */
 	char entitlement[KLIC_MAX_SEATS][33];              /* the .kent each drew on */
 };

@@ -36,8 +36,8 @@ int klic_ledger_return_insert(struct klic_ledger *l, const char *digest, const u
 
 	if (len > (size_t)KLIC_MAX_LIC_BYTES)
 		return klic_error_set(KLIC_ERR_TOO_BIG, "receipt of %zu bytes", len);
-	if (klic_ledger_stmt(l, &st, "INSERT INTO returns(digest, receipt, at) VALUES (?1, ?2, ?3)") !=
-	    0)
+	if (klic_ledger_stmt(l, &st,
+			     "INSERT INTO returns(digest, receipt, at) VALUES (?1, ?2, ?3)") != 0)
 		return klic_ledger_err(l, "returns");
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, receipt, (int)len, SQLITE_STATIC);

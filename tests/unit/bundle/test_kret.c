@@ -122,8 +122,8 @@ static void test_kret_keys(void **state)
 	j = kret_json();
 	json_object_set_new(j, "seats", json_integer(2));
 	assert_int_equal(parse_kret(j), KLIC_ERR_FIELD);
-	static const char *const keys[] = {"product", "machine_id", "member_fpr", "license_ids",
-					   "nonce", "created"};
+	static const char *const keys[] = {"product",     "machine_id", "member_fpr",
+					   "license_ids", "nonce",      "created"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		j = kret_json();
 		json_object_del(j, keys[i]);
@@ -138,7 +138,8 @@ static void test_kret_values(void **state)
 	json_object_set_new(j, "product", json_string("KXE"));
 	assert_int_equal(parse_kret(j), KLIC_ERR_FIELD);
 	j = kret_json();
-	json_object_set_new(j, "member_fpr", json_string("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+	json_object_set_new(j, "member_fpr",
+			    json_string("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
 	assert_int_equal(parse_kret(j), KLIC_ERR_FIELD);
 	j = kret_json();
 	json_object_set_new(j, "machine_id", json_string("7K3QD-9WXTB-0M2RA-FE5NP-4HJCW"));
@@ -232,16 +233,17 @@ static void test_kret_split(void **state)
 	doc[n] = 'x'; /* trailing bytes */
 	assert_int_equal(klic_kret_split(&p, doc, n + 1), KLIC_ERR_LICENSE_FORMAT);
 	memset(doc, 'a', KLIC_MAX_KRET_BYTES + 1);
-	assert_int_equal(klic_kret_split(&p, doc, KLIC_MAX_KRET_BYTES + 1), KLIC_ERR_LICENSE_FORMAT);
+	assert_int_equal(klic_kret_split(&p, doc, KLIC_MAX_KRET_BYTES + 1),
+			 KLIC_ERR_LICENSE_FORMAT);
 	free(doc);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kret_roundtrip),    cmocka_unit_test(test_kret_not_canonical),
-	    cmocka_unit_test(test_kret_keys),         cmocka_unit_test(test_kret_values),
-	    cmocka_unit_test(test_kret_ids),          cmocka_unit_test(test_kret_build_refuses),
+	    cmocka_unit_test(test_kret_roundtrip), cmocka_unit_test(test_kret_not_canonical),
+	    cmocka_unit_test(test_kret_keys),      cmocka_unit_test(test_kret_values),
+	    cmocka_unit_test(test_kret_ids),       cmocka_unit_test(test_kret_build_refuses),
 	    cmocka_unit_test(test_kret_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
