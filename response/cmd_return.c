@@ -23,28 +23,22 @@ const char return_help[] =
     "changes.  A receipt is applied whole or not at all; one applied before is\n"
     "named with its date and frees nothing (exit 0).\n"
     "  --json  one object per receipt (spec/CLI-JSON.md)\n"
-    "Exit 0 when every receipt was applied (now or before), else the worst status.\n";
+    "Exit 0 when every receipt was applied (now or before), else the worst status\n"
+    "(with --json nothing is printed then).\n";
 
-/* One receipt as JSON: status "returned" | "already-returned" | "refused". */
-static json_t *outcome_json(const char *file, const struct klic_return_outcome *o, int r)
+/* One applied receipt as JSON: status "returned" | "already-returned". */
+static json_t *outcome_json(const char *file, const struct klic_return_outcome *o)
 {
-	json_t *ids = json_array(), *obj;
-	char at[KLIC_TIME_LEN + 1] = "", d[512];
+	json_t *ids = json_array();
+	char at[KLIC_TIME_LEN + 1] = "";
 
-	for (unsigned i = 0; r == 0 && ids != NULL && i < o->kret.n_ids; i++)
+	for (unsigned i = 0; ids != NULL && i < o->kret.n_ids; i++)
 		if (json_array_append_new(ids, json_string(o->kret.license_ids[i])) != 0) {
 			json_decref(ids);
 			return NULL;
 		}
 	if (ids == NULL)
 		return NULL;
-	if (r != 0) {
-		(void)klic_printable_copy(d, sizeof(d), klic_error_detail(), SIZE_MAX);
-		obj = json_pack("{s:s, s:s, s:s, s:s}", "file", file, "status", "refused", "error",
-				klic_strerror(r), "detail", d);
-		json_decref(ids);
-		return obj;
-	}
 	(void)klic_time_format(at, o->at);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "file", file, "status",
 			 o->already ? "already-returned" : "returned", "digest", o->digest, "at",
@@ -124,19 +118,19 @@ int cmd_return(const struct klic_cmd *c, void *ctx, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		(void)klic_printable_copy(name, sizeof(name), argv[i], SIZE_MAX);
 		r = klic_admin_return(a, o, argv[i], klic_now());
-		if (json && json_array_append_new(arr, outcome_json(name, o, r)) != 0)
-			rc = klic_cli_fail(&admin_cli, argv[i],
-					   klic_error_set(KLIC_ERR_NOMEM, "json"));
 		if (r != 0)
 			rc = klic_cli_fail(&admin_cli, argv[i], r);
 		else if (!json)
 			print_outcome(name, o);
+		else if (json_array_append_new(arr, outcome_json(name, o)) != 0)
+			rc = klic_cli_fail(&admin_cli, argv[i],
+					   klic_error_set(KLIC_ERR_NOMEM, "json"));
 		if (rc != KLIC_EXIT_OK && rc > worst)
 			worst = rc;
 		rc = KLIC_EXIT_OK;
 	}
-	if (json) {
-		char *s = json_dumps(arr, JSON_INDENT(2));
+	if (json && worst == KLIC_EXIT_OK) { /* spec/CLI-JSON.md: nothing on a failure */
+		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s == NULL)
 			worst = klic_cli_fail(&admin_cli, "return",
 					      klic_error_set(KLIC_ERR_NOMEM, "json"));
