@@ -210,7 +210,7 @@ fail:
 
 /* Steps 2-4 of 5.11, once the receipt's temporary file is on disk. */
 static int commit_return(struct klic_user *u, struct klic_return_result *res,
-			 const struct klic_renewal *rn, const char *tmp, const char *outdir)
+			 const struct klic_renewal *rn, char *tmp, const char *outdir)
 {
 	int r;
 
@@ -231,6 +231,7 @@ static int commit_return(struct klic_user *u, struct klic_return_result *res,
 			return io_err(res->out_path, "link");
 		(void)unlink(tmp);
 	}
+	tmp[0] = '\0'; /* renamed: nothing left behind */
 	return fsync_dir(outdir);
 }
 
@@ -284,6 +285,29 @@ static int collect(struct klic_user *u, struct klic_return_result *res, struct k
 	return check_chains(res, rn, mid, now, trusted, vendor_file, bad, badsz);
 }
 
+/* A failure after the receipt's temporary file was made: while none of
+ * the licenses is refused here yet (step 2 did not happen), nothing
+ * changed and the file goes; after it, the file is the only record of the
+ * licenses given back and stays, its path added to the error's detail. */
+static void keep_or_drop(const struct klic_user *u, const struct klic_renewal *rn, int r,
+			 const char *tmp)
+{
+	char d[512];
+	int kept = 0;
+
+	(void)snprintf(d, sizeof(d), "%s", klic_error_detail());
+	for (unsigned i = 0; rn != NULL && i < rn->n && !kept; i++)
+		if (klic_returned_has(u->home, rn->ids[i], &kept) != 0)
+			kept = 1; /* cannot tell: keep it */
+	if (!kept) {
+		(void)unlink(tmp);
+		(void)klic_error_set(r, "%s", d);
+		return;
+	}
+	(void)klic_error_set(r, "%s (the signed receipt is kept at %s: give it to your admin)", d,
+			     tmp);
+}
+
 int klic_user_return(struct klic_user *u, struct klic_return_result *res, char *bad, size_t badsz,
 		     const char *product, const char *const *files, size_t nfiles,
 		     const char *out_path, const char *vendor_file)
@@ -325,21 +349,11 @@ int klic_user_return(struct klic_user *u, struct klic_return_result *res, char *
 		(void)klic_printable_copy(bad, badsz, out_path, SIZE_MAX);
 		goto out;
 	}
-	r = commit_return(u, res, rn, tmp, outdir);
-	if (r == 0)
-		tmp[0] = '\0';
-	else
+	if ((r = commit_return(u, res, rn, tmp, outdir)) != 0)
 		(void)klic_printable_copy(bad, badsz, out_path, SIZE_MAX);
 out:
-	if (r != 0 && tmp[0] != '\0' && access(res->out_path, F_OK) != 0) {
-		/* the receipt never appeared: keep its bytes hidden beside
-		 * out_path only when the licenses are already refused here */
-		int kept = 0;
-		for (unsigned i = 0; rn != NULL && i < rn->n && !kept; i++)
-			(void)klic_returned_has(u->home, rn->ids[i], &kept);
-		if (!kept)
-			(void)unlink(tmp);
-	}
+	if (r != 0 && tmp[0] != '\0')
+		keep_or_drop(u, rn, r, tmp);
 	klic_license_unlock(lock_fd);
 	free(doc);
 	free(rn);
