@@ -185,7 +185,28 @@ t_org_setup "$B" "Other Org" 3
 "$ADMIN" --state "$B" member add --yes --from-request w.kreq >/dev/null
 "$ADMIN" --state "$B" issue w.kreq -o outb --yes >/dev/null
 "$KLIC" --home "$W" install --vendor "$VKEY" outb/w.kresp >/dev/null
+# a failure after the returned list was written (the license folder
+# read-only, so the files cannot be deleted): the licenses are refused
+# here, the signed receipt is kept and named, a second run finishes
+if [ "$(id -u)" = 0 ] && can_unshare; then
+	rc=0
+	unshare -m --propagation private bash -c 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"' \
+		"$W/license" "$KLIC" --home "$W" return --product KRE -o w0.kret >out.txt 2>err.txt || rc=$?
+	kept=$(ls -A | grep '^\.w0\.kret\.tmp\.' || true)
+	if [ "$rc" = 3 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -qF "the signed receipt is kept at" err.txt &&
+		[ ! -e w0.kret ] && [ -n "$kept" ] && [ "$(ls "$W/license" | wc -l)" = 1 ] && [ -s "$W/klic/returned" ]; then
+		pass "delete failed after the returned list: exit 3, receipt kept as $kept, license still there"
+	else
+		fail "failed delete: rc $rc, kept '$kept': $(cat err.txt)"
+	fi
+	gpg --homedir "$W/klic/gnupg" --verify "$kept" >/dev/null 2>&1 && pass "the kept receipt is a signed receipt" || fail "kept receipt"
+	WANT_RC=1 expect_fail_file "install of a license refused before its file was deleted" "$W" outb/w.kresp \
+		"$KLIC" --home "$W" install --vendor "$VKEY" outb/w.kresp
+else
+	echo "skip - failed delete (root with mount namespaces needed)"
+fi
 "$KLIC" --home "$W" return --product KRE -o w.kret >/dev/null
+[ -e w.kret ] && [ -z "$(ls -A "$W/license")" ] && pass "a second klic return finishes the return" || fail "second return"
 sb=$(seats "$B")
 refused_admin "irreversible entitlement" "$B" "not-returnable: the entitlement" "$ADMIN" --state "$B" return w.kret
 [ "$sb" = "1 2" ] && [ "$(seats "$B")" = "1 2" ] && pass "irreversible: seats used/free $sb before and after" || fail "seats B: $sb -> $(seats "$B")"
