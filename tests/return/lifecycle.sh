@@ -134,6 +134,8 @@ after=$(seats "$A")
 	pass "two 'returned' audit rows name the receipt" || fail "audit: $(ledger "SELECT detail FROM audit WHERE event = 'returned'")"
 [ "$(ledger "SELECT count(*) FROM returns")" = 1 ] && pass "the receipt is kept in returns" || fail "returns"
 admin audit verify >/dev/null && pass "audit verify: chain and seat counters intact" || fail "audit verify"
+r=$(admin report --json | python3 -c 'import json,sys; e=json.load(sys.stdin)["entitlements"][0]; print(e["used"], e["free"])')
+[ "$r" = "0 5" ] && pass "report --json: used 0, free 5 after the return" || fail "report: $r"
 n=$(admin list --json | python3 -c 'import json,sys; print(sum(1 for l in json.load(sys.stdin) if l.get("state") == "returned"))')
 [ "$n" = 2 ] && pass "list: 2 licenses in state returned" || fail "list returned: $n ($(admin list --json | head -c 400))"
 
