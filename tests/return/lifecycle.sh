@@ -173,7 +173,9 @@ rc=0; "$V" --state "$BOX/vendor" usage verify org.kusage >trueup.txt 2>&1 || rc=
 admin member add --yes --from-request bob.kreq >/dev/null
 admin issue bob.kreq -o outbox --yes >/dev/null
 "$KLIC" --home "$M" install --vendor "$VKEY" outbox/bob.kresp >/dev/null
-"$KLIC" --home "$M" return --product KRE -o bob.kret >/dev/null
+"$KLIC" --home "$M" return "$M/license/KRE_$MID.lic" -o bob.kret >bob.txt
+grep -qx "deleted $M/license/KRE_$MID.lic" bob.txt && [ ! -e "$M/license/KRE_$MID.lic" ] &&
+	pass "klic return FILE.lic: that file deleted, receipt written" || fail "return by file: $(cat bob.txt)"
 BOB=$(gpg --homedir "$M/klic/gnupg" --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
 admin member remove --yes "$BOB" >/dev/null
 refused_admin "a removed member's receipt" "$A" "signer is not a registered member" admin return bob.kret
