@@ -176,6 +176,25 @@ struct klic_kent;
 int klic_kent_verify(struct klic_keyring *kr, struct klic_kent *out, const uint8_t *buf,
 		     size_t len, klic_fpr_allow_fn allow, void *allow_ctx);
 
+/* The shared part of klic_kent_verify and klic_kret_verify: at most max
+ * bytes (KLIC_ERR_TOO_BIG), the strict clear-signed shape
+ * (klic_clearsigned_split; KLIC_ERR_LICENSE_FORMAT naming `what`), one
+ * text-mode signature under the policy above whose primary key `allow`
+ * accepts, the Hash line naming the signature's digest.  parts points
+ * into buf; the body is not parsed. */
+struct klic_lic_parts;
+int klic_clearsigned_verify(struct klic_keyring *kr, struct klic_sig_info *info,
+			    struct klic_lic_parts *parts, const uint8_t *buf, size_t len,
+			    size_t max, const char *what, klic_fpr_allow_fn allow, void *allow_ctx);
+
+/* Verify a return receipt (.kret, spec 3.8) and decode it: the shape and
+ * signature of klic_clearsigned_verify (at most KLIC_MAX_KRET_BYTES, the
+ * signer accepted by `allow`: the ledger's members), the strict body, and
+ * member_fpr == the signer.  struct klic_kret comes from klic_kret.h. */
+struct klic_kret;
+int klic_kret_verify(struct klic_keyring *kr, struct klic_kret *out, const uint8_t *buf,
+		     size_t len, klic_fpr_allow_fn allow, void *allow_ctx);
+
 /* 0 when s is a 40-hex upper-case fingerprint. */
 int klic_fpr_check(const char *s);
 

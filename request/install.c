@@ -15,6 +15,7 @@
 
 #include "klic_lock.h"
 #include "klic_request.h"
+#include "klic_return.h"
 #include "request_int.h"
 
 /* Prefix the current error detail with the member name, keep the code. */
@@ -310,6 +311,17 @@ static int check_licenses(struct install *in, const char *vendor_file)
 	if (resp->expires <= in->now) {
 		(void)klic_time_format(t, resp->expires);
 		return klic_error_set(KLIC_ERR_LICENSE_EXPIRED, "expired %s", t);
+	}
+	/* 13a: a license given back from this home is never installed again
+	 * (spec 5.11) */
+	for (size_t i = 0; i < resp->n_licenses; i++) {
+		int gone = 0;
+		if ((r = klic_returned_has(in->u->home, resp->lic[i].license_id, &gone)) != 0)
+			return r;
+		if (gone)
+			return klic_error_set(KLIC_ERR_RETURNED,
+					      "license %s was returned on this machine (%s)",
+					      resp->lic[i].license_id, resp->lic[i].file);
 	}
 	/* 13b: the chain to the vendor (issue 14) */
 	if ((r = check_chain(in, vendor_file)) != 0)

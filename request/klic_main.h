@@ -42,5 +42,6 @@ int klic_main_json_only_args(const struct klic_cmd *c, int argc, char **argv,
 int klic_cmd_install(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 int klic_cmd_verify(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 int klic_cmd_status(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+int klic_cmd_return(const struct klic_cmd *c, void *ctx, int argc, char **argv);
 
 #endif

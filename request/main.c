@@ -701,6 +701,22 @@ static const struct klic_cmd cmds[] = {
      "Nothing is installed unless every check passed; prints each installed path\n"
      "and the vendor checked against.\n",
      NULL, 0},
+    {"return", klic_cmd_return,
+     "Give licenses of this machine back: delete them, write a signed receipt (.kret).",
+     "return (--product KRE|KSE | FILE.lic ...) -o FILE.kret [--vendor VENDOR.asc] [--json]",
+     "\n  --product KRE|KSE   every valid license of the product in the license folder\n"
+     "  FILE.lic ...        exactly these (files in the license folder)\n"
+     "  -o, --output FILE   the receipt to write (never over an existing file)\n"
+     "  --vendor VENDOR.asc check the chain against this vendor key (else the\n"
+     "                      product's installed key, when there is one)\n"
+     "  --json              print what was returned as JSON (spec/CLI-JSON.md)\n"
+     "Each license must be valid on this machine now; otherwise nothing changes.\n"
+     "The receipt, signed by your key, names the license IDs, this machine, a\n"
+     "nonce and the time; give it to your admin ('klic-admin return FILE.kret'),\n"
+     "who frees the seats when the vendor made the entitlement returnable.\n"
+     "A returned license is never installed here again.  The receipt proves that\n"
+     "klic deleted its files, not that no copy was made before.\n",
+     NULL, 0},
     {"status", klic_cmd_status, "List installed licenses: product, expiry, days left, validity.",
      "status [--json] [--vendor VENDOR.asc] [--expiring DAYS]",
      "\nEach license is checked as 'klic verify' does, against the vendor key of its\n"

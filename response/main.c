@@ -428,6 +428,10 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
+/* klic-admin return (cmd_return.c). */
+int cmd_return(const struct klic_cmd *c, void *ctx, int argc, char **argv);
+extern const char return_help[];
+
 static const struct klic_cmd member_cmds[] = {
     {"add", member_add, "accept a user's key as a member",
      "member add [--yes] FILE.asc | --from-request FILE.kreq", member_help, NULL, 0},
@@ -461,6 +465,8 @@ static const struct klic_cmd cmds[] = {
      "list [--json] [--product P] [--machine ID] [--member FPR] [--active|--expired] "
      "[--expiring DAYS]",
      list_help, NULL, 0},
+    {"return", cmd_return, "free the seats of licenses members gave back (.kret)",
+     "return [--json] FILE.kret...", return_help, NULL, 0},
     {"report", cmd_report, "seats per entitlement: used, free, expiring; HTML chart",
      "report [--json] [--html FILE]", report_help, NULL, 0},
     {"policy", cmd_policy, "show or set policies (the renewal window)",

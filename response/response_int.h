@@ -14,6 +14,7 @@ extern const char klic_ledger4_sql[];
 extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
 extern const char klic_ledger7_sql[];
+extern const char klic_ledger8_sql[];
 
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
@@ -114,6 +115,16 @@ int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row,
  * ("renewed" | "returned"), by the request or receipt by_digest. */
 int klic_ledger_license_end(struct klic_ledger *l, const char *license_id, int64_t ended,
 			    const char *reason, const char *by_digest);
+
+/* ---- returns (ledger_return.c; spec 5.3.6, spec/ledger-8.sql) -------------- */
+
+/* The receipt applied under digest: *found 0 when none, else *at when. */
+int klic_ledger_return_find(struct klic_ledger *l, int *found, int64_t *at, const char *digest);
+
+/* Inside the caller's write transaction: record the receipt's exact bytes
+ * under digest, applied at `at`. */
+int klic_ledger_return_insert(struct klic_ledger *l, const char *digest, const uint8_t *receipt,
+			      size_t len, int64_t at);
 
 /* ---- the seat report's queries (ledger_report.c) -------------------------- */
 

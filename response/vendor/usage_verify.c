@@ -315,9 +315,45 @@ static const char *renewal_mismatch(const struct klic_usage *u, const struct kli
 	return NULL;
 }
 
+/* Why the returned license l is not carried by the 'returned' row a
+ * ("<id> returned by receipt <digest> ..."), or NULL: the row names l and
+ * the receipt (its digest column), at the time l ended, and l's
+ * entitlement, as the vendor signed it, is returnable (spec 5.3.6). */
+static const char *return_mismatch(const struct klic_usage *u, const struct klic_usage_lic *l,
+				   const struct klic_usage_audit *a)
+{
+	static const char by[] = " returned by receipt ";
+	const size_t bl = sizeof(by) - 1;
+	char t[KLIC_TIME_LEN + 1];
+	struct klic_lic_parts parts;
+	struct klic_kent e;
+
+	if (klic_time_format(t, l->ended) != 0 || strcmp(t, a->at) != 0)
+		return "its 'returned' audit row is at another time than it ended";
+	if (strlen(a->detail) < 32 + bl + 64 || memcmp(a->detail + 32, by, bl) != 0 ||
+	    strlen(a->digest) != 64 || memcmp(a->detail + 32 + bl, a->digest, 64) != 0)
+		return "its 'returned' audit row does not name the receipt";
+	for (size_t k = 0; k < u->n_ents; k++) {
+		if (strcmp(u->ents[k].entitlement_id, l->entitlement_id) != 0)
+			continue;
+		if (klic_clearsigned_split(&parts, (const uint8_t *)u->ents[k].kent,
+					   u->ents[k].kent_len, KLIC_MAX_KENT_BYTES) != 0 ||
+		    klic_kent_body_parse(&e, parts.body, parts.body_len) != 0) {
+			klic_error_clear();
+			return "its entitlement's .kent does not parse";
+		}
+		return e.returnable ? NULL
+				    : "its entitlement is not returnable (offline licenses of it "
+				      "are irreversible)";
+	}
+	return "its entitlement is not in the export";
+}
+
 /* A license that ended before it expired holds its seat only until then
  * (spec/ledger-7.sql): the ledger must show why.  A renewed one needs the
- * 'renewed' audit row naming it and its successor (spec 5.3.4). */
+ * 'renewed' audit row naming it and its successor (spec 5.3.4); a returned
+ * one the 'returned' row naming it and its receipt, and an entitlement the
+ * vendor made returnable (spec 5.3.6). */
 static int check_ends(const struct klic_usage *u, struct klic_vendor_usage_report *rep)
 {
 	int r = 0;
@@ -335,6 +371,16 @@ static int check_ends(const struct klic_usage *u, struct klic_vendor_usage_repor
 				    strncmp(a->detail, l->license_id, 32) != 0)
 					continue;
 				why = renewal_mismatch(u, l, a);
+				break;
+			}
+		} else if (strcmp(l->state, KLIC_USAGE_RETURNED) == 0) {
+			why = "no 'returned' audit row names it";
+			for (size_t k = 0; k < u->n_audit; k++) {
+				const struct klic_usage_audit *a = &u->audit[k];
+				if (strcmp(a->event, "returned") != 0 ||
+				    strncmp(a->detail, l->license_id, 32) != 0)
+					continue;
+				why = return_mismatch(u, l, a);
 				break;
 			}
 		} else {

@@ -137,4 +137,15 @@ tar xzf response-sha512.kresp -C "$box" "KRE_${mid}_3.lic"
 cp "$box/KRE_${mid}_3.lic" license-sha512.lic
 sed -n 2p license-sha512.lic | grep -qx 'Hash: SHA512' ||
 	{ echo "generate.sh: license-sha512.lic is not signed with SHA-512" >&2; exit 1; }
+# user -> admin: a return receipt (spec 3.8) of the two licenses of
+# response.kresp, signed by the member key, two minutes after the issue
+# (after everything above, which stays as it was)
+VEC_TIME='2026-12-05 13:02:00'
+rm -f return.kret # klic return never overwrites a receipt
+run_on_vector_machine env LD_PRELOAD="$SHIM" KLIC_TEST_RANDOM_STATE="$box/random" \
+	faketime -f "$VEC_TIME" "$KLIC" --home "$box/u" --gnupghome "$box/mg" \
+	install --vendor vendor.pub.asc response.kresp >/dev/null
+run_on_vector_machine env LD_PRELOAD="$SHIM" KLIC_TEST_RANDOM_STATE="$box/random" \
+	faketime -f "$VEC_TIME" "$KLIC" --home "$box/u" --gnupghome "$box/mg" \
+	return --vendor vendor.pub.asc --product KRE -o return.kret >/dev/null
 echo "vectors written to $out"

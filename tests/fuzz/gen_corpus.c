@@ -8,6 +8,7 @@
 
 #include "klic_armor.h"
 #include "klic_bundle.h"
+#include "klic_kret.h"
 #include "klic_usage.h"
 #include "tutil.h"
 
@@ -223,6 +224,43 @@ static void gen_entitlements(void)
 	free(body);
 }
 
+/* return receipts: the body with 1 and with 64 license IDs, the
+ * clear-signed .kret, and a body whose IDs are not ascending */
+static void gen_returns(void)
+{
+	struct klic_kret k;
+	char *body, *s;
+	size_t bn, n;
+
+	memset(&k, 0, sizeof k);
+	memcpy(k.product, "KRE", 4);
+	snprintf(k.machine_id, sizeof k.machine_id, "%s", tu_mid);
+	memset(k.member_fpr, 'B', KLIC_FPR_HEX_LEN);
+	memset(k.nonce, 'a', KLIC_SHA256_HEX_LEN);
+	k.created = 1796117400;
+	k.n_ids = 1;
+	memcpy(k.license_ids[0], "0123456789abcdef0123456789abcdef", 33);
+	if (klic_kret_body_build(&body, &bn, &k) != 0)
+		exit(3);
+	put("fuzz_kret", "body1.json", body, bn);
+	s = tu_wrap_license(body, &n);
+	put("fuzz_kret", "receipt1.kret", s, n);
+	free(s);
+	free(body);
+	k.n_ids = KLIC_MAX_SEATS;
+	for (unsigned i = 0; i < KLIC_MAX_SEATS; i++)
+		snprintf(k.license_ids[i], 33, "%032x", i + 1);
+	if (klic_kret_body_build(&body, &bn, &k) != 0)
+		exit(3);
+	put("fuzz_kret", "body64.json", body, bn);
+	s = strstr(body, "00000000000000000000000000000001");
+	if (s == NULL)
+		exit(3);
+	s[31] = '9'; /* now after the second ID */
+	put("fuzz_kret", "unsorted.json", body, bn);
+	free(body);
+}
+
 /* usage exports: a sample body (one entitlement, two licenses, an audit
  * chain of two rows), its clear-signed form, and the same with an empty log */
 static void gen_usage(void)
@@ -308,6 +346,7 @@ int main(int argc, char **argv)
 	gen_licenses();
 	gen_machine_ids();
 	gen_entitlements();
+	gen_returns();
 	gen_usage();
 	return 0;
 }

@@ -2,7 +2,7 @@
 """spec/PROTOCOL.md 1.1 says what canonical JSON is by rules, not by a
 library. This is those rules written a second time, independently of the C
 code, and checked against every document in spec/vectors/: each manifest
-(and the signed bodies of license.lic and entitlement.kent, and
+(and the signed bodies of license.lic, entitlement.kent, return.kret and
 entitlement.json) must be exactly what the rules make of
 its own parsed value. If the spec's rules and the implementation that made
 the vectors disagree, this fails.
@@ -99,7 +99,7 @@ def main(argv):
                 data = tar.extractfile("manifest.json").read()
             failed += check(name + ":manifest.json", data)
             checked += 1
-        elif name.endswith((".lic", ".kent", ".kusage")):
+        elif name.endswith((".lic", ".kent", ".kusage", ".kret")):
             with open(path, "rb") as f:
                 failed += check(name + ":body", license_body(f.read()))
             checked += 1

@@ -18,6 +18,7 @@
 #include "klic_armor.h"
 #include "klic_bundle.h"
 #include "klic_keys.h"
+#include "klic_kret.h"
 #include "klic_usage.h"
 
 #define VEC KLIC_SOURCE_DIR "/spec/vectors/"
@@ -483,6 +484,59 @@ static void test_usage(void **state)
 	free(b);
 }
 
+static int allow_member(void *ctx, const char *fpr)
+{
+	(void)ctx;
+	return strcmp(fpr, member) == 0 ? 0 : KLIC_ERR_SIG_WRONG_KEY;
+}
+
+/* return.kret: the member's signed receipt of the two licenses of
+ * response.kresp, on the vector machine (spec 3.8) */
+static void test_return(void **state)
+{
+	struct klic_response resp;
+	struct klic_archive ar = KLIC_ARCHIVE_INIT;
+	struct klic_kret k, k2;
+	struct klic_lic_parts p;
+	char mid[KLIC_MACHINE_ID_LEN + 1], t[KLIC_TIME_LEN + 1];
+	char *rebuilt = NULL;
+	size_t len, rlen = 0;
+	uint8_t *b = slurp(VEC "return.kret", &len);
+	(void)state;
+	expected_mid(mid);
+	read_response(VEC "response.kresp", &resp, &ar);
+	assert_true(len <= KLIC_MAX_KRET_BYTES);
+	assert_int_equal(klic_kret_verify(kr, &k, b, len, allow_member, NULL), 0);
+	assert_string_equal(k.member_fpr, member);
+	/* only a member's key: the issuer's is refused */
+	assert_int_equal(klic_kret_verify(kr, &k2, b, len, allow_issuer, NULL),
+			 KLIC_ERR_SIG_WRONG_KEY);
+	assert_string_equal(k.product, "KRE");
+	assert_string_equal(k.machine_id, mid);
+	assert_int_equal(k.n_ids, 2);
+	/* the response's license IDs, ascending */
+	for (unsigned i = 0; i < 2; i++) {
+		int hit = 0;
+		for (size_t j = 0; j < resp.n_licenses; j++)
+			hit |= strcmp(resp.lic[j].license_id, k.license_ids[i]) == 0;
+		assert_true(hit);
+	}
+	assert_true(strcmp(k.license_ids[0], k.license_ids[1]) < 0);
+	assert_int_equal(klic_time_format(t, k.created), 0);
+	assert_string_equal(t, "2026-12-05T13:02:00Z");
+	/* its body is canonical: it rebuilds byte for byte */
+	assert_int_equal(klic_kret_split(&p, b, len), 0);
+	assert_int_equal(klic_kret_body_build(&rebuilt, &rlen, &k), 0);
+	assert_int_equal(rlen, p.body_len);
+	assert_memory_equal(rebuilt, p.body, rlen);
+	/* any changed body byte breaks the member's signature */
+	b[(size_t)(p.body - b) + p.body_len / 2] ^= 1;
+	assert_int_not_equal(klic_kret_verify(kr, &k2, b, len, allow_member, NULL), 0);
+	free(rebuilt);
+	klic_archive_dispose(&ar);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_sha512_license),
 		cmocka_unit_test(test_denied),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_return),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
