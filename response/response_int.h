@@ -14,7 +14,7 @@ extern const char klic_ledger4_sql[];
 extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
 extern const char klic_ledger7_sql[];
-
+extern const char klic_ledger9_sql[]; /* indexes of the license list; 8: another branch */
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
 /* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
@@ -133,6 +133,17 @@ int klic_ledger_license_span(struct klic_ledger *l, int *any, int64_t *first_iss
 typedef int (*klic_report_period_fn)(void *ctx, int64_t entitlement_id, int64_t issued,
 				     int64_t expires);
 int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn, void *ctx);
+
+/* ---- one page of the license list (ledger_report.c) ----------------------- */
+
+/* How many rows klic_ledger_list gives for f. */
+int klic_ledger_list_count(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t *n);
+/* Rows [offset, offset + limit) of those klic_ledger_list gives for f, in
+ * its order, for fn (a non-zero return stops and is returned); total: what
+ * klic_ledger_list_count said (a page in the far half is read from the
+ * end).  Nothing when offset >= total. */
+int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t total,
+			  uint64_t offset, unsigned limit, klic_license_row_fn fn, void *ctx);
 
 /* ---- opening a request (request_open.c) --------------------------------- */
 
