@@ -10,6 +10,9 @@ Every answer must be 200 with the license table and the page number asked
 for; anything else stops the run (exit 1).  Timings are wall clock around
 each whole request (connect, send, read the answer), in milliseconds.
 
+In a QUERY, page=mid and page=last stand for the middle and the last page
+of that filter, read from its first page before the timed rounds.
+
 usage: web_pages.py LOGIN_URL ROUNDS KIND=QUERY...
 """
 import http.client
@@ -38,6 +41,19 @@ def main():
     cookie = (r.getheader("Set-Cookie") or "").split(";")[0]
     if r.status != 303 or not cookie:
         sys.exit("web_pages: login: %d %s" % (r.status, cookie))
+    resolved = []
+    for k, q in kinds:
+        if "page=mid" in q or "page=last" in q:
+            base = "&".join(p for p in q.split("&") if not p.startswith("page="))
+            conn.request("GET", "/licenses?" + base, headers={"Cookie": cookie})
+            r = conn.getresponse()
+            m = re.search(r", page 1 of (\d+)", r.read().decode("utf-8", "replace"))
+            if r.status != 200 or m is None:
+                sys.exit("web_pages: %s: %d" % (base, r.status))
+            n = int(m.group(1))
+            q = q.replace("page=mid", "page=%d" % max(1, (n + 1) // 2)).replace("page=last", "page=%d" % n)
+        resolved.append((k, q))
+    kinds = resolved
     times = {k: [] for k, _ in kinds}
     allt = []
     for _ in range(rounds):
