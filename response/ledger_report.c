@@ -96,17 +96,23 @@ out:
 
 #define LIST_ORDER_ASC "issued, request_digest, seat"
 #define LIST_ORDER_DESC "issued DESC, request_digest DESC, seat DESC"
-/* The active licenses are few: found by their expiry (licenses_expiry), then
- * sorted; the unary + keeps the order's index from being walked instead. */
-#define LIST_ORDER_ASC_SORT "+issued, +request_digest, +seat"
-#define LIST_ORDER_DESC_SORT "+issued DESC, +request_digest DESC, +seat DESC"
 /* not ended at or before now: the license's seat is still held */
 #define LIST_ENDED                                                                                 \
 	"EXISTS (SELECT 1 FROM license_ends d WHERE d.license_id = x.license_id"                   \
 	" AND d.ended <= ?5)"
 
-/* The WHERE clause of f's filters ("" when none) into w (wsz bytes). */
-static int list_where(char *w, size_t wsz, const struct klic_list_filter *f)
+/* The active licenses: up to this many are found by their expiry
+ * (licenses_expiry) and sorted, which costs less than walking the list's
+ * order past every expired one; more are found by that walk. */
+#define LIST_SORT_MAX 100000
+/* The unary + keeps an index from being used for that term or order. */
+#define LIST_ORDER_ASC_SORT "+issued, +request_digest, +seat"
+#define LIST_ORDER_DESC_SORT "+issued DESC, +request_digest DESC, +seat DESC"
+
+/* The WHERE clause of f's filters ("" when none) into w (wsz bytes).
+ * walk: the active licenses are to be walked in the list's order, not
+ * found by their expiry. */
+static int list_where(char *w, size_t wsz, const struct klic_list_filter *f, int walk)
 {
 	size_t n = 0;
 	int k;
@@ -114,7 +120,8 @@ static int list_where(char *w, size_t wsz, const struct klic_list_filter *f)
 	    f->product != NULL ? "product = ?1" : NULL,
 	    f->machine_id != NULL ? "machine_id = ?2" : NULL,
 	    f->member_fpr != NULL ? "member_fpr = ?3" : NULL,
-	    f->active > 0   ? "expires > ?5 AND NOT " LIST_ENDED
+	    f->active > 0
+		? (walk ? "+expires > ?5 AND NOT " LIST_ENDED : "expires > ?5 AND NOT " LIST_ENDED)
 	    : f->active < 0 ? "(expires <= ?5 OR " LIST_ENDED ")"
 			    : NULL,
 	};
@@ -150,7 +157,7 @@ static int list_count1(struct klic_ledger *l, const struct klic_list_filter *f, 
 	int r, rc;
 
 	*n = 0;
-	if ((r = list_where(where, sizeof where, f)) != 0)
+	if ((r = list_where(where, sizeof where, f, 0)) != 0)
 		return r;
 	if (snprintf(sql, sizeof sql, "SELECT count(*) FROM licenses x%s", where) >=
 	    (int)sizeof sql)
@@ -196,7 +203,7 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	sqlite3_stmt *st = NULL;
 	struct klic_license_row row;
 	uint64_t skip = offset;
-	int r, rc, back = 0;
+	int r, rc, back = 0, sort = f->active > 0 && total <= LIST_SORT_MAX;
 
 	if (offset >= total || limit == 0)
 		return 0;
@@ -208,7 +215,7 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	}
 	if (skip > INT64_MAX)
 		return klic_error_set(KLIC_ERR_INTERNAL, "list: offset out of range");
-	if ((r = list_where(where, sizeof where, f)) != 0)
+	if ((r = list_where(where, sizeof where, f, !sort)) != 0)
 		return r;
 	if (snprintf(sql, sizeof sql,
 		     "SELECT x.license_id, x.product, x.machine_id, x.member_fpr,"
@@ -218,8 +225,8 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 		     " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		     " ORDER BY x.issued, x.request_digest, x.seat",
 		     where,
-		     f->active > 0 ? (back ? LIST_ORDER_DESC_SORT : LIST_ORDER_ASC_SORT)
-				   : (back ? LIST_ORDER_DESC : LIST_ORDER_ASC)) >= (int)sizeof sql)
+		     sort ? (back ? LIST_ORDER_DESC_SORT : LIST_ORDER_ASC_SORT)
+			  : (back ? LIST_ORDER_DESC : LIST_ORDER_ASC)) >= (int)sizeof sql)
 		return klic_error_set(KLIC_ERR_INTERNAL, "list: page too long");
 	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
 		return r;
@@ -245,6 +252,23 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	}
 	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "list page");
 out:
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_read_cache(struct klic_ledger *l, unsigned mib)
+{
+	char sql[64];
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	/* SQLite's page cache of this connection (the engine's own setting,
+	 * no query): pages are kept in memory as they are read, up to mib */
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", mib * 1024u);
+	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
+		return r;
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : klic_ledger_err(l, "cache size");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }

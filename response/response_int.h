@@ -145,6 +145,12 @@ int klic_ledger_list_count(struct klic_ledger *l, const struct klic_list_filter 
 int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t total,
 			  uint64_t offset, unsigned limit, klic_license_row_fn fn, void *ctx);
 
+/* A long-lived reader (klic-admin serve): keep up to mib MiB of the
+ * ledger's pages in this connection's memory as they are read (SQLite's
+ * page cache; 2 MiB by default), so that a page of a large license list
+ * walks its index in memory instead of reading it again from the file. */
+int klic_ledger_read_cache(struct klic_ledger *l, unsigned mib);
+
 /* ---- opening a request (request_open.c) --------------------------------- */
 
 /* A request read from its file: the archive and its three members, the
