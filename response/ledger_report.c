@@ -105,9 +105,10 @@ out:
  * (licenses_expiry) and sorted, which costs less than walking the list's
  * order past every expired one; more are found by that walk. */
 #define LIST_SORT_MAX 100000
-/* The unary + keeps an index from being used for that term or order. */
-#define LIST_ORDER_ASC_SORT "+issued, +request_digest, +seat"
-#define LIST_ORDER_DESC_SORT "+issued DESC, +request_digest DESC, +seat DESC"
+/* The unary + (on integers: plain SQL in both engines) keeps an index from
+ * being used for that term, or, on the order's first column, for the order. */
+#define LIST_ORDER_ASC_SORT "+issued, request_digest, seat"
+#define LIST_ORDER_DESC_SORT "+issued DESC, request_digest DESC, seat DESC"
 
 /* The WHERE clause of f's filters ("" when none) into w (wsz bytes).
  * walk: the active licenses are to be walked in the list's order, not
