@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 8 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 9 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"

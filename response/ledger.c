@@ -40,7 +40,7 @@ static const struct {
 } migrations[] = {
     {1, klic_ledger_sql},  {2, klic_ledger2_sql}, {3, klic_ledger3_sql},
     {4, klic_ledger4_sql}, {5, klic_ledger5_sql}, {6, klic_ledger6_sql},
-    {7, klic_ledger7_sql}, {8, klic_ledger8_sql},
+    {7, klic_ledger7_sql}, {8, klic_ledger8_sql}, {9, klic_ledger9_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

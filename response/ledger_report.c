@@ -3,6 +3,8 @@
  * spec/ledger-7.sql) holds its seat until it ended, and is no longer one
  * that "expires soon". */
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "response_int.h"
 
@@ -66,7 +68,8 @@ int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn,
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
-	if ((ret = prep(l, &st, "SELECT entitlement_id, issued,"
+	if ((ret = prep(l, &st,
+			"SELECT entitlement_id, issued,"
 			" min(expires, coalesce(d.ended, expires)) FROM licenses x"
 			" LEFT JOIN license_ends d ON d.license_id = x.license_id")) != 0)
 		return ret;
@@ -79,4 +82,194 @@ int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn,
 out:
 	sqlite3_finalize(st);
 	return ret;
+}
+
+/* ---- one page of the license list ------------------------------------------------
+ * The rows klic_ledger_list (ledger.c) gives, in its order (issued,
+ * request_digest, seat), but only the filters in use are written into the
+ * statement, so that an index of spec/ledger-9.sql (one per filter, each
+ * ending in the list's order) finds the rows, and only LIMIT rows are read
+ * from the table: the page's license IDs come from the index alone (OFFSET
+ * skips index entries), then the page's rows are joined to them.  A page in
+ * the far half of the list is read backwards from its end, so no page
+ * skips more than half the rows.  Plain SQL (no engine's own functions). */
+
+#define LIST_ORDER_ASC "issued, request_digest, seat"
+#define LIST_ORDER_DESC "issued DESC, request_digest DESC, seat DESC"
+/* not ended at or before now: the license's seat is still held */
+#define LIST_ENDED                                                                                 \
+	"EXISTS (SELECT 1 FROM license_ends d WHERE d.license_id = x.license_id"                   \
+	" AND d.ended <= ?5)"
+
+/* The active licenses: up to this many are found by their expiry
+ * (licenses_expiry) and sorted, which costs less than walking the list's
+ * order past every expired one; more are found by that walk. */
+#define LIST_SORT_MAX 100000
+/* The unary + (on integers: plain SQL in both engines) keeps an index from
+ * being used for that term, or, on the order's first column, for the order. */
+#define LIST_ORDER_ASC_SORT "+issued, request_digest, seat"
+#define LIST_ORDER_DESC_SORT "+issued DESC, request_digest DESC, seat DESC"
+
+/* The WHERE clause of f's filters ("" when none) into w (wsz bytes).
+ * walk: the active licenses are to be walked in the list's order, not
+ * found by their expiry. */
+static int list_where(char *w, size_t wsz, const struct klic_list_filter *f, int walk)
+{
+	size_t n = 0;
+	int k;
+	const char *parts[4] = {
+	    f->product != NULL ? "product = ?1" : NULL,
+	    f->machine_id != NULL ? "machine_id = ?2" : NULL,
+	    f->member_fpr != NULL ? "member_fpr = ?3" : NULL,
+	    f->active > 0
+		? (walk ? "+expires > ?5 AND NOT " LIST_ENDED : "expires > ?5 AND NOT " LIST_ENDED)
+	    : f->active < 0 ? "(expires <= ?5 OR " LIST_ENDED ")"
+			    : NULL,
+	};
+
+	w[0] = '\0';
+	for (int i = 0; i < 4; i++) {
+		if (parts[i] == NULL)
+			continue;
+		k = snprintf(w + n, wsz - n, "%s%s", n == 0 ? " WHERE " : " AND ", parts[i]);
+		if (k < 0 || (size_t)k >= wsz - n)
+			return klic_error_set(KLIC_ERR_INTERNAL, "list: filter too long");
+		n += (size_t)k;
+	}
+	return 0;
+}
+
+static void list_bind(sqlite3_stmt *st, const struct klic_list_filter *f)
+{
+	if (f->product != NULL)
+		sqlite3_bind_text(st, 1, f->product, -1, SQLITE_STATIC);
+	if (f->machine_id != NULL)
+		sqlite3_bind_text(st, 2, f->machine_id, -1, SQLITE_STATIC);
+	if (f->member_fpr != NULL)
+		sqlite3_bind_text(st, 3, f->member_fpr, -1, SQLITE_STATIC);
+	if (f->active != 0)
+		sqlite3_bind_int64(st, 5, f->now);
+}
+
+static int list_count1(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t *n)
+{
+	char where[512], sql[640];
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*n = 0;
+	if ((r = list_where(where, sizeof where, f, 0)) != 0)
+		return r;
+	if (snprintf(sql, sizeof sql, "SELECT count(*) FROM licenses x%s", where) >=
+	    (int)sizeof sql)
+		return klic_error_set(KLIC_ERR_INTERNAL, "list: count too long");
+	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
+		return r;
+	list_bind(st, f);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else {
+		r = klic_ledger_err(l, "list count");
+	}
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+/* The expired ones are counted as all minus the active ones: counting the
+ * few active ones reads the expiry index, not every license. */
+int klic_ledger_list_count(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t *n)
+{
+	struct klic_list_filter g = *f;
+	uint64_t all, active;
+	int r;
+
+	*n = 0;
+	if (f->active >= 0)
+		return list_count1(l, f, n);
+	g.active = 0;
+	if ((r = list_count1(l, &g, &all)) != 0)
+		return r;
+	g.active = 1;
+	if ((r = list_count1(l, &g, &active)) != 0)
+		return r;
+	*n = all >= active ? all - active : 0;
+	return 0;
+}
+
+int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t total,
+			  uint64_t offset, unsigned limit, klic_license_row_fn fn, void *ctx)
+{
+	char where[512], sql[1536];
+	sqlite3_stmt *st = NULL;
+	struct klic_license_row row;
+	uint64_t skip = offset;
+	int r, rc, back = 0, sort = f->active > 0 && total <= LIST_SORT_MAX;
+
+	if (offset >= total || limit == 0)
+		return 0;
+	if (limit > total - offset)
+		limit = (unsigned)(total - offset);
+	if (offset > total / 2) { /* the far half: from the end, backwards */
+		back = 1;
+		skip = total - offset - limit;
+	}
+	if (skip > INT64_MAX)
+		return klic_error_set(KLIC_ERR_INTERNAL, "list: offset out of range");
+	if ((r = list_where(where, sizeof where, f, !sort)) != 0)
+		return r;
+	if (snprintf(sql, sizeof sql,
+		     "SELECT x.license_id, x.product, x.machine_id, x.member_fpr,"
+		     " x.request_digest, x.seat, x.issued, x.expires, x.entitlement_id, x.file,"
+		     " d.ended, d.reason FROM (SELECT license_id FROM licenses x%s ORDER BY %s"
+		     " LIMIT ?6 OFFSET ?7) p JOIN licenses x ON x.license_id = p.license_id"
+		     " LEFT JOIN license_ends d ON d.license_id = x.license_id"
+		     " ORDER BY x.issued, x.request_digest, x.seat",
+		     where,
+		     sort ? (back ? LIST_ORDER_DESC_SORT : LIST_ORDER_ASC_SORT)
+			  : (back ? LIST_ORDER_DESC : LIST_ORDER_ASC)) >= (int)sizeof sql)
+		return klic_error_set(KLIC_ERR_INTERNAL, "list: page too long");
+	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
+		return r;
+	list_bind(st, f);
+	sqlite3_bind_int(st, 6, (int)limit);
+	sqlite3_bind_int64(st, 7, (int64_t)skip);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof row);
+		klic_ledger_col_copy(row.license_id, sizeof row.license_id, st, 0);
+		klic_ledger_col_copy(row.product, sizeof row.product, st, 1);
+		klic_ledger_col_copy(row.machine_id, sizeof row.machine_id, st, 2);
+		klic_ledger_col_copy(row.member_fpr, sizeof row.member_fpr, st, 3);
+		klic_ledger_col_copy(row.request_digest, sizeof row.request_digest, st, 4);
+		row.seat = (unsigned)sqlite3_column_int(st, 5);
+		row.issued = sqlite3_column_int64(st, 6);
+		row.expires = sqlite3_column_int64(st, 7);
+		row.entitlement_id = sqlite3_column_int64(st, 8);
+		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
+		row.ended = sqlite3_column_int64(st, 10);
+		klic_ledger_col_copy(row.end_reason, sizeof row.end_reason, st, 11);
+		if ((r = fn(ctx, &row)) != 0)
+			goto out;
+	}
+	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "list page");
+out:
+	klic_ledger_stmt_done(l, st);
+	return r;
+}
+
+int klic_ledger_read_cache(struct klic_ledger *l, unsigned mib)
+{
+	char sql[64];
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	/* SQLite's page cache of this connection (the engine's own setting,
+	 * no query): pages are kept in memory as they are read, up to mib */
+	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", mib * 1024u);
+	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
+		return r;
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : klic_ledger_err(l, "cache size");
+	klic_ledger_stmt_done(l, st);
+	return r;
 }

@@ -15,6 +15,7 @@ extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
 extern const char klic_ledger7_sql[];
 extern const char klic_ledger8_sql[];
+extern const char klic_ledger9_sql[]; /* indexes of the license list */
 
 
 sqlite3 *klic_ledger_db(struct klic_ledger *l);
@@ -144,6 +145,23 @@ int klic_ledger_license_span(struct klic_ledger *l, int *any, int64_t *first_iss
 typedef int (*klic_report_period_fn)(void *ctx, int64_t entitlement_id, int64_t issued,
 				     int64_t expires);
 int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn, void *ctx);
+
+/* ---- one page of the license list (ledger_report.c) ----------------------- */
+
+/* How many rows klic_ledger_list gives for f. */
+int klic_ledger_list_count(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t *n);
+/* Rows [offset, offset + limit) of those klic_ledger_list gives for f, in
+ * its order, for fn (a non-zero return stops and is returned); total: what
+ * klic_ledger_list_count said (a page in the far half is read from the
+ * end).  Nothing when offset >= total. */
+int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t total,
+			  uint64_t offset, unsigned limit, klic_license_row_fn fn, void *ctx);
+
+/* A long-lived reader (klic-admin serve): keep up to mib MiB of the
+ * ledger's pages in this connection's memory as they are read (SQLite's
+ * page cache; 2 MiB by default), so that a page of a large license list
+ * walks its index in memory instead of reading it again from the file. */
+int klic_ledger_read_cache(struct klic_ledger *l, unsigned mib);
 
 /* ---- opening a request (request_open.c) --------------------------------- */
 

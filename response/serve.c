@@ -16,9 +16,13 @@
 
 #include "klic_error.h"
 #include "klic_util.h"
+#include "response_int.h" /* klic_ledger_read_cache */
 #include "serve_int.h"
 
 #define SESSION_COOKIE "klic_session"
+/* the ledger pages the server keeps in memory (a 1,000,000-license list
+ * walks about 200 MiB of indexes; tests/bench/web.sh) */
+#define SERVE_LEDGER_CACHE_MIB 256
 
 int klic_serve_parse_listen(void *sockaddr_out, unsigned *socklen_out, const char *spec)
 {
@@ -353,6 +357,8 @@ int klic_serve_start(struct klic_serve **out, const struct klic_serve_opts *o)
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "serve");
 	s->admin = o->admin;
+	if ((r = klic_ledger_read_cache(s->admin->ledger, SERVE_LEDGER_CACHE_MIB)) != 0)
+		goto out;
 	s->log = o->log;
 	s->log_ctx = o->log_ctx;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||

@@ -1,8 +1,10 @@
 /* klic response/ — the web console's Offline licenses page (issue 17 item
  * 2): the license list of `klic-admin list`, read with the same ledger
- * function (klic_ledger_list, response/ledger.c) and the same filters,
- * checked the way the command line checks them; 50 rows a page; the whole
- * filtered list as CSV or JSON (the keys of `list --json`). */
+ * rows (klic_ledger_list, response/ledger.c) and the same filters,
+ * checked the way the command line checks them; 50 rows a page, read a
+ * page at a time with its count (klic_ledger_list_page and _count,
+ * response/ledger_report.c: the ledger reads one page, not every row);
+ * the whole filtered list as CSV or JSON (the keys of `list --json`). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "klic_error.h"
 #include "klic_keys.h"
 #include "klic_util.h"
+#include "response_int.h" /* klic_ledger_list_page, klic_ledger_list_count */
 #include "serve_int.h"
 
 #define PAGE_ROWS 50
@@ -111,19 +114,20 @@ static void put_query(struct serve_buf *b, const struct lic_query *q, unsigned l
 struct lic_out {
 	struct serve_buf *b;
 	int64_t now;
-	unsigned long n, from; /* rows seen; first row of the page (0-based) */
-	int fmt;               /* 0 page, 1 CSV, 2 JSON */
+	unsigned long n; /* rows written */
+	int fmt;         /* 0 page, 1 CSV, 2 JSON */
 };
 
 static int lic_row(void *vctx, const struct klic_license_row *row)
 {
 	struct lic_out *o = vctx;
 	char is[KLIC_TIME_LEN + 1], ex[KLIC_TIME_LEN + 1];
-	const char *state = row->expires > o->now ? "active" : "expired";
+	/* as klic-admin list says it: renewed or returned when it ended early */
+	const char *state = row->ended != 0 && row->ended <= o->now ? row->end_reason
+			    : row->expires > o->now                 ? "active"
+								    : "expired";
 
 	o->n++;
-	if (o->fmt == 0 && (o->n <= o->from || o->n > o->from + PAGE_ROWS))
-		return 0;
 	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
 	if (o->fmt == 0) {
@@ -189,7 +193,8 @@ static enum MHD_Result licenses_page(struct klic_serve *s, struct MHD_Connection
 				     struct lic_query *q)
 {
 	struct serve_buf b = SERVE_BUF_INIT;
-	struct lic_out o = {&b, q->f.now, 0, 0, 0};
+	struct lic_out o = {&b, q->f.now, 0, 0};
+	uint64_t total = 0;
 	unsigned long pages;
 	enum MHD_Result ret;
 	int r = 0;
@@ -203,22 +208,25 @@ static enum MHD_Result licenses_page(struct klic_serve *s, struct MHD_Connection
 		serve_buf_dispose(&b);
 		return ret;
 	}
-	o.from = (q->page - 1) * PAGE_ROWS;
 	serve_buf_puts(&b, "<table id=\"licenses\"><thead><tr><th>License ID</th><th>Product</th>"
 			   "<th>Machine</th><th>Member</th><th>Seat</th><th>Issued</th>"
 			   "<th>Expires</th><th>State</th></tr></thead><tbody>\n");
-	r = klic_ledger_list(s->admin->ledger, &q->f, lic_row, &o);
+	r = klic_ledger_list_count(s->admin->ledger, &q->f, &total);
+	if (r == 0)
+		r = klic_ledger_list_page(s->admin->ledger, &q->f, total,
+					  (uint64_t)(q->page - 1) * PAGE_ROWS, PAGE_ROWS, lic_row,
+					  &o);
 	serve_buf_puts(&b, "</tbody></table>\n");
 	if (r != 0) {
 		serve_buf_dispose(&b);
 		return serve_refuse(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "GET", "/licenses",
 				    klic_error_detail());
 	}
-	pages = o.n == 0 ? 1 : (o.n + PAGE_ROWS - 1) / PAGE_ROWS;
+	pages = total == 0 ? 1 : (unsigned long)((total + PAGE_ROWS - 1) / PAGE_ROWS);
 	serve_buf_printf(&b,
-			 "<p class=\"pager\"><span id=\"count\">%lu license%s</span>, page %lu of "
-			 "%lu",
-			 o.n, o.n == 1 ? "" : "s", q->page, pages);
+			 "<p class=\"pager\"><span id=\"count\">%llu license%s</span>, page %lu "
+			 "of %lu",
+			 (unsigned long long)total, total == 1 ? "" : "s", q->page, pages);
 	if (q->page > 1) {
 		serve_buf_puts(&b, " <a rel=\"prev\" href=\"/licenses");
 		put_query(&b, q, q->page - 1);
@@ -244,7 +252,7 @@ enum MHD_Result serve_licenses(struct klic_serve *s, struct MHD_Connection *c, i
 {
 	struct lic_query q;
 	struct serve_buf b = SERVE_BUF_INIT;
-	struct lic_out o = {&b, 0, 0, 0, fmt};
+	struct lic_out o = {&b, 0, 0, fmt};
 	struct MHD_Response *rs;
 	enum MHD_Result ret;
 	int r;

@@ -4,7 +4,11 @@
  * with its own key (klic_request_open, klic_verify_with_embedded_key) and
  * reads the key (klic_key_inspect), importing nothing; accepting is
  * `klic-admin member add --from-request` (klic_admin_member_add_request)
- * on the same file, and must find the fingerprint that was shown. */
+ * on the same file, and must find the fingerprint that was shown.
+ * Removing a member is two POSTs: the first shows its fingerprint and user
+ * ID and asks, changing nothing; the second is `klic-admin member remove
+ * --yes FPR` (klic_admin_member_remove: its row, the audit event
+ * 'member-remove', its key out of the members' keyring). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "klic_cli.h"
 #include "klic_error.h"
 #include "klic_keys.h"
+#include "klic_members.h"
 #include "klic_util.h"
 #include "response_int.h" /* klic_request_open: the request reader of issue and member add */
 #include "serve_int.h"
@@ -56,7 +62,13 @@ static int member_row(void *vctx, const char *fpr)
 	serve_buf_html(lc->b, fpr);
 	serve_buf_puts(lc->b, "</td><td>");
 	serve_buf_html(lc->b, uid);
-	serve_buf_puts(lc->b, "</td></tr>\n");
+	/* fpr: 40 upper-case hex digits from the ledger, nothing to escape */
+	serve_buf_printf(lc->b,
+			 "</td><td><form method=\"post\" action=\"/members/remove\" "
+			 "class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+			 "<input type=\"hidden\" name=\"member\" value=\"%s\"><button "
+			 "type=\"submit\" id=\"remove-%s\">Remove</button></form></td></tr>\n",
+			 lc->s->csrf, fpr, fpr);
 	lc->n++;
 	return 0;
 }
@@ -76,7 +88,7 @@ static enum MHD_Result members_page(struct klic_serve *s, struct MHD_Connection 
 		serve_buf_puts(&b, "</p>\n");
 	}
 	serve_buf_puts(&b, "<table id=\"members\"><thead><tr><th>Fingerprint</th><th>User ID</th>"
-			   "</tr></thead><tbody>\n");
+			   "<th></th></tr></thead><tbody>\n");
 	r = klic_ledger_members(s->admin->ledger, member_row, &lc);
 	serve_buf_printf(&b, "</tbody></table>\n<p id=\"count\">%zu member%s</p>\n", lc.n,
 			 lc.n == 1 ? "" : "s");
@@ -98,6 +110,13 @@ static enum MHD_Result members_page(struct klic_serve *s, struct MHD_Connection 
 	ret = serve_page(s, c, status, "Members", &b);
 	serve_buf_dispose(&b);
 	return ret;
+}
+
+/* The fingerprint in groups of four, as gpg shows it. */
+static void put_fpr(struct serve_buf *b, const char *fpr)
+{
+	for (size_t i = 0; i < KLIC_FPR_HEX_LEN; i += 4)
+		serve_buf_printf(b, "%s%.4s", i == 0 ? "" : i == 20 ? "&nbsp; " : " ", fpr + i);
 }
 
 /* Open the uploaded request, check its signature with its own key and read
@@ -189,8 +208,7 @@ static enum MHD_Result preview(struct klic_serve *s, struct MHD_Connection *c,
 	serve_buf_puts(&b, "</dd><dt>User ID</dt><dd id=\"uid\">");
 	serve_buf_html(&b, m->uid);
 	serve_buf_puts(&b, "</dd><dt>Fingerprint</dt><dd class=\"mono\" id=\"fpr\">");
-	for (size_t i = 0; i < KLIC_FPR_HEX_LEN; i += 4) /* in groups, as gpg shows it */
-		serve_buf_printf(&b, "%s%.4s", i == 0 ? "" : i == 20 ? "&nbsp; " : " ", m->fpr + i);
+	put_fpr(&b, m->fpr);
 	serve_buf_printf(&b,
 			 "</dd></dl>\n<p>Compare the fingerprint with the one the user reads "
 			 "from <code>klic doctor</code> or gpg before accepting.</p>\n<form "
@@ -229,6 +247,54 @@ static enum MHD_Result accept_key(struct klic_serve *s, struct MHD_Connection *c
 			    r == 0 ? "ok" : "refused", line);
 }
 
+/* POST /members/remove (member=FPR, as the command line takes it): the
+ * member's fingerprint and user ID and the question; nothing changes.
+ * POST /members/remove/confirm: member remove --yes FPR. */
+static enum MHD_Result remove_member(struct klic_serve *s, struct MHD_Connection *c,
+				     const struct serve_req *q, int confirmed)
+{
+	struct klic_member_info mi;
+	struct serve_buf b = SERVE_BUF_INIT;
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], line[1400];
+	enum MHD_Result ret;
+	int r;
+
+	if (klic_cli_upper(fpr, sizeof fpr, serve_field(q, "member")) == NULL ||
+	    klic_fpr_check(fpr) != 0)
+		return members_page(s, c, MHD_HTTP_BAD_REQUEST, "refused",
+				    "member must be a fingerprint (40 hex digits)");
+	if (confirmed)
+		r = klic_admin_member_remove(s->admin, uid, fpr, NULL, NULL);
+	else if ((r = klic_ledger_member_get(s->admin->ledger, &mi, fpr)) == 0)
+		r = klic_ledger_member_name(s->admin->ledger, uid, sizeof uid, fpr);
+	if (r != 0) {
+		snprintf(line, sizeof line, "klic-admin: %s: %s: %s", fpr, klic_strerror(r),
+			 klic_error_detail());
+		return members_page(s, c, MHD_HTTP_CONFLICT, "refused", line);
+	}
+	if (confirmed) {
+		snprintf(line, sizeof line,
+			 "removed %s %s (its licenses stay valid until they expire)", fpr, uid);
+		return members_page(s, c, MHD_HTTP_OK, "ok", line);
+	}
+	serve_buf_puts(&b, "<dl class=\"facts\"><dt>User ID</dt><dd id=\"uid\">");
+	serve_buf_html(&b, uid);
+	serve_buf_puts(&b, "</dd><dt>Fingerprint</dt><dd class=\"mono\" id=\"fpr\">");
+	put_fpr(&b, fpr);
+	serve_buf_printf(&b,
+			 "</dd></dl>\n<p>Its requests are denied from then on (not-member); the "
+			 "licenses it was issued stay valid until they expire.</p>\n<form "
+			 "method=\"post\" action=\"/members/remove/confirm\" id=\"remove\">"
+			 "<input type=\"hidden\" name=\"csrf\" value=\"%s\"><input "
+			 "type=\"hidden\" name=\"member\" value=\"%s\"><button type=\"submit\" "
+			 "id=\"remove-go\">Remove this member</button> <a href=\"/members\">Cancel"
+			 "</a></form>\n",
+			 s->csrf, fpr);
+	ret = serve_page(s, c, MHD_HTTP_OK, "Members: remove a member", &b);
+	serve_buf_dispose(&b);
+	return ret;
+}
+
 enum MHD_Result serve_members(struct klic_serve *s, struct MHD_Connection *c, const char *url,
 			      const struct serve_req *q)
 {
@@ -236,5 +302,9 @@ enum MHD_Result serve_members(struct klic_serve *s, struct MHD_Connection *c, co
 		return members_page(s, c, MHD_HTTP_OK, "ok", NULL);
 	if (strcmp(url, "/members/preview") == 0)
 		return preview(s, c, q);
+	if (strcmp(url, "/members/remove") == 0)
+		return remove_member(s, c, q, 0);
+	if (strcmp(url, "/members/remove/confirm") == 0)
+		return remove_member(s, c, q, 1);
 	return accept_key(s, c, q);
 }

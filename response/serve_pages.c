@@ -74,7 +74,8 @@ enum MHD_Result serve_post(struct klic_serve *s, struct MHD_Connection *c, const
 {
 	if (strcmp(url, "/issue/preview") == 0 || strcmp(url, "/issue/confirm") == 0)
 		return serve_issue_post(s, c, url, q);
-	if (strcmp(url, "/members/preview") == 0 || strcmp(url, "/members/accept") == 0)
+	if (strcmp(url, "/members/preview") == 0 || strcmp(url, "/members/accept") == 0 ||
+	    strcmp(url, "/members/remove") == 0 || strcmp(url, "/members/remove/confirm") == 0)
 		return serve_members(s, c, url, q);
 	if (strcmp(url, "/logout") == 0)
 		return logout(s, c);

@@ -267,5 +267,5 @@ admin issue dupa/same.kreq dupb/same.kreq -o out --yes >"$BOX/o" 2>"$BOX/e" || r
 # --- the ledger is sound ---------------------------------------------------------------------------
 [ "$(ledger 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 admin audit verify >/dev/null && pass "audit chain verifies" || fail "audit verify"
-ledger "PRAGMA user_version" | grep -qx 8 && pass "schema version 8" || fail "user_version"
+ledger "PRAGMA user_version" | grep -qx 9 && pass "schema version 9" || fail "user_version"
 t_done

@@ -6,7 +6,8 @@ Logs in through the printed URL, uploads a .kreq made by `klic request`
 previews, confirms and downloads the .kresp (browser.sh then installs it with
 `klic install`); a denial is shown with its reason; a hostile .kreq gets the
 command line's refusal line on the page; the license list is filtered; the
-Entitlements chart, a member accepted after seeing its key, the Audit.  One
+Entitlements chart, a member accepted after seeing its key and removed after
+seeing it again, the Audit.  One
 screenshot per page goes to SHOTS.  No page may log a console error (a CSP
 violation would be one).
 
@@ -200,14 +201,27 @@ try:
     check(text("#uid") == "Bob User <bob@test.invalid>" and len(text("#fpr").replace(" ", "")) == 40,
           "Members: bob's key shown before accepting: %r %r" % (text("#uid"), text("#fpr")))
     shot("11-member-preview")
+    bob = "".join(text("#fpr").split())
     drv.find_element(By.ID, "accept-go").click()
     wait_for("#done")
     check(text("#done").endswith("Bob User <bob@test.invalid>") and text("#count") == "2 members",
           "accepted: %r" % text("#done"))
     shot("12-members")
+    # remove bob: the question shows his fingerprint and user ID first
+    drv.find_element(By.ID, "remove-" + bob).click()
+    wait_for("#remove-go")
+    check(text("#uid") == "Bob User <bob@test.invalid>" and "".join(text("#fpr").split()) == bob,
+          "Members: remove asks first, showing %r %r" % (text("#uid"), text("#fpr")))
+    shot("13-member-remove")
+    drv.find_element(By.ID, "remove-go").click()
+    wait_for("#done")
+    check(text("#done").startswith("removed %s Bob User <bob@test.invalid>" % bob) and
+          text("#count") == "1 member" and not drv.find_elements(By.ID, "remove-" + bob),
+          "removed: %r, %r" % (text("#done"), text("#count")))
+    shot("14-member-removed")
     drv.find_element(By.LINK_TEXT, "Audit").click()
     check(text("#status") == "The ledger verifies.", "Audit: %r" % text("#verify"))
-    shot("13-audit")
+    shot("15-audit")
 finally:
     drv.quit()
     shutil.rmtree(profile, ignore_errors=True)

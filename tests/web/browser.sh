@@ -42,5 +42,5 @@ rc=0
 [ "$rc" -eq 0 ] && pass "klic install of the .kresp the browser downloaded: $(head -n1 out.txt)" ||
 	fail "klic install dl/ada.kresp: exit $rc $(cat err.txt)"
 n=$(ls "$SHOTS"/*.png 2>/dev/null | wc -l)
-[ "$n" -eq 13 ] && pass "13 screenshots kept in $SHOTS" || fail "$n screenshots in $SHOTS"
+[ "$n" -eq 15 ] && pass "15 screenshots kept in $SHOTS" || fail "$n screenshots in $SHOTS"
 t_done

@@ -14,7 +14,9 @@ command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): ski
 t_org_setup "$A" "Acme" 3
 
 # 123 licenses written straight into the ledger: 2 products, 3 machines,
-# 2 members, active and expired (the list reads them; nothing signs them)
+# 2 members, active and expired, some ended early (the list reads them;
+# nothing signs them).  Pages 1 and 2 are read from the list's start, page 3
+# from its end (response/ledger_report.c): both must give the list's rows.
 python3 - "$A/ledger.sqlite" <<'PY'
 import sqlite3, sys, time, hashlib
 db = sqlite3.connect(sys.argv[1])
@@ -41,6 +43,12 @@ for i in range(123):
     insert("licenses", dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1, machine_id=mid,
                             product=prod, issued=issued, expires=expires, entitlement_id=1,
                             member_fpr=fpr, file="%s_%s.lic" % (prod, mid)))
+    # some ended early (spec/ledger-7.sql): a day after issue (in the past),
+    # or 30 days after (for the recent ones: still ahead)
+    if i % 5 in (1, 3):
+        insert("license_ends", dict(license_id="%032x" % (i + 1),
+                                    ended=issued + 86400 * (1 if i % 5 == 1 else 30),
+                                    reason="renewed", by_digest=digest))
 db.commit()
 PY
 before=$(tree_sum "$A")

@@ -3,7 +3,9 @@
 # from a request after seeing its key (user ID, fingerprint); the preview
 # changes nothing; accepting prints and records what `klic-admin member add
 # --from-request` does for the same file; a hostile request gets the
-# command line's refusal line.
+# command line's refusal line.  Removing it: a question showing its
+# fingerprint and user ID (nothing changed), then what `klic-admin member
+# remove --yes` does and prints; CSRF and Origin are checked.
 # Usage: members.sh KLIC KLIC_ADMIN
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/weblib.sh"
@@ -73,4 +75,59 @@ gpgconf --homedir "$A/members" --kill all 2>/dev/null || true
 rc=0
 "$ADMIN" --state "$A" issue req/ada.kreq -o out --yes >/dev/null 2>err.txt || rc=$?
 [ "$rc" -eq 0 ] && pass "the accepted member's request is issued (klic-admin issue exit 0)" || fail "issue: $rc $(cat err.txt)"
+
+# --- remove the member: the question (fingerprint, user ID), then member remove --
+"$ADMIN" --state "$A2" member remove --yes "$FPR" >cli-rm.out 2>cli-rm.err
+"$ADMIN" --state "$A2" member remove --yes "$FPR" >/dev/null 2>cli-rm2.err || true
+serve_start
+req -c jar.txt "$URL"
+req -b jar.txt "$ORIGIN/members"
+CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*"' b.txt | head -n1 | cut -d'"' -f4)
+[ "$CODE" = 200 ] && grep -q "<input type=\"hidden\" name=\"member\" value=\"$FPR\"><button type=\"submit\" id=\"remove-$FPR\">Remove</button>" b.txt &&
+	pass "GET /members: a Remove button on the member's row" || fail "no Remove button: $CODE"
+before=$(members "$A"); keys_before=$(keys)
+grouped=$(echo "$FPR" | tr 'A-F' 'a-f' | sed 's/..../& /g')
+req -b jar.txt -H "Origin: $ORIGIN" --data-urlencode "csrf=$CSRF" --data-urlencode "member=$grouped" "$ORIGIN/members/remove"
+shown=$(grep -o '<dd class="mono" id="fpr">[^<]*' b.txt | sed 's/.*>//; s/&nbsp;//g; s/ //g')
+if [ "$CODE" = 200 ] && grep -q '<dd id="uid">Ada User &lt;ada@test.invalid&gt;</dd>' b.txt && [ "$shown" = "$FPR" ] &&
+	grep -q "name=\"member\" value=\"$FPR\"><button type=\"submit\" id=\"remove-go\">Remove this member</button>" b.txt; then
+	pass "remove (fingerprint typed in lower case, in groups): the question shows Ada User <ada@test.invalid> and $FPR"
+else
+	fail "remove question: $CODE shown '$shown'"
+fi
+[ "$(members "$A")" = "$before" ] && [ "$(keys)" = "$keys_before" ] && pass "the question changed nothing" ||
+	fail "the question changed the state"
+req -b jar.txt -H "Origin: $ORIGIN" -d "csrf=${CSRF//[0-9a-f]/0}" -d "member=$FPR" "$ORIGIN/members/remove/confirm"
+[ "$CODE" = 403 ] && [ "$(members "$A")" = "$before" ] && pass "remove with a wrong CSRF token: 403, nothing changed" ||
+	fail "remove wrong CSRF: $CODE"
+req -b jar.txt -H "Origin: http://evil.invalid" -d "csrf=$CSRF" -d "member=$FPR" "$ORIGIN/members/remove/confirm"
+[ "$CODE" = 403 ] && [ "$(members "$A")" = "$before" ] && pass "remove from a foreign Origin: 403, nothing changed" ||
+	fail "remove foreign Origin: $CODE"
+post -F "member=$FPR" "$ORIGIN/members/remove/confirm"
+line=$(grep -o '<p class="ok" id="done">[^<]*' b.txt | sed 's/.*>//' | unesc)
+[ "$CODE" = 200 ] && [ "$line" = "$(cat cli-rm.out)" ] && grep -q '<p id="count">0 members</p>' b.txt &&
+	! keys | grep -q "$FPR" &&
+	pass "confirmed: '$line', as 'klic-admin member remove --yes' prints; 0 members; its key out of the members' keyring" ||
+	fail "remove: $CODE '$line' want '$(cat cli-rm.out)'"
+# (A issued ada.kreq in between, A2 did not: the member events only)
+mevents() { sqlite3 "$1/ledger.sqlite" "SELECT fingerprint FROM members; SELECT event, detail FROM audit WHERE event LIKE 'member%' ORDER BY seq"; }
+[ "$(mevents "$A")" = "$(mevents "$A2")" ] && pass "the members and their audit events (member-add, member-remove with its detail) are those of the command line" ||
+	fail "rows differ: $(diff <(mevents "$A") <(mevents "$A2"))"
+after=$(members "$A")
+post -F "member=$FPR" "$ORIGIN/members/remove/confirm"
+line=$(grep -o '<p class="refused" id="error">[^<]*' b.txt | sed 's/.*>//' | unesc)
+[ "$CODE" = 409 ] && [ "$line" = "$(cat cli-rm2.err)" ] && [ "$(members "$A")" = "$after" ] &&
+	pass "removing it again: 409 with the command line's line '$line', nothing changed" ||
+	fail "remove twice: $CODE '$line' want '$(cat cli-rm2.err)'"
+post -F "member=ABC" "$ORIGIN/members/remove"
+[ "$CODE" = 400 ] && grep -q 'member must be a fingerprint (40 hex digits)' b.txt && pass "remove of a non-fingerprint: 400" ||
+	fail "remove ABC: $CODE"
+grep -q 'POST /members/remove/confirm.*403' "$BOX/srv.err" && pass "the refused remove POSTs left an audit line on stderr" ||
+	fail "no audit line: $(cat "$BOX/srv.err")"
+serve_stop TERM
+gpgconf --homedir "$A/members" --kill all 2>/dev/null || true
+"$KLIC" --home "$U" request --product KRE -o req/ada2.kreq >/dev/null
+"$ADMIN" --state "$A" issue req/ada2.kreq -o out2 --yes >issue2.txt 2>&1 || true
+grep -q '^DENY .*not-member' issue2.txt && pass "the removed member's next request is denied not-member" ||
+	fail "after remove: $(cat issue2.txt)"
 t_done
