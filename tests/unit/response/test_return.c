@@ -57,8 +57,8 @@ static void test_schema_8(void **state)
 	struct fx *f = *state;
 	int v = 0;
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
-	assert_int_equal(v, 8);
-	assert_int_equal(KLIC_LEDGER_VERSION, 8);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
+	assert_true(KLIC_LEDGER_VERSION >= 8); /* the returns table came with 8 */
 }
 
 static void test_insert_find(void **state)
