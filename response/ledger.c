@@ -624,8 +624,8 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		 "SELECT x.license_id, product, machine_id, member_fpr, request_digest, seat,"
 		 " issued, expires, entitlement_id, file, d.ended, d.reason FROM licenses x"
 		 " LEFT JOIN license_ends d ON d.license_id = x.license_id"
-		 " WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR machine_id = ?2)"
-		 " AND (?3 IS NULL OR member_fpr = ?3)"
+		 " WHERE (CAST(?1 AS TEXT) IS NULL OR product = ?1) AND (CAST(?2 AS TEXT) IS NULL OR machine_id = ?2)"
+		 " AND (CAST(?3 AS TEXT) IS NULL OR member_fpr = ?3)"
 		 " AND (?4 = 0 OR (?4 = 1) = (expires > ?5 AND (d.ended IS NULL OR d.ended > ?5)))"
 		 " ORDER BY issued, request_digest, seat")) != 0)
 		return r;

@@ -276,7 +276,7 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
 		 "e.created, " USED_AT_2 ", e.kent_id, e.valid_from, e.valid_until"
 		 " FROM entitlements e LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
+		 " WHERE CAST(?1 AS TEXT) IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
 		return r;
 	if (product != NULL)
 		klic_db_bind_text(st, 1, product, -1);
