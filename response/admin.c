@@ -362,6 +362,48 @@ out:
 	return r;
 }
 
+int klic_admin_ledger_migrate(const char *state, const char *to, int64_t *rows,
+			      int64_t *audit_rows, char *shown, size_t shownsz)
+{
+	struct klic_ledger *src = NULL, *dst = NULL;
+	char from[4096], from_shown[4200], fpr[KLIC_FPR_HEX_LEN + 1], home[4096];
+	int r;
+
+	*rows = 0;
+	*audit_rows = 0;
+	klic_ledger_display(shown, shownsz, to);
+	if ((r = klic_ledger_where(from, sizeof from, state)) != 0)
+		return r;
+	klic_ledger_display(from_shown, sizeof from_shown, from);
+	if (strcmp(from, to) == 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--to names the ledger itself");
+	if ((r = klic_ledger_open(&src, from, 0)) != 0) {
+		char d[512];
+		snprintf(d, sizeof d, "%s", klic_error_detail());
+		return klic_error_set(r, "%s: %s", from_shown, d);
+	}
+	if ((r = klic_ledger_meta_get(src, "issuer_fpr", fpr, sizeof fpr)) != 0)
+		goto out;
+	if ((r = klic_ledger_open(&dst, to, KLIC_LEDGER_CREATE)) != 0)
+		goto out;
+	if ((r = klic_ledger_copy(dst, src, rows, audit_rows)) != 0)
+		goto out;
+	if (klic_ledger_is_pg(dst)) {
+		/* this admin keeps its key (and GNUPGHOME) on the shared ledger */
+		if ((r = state_line_write(state, KLIC_ISSUER_FILE, fpr)) != 0)
+			goto out;
+		if (klic_ledger_meta_get(src, "gnupghome", home, sizeof home) == 0 &&
+		    (r = state_line_write(state, KLIC_GNUPGHOME_FILE, home)) != 0)
+			goto out;
+		klic_error_clear();
+	}
+	r = 0;
+out:
+	klic_ledger_free(dst);
+	klic_ledger_free(src);
+	return r;
+}
+
 int klic_admin_open(struct klic_admin **out, const char *state, const char *gnupghome,
 		    const char *passphrase_file)
 {

@@ -911,6 +911,100 @@ static void test_license_id(void **state)
  * unbound, the same SQL in use twice at once gets two statements, other
  * text at the same address another statement; results are those of fresh
  * statements. */
+/* ledger migrate: a SQLite ledger copied into the test's engine (a
+ * second SQLite file, or the PostgreSQL database) row for row; the chain
+ * verifies on the copy, the seats agree, a second copy is refused. */
+static int count_lic(void *ctx, const struct klic_license_row *row)
+{
+	(void)row;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_copy(void **state)
+{
+	struct fx *f = *state;
+	struct klic_ledger *src = NULL;
+	struct klic_entitlement *e1 = NULL, *e2 = NULL;
+	struct klic_list_filter lf;
+	char src_path[128], dg[65], lid[33], v[64];
+	int64_t id = 0, rows = 0, audit = 0, bad = 0;
+	size_t n1 = 0, n2 = 0;
+	int added = 0, c1 = 0, c2 = 0;
+
+	snprintf(src_path, sizeof src_path, "%s/src.sqlite", f->dir);
+	if (pg_url == NULL)
+		snprintf(f->path, sizeof f->path, "%s/copy.sqlite", f->dir);
+	assert_int_equal(klic_ledger_open(&src, src_path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_meta_set(src, "org", "Org"), 0);
+	assert_int_equal(
+	    ent_add(src, &id, "KRE", "node-locked", "yearly", 50, "2035-01-01", "PO", NOW), 0);
+	assert_int_equal(klic_ledger_member_add(src, &added, FPR_A, "Zoë", "z@x", NOW), 0);
+	assert_int_equal(klic_ledger_begin(src), 0);
+	assert_int_equal(klic_ledger_usage_refresh(src, "KRE", NOW), 0);
+	assert_int_equal(klic_ledger_commit(src), 0);
+	for (int k = 0; k < 30; k++) {
+		char sql[1024];
+		snprintf(dg, sizeof dg, "%064x", k);
+		snprintf(lid, sizeof lid, "%032x", k);
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
+			 "status, entitlement_id, created, response) VALUES ('%s', '%s', 'M', "
+			 "'KRE', 1, 'issued', %lld, '2030-01-01T00:00:00Z', x'00ff%02x');"
+			 "INSERT INTO licenses(license_id, request_digest, seat, machine_id, "
+			 "product, issued, expires, entitlement_id, member_fpr, file) VALUES ('%s',"
+			 " '%s', 1, 'M', 'KRE', %lld, %lld, %lld, '%s', 'KRE_M.lic');",
+			 dg, FPR_A, (long long)id, k, lid, dg, (long long)NOW,
+			 (long long)(NOW + (k + 1) * DAY), (long long)id, FPR_A);
+		assert_int_equal(klic_ledger_exec(src, sql), 0);
+		assert_int_equal(klic_ledger_audit_append(src, NOW + k, "issued", dg, "i"), 0);
+	}
+	assert_int_equal(klic_ledger_license_end(src, "00000000000000000000000000000003",
+						 NOW + DAY / 2, "returned", DIGEST_D),
+			 0);
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	if (klic_ledger_copy(f->l, src, &rows, &audit) != 0)
+		fail_msg("copy: %s", klic_error_detail());
+	assert_int_equal(audit, 32);
+	assert_true(rows > 60);
+	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), 0);
+	assert_int_equal(rows, 32);
+	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", v, sizeof v), 0);
+	assert_string_equal(v, "Org");
+	for (int64_t t = NOW; t < NOW + 40 * DAY; t += 5 * DAY) {
+		assert_int_equal(klic_ledger_entitlements(src, &e1, &n1, "KRE", t), 0);
+		assert_int_equal(klic_ledger_entitlements(f->l, &e2, &n2, "KRE", t), 0);
+		assert_int_equal(n1, 1);
+		assert_int_equal(n2, 1);
+		assert_int_equal(e1[0].used, e2[0].used);
+		assert_int_equal(e1[0].id, e2[0].id);
+		free(e1);
+		free(e2);
+	}
+	memset(&lf, 0, sizeof lf);
+	assert_int_equal(klic_ledger_list(src, &lf, count_lic, &c1), 0);
+	assert_int_equal(klic_ledger_list(f->l, &lf, count_lic, &c2), 0);
+	assert_int_equal(c1, 30);
+	assert_int_equal(c2, 30);
+	/* the stored responses, byte for byte */
+	{
+		struct klic_request_row row;
+		snprintf(dg, sizeof dg, "%064x", 7);
+		assert_int_equal(klic_ledger_request_get(f->l, &row, dg), 0);
+		assert_int_equal(row.response_len, 3);
+		assert_memory_equal(row.response, "\x00\xff\x07", 3);
+		free(row.response);
+	}
+	/* a new entitlement continues after the copied ids */
+	assert_int_equal(
+	    ent_add(f->l, &id, "KSE", "node-locked", "yearly", 5, "2035-01-01", "PO2", NOW), 0);
+	assert_int_equal(id, 2);
+	/* not into a ledger that holds rows */
+	assert_int_equal(klic_ledger_copy(f->l, src, &rows, &audit), KLIC_ERR_EXISTS);
+	klic_ledger_free(src);
+}
+
 static void test_stmt_cache(void **state)
 {
 	struct fx *f = *state;
@@ -999,6 +1093,7 @@ int main(void)
 		pg_url = env;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
