@@ -39,7 +39,6 @@ void klic_ledger_stmt_done(struct klic_ledger *l, struct klic_stmt *st);
  * the one ledger-wide writer (klic_db_begin_write), begin_read one
  * snapshot for a read command (klic_db_begin_read). */
 int klic_ledger_begin(struct klic_ledger *l);
-int klic_ledger_begin_read(struct klic_ledger *l);
 int klic_ledger_commit(struct klic_ledger *l);
 void klic_ledger_rollback(struct klic_ledger *l);
 /* Checkpoints of this connection's WAL are no longer made inside its
