@@ -21,6 +21,7 @@
 
 struct klic_ledger {
 	struct klic_db *db;
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1]; /* klic_ledger_set_issuer, "" unset */
 	struct {
 		const char *sql; /* the caller's text (its address is the key) */
 		struct klic_stmt *st;
@@ -95,6 +96,16 @@ int klic_ledger_err(struct klic_ledger *l, const char *what)
 	if (l == NULL || l->db == NULL)
 		return klic_error_set(KLIC_ERR_LEDGER, "%s: no database", what);
 	return klic_db_err(l->db, what);
+}
+
+void klic_ledger_set_issuer(struct klic_ledger *l, const char *fpr)
+{
+	snprintf(l->issuer_fpr, sizeof l->issuer_fpr, "%s", fpr != NULL ? fpr : "");
+}
+
+const char *klic_ledger_issuer(const struct klic_ledger *l)
+{
+	return l->issuer_fpr;
 }
 
 int64_t klic_ledger_changes(struct klic_ledger *l)
