@@ -334,6 +334,26 @@ static void test_pg_names(void **state)
 		assert_int_not_equal(klic_db_exec(db, "SELECT 1/0"), 0);
 		assert_int_not_equal(klic_db_commit(db), 0);
 		assert_int_equal(klic_db_in_transaction(db), 0);
+		/* the server ends the connection inside a writer: one line, no
+		 * commit, and nothing breaks on the way out */
+		{
+			struct klic_db *other = NULL;
+			char sql[96];
+			assert_int_equal(klic_db_prepare(db, &st, "SELECT pg_backend_pid()"), 0);
+			assert_int_equal(klic_db_step(st), KLIC_DB_ROW);
+			snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)",
+				 (long long)klic_db_col_int64(st, 0));
+			klic_db_finalize(st);
+			assert_int_equal(klic_db_begin_write(db), 0);
+			assert_int_equal(klic_db_open(&other, pg_url, 0), 0);
+			assert_int_equal(klic_db_exec(other, sql), 0);
+			klic_db_close(other);
+			assert_int_not_equal(klic_db_exec(db, "SELECT 1"), 0);
+			klic_db_err(db, "after");
+			assert_null(strchr(klic_error_detail(), '\n'));
+			assert_int_not_equal(klic_db_commit(db), 0);
+			klic_db_rollback(db);
+		}
 		klic_db_close(db);
 	}
 }
