@@ -16,6 +16,7 @@ struct global {
 	const char *state_opt;
 	const char *gnupghome;
 	const char *passphrase_file;
+	const char *ledger; /* --ledger (also in $KLIC_LEDGER) */
 	char state[4096];
 };
 
@@ -54,5 +55,10 @@ extern const char ent_help[], vendor_help[];
 #define N_USAGE_CMDS 1
 extern const struct klic_cmd usage_cmds[N_USAGE_CMDS];
 extern const char usage_help[];
+
+/* The ledger sub-verbs (cmd_ledger.c): ledger migrate. */
+#define N_LEDGER_CMDS 1
+extern const struct klic_cmd ledger_cmds[N_LEDGER_CMDS];
+extern const char ledger_help[];
 
 #endif

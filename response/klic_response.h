@@ -23,9 +23,31 @@ extern "C" {
 #define KLIC_GNUPG_DIR "gnupg"
 #define KLIC_MEMBERS_DIR "members"    /* public keys of the members (verification only) */
 #define KLIC_VENDOR_FILE "vendor.asc" /* the pinned vendor's public key */
+/* A shared (PostgreSQL) ledger: this admin's issuer key fingerprint and
+ * GNUPGHOME (the ledger's meta holds those of the admin who made it). */
+#define KLIC_ISSUER_FILE "issuer_fpr"
+#define KLIC_GNUPGHOME_FILE "gnupghome"
+/* The ledger to use instead of <state>/ledger.sqlite (klic-admin --ledger):
+ * a postgresql:// or postgres:// URL, or a SQLite path. */
+#define KLIC_LEDGER_ENV "KLIC_LEDGER"
 
 /* ---- ledger ------------------------------------------------------------- */
 struct klic_ledger;
+
+/* Where the ledger of state is: $KLIC_LEDGER when set and not empty, else
+ * <state>/ledger.sqlite. */
+int klic_ledger_where(char *out, size_t outsz, const char *state);
+/* The ledger at where as it may be shown: a SQLite path as it is, a
+ * PostgreSQL URL as "ledger postgresql://user@host:port/db" (never its
+ * password). */
+void klic_ledger_display(char *out, size_t outsz, const char *where);
+/* Copy every row of from into the empty ledger to (ledger migrate, spec/
+ * LEDGER.md), in one transaction of to: the audit chain and the seat
+ * counters are verified on from (one snapshot) and on to before its
+ * commit.  KLIC_ERR_EXISTS when to holds any row.  *rows: rows copied;
+ * *audit_rows: the chain's length. */
+int klic_ledger_copy(struct klic_ledger *to, struct klic_ledger *from, int64_t *rows,
+		     int64_t *audit_rows);
 
 #define KLIC_LEDGER_CREATE 0x1 /* create the file and apply every migration */
 
@@ -57,6 +79,10 @@ int klic_ledger_renew_window_set(struct klic_ledger *l, int *changed, unsigned d
 
 /* Run one statement list (tests and init); no result rows. */
 int klic_ledger_exec(struct klic_ledger *l, const char *sql);
+/* A read command's one snapshot (PostgreSQL REPEATABLE READ READ ONLY,
+ * SQLite BEGIN DEFERRED), ended by klic_ledger_read_end. */
+int klic_ledger_begin_read(struct klic_ledger *l);
+void klic_ledger_read_end(struct klic_ledger *l);
 
 /* ---- entitlements ------------------------------------------------------- */
 struct klic_entitlement {
@@ -205,7 +231,8 @@ int klic_request_semantics(struct klic_decision *out, const struct klic_request 
 /* ---- the admin state ------------------------------------------------------ */
 struct klic_admin {
 	char state[4096];
-	char ledger_path[4096];
+	char ledger_path[4096];  /* the ledger as shown (klic_ledger_display) */
+	char ledger_where[4096]; /* the ledger as opened (path or URL) */
 	char gnupghome[4096];
 	char org[KLIC_MAX_TEXT_LEN + 1];
 	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];
@@ -243,6 +270,14 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 int klic_admin_open(struct klic_admin **out, const char *state, const char *gnupghome,
 		    const char *passphrase_file);
 void klic_admin_free(struct klic_admin *a);
+
+/* klic-admin ledger migrate --to: copy the ledger of state (klic_ledger_where)
+ * into the empty ledger at to (klic_ledger_copy; its schema is made when the
+ * database is empty) and, for a PostgreSQL target, record this admin's issuer
+ * key and GNUPGHOME in the state folder.  *shown the target as it may be
+ * shown. */
+int klic_admin_ledger_migrate(const char *state, const char *to, int64_t *rows,
+			      int64_t *audit_rows, char *shown, size_t shownsz);
 
 /* Armored issuer public key.  *out owned by the caller. */
 int klic_admin_export_key(struct klic_admin *a, uint8_t **out, size_t *outlen);

@@ -8,79 +8,73 @@
 
 #include "response_int.h"
 
-static int prep(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
-{
-	if (sqlite3_prepare_v2(klic_ledger_db(l), sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return klic_ledger_err(l, "report");
-	}
-	return 0;
-}
-
 int klic_ledger_report_counts(struct klic_ledger *l, int64_t now, klic_report_count_fn fn,
 			      void *ctx)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int rc, ret;
 
-	if ((ret = prep(l, &st,
+	if ((ret = klic_ledger_stmt(l, &st,
 			"SELECT entitlement_id,"
-			" sum(expires > ?1 AND expires <= ?1 + 7 * 86400 AND d.ended IS NULL),"
-			" sum(expires > ?1 AND expires <= ?1 + 30 * 86400 AND d.ended IS NULL),"
+			" sum(CASE WHEN expires > ?1 AND expires <= ?1 + 7 * 86400"
+			" AND d.ended IS NULL THEN 1 ELSE 0 END),"
+			" sum(CASE WHEN expires > ?1 AND expires <= ?1 + 30 * 86400"
+			" AND d.ended IS NULL THEN 1 ELSE 0 END),"
 			" count(*) FROM licenses x"
 			" LEFT JOIN license_ends d ON d.license_id = x.license_id"
 			" GROUP BY entitlement_id")) != 0)
 		return ret;
-	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-			      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3))) != 0)
+	klic_db_bind_int64(st, 1, now);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
+		if ((ret = fn(ctx, klic_db_col_int64(st, 0), klic_db_col_int64(st, 1),
+			      klic_db_col_int64(st, 2), klic_db_col_int64(st, 3))) != 0)
 			goto out;
 	}
-	ret = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "report counts");
+	ret = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "report counts");
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return ret;
 }
 
 int klic_ledger_license_span(struct klic_ledger *l, int *any, int64_t *first_issued,
 			     int64_t *last_expires)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int ret;
 
 	*any = 0;
-	if ((ret = prep(l, &st, "SELECT min(issued), max(expires) FROM licenses")) != 0)
+	if ((ret = klic_ledger_stmt(l, &st, "SELECT min(issued), max(expires) FROM licenses")) != 0)
 		return ret;
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (klic_db_step(st) != KLIC_DB_ROW) {
 		ret = klic_ledger_err(l, "report range");
-	} else if (sqlite3_column_type(st, 0) != SQLITE_NULL) { /* NULL: no license yet */
+	} else if (!klic_db_col_is_null(st, 0)) { /* NULL: no license yet */
 		*any = 1;
-		*first_issued = sqlite3_column_int64(st, 0);
-		*last_expires = sqlite3_column_int64(st, 1);
+		*first_issued = klic_db_col_int64(st, 0);
+		*last_expires = klic_db_col_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return ret;
 }
 
 int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int rc, ret;
 
-	if ((ret = prep(l, &st,
-			"SELECT entitlement_id, issued,"
-			" min(expires, coalesce(d.ended, expires)) FROM licenses x"
+	if ((ret = klic_ledger_stmt(l, &st, "SELECT entitlement_id, issued,"
+			" CASE WHEN d.ended IS NOT NULL AND d.ended < expires"
+			" THEN d.ended ELSE expires END"
+			" FROM licenses x"
 			" LEFT JOIN license_ends d ON d.license_id = x.license_id")) != 0)
 		return ret;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ret = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-			      sqlite3_column_int64(st, 2))) != 0)
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
+		if ((ret = fn(ctx, klic_db_col_int64(st, 0), klic_db_col_int64(st, 1),
+			      klic_db_col_int64(st, 2))) != 0)
 			goto out;
 	}
-	ret = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "report series");
+	ret = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "report series");
 out:
-	sqlite3_finalize(st);
+	klic_ledger_stmt_done(l, st);
 	return ret;
 }
 
@@ -96,10 +90,10 @@ out:
 
 #define LIST_ORDER_ASC "issued, request_digest, seat"
 #define LIST_ORDER_DESC "issued DESC, request_digest DESC, seat DESC"
-/* not ended at or before now: the license's seat is still held */
+/* not ended at or before now (parameter %d): the license's seat is still held */
 #define LIST_ENDED                                                                                 \
 	"EXISTS (SELECT 1 FROM license_ends d WHERE d.license_id = x.license_id"                   \
-	" AND d.ended <= ?5)"
+	" AND d.ended <= ?%d)"
 
 /* The active licenses: up to this many are found by their expiry
  * (licenses_expiry) and sorted, which costs less than walking the list's
@@ -110,28 +104,38 @@ out:
 #define LIST_ORDER_ASC_SORT "+issued, request_digest, seat"
 #define LIST_ORDER_DESC_SORT "+issued DESC, request_digest DESC, seat DESC"
 
-/* The WHERE clause of f's filters ("" when none) into w (wsz bytes).
- * walk: the active licenses are to be walked in the list's order, not
- * found by their expiry. */
-static int list_where(char *w, size_t wsz, const struct klic_list_filter *f, int walk)
+/* The WHERE clause of f's filters ("" when none) into w (wsz bytes), its
+ * parameters numbered from 1 in the order list_bind() binds them (every
+ * number in use: PostgreSQL cannot type a parameter no text names);
+ * *next: the first number after them.  walk: the active licenses are to be
+ * walked in the list's order, not found by their expiry. */
+static int list_where(char *w, size_t wsz, const struct klic_list_filter *f, int walk, int *next)
 {
 	size_t n = 0;
-	int k;
-	const char *parts[4] = {
-	    f->product != NULL ? "product = ?1" : NULL,
-	    f->machine_id != NULL ? "machine_id = ?2" : NULL,
-	    f->member_fpr != NULL ? "member_fpr = ?3" : NULL,
-	    f->active > 0
-		? (walk ? "+expires > ?5 AND NOT " LIST_ENDED : "expires > ?5 AND NOT " LIST_ENDED)
-	    : f->active < 0 ? "(expires <= ?5 OR " LIST_ENDED ")"
-			    : NULL,
-	};
+	int k, p = 1;
+	char part[4][160];
+	int used[4] = {f->product != NULL, f->machine_id != NULL, f->member_fpr != NULL,
+		       f->active != 0};
 
+	if (used[0])
+		(void)snprintf(part[0], sizeof part[0], "product = ?%d", p++);
+	if (used[1])
+		(void)snprintf(part[1], sizeof part[1], "machine_id = ?%d", p++);
+	if (used[2])
+		(void)snprintf(part[2], sizeof part[2], "member_fpr = ?%d", p++);
+	if (f->active > 0)
+		(void)snprintf(part[3], sizeof part[3], "%sexpires > ?%d AND NOT " LIST_ENDED,
+			       walk ? "+" : "", p, p);
+	else if (f->active < 0)
+		(void)snprintf(part[3], sizeof part[3], "(expires <= ?%d OR " LIST_ENDED ")", p, p);
+	if (used[3])
+		p++;
+	*next = p;
 	w[0] = '\0';
 	for (int i = 0; i < 4; i++) {
-		if (parts[i] == NULL)
+		if (!used[i])
 			continue;
-		k = snprintf(w + n, wsz - n, "%s%s", n == 0 ? " WHERE " : " AND ", parts[i]);
+		k = snprintf(w + n, wsz - n, "%s%s", n == 0 ? " WHERE " : " AND ", part[i]);
 		if (k < 0 || (size_t)k >= wsz - n)
 			return klic_error_set(KLIC_ERR_INTERNAL, "list: filter too long");
 		n += (size_t)k;
@@ -139,26 +143,28 @@ static int list_where(char *w, size_t wsz, const struct klic_list_filter *f, int
 	return 0;
 }
 
-static void list_bind(sqlite3_stmt *st, const struct klic_list_filter *f)
+static void list_bind(struct klic_stmt *st, const struct klic_list_filter *f)
 {
+	int p = 1;
+
 	if (f->product != NULL)
-		sqlite3_bind_text(st, 1, f->product, -1, SQLITE_STATIC);
+		klic_db_bind_text(st, p++, f->product, -1);
 	if (f->machine_id != NULL)
-		sqlite3_bind_text(st, 2, f->machine_id, -1, SQLITE_STATIC);
+		klic_db_bind_text(st, p++, f->machine_id, -1);
 	if (f->member_fpr != NULL)
-		sqlite3_bind_text(st, 3, f->member_fpr, -1, SQLITE_STATIC);
+		klic_db_bind_text(st, p++, f->member_fpr, -1);
 	if (f->active != 0)
-		sqlite3_bind_int64(st, 5, f->now);
+		klic_db_bind_int64(st, p, f->now);
 }
 
 static int list_count1(struct klic_ledger *l, const struct klic_list_filter *f, uint64_t *n)
 {
 	char where[512], sql[640];
-	sqlite3_stmt *st = NULL;
-	int r, rc;
+	struct klic_stmt *st = NULL;
+	int r, rc, next;
 
 	*n = 0;
-	if ((r = list_where(where, sizeof where, f, 0)) != 0)
+	if ((r = list_where(where, sizeof where, f, 0, &next)) != 0)
 		return r;
 	if (snprintf(sql, sizeof sql, "SELECT count(*) FROM licenses x%s", where) >=
 	    (int)sizeof sql)
@@ -166,8 +172,8 @@ static int list_count1(struct klic_ledger *l, const struct klic_list_filter *f, 
 	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
 		return r;
 	list_bind(st, f);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= 0) {
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	if ((rc = klic_db_step(st)) == KLIC_DB_ROW && klic_db_col_int64(st, 0) >= 0) {
+		*n = (uint64_t)klic_db_col_int64(st, 0);
 		r = 0;
 	} else {
 		r = klic_ledger_err(l, "list count");
@@ -201,10 +207,10 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 			  uint64_t offset, unsigned limit, klic_license_row_fn fn, void *ctx)
 {
 	char where[512], sql[1536];
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	struct klic_license_row row;
 	uint64_t skip = offset;
-	int r, rc, back = 0, sort = f->active > 0 && total <= LIST_SORT_MAX;
+	int r, rc, next, back = 0, sort = f->active > 0 && total <= LIST_SORT_MAX;
 
 	if (offset >= total || limit == 0)
 		return 0;
@@ -216,42 +222,43 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	}
 	if (skip > INT64_MAX)
 		return klic_error_set(KLIC_ERR_INTERNAL, "list: offset out of range");
-	if ((r = list_where(where, sizeof where, f, !sort)) != 0)
+	if ((r = list_where(where, sizeof where, f, !sort, &next)) != 0)
 		return r;
 	if (snprintf(sql, sizeof sql,
 		     "SELECT x.license_id, x.product, x.machine_id, x.member_fpr,"
 		     " x.request_digest, x.seat, x.issued, x.expires, x.entitlement_id, x.file,"
 		     " d.ended, d.reason FROM (SELECT license_id FROM licenses x%s ORDER BY %s"
-		     " LIMIT ?6 OFFSET ?7) p JOIN licenses x ON x.license_id = p.license_id"
+		     " LIMIT ?%d OFFSET ?%d) p JOIN licenses x ON x.license_id = p.license_id"
 		     " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		     " ORDER BY x.issued, x.request_digest, x.seat",
 		     where,
 		     sort ? (back ? LIST_ORDER_DESC_SORT : LIST_ORDER_ASC_SORT)
-			  : (back ? LIST_ORDER_DESC : LIST_ORDER_ASC)) >= (int)sizeof sql)
+			  : (back ? LIST_ORDER_DESC : LIST_ORDER_ASC),
+		     next, next + 1) >= (int)sizeof sql)
 		return klic_error_set(KLIC_ERR_INTERNAL, "list: page too long");
 	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
 		return r;
 	list_bind(st, f);
-	sqlite3_bind_int(st, 6, (int)limit);
-	sqlite3_bind_int64(st, 7, (int64_t)skip);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	klic_db_bind_int64(st, next, (int64_t)limit);
+	klic_db_bind_int64(st, next + 1, (int64_t)skip);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		memset(&row, 0, sizeof row);
 		klic_ledger_col_copy(row.license_id, sizeof row.license_id, st, 0);
 		klic_ledger_col_copy(row.product, sizeof row.product, st, 1);
 		klic_ledger_col_copy(row.machine_id, sizeof row.machine_id, st, 2);
 		klic_ledger_col_copy(row.member_fpr, sizeof row.member_fpr, st, 3);
 		klic_ledger_col_copy(row.request_digest, sizeof row.request_digest, st, 4);
-		row.seat = (unsigned)sqlite3_column_int(st, 5);
-		row.issued = sqlite3_column_int64(st, 6);
-		row.expires = sqlite3_column_int64(st, 7);
-		row.entitlement_id = sqlite3_column_int64(st, 8);
+		row.seat = (unsigned)klic_db_col_int64(st, 5);
+		row.issued = klic_db_col_int64(st, 6);
+		row.expires = klic_db_col_int64(st, 7);
+		row.entitlement_id = klic_db_col_int64(st, 8);
 		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
-		row.ended = sqlite3_column_int64(st, 10);
+		row.ended = klic_db_col_int64(st, 10);
 		klic_ledger_col_copy(row.end_reason, sizeof row.end_reason, st, 11);
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "list page");
+	r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "list page");
 out:
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -260,16 +267,19 @@ out:
 int klic_ledger_read_cache(struct klic_ledger *l, unsigned mib)
 {
 	char sql[64];
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	/* SQLite's page cache of this connection (the engine's own setting,
-	 * no query): pages are kept in memory as they are read, up to mib */
+	 * no query): pages are kept in memory as they are read, up to mib.
+	 * PostgreSQL's cache is the server's (shared_buffers): nothing to do. */
+	if (klic_ledger_is_pg(l))
+		return 0;
 	snprintf(sql, sizeof sql, "PRAGMA cache_size = -%u", mib * 1024u);
 	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
 		return r;
-	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : klic_ledger_err(l, "cache size");
+	rc = klic_db_step(st);
+	r = rc == KLIC_DB_DONE || rc == KLIC_DB_ROW ? 0 : klic_ledger_err(l, "cache size");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }

@@ -8,21 +8,21 @@
 
 int klic_ledger_return_find(struct klic_ledger *l, int *found, int64_t *at, const char *digest)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	*found = 0;
 	*at = 0;
 	if (klic_ledger_stmt(l, &st, "SELECT at FROM returns WHERE digest = ?1") != 0)
 		return klic_ledger_err(l, "returns");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	klic_db_bind_text(st, 1, digest, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
 		*found = 1;
-		*at = sqlite3_column_int64(st, 0);
+		*at = klic_db_col_int64(st, 0);
 		r = 0;
 	} else {
-		r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "returns");
+		r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "returns");
 	}
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -31,7 +31,7 @@ int klic_ledger_return_find(struct klic_ledger *l, int *found, int64_t *at, cons
 int klic_ledger_return_insert(struct klic_ledger *l, const char *digest, const uint8_t *receipt,
 			      size_t len, int64_t at)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	if (len > (size_t)KLIC_MAX_LIC_BYTES)
@@ -39,10 +39,10 @@ int klic_ledger_return_insert(struct klic_ledger *l, const char *digest, const u
 	if (klic_ledger_stmt(l, &st,
 			     "INSERT INTO returns(digest, receipt, at) VALUES (?1, ?2, ?3)") != 0)
 		return klic_ledger_err(l, "returns");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, receipt, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, at);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "returns insert");
+	klic_db_bind_text(st, 1, digest, -1);
+	klic_db_bind_blob(st, 2, receipt, (int)len);
+	klic_db_bind_int64(st, 3, at);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "returns insert");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }

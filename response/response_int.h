@@ -2,9 +2,8 @@
 #ifndef KLIC_RESPONSE_INT_H
 #define KLIC_RESPONSE_INT_H
 
-#include <sqlite3.h>
-
 #include "klic_response.h"
+#include "ledger_db.h"
 
 /* spec/ledger.sql and spec/ledger-N.sql, generated at build time. */
 extern const char klic_ledger_sql[];
@@ -16,19 +15,44 @@ extern const char klic_ledger6_sql[];
 extern const char klic_ledger7_sql[];
 extern const char klic_ledger8_sql[];
 extern const char klic_ledger9_sql[]; /* indexes of the license list */
+/* spec/ledger-pg.sql: the PostgreSQL schema at its base version (7), and
+ * the PostgreSQL side of the migrations after it. */
+extern const char klic_ledger_pg_sql[];
+extern const char klic_ledger_pg8_sql[];
+extern const char klic_ledger_pg9_sql[];
 
 
-sqlite3 *klic_ledger_db(struct klic_ledger *l);
-/* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
+/* The ledger's database connection (ledger_db.h). */
+struct klic_db *klic_ledger_db(struct klic_ledger *l);
+/* The ledger as it may be shown (a path, or a URL without password). */
+const char *klic_ledger_name(const struct klic_ledger *l);
+/* 1 when the ledger is PostgreSQL. */
+int klic_ledger_is_pg(const struct klic_ledger *l);
+/* Record the engine's last failure as KLIC_ERR_LEDGER (KLIC_ERR_IO for
+ * SQLite's disk errors) with what + the engine's message. */
 int klic_ledger_err(struct klic_ledger *l, const char *what);
+/* Rows changed by the last INSERT/UPDATE/DELETE. */
+int64_t klic_ledger_changes(struct klic_ledger *l);
+/* This admin's issuer key, for klic_ledger_keep_mine (copied). */
+void klic_ledger_set_issuer(struct klic_ledger *l, const char *fpr);
+const char *klic_ledger_issuer(const struct klic_ledger *l);
+/* A shared (PostgreSQL) ledger holds the entitlements every admin
+ * imported: one whose .kent does not name this admin's issuer key in
+ * org_keys backs no license of this admin (the runtime's chain check, spec
+ * 3.4, refuses it), so it is taken out of ents[0..*n) (order kept).  A
+ * SQLite ledger, or one without an issuer set, is left as it is (import
+ * checks that each .kent names its admin's key). */
+int klic_ledger_keep_mine(struct klic_ledger *l, struct klic_entitlement *ents, size_t *n);
 /* A prepared statement for sql from the connection's cache (keyed by the
  * address of sql, checked against its text), to be given back with
  * klic_ledger_stmt_done(), which resets it and clears its bindings (or
  * finalizes one the cache had no room for).  The same sql in use twice at
  * once is prepared afresh. */
-int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql);
-void klic_ledger_stmt_done(struct klic_ledger *l, sqlite3_stmt *st);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+int klic_ledger_stmt(struct klic_ledger *l, struct klic_stmt **st, const char *sql);
+void klic_ledger_stmt_done(struct klic_ledger *l, struct klic_stmt *st);
+/* The writer / COMMIT / ROLLBACK (rollback never fails loudly): begin is
+ * the one ledger-wide writer (klic_db_begin_write), begin_read one
+ * snapshot for a read command (klic_db_begin_read). */
 int klic_ledger_begin(struct klic_ledger *l);
 int klic_ledger_commit(struct klic_ledger *l);
 void klic_ledger_rollback(struct klic_ledger *l);
@@ -43,9 +67,9 @@ void klic_ledger_checkpoint(struct klic_ledger *l);
 
 /* A text column of the current row ("" for NULL), valid until the next
  * step or reset. */
-const char *klic_ledger_col_text(sqlite3_stmt *st, int i);
+const char *klic_ledger_col_text(struct klic_stmt *st, int i);
 /* The same, copied into dst (truncated to dstsz - 1 bytes). */
-void klic_ledger_col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i);
+void klic_ledger_col_copy(char *dst, size_t dstsz, struct klic_stmt *st, int i);
 
 /* ---- the rows `issue` reads and writes (ledger_issue.c) ------------------- */
 
