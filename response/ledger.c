@@ -20,90 +20,80 @@
 #define LEDGER_STMT_CACHE 32
 
 struct klic_ledger {
-	sqlite3 *db;
-	int wal_frames; /* frames in the WAL after this connection's last commit */
+	struct klic_db *db;
 	struct {
 		const char *sql; /* the caller's text (its address is the key) */
-		sqlite3_stmt *st;
+		struct klic_stmt *st;
 		int busy;
 	} cache[LEDGER_STMT_CACHE];
 	unsigned ncache;
 };
 
-/* SQLite's own autocheckpoint threshold (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT). */
-#define WAL_CHECKPOINT_FRAMES 1000
-
-/* Migration k brings user_version from k-1 to k.  Append, never edit. */
+/* Migration k brings the schema version from k-1 to k.  Append, never
+ * edit.  SQLite runs every step from the ledger's version; PostgreSQL
+ * starts at spec/ledger-pg.sql (the schema at version PG_BASE) and runs
+ * the pg steps after it (spec/LEDGER.md). */
 static const struct {
 	int version;
 	const char *sql;
+	const char *pg_sql; /* NULL: below PG_BASE (in spec/ledger-pg.sql) */
 } migrations[] = {
-    {1, klic_ledger_sql},  {2, klic_ledger2_sql}, {3, klic_ledger3_sql},
-    {4, klic_ledger4_sql}, {5, klic_ledger5_sql}, {6, klic_ledger6_sql},
-    {7, klic_ledger7_sql},
+    {1, klic_ledger_sql, NULL},  {2, klic_ledger2_sql, NULL}, {3, klic_ledger3_sql, NULL},
+    {4, klic_ledger4_sql, NULL}, {5, klic_ledger5_sql, NULL}, {6, klic_ledger6_sql, NULL},
+    {7, klic_ledger7_sql, NULL},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+/* The schema version spec/ledger-pg.sql creates. */
+#define PG_BASE 7
 
 static const char zero_hash[KLIC_SHA256_HEX_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-sqlite3 *klic_ledger_db(struct klic_ledger *l)
+struct klic_db *klic_ledger_db(struct klic_ledger *l)
 {
 	return l->db;
 }
 
-/* Our code for a SQLite result: the disk (full, I/O error, cannot open a
- * file) is KLIC_ERR_IO (exit 3); anything else is the ledger's. */
-static int ledger_code(int ec)
+const char *klic_ledger_name(const struct klic_ledger *l)
 {
-	switch (ec & 0xff) {
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-		return KLIC_ERR_IO;
-	default:
-		return KLIC_ERR_LEDGER;
-	}
+	return klic_db_name(l->db);
+}
+
+int klic_ledger_is_pg(const struct klic_ledger *l)
+{
+	return klic_db_engine(l->db) == KLIC_DB_PG;
 }
 
 int klic_ledger_err(struct klic_ledger *l, const char *what)
 {
-	int ec = l != NULL && l->db != NULL ? sqlite3_extended_errcode(l->db) : 0;
-	const char *msg = l != NULL && l->db != NULL ? sqlite3_errmsg(l->db) : "no database";
+	if (l == NULL || l->db == NULL)
+		return klic_error_set(KLIC_ERR_LEDGER, "%s: no database", what);
+	return klic_db_err(l->db, what);
+}
 
-	if ((ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED)
-		return klic_error_set(KLIC_ERR_LEDGER,
-				      "%s: ledger is busy (another klic-admin?): %s", what, msg);
-	return klic_error_set(ledger_code(ec), "%s: %s", what, msg);
+int64_t klic_ledger_changes(struct klic_ledger *l)
+{
+	return klic_db_changes(l->db);
 }
 
 int klic_ledger_exec(struct klic_ledger *l, const char *sql)
 {
-	char *msg = NULL;
-	int rc = sqlite3_exec(l->db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK) {
-		int r = klic_error_set(ledger_code(sqlite3_extended_errcode(l->db)), "%s",
-				       msg != NULL ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
-		return r;
-	}
-	return 0;
+	return klic_db_exec(l->db, sql) == 0 ? 0 : klic_db_err(l->db, NULL);
 }
 
-int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
+int klic_ledger_stmt(struct klic_ledger *l, struct klic_stmt **st, const char *sql)
 {
 	unsigned i;
 
 	for (i = 0; i < l->ncache; i++) {
 		if (l->cache[i].sql == sql && !l->cache[i].busy &&
-		    strcmp(sqlite3_sql(l->cache[i].st), sql) == 0) {
+		    strcmp(klic_db_sql(l->cache[i].st), sql) == 0) {
 			l->cache[i].busy = 1;
 			*st = l->cache[i].st;
 			return 0;
 		}
 	}
-	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+	if (klic_db_prepare(l->db, st, sql) != 0) {
 		*st = NULL;
 		return klic_ledger_err(l, "prepare");
 	}
@@ -115,7 +105,7 @@ int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
 			;
 		if (i == LEDGER_STMT_CACHE)
 			return 0; /* all in use: this one is finalized when done */
-		sqlite3_finalize(l->cache[i].st);
+		klic_db_finalize(l->cache[i].st);
 	} else {
 		l->ncache++;
 	}
@@ -125,44 +115,34 @@ int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql)
 	return 0;
 }
 
-void klic_ledger_stmt_done(struct klic_ledger *l, sqlite3_stmt *st)
+void klic_ledger_stmt_done(struct klic_ledger *l, struct klic_stmt *st)
 {
 	if (st == NULL)
 		return;
 	for (unsigned i = 0; i < l->ncache; i++) {
 		if (l->cache[i].st == st) {
 			/* no lock, no binding kept past the caller's buffers */
-			(void)sqlite3_reset(st);
-			(void)sqlite3_clear_bindings(st);
+			klic_db_reset(st);
 			l->cache[i].busy = 0;
 			return;
 		}
 	}
-	sqlite3_finalize(st); /* one the cache had no room for */
-}
-
-/* Run a cached statement that returns no rows: 0, or the error named
- * what (read before the statement is reset). */
-static int step_once(struct klic_ledger *l, const char *sql, const char *what)
-{
-	sqlite3_stmt *st;
-	int r;
-
-	if ((r = klic_ledger_stmt(l, &st, sql)) != 0)
-		return r;
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, what);
-	klic_ledger_stmt_done(l, st);
-	return r;
+	klic_db_finalize(st); /* one the cache had no room for */
 }
 
 int klic_ledger_begin(struct klic_ledger *l)
 {
-	return step_once(l, "BEGIN IMMEDIATE", "begin transaction");
+	return klic_db_begin_write(l->db) == 0 ? 0 : klic_ledger_err(l, "begin transaction");
+}
+
+int klic_ledger_begin_read(struct klic_ledger *l)
+{
+	return klic_db_begin_read(l->db) == 0 ? 0 : klic_ledger_err(l, "begin transaction");
 }
 
 int klic_ledger_commit(struct klic_ledger *l)
 {
-	int r = step_once(l, "COMMIT", "commit");
+	int r = klic_db_commit(l->db) == 0 ? 0 : klic_ledger_err(l, "commit");
 
 	if (r != 0)
 		klic_ledger_rollback(l);
@@ -171,38 +151,28 @@ int klic_ledger_commit(struct klic_ledger *l)
 
 void klic_ledger_rollback(struct klic_ledger *l)
 {
-	if (!sqlite3_get_autocommit(l->db))
-		(void)sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	klic_db_rollback(l->db);
 }
 
 int klic_ledger_version(struct klic_ledger *l, int *out)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
+	int other;
 
-	if ((r = klic_ledger_stmt(l, &st, "PRAGMA user_version")) != 0)
-		return r;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		r = klic_ledger_err(l, "user_version");
-		goto out;
-	}
-	*out = sqlite3_column_int(st, 0);
-	r = 0;
-out:
-	klic_ledger_stmt_done(l, st);
-	return r;
+	return klic_db_version(l->db, out, &other) == 0 ? 0 : klic_ledger_err(l, "user_version");
 }
 
 static int migrate(struct klic_ledger *l, int create)
 {
-	char sql[64];
-	int v, r;
+	int pg = klic_ledger_is_pg(l);
+	int v, other, r;
 	size_t i;
 
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
-	if ((r = klic_ledger_version(l, &v)) != 0)
+	if (klic_db_version(l->db, &v, &other) != 0) {
+		r = klic_ledger_err(l, "user_version");
 		goto out;
+	}
 	if (v > KLIC_LEDGER_VERSION) {
 		r = klic_error_set(
 		    KLIC_ERR_LEDGER,
@@ -214,18 +184,35 @@ static int migrate(struct klic_ledger *l, int create)
 		r = klic_error_set(KLIC_ERR_LEDGER, "not a klic ledger (schema version 0)");
 		goto out;
 	}
+	if (v == 0 && other) {
+		r = klic_error_set(KLIC_ERR_LEDGER,
+				   "the database is not empty and holds no klic ledger");
+		goto out;
+	}
+	if (pg && v == 0) {
+		if ((r = klic_ledger_exec(l, klic_ledger_pg_sql)) != 0)
+			goto out;
+		v = PG_BASE;
+		if (klic_db_set_version(l->db, v) != 0) {
+			r = klic_ledger_err(l, "ledger_version");
+			goto out;
+		}
+	}
 	for (i = 0; i < N_MIGRATIONS; i++) {
+		const char *sql = pg ? migrations[i].pg_sql : migrations[i].sql;
 		if (migrations[i].version <= v)
 			continue;
-		if ((r = klic_ledger_exec(l, migrations[i].sql)) != 0)
-			goto out;
-		if (snprintf(sql, sizeof sql, "PRAGMA user_version = %d", migrations[i].version) >=
-		    (int)sizeof sql) {
-			r = klic_error_set(KLIC_ERR_INTERNAL, "user_version");
+		if (sql == NULL) {
+			r = klic_error_set(KLIC_ERR_INTERNAL, "no migration %d for this engine",
+					   migrations[i].version);
 			goto out;
 		}
 		if ((r = klic_ledger_exec(l, sql)) != 0)
 			goto out;
+		if (klic_db_set_version(l->db, migrations[i].version) != 0) {
+			r = klic_ledger_err(l, "user_version");
+			goto out;
+		}
 		v = migrations[i].version;
 	}
 	r = klic_ledger_commit(l);
@@ -235,8 +222,8 @@ out:
 	return r;
 }
 
-/* Re-record the current detail prefixed with the path (copy first: the
- * detail buffer is the destination). */
+/* Re-record the current detail prefixed with the ledger's name (copy
+ * first: the detail buffer is the destination). */
 static int prefix_path(int code, const char *path)
 {
 	char d[512];
@@ -248,43 +235,27 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 {
 	struct klic_ledger *l = NULL;
 	int create = (flags & KLIC_LEDGER_CREATE) != 0;
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
-	struct stat st;
 	int r = KLIC_ERR_INTERNAL;
 
 	*out = NULL;
-	if (!create && stat(path, &st) != 0)
-		return klic_error_set(errno == ENOENT ? KLIC_ERR_NOT_FOUND : KLIC_ERR_IO,
-				      "%s: %s%s", path, strerror(errno),
-				      errno == ENOENT ? " (run klic-admin init first)" : "");
-	if (create)
-		oflags |= SQLITE_OPEN_CREATE;
 	l = calloc(1, sizeof *l);
 	if (l == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "ledger");
-	if (sqlite3_open_v2(path, &l->db, oflags, NULL) != SQLITE_OK) {
-		r = klic_error_set(
-		    l->db != NULL ? ledger_code(sqlite3_extended_errcode(l->db)) : KLIC_ERR_NOMEM,
-		    "%s: %s", path, l->db != NULL ? sqlite3_errmsg(l->db) : "cannot open");
+	if ((r = klic_db_open(&l->db, path, create)) != 0)
 		goto out;
-	}
-	sqlite3_extended_result_codes(l->db, 1);
-	if (sqlite3_busy_timeout(l->db, 10000) != SQLITE_OK) {
-		r = klic_ledger_err(l, "busy_timeout");
-		goto out;
-	}
 	/* journal_mode returns a row; exec ignores it.  A non-database file
 	 * fails here with "file is not a database". */
-	if ((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
-	    (r = klic_ledger_exec(l, "PRAGMA foreign_keys=ON")) != 0 ||
-	    (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0 ||
-	    /* the interior pages of a large ledger's indexes stay in memory */
-	    (r = klic_ledger_exec(l, "PRAGMA cache_size=-8192")) != 0) {
-		r = prefix_path(r, path);
+	if (!klic_ledger_is_pg(l) &&
+	    ((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
+	     (r = klic_ledger_exec(l, "PRAGMA foreign_keys=ON")) != 0 ||
+	     (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0 ||
+	     /* the interior pages of a large ledger's indexes stay in memory */
+	     (r = klic_ledger_exec(l, "PRAGMA cache_size=-8192")) != 0)) {
+		r = prefix_path(r, klic_ledger_name(l));
 		goto out;
 	}
 	if ((r = migrate(l, create)) != 0) {
-		r = prefix_path(r, path);
+		r = prefix_path(r, klic_ledger_name(l));
 		goto out;
 	}
 	*out = l;
@@ -295,31 +266,14 @@ out:
 	return r;
 }
 
-static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
-{
-	struct klic_ledger *l = ctx;
-
-	(void)db;
-	(void)name;
-	l->wal_frames = frames;
-	return SQLITE_OK;
-}
-
 void klic_ledger_defer_checkpoints(struct klic_ledger *l)
 {
-	/* our hook replaces the one sqlite3_wal_autocheckpoint installs */
-	sqlite3_wal_hook(l->db, wal_hook, l);
+	klic_db_defer_checkpoints(l->db);
 }
 
 void klic_ledger_checkpoint(struct klic_ledger *l)
 {
-	if (l->wal_frames < WAL_CHECKPOINT_FRAMES)
-		return;
-	l->wal_frames = 0;
-	/* Like SQLite's autocheckpoint, a checkpoint that fails (busy: another
-	 * connection is making one) loses nothing: every commit is in the
-	 * WAL, and the next checkpoint, or the last close, copies it. */
-	(void)sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	klic_db_checkpoint(l->db);
 }
 
 void klic_ledger_free(struct klic_ledger *l)
@@ -327,35 +281,35 @@ void klic_ledger_free(struct klic_ledger *l)
 	if (l == NULL)
 		return;
 	for (unsigned i = 0; i < l->ncache; i++)
-		sqlite3_finalize(l->cache[i].st);
-	sqlite3_close_v2(l->db);
+		klic_db_finalize(l->cache[i].st);
+	klic_db_close(l->db);
 	free(l);
 }
 
 int klic_ledger_meta_get(struct klic_ledger *l, const char *key, char *out, size_t outsz)
 {
-	sqlite3_stmt *st = NULL;
-	const unsigned char *v;
+	struct klic_stmt *st = NULL;
+	const char *v;
 	int r, rc;
 
 	if ((r = klic_ledger_stmt(l, &st, "SELECT value FROM meta WHERE key = ?1")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	klic_db_bind_text(st, 1, key, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_DONE) {
 		r = klic_error_set(KLIC_ERR_NOT_FOUND, "ledger meta %s missing", key);
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != KLIC_DB_ROW) {
 		r = klic_ledger_err(l, "meta");
 		goto out;
 	}
-	v = sqlite3_column_text(st, 0);
-	if (v == NULL || strlen((const char *)v) >= outsz) {
+	v = klic_db_col_text(st, 0);
+	if (v == NULL || strlen(v) >= outsz) {
 		r = klic_error_set(KLIC_ERR_LEDGER, "ledger meta %s: bad value", key);
 		goto out;
 	}
-	memcpy(out, v, strlen((const char *)v) + 1);
+	memcpy(out, v, strlen(v) + 1);
 	r = 0;
 out:
 	klic_ledger_stmt_done(l, st);
@@ -364,15 +318,16 @@ out:
 
 int klic_ledger_meta_set(struct klic_ledger *l, const char *key, const char *value)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	if ((r = klic_ledger_stmt(l, &st,
-				  "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")) != 0)
+				  "INSERT INTO meta(key, value) VALUES (?1, ?2)"
+				  " ON CONFLICT(key) DO UPDATE SET value = excluded.value")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "meta");
+	klic_db_bind_text(st, 1, key, -1);
+	klic_db_bind_text(st, 2, value, -1);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "meta");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
@@ -389,7 +344,7 @@ static int audit_hash(char out[KLIC_SHA256_HEX_LEN + 1], const char *prev, int64
 int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *event,
 			     const char *digest, const char *detail)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	char prev[KLIC_SHA256_HEX_LEN + 1], hash[KLIC_SHA256_HEX_LEN + 1], at[KLIC_TIME_LEN + 1];
 	char dg[KLIC_SHA256_HEX_LEN + 1], dt[1024];
 	int64_t seq = 1;
@@ -403,17 +358,17 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 	if ((r = klic_ledger_stmt(l, &st,
 				  "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) != 0)
 		return r;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(st, 1);
-		seq = sqlite3_column_int64(st, 0) + 1;
-		if (h == NULL || strlen((const char *)h) != KLIC_SHA256_HEX_LEN) {
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
+		const char *h = klic_db_col_text(st, 1);
+		seq = klic_db_col_int64(st, 0) + 1;
+		if (h == NULL || strlen(h) != KLIC_SHA256_HEX_LEN) {
 			r = klic_error_set(KLIC_ERR_LEDGER, "audit row %" PRId64 ": bad hash",
 					   seq - 1);
 			goto out;
 		}
 		memcpy(prev, h, sizeof prev);
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != KLIC_DB_DONE) {
 		r = klic_ledger_err(l, "audit");
 		goto out;
 	}
@@ -426,26 +381,26 @@ int klic_ledger_audit_append(struct klic_ledger *l, int64_t now, const char *eve
 		 "INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) "
 		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, dg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, dt, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "audit insert");
+	klic_db_bind_int64(st, 1, seq);
+	klic_db_bind_text(st, 2, at, -1);
+	klic_db_bind_text(st, 3, event, -1);
+	klic_db_bind_text(st, 4, dg, -1);
+	klic_db_bind_text(st, 5, dt, -1);
+	klic_db_bind_text(st, 6, prev, -1);
+	klic_db_bind_text(st, 7, hash, -1);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "audit insert");
 out:
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
-const char *klic_ledger_col_text(sqlite3_stmt *st, int i)
+const char *klic_ledger_col_text(struct klic_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = klic_db_col_text(st, i);
 	return t != NULL ? (const char *)t : "";
 }
 
-void klic_ledger_col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i)
+void klic_ledger_col_copy(char *dst, size_t dstsz, struct klic_stmt *st, int i)
 {
 	const char *src = klic_ledger_col_text(st, i);
 	size_t n = strlen(src);
@@ -458,7 +413,7 @@ void klic_ledger_col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i)
 
 int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_seq)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	char prev[KLIC_SHA256_HEX_LEN + 1], h[KLIC_SHA256_HEX_LEN + 1];
 	int64_t expect = 1;
 	int r, rc;
@@ -471,8 +426,8 @@ int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_
 		 "SELECT seq, at, event, digest, detail, prev_hash, hash FROM audit "
 		 "ORDER BY seq")) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(st, 0);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
+		int64_t seq = klic_db_col_int64(st, 0);
 		if (seq != expect) {
 			*bad_seq = expect;
 			r = klic_error_set(KLIC_ERR_LEDGER, "audit row %" PRId64 " is missing",
@@ -499,7 +454,7 @@ int klic_ledger_audit_verify(struct klic_ledger *l, int64_t *rows, int64_t *bad_
 		memcpy(prev, h, sizeof prev);
 		expect++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != KLIC_DB_DONE) {
 		r = klic_ledger_err(l, "audit");
 		goto out;
 	}
@@ -515,7 +470,7 @@ out:
 int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, const char *name,
 			   const char *email, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	char at[KLIC_TIME_LEN + 1], detail[600], n_s[KLIC_MAX_UID_LEN + 1],
 	    e_s[KLIC_MAX_UID_LEN + 1];
 	int r;
@@ -536,18 +491,18 @@ int klic_ledger_member_add(struct klic_ledger *l, int *added, const char *fpr, c
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
 	if ((r = klic_ledger_stmt(l, &st,
-				  "INSERT OR IGNORE INTO members(fingerprint, name, email, added) "
-				  "VALUES (?1, ?2, ?3, ?4)")) != 0)
+				  "INSERT INTO members(fingerprint, name, email, added) "
+				  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, n_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, e_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	klic_db_bind_text(st, 1, fpr, -1);
+	klic_db_bind_text(st, 2, n_s, -1);
+	klic_db_bind_text(st, 3, e_s, -1);
+	klic_db_bind_text(st, 4, at, -1);
+	if (klic_db_step(st) != KLIC_DB_DONE) {
 		r = klic_ledger_err(l, "member insert");
 		goto out;
 	}
-	if (sqlite3_changes(l->db) == 1) {
+	if (klic_ledger_changes(l) == 1) {
 		*added = 1;
 		if (snprintf(detail, sizeof detail, "%s %s <%s>", fpr, n_s, e_s) >=
 		    (int)sizeof detail) {
@@ -568,16 +523,16 @@ out:
 
 int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = klic_ledger_stmt(l, &st, "SELECT 1 FROM members WHERE fingerprint = ?1")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	klic_db_bind_text(st, 1, fpr, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW)
 		r = 0;
-	else if (rc == SQLITE_DONE)
+	else if (rc == KLIC_DB_DONE)
 		r = klic_error_set(KLIC_ERR_NOT_FOUND, "%s is not a registered member", fpr);
 	else
 		r = klic_ledger_err(l, "members");
@@ -587,16 +542,16 @@ int klic_ledger_is_member(struct klic_ledger *l, const char *fpr)
 
 int klic_ledger_member_name(struct klic_ledger *l, char *uid, size_t uidsz, const char *fpr)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	uid[0] = '\0';
 	if ((r = klic_ledger_stmt(l, &st,
 				  "SELECT name, email FROM members WHERE fingerprint = ?1")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	klic_db_bind_text(st, 1, fpr, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
 		const char *name = klic_ledger_col_text(st, 0),
 			   *email = klic_ledger_col_text(st, 1);
 		if (email != NULL && email[0] != '\0')
@@ -604,7 +559,7 @@ int klic_ledger_member_name(struct klic_ledger *l, char *uid, size_t uidsz, cons
 		else
 			snprintf(uid, uidsz, "%s", name != NULL ? name : "");
 		r = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == KLIC_DB_DONE) {
 		r = 0;
 	} else {
 		r = klic_ledger_err(l, "members");
@@ -615,18 +570,18 @@ int klic_ledger_member_name(struct klic_ledger *l, char *uid, size_t uidsz, cons
 
 int klic_ledger_members(struct klic_ledger *l, int (*fn)(void *ctx, const char *fpr), void *ctx)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	char fpr[KLIC_FPR_HEX_LEN + 1];
 	int r, rc;
 
 	if ((r = klic_ledger_stmt(l, &st, "SELECT fingerprint FROM members ORDER BY 1")) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		klic_ledger_col_copy(fpr, sizeof fpr, st, 0);
 		if ((r = fn(ctx, fpr)) != 0)
 			goto out;
 	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "members");
+	r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "members");
 out:
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -660,7 +615,7 @@ int klic_license_id_new(char out[33])
 int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		     klic_license_row_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	struct klic_license_row row;
 	int r, rc;
 
@@ -669,37 +624,37 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		 "SELECT x.license_id, product, machine_id, member_fpr, request_digest, seat,"
 		 " issued, expires, entitlement_id, file, d.ended, d.reason FROM licenses x"
 		 " LEFT JOIN license_ends d ON d.license_id = x.license_id"
-		 " WHERE (?1 IS NULL OR product = ?1) AND (?2 IS NULL OR machine_id = ?2)"
-		 " AND (?3 IS NULL OR member_fpr = ?3)"
+		 " WHERE (CAST(?1 AS TEXT) IS NULL OR product = ?1) AND (CAST(?2 AS TEXT) IS NULL OR machine_id = ?2)"
+		 " AND (CAST(?3 AS TEXT) IS NULL OR member_fpr = ?3)"
 		 " AND (?4 = 0 OR (?4 = 1) = (expires > ?5 AND (d.ended IS NULL OR d.ended > ?5)))"
 		 " ORDER BY issued, request_digest, seat")) != 0)
 		return r;
 	if (f->product != NULL)
-		sqlite3_bind_text(st, 1, f->product, -1, SQLITE_STATIC);
+		klic_db_bind_text(st, 1, f->product, -1);
 	if (f->machine_id != NULL)
-		sqlite3_bind_text(st, 2, f->machine_id, -1, SQLITE_STATIC);
+		klic_db_bind_text(st, 2, f->machine_id, -1);
 	if (f->member_fpr != NULL)
-		sqlite3_bind_text(st, 3, f->member_fpr, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, f->active);
-	sqlite3_bind_int64(st, 5, f->now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		klic_db_bind_text(st, 3, f->member_fpr, -1);
+	klic_db_bind_int64(st, 4, f->active);
+	klic_db_bind_int64(st, 5, f->now);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		memset(&row, 0, sizeof row);
 		klic_ledger_col_copy(row.license_id, sizeof row.license_id, st, 0);
 		klic_ledger_col_copy(row.product, sizeof row.product, st, 1);
 		klic_ledger_col_copy(row.machine_id, sizeof row.machine_id, st, 2);
 		klic_ledger_col_copy(row.member_fpr, sizeof row.member_fpr, st, 3);
 		klic_ledger_col_copy(row.request_digest, sizeof row.request_digest, st, 4);
-		row.seat = (unsigned)sqlite3_column_int(st, 5);
-		row.issued = sqlite3_column_int64(st, 6);
-		row.expires = sqlite3_column_int64(st, 7);
-		row.entitlement_id = sqlite3_column_int64(st, 8);
+		row.seat = (unsigned)(int)klic_db_col_int64(st, 5);
+		row.issued = klic_db_col_int64(st, 6);
+		row.expires = klic_db_col_int64(st, 7);
+		row.entitlement_id = klic_db_col_int64(st, 8);
 		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
-		row.ended = sqlite3_column_int64(st, 10);
+		row.ended = klic_db_col_int64(st, 10);
 		klic_ledger_col_copy(row.end_reason, sizeof row.end_reason, st, 11);
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "list");
+	r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "list");
 out:
 	klic_ledger_stmt_done(l, st);
 	return r;

@@ -14,18 +14,18 @@
  * document, -1 when there is no such row; < -1: an error code. */
 static int kent_stored(struct klic_ledger *l, const char *kent_id, const char *text, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = klic_ledger_stmt(l, &st, "SELECT kent FROM entitlements WHERE kent_id = ?1")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, kent_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	klic_db_bind_text(st, 1, kent_id, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_DONE) {
 		r = -1;
-	} else if (rc == SQLITE_ROW) {
-		const void *p = sqlite3_column_blob(st, 0);
-		int n = sqlite3_column_bytes(st, 0);
+	} else if (rc == KLIC_DB_ROW) {
+		const void *p = klic_db_col_blob(st, 0);
+		int n = klic_db_col_bytes(st, 0);
 		r = n >= 0 && (size_t)n == len && (len == 0 || memcmp(p, text, len) == 0);
 	} else {
 		r = klic_ledger_err(l, "entitlements");
@@ -34,10 +34,10 @@ static int kent_stored(struct klic_ledger *l, const char *kent_id, const char *t
 	return r;
 }
 
-static int insert_kent(struct klic_ledger *l, const struct klic_kent *e, const char *text,
-		       size_t len)
+static int insert_kent(struct klic_ledger *l, int64_t *id, const struct klic_kent *e,
+		       const char *text, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	char created[KLIC_TIME_LEN + 1], last[KLIC_TIME_LEN + 1];
 	int r;
 
@@ -49,20 +49,25 @@ static int insert_kent(struct klic_ledger *l, const struct klic_kent *e, const c
 		 l, &st,
 		 "INSERT INTO entitlements(product, model, billing, seats, until, ref, created,"
 		 " kent, kent_id, valid_from, valid_until)"
-		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")) != 0)
+		 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, e->product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, e->model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, e->billing, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, e->seats);
-	sqlite3_bind_text(st, 5, last, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, e->ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, created, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, text, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, e->entitlement_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, e->valid_from);
-	sqlite3_bind_int64(st, 11, e->valid_until);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "entitlement insert");
+	klic_db_bind_text(st, 1, e->product, -1);
+	klic_db_bind_text(st, 2, e->model, -1);
+	klic_db_bind_text(st, 3, e->billing, -1);
+	klic_db_bind_int64(st, 4, e->seats);
+	klic_db_bind_text(st, 5, last, -1);
+	klic_db_bind_text(st, 6, e->ref, -1);
+	klic_db_bind_text(st, 7, created, -1);
+	klic_db_bind_text(st, 8, text, (int)len);
+	klic_db_bind_text(st, 9, e->entitlement_id, -1);
+	klic_db_bind_int64(st, 10, e->valid_from);
+	klic_db_bind_int64(st, 11, e->valid_until);
+	if (klic_db_step(st) == KLIC_DB_ROW) {
+		*id = klic_db_col_int64(st, 0);
+		r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "entitlement insert");
+	} else {
+		r = klic_ledger_err(l, "entitlement insert");
+	}
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
@@ -96,9 +101,8 @@ int klic_ledger_entitlement_import(struct klic_ledger *l, int *added, int64_t *i
 	}
 	if (r != -1)
 		goto out;
-	if ((r = insert_kent(l, e, text, len)) != 0)
+	if ((r = insert_kent(l, id_out, e, text, len)) != 0)
 		goto out;
-	*id_out = sqlite3_last_insert_rowid(klic_ledger_db(l));
 	snprintf(detail, sizeof detail,
 		 "import %s id=%lld product=%s model=%s billing=%s seats=%u from=%s until=%s "
 		 "ref=%s vendor=%s",
@@ -120,18 +124,18 @@ out:
 
 int klic_ledger_entitlement_find(struct klic_ledger *l, int64_t *id_out, const char *kent_id)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	*id_out = 0;
 	if ((r = klic_ledger_stmt(l, &st, "SELECT id FROM entitlements WHERE kent_id = ?1")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, kent_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id_out = sqlite3_column_int64(st, 0);
+	klic_db_bind_text(st, 1, kent_id, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
+		*id_out = klic_db_col_int64(st, 0);
 		r = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == KLIC_DB_DONE) {
 		r = klic_error_set(KLIC_ERR_NOT_FOUND, "entitlement %s not imported", kent_id);
 	} else {
 		r = klic_ledger_err(l, "entitlements");
@@ -143,7 +147,7 @@ int klic_ledger_entitlement_find(struct klic_ledger *l, int64_t *id_out, const c
 int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *text, size_t textsz,
 				 size_t *len, int64_t id)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	kent_id[0] = '\0';
@@ -151,12 +155,12 @@ int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *
 	if ((r = klic_ledger_stmt(l, &st,
 				  "SELECT kent_id, kent FROM entitlements WHERE id = ?1")) != 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const void *p = sqlite3_column_blob(st, 1);
-		int n = sqlite3_column_bytes(st, 1);
-		if (sqlite3_column_type(st, 1) != SQLITE_TEXT || n <= 0 || (size_t)n >= textsz ||
+	klic_db_bind_int64(st, 1, id);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
+		const void *p = klic_db_col_blob(st, 1);
+		int n = klic_db_col_bytes(st, 1);
+		if (klic_db_col_is_null(st, 1) || n <= 0 || (size_t)n >= textsz ||
 		    strlen(klic_ledger_col_text(st, 0)) != 32) {
 			r = klic_error_set(KLIC_ERR_LEDGER,
 					   "entitlement %lld has no vendor-signed .kent",
@@ -168,7 +172,7 @@ int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *
 			*len = (size_t)n;
 			r = 0;
 		}
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == KLIC_DB_DONE) {
 		r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld missing", (long long)id);
 	} else {
 		r = klic_ledger_err(l, "entitlements");
@@ -205,26 +209,27 @@ int klic_ledger_entitlement_kent(struct klic_ledger *l, char kent_id[33], char *
 
 int klic_ledger_usage_refresh(struct klic_ledger *l, const char *product, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	if ((r = klic_ledger_stmt(
 		 l, &st,
-		 "INSERT OR REPLACE INTO entitlement_usage(entitlement_id, as_of, active) "
-		 "SELECT e.id, ?2, " USED_AT_2 " FROM entitlements e"
+		 "INSERT INTO entitlement_usage(entitlement_id, as_of, active) "
+		 "SELECT e.id, CAST(?2 AS BIGINT), " USED_AT_2 " FROM entitlements e"
 		 " LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		 " WHERE e.product = ?1")) != 0)
+		 " WHERE e.product = ?1 ON CONFLICT(entitlement_id) DO UPDATE"
+		 " SET as_of = excluded.as_of, active = excluded.active")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage refresh");
+	klic_db_bind_text(st, 1, product, -1);
+	klic_db_bind_int64(st, 2, now);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "usage refresh");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
 int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	*rows = 0;
@@ -236,21 +241,21 @@ int klic_ledger_usage_verify(struct klic_ledger *l, int64_t *rows)
 		 "  WHERE d.license_id = x.license_id AND d.ended <= u.as_of))"
 		 " FROM entitlement_usage u ORDER BY 1")) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
+		if (klic_db_col_int64(st, 2) != klic_db_col_int64(st, 3)) {
 			r = klic_error_set(
 			    KLIC_ERR_LEDGER,
 			    "entitlement %lld: %lld seats counted in use at %lld, the "
 			    "licenses say %lld",
-			    (long long)sqlite3_column_int64(st, 0),
-			    (long long)sqlite3_column_int64(st, 2),
-			    (long long)sqlite3_column_int64(st, 1),
-			    (long long)sqlite3_column_int64(st, 3));
+			    (long long)klic_db_col_int64(st, 0),
+			    (long long)klic_db_col_int64(st, 2),
+			    (long long)klic_db_col_int64(st, 1),
+			    (long long)klic_db_col_int64(st, 3));
 			goto out;
 		}
 		(*rows)++;
 	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "usage verify");
+	r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "usage verify");
 out:
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -259,7 +264,7 @@ out:
 int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **out, size_t *n,
 			     const char *product, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	struct klic_entitlement *v = NULL, *nv;
 	size_t cnt = 0, cap = 0;
 	int r, rc;
@@ -271,15 +276,15 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 		 "SELECT e.id, e.product, e.model, e.billing, e.seats, e.until, e.ref, "
 		 "e.created, " USED_AT_2 ", e.kent_id, e.valid_from, e.valid_until"
 		 " FROM entitlements e LEFT JOIN entitlement_usage u ON u.entitlement_id = e.id"
-		 " WHERE ?1 IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
+		 " WHERE CAST(?1 AS TEXT) IS NULL OR e.product = ?1 ORDER BY e.id")) != 0)
 		return r;
 	if (product != NULL)
-		sqlite3_bind_text(st, 1, product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		klic_db_bind_text(st, 1, product, -1);
+	klic_db_bind_int64(st, 2, now);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		struct klic_entitlement *e;
-		int64_t day, seats = sqlite3_column_int64(st, 4),
-			     used = sqlite3_column_int64(st, 8);
+		int64_t day, seats = klic_db_col_int64(st, 4),
+			     used = klic_db_col_int64(st, 8);
 		if (cnt == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			if (ncap > SIZE_MAX / sizeof *v) {
@@ -296,7 +301,7 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 		}
 		e = &v[cnt];
 		memset(e, 0, sizeof *e);
-		e->id = sqlite3_column_int64(st, 0);
+		e->id = klic_db_col_int64(st, 0);
 		klic_ledger_col_copy(e->product, sizeof e->product, st, 1);
 		klic_ledger_col_copy(e->model, sizeof e->model, st, 2);
 		klic_ledger_col_copy(e->billing, sizeof e->billing, st, 3);
@@ -307,8 +312,8 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 		if (seats < 1 || seats > 1000000 || used < 0 || used > 0x7fffffff ||
 		    klic_date_parse(&day, e->until) != 0 ||
 		    (e->kent_id[0] != '\0' &&
-		     (strlen(e->kent_id) != 32 || sqlite3_column_type(st, 10) != SQLITE_INTEGER ||
-		      sqlite3_column_type(st, 11) != SQLITE_INTEGER))) {
+		     (strlen(e->kent_id) != 32 || klic_db_col_is_null(st, 10) ||
+		      klic_db_col_is_null(st, 11)))) {
 			r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld: bad row",
 					   (long long)e->id);
 			goto out;
@@ -317,15 +322,15 @@ int klic_ledger_entitlements(struct klic_ledger *l, struct klic_entitlement **ou
 		e->used = (unsigned)used;
 		if (e->kent_id[0] != '\0') {
 			/* the vendor's exact period */
-			e->valid_from = sqlite3_column_int64(st, 10);
-			e->until_end = sqlite3_column_int64(st, 11);
+			e->valid_from = klic_db_col_int64(st, 10);
+			e->until_end = klic_db_col_int64(st, 11);
 		} else {
 			/* a hand-typed row of schema 1-3 */
 			e->until_end = day + 86400;
 		}
 		cnt++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != KLIC_DB_DONE) {
 		r = klic_ledger_err(l, "entitlements");
 		goto out;
 	}

@@ -8,7 +8,7 @@
 
 int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row, const char *digest)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	memset(row, 0, sizeof *row);
@@ -17,13 +17,13 @@ int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row,
 		"SELECT status, member_fpr, machine_id, product, seats, reason_code, "
 		"reason, created, response, entitlement_id FROM requests WHERE digest = ?1") != 0)
 		return klic_ledger_err(l, "requests");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	klic_db_bind_text(st, 1, digest, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_DONE) {
 		r = 0;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != KLIC_DB_ROW) {
 		r = klic_ledger_err(l, "requests");
 		goto out;
 	}
@@ -32,17 +32,17 @@ int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row,
 	klic_ledger_col_copy(row->member_fpr, sizeof row->member_fpr, st, 1);
 	klic_ledger_col_copy(row->machine_id, sizeof row->machine_id, st, 2);
 	klic_ledger_col_copy(row->product, sizeof row->product, st, 3);
-	row->seats = (unsigned)sqlite3_column_int(st, 4);
+	row->seats = (unsigned)(int)klic_db_col_int64(st, 4);
 	klic_ledger_col_copy(row->reason_code, sizeof row->reason_code, st, 5);
 	klic_ledger_col_copy(row->reason, sizeof row->reason, st, 6);
 	if (klic_time_parse(&row->created, klic_ledger_col_text(st, 7)) != 0) {
 		r = klic_error_set(KLIC_ERR_LEDGER, "request %s: bad created time", digest);
 		goto out;
 	}
-	row->entitlement_id = sqlite3_column_int64(st, 9);
-	if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
-		int n = sqlite3_column_bytes(st, 8);
-		const void *p = sqlite3_column_blob(st, 8);
+	row->entitlement_id = klic_db_col_int64(st, 9);
+	if (!klic_db_col_is_null(st, 8)) {
+		int n = klic_db_col_bytes(st, 8);
+		const void *p = klic_db_col_blob(st, 8);
 		if (n <= 0 || p == NULL) {
 			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: empty response", digest);
 			goto out;
@@ -64,18 +64,18 @@ out:
 int klic_ledger_request_licenses(struct klic_ledger *l, struct klic_response *resp,
 				 const char *digest, const struct klic_request_row *row)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	if (klic_ledger_stmt(l, &st,
 			     "SELECT license_id, seat, file, issued, expires FROM licenses "
 			     "WHERE request_digest = ?1 ORDER BY seat") != 0)
 		return klic_ledger_err(l, "licenses");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	klic_db_bind_text(st, 1, digest, -1);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		struct klic_response_entry *e;
-		int64_t issued = sqlite3_column_int64(st, 3);
-		int64_t expires = sqlite3_column_int64(st, 4);
+		int64_t issued = klic_db_col_int64(st, 3);
+		int64_t expires = klic_db_col_int64(st, 4);
 		if (resp->n_licenses >= KLIC_MAX_SEATS) {
 			r = klic_error_set(KLIC_ERR_LEDGER, "request %s: too many licenses",
 					   digest);
@@ -83,7 +83,7 @@ int klic_ledger_request_licenses(struct klic_ledger *l, struct klic_response *re
 		}
 		e = &resp->lic[resp->n_licenses];
 		klic_ledger_col_copy(e->license_id, sizeof e->license_id, st, 0);
-		e->seat = (unsigned)sqlite3_column_int(st, 1);
+		e->seat = (unsigned)(int)klic_db_col_int64(st, 1);
 		klic_ledger_col_copy(e->file, sizeof e->file, st, 2);
 		if (e->seat != resp->n_licenses + 1 || issued != row->created ||
 		    (resp->n_licenses > 0 && expires != resp->expires)) {
@@ -94,7 +94,7 @@ int klic_ledger_request_licenses(struct klic_ledger *l, struct klic_response *re
 		resp->expires = expires;
 		resp->n_licenses++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != KLIC_DB_DONE) {
 		r = klic_ledger_err(l, "licenses");
 		goto out;
 	}
@@ -113,7 +113,7 @@ int klic_ledger_active_files(struct klic_ledger *l, unsigned char used[KLIC_MAX_
 			     unsigned *active, const char *machine_id, const char *product,
 			     int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	unsigned k;
 	int r, rc;
 
@@ -124,15 +124,15 @@ int klic_ledger_active_files(struct klic_ledger *l, unsigned char used[KLIC_MAX_
 			     "AND expires > ?3 AND NOT EXISTS (SELECT 1 FROM license_ends d "
 			     "WHERE d.license_id = x.license_id AND d.ended <= ?3)") != 0)
 		return klic_ledger_err(l, "licenses");
-	sqlite3_bind_text(st, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	klic_db_bind_text(st, 1, machine_id, -1);
+	klic_db_bind_text(st, 2, product, -1);
+	klic_db_bind_int64(st, 3, now);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		if (klic_license_name_parse(&k, NULL, NULL, klic_ledger_col_text(st, 0)) == 0)
 			used[k] = 1;
 		(*active)++;
 	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "licenses");
+	r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "licenses");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
@@ -142,7 +142,7 @@ int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
 			       const struct klic_decision *d, const char *created,
 			       const uint8_t *response, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	if (klic_ledger_stmt(l, &st,
@@ -150,35 +150,35 @@ int klic_ledger_request_insert(struct klic_ledger *l, const char *digest,
 			     "status, reason_code, reason, entitlement_id, created, response) "
 			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0)
 		return klic_ledger_err(l, "requests");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, req->requester_fpr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, req->machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, req->product, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, req->seats);
-	sqlite3_bind_text(st, 6, row->status, -1, SQLITE_STATIC);
+	klic_db_bind_text(st, 1, digest, -1);
+	klic_db_bind_text(st, 2, req->requester_fpr, -1);
+	klic_db_bind_text(st, 3, req->machine_id, -1);
+	klic_db_bind_text(st, 4, req->product, -1);
+	klic_db_bind_int64(st, 5, req->seats);
+	klic_db_bind_text(st, 6, row->status, -1);
 	if (!d->issue) {
-		sqlite3_bind_text(st, 7, row->reason_code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, row->reason, -1, SQLITE_STATIC);
+		klic_db_bind_text(st, 7, row->reason_code, -1);
+		klic_db_bind_text(st, 8, row->reason, -1);
 	} else {
-		sqlite3_bind_int64(st, 9, d->entitlement_id);
+		klic_db_bind_int64(st, 9, d->entitlement_id);
 	}
-	sqlite3_bind_text(st, 10, created, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 11, response, (int)len, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "requests insert");
+	klic_db_bind_text(st, 10, created, -1);
+	klic_db_bind_blob(st, 11, response, (int)len);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "requests insert");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
 
 int klic_ledger_request_forget_denial(struct klic_ledger *l, const char *digest)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	if (klic_ledger_stmt(l, &st,
 			     "DELETE FROM requests WHERE digest = ?1 AND status = 'denied'") != 0)
 		return klic_ledger_err(l, "requests");
-	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "requests delete");
+	klic_db_bind_text(st, 1, digest, -1);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "requests delete");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
@@ -187,7 +187,7 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 				const struct klic_request *req, const struct klic_response *resp,
 				const struct klic_decision *d, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r = 0;
 
 	if (klic_ledger_stmt(l, &st,
@@ -197,18 +197,18 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 		return klic_ledger_err(l, "licenses");
 	for (size_t k = 0; k < resp->n_licenses; k++) {
 		const struct klic_response_entry *e = &resp->lic[k];
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, e->license_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, e->seat);
-		sqlite3_bind_text(st, 4, req->machine_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, req->product, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, now);
-		sqlite3_bind_int64(st, 7, d->expires);
-		sqlite3_bind_int64(st, 8, d->entitlement_id);
-		sqlite3_bind_text(st, 9, req->requester_fpr, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, e->file, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		klic_db_reset(st);
+		klic_db_bind_text(st, 1, e->license_id, -1);
+		klic_db_bind_text(st, 2, digest, -1);
+		klic_db_bind_int64(st, 3, e->seat);
+		klic_db_bind_text(st, 4, req->machine_id, -1);
+		klic_db_bind_text(st, 5, req->product, -1);
+		klic_db_bind_int64(st, 6, now);
+		klic_db_bind_int64(st, 7, d->expires);
+		klic_db_bind_int64(st, 8, d->entitlement_id);
+		klic_db_bind_text(st, 9, req->requester_fpr, -1);
+		klic_db_bind_text(st, 10, e->file, -1);
+		if (klic_db_step(st) != KLIC_DB_DONE) {
 			r = klic_ledger_err(l, "licenses insert");
 			break;
 		}
@@ -220,7 +220,7 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *digest,
 			       const uint8_t *response, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	*stored = 0;
@@ -228,12 +228,12 @@ int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *d
 			     "UPDATE requests SET response = ?1 WHERE digest = ?2 AND "
 			     "response IS NULL") != 0)
 		return klic_ledger_err(l, "store response");
-	sqlite3_bind_blob(st, 1, response, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "store response");
+	klic_db_bind_blob(st, 1, response, (int)len);
+	klic_db_bind_text(st, 2, digest, -1);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "store response");
 	klic_ledger_stmt_done(l, st);
 	if (r == 0)
-		*stored = sqlite3_changes(klic_ledger_db(l)) != 0;
+		*stored = klic_ledger_changes(l) != 0;
 	return r;
 }
 
@@ -242,7 +242,7 @@ int klic_ledger_response_store(struct klic_ledger *l, int *stored, const char *d
 int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row, int *found,
 			    const char *license_id)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	memset(row, 0, sizeof *row);
@@ -253,25 +253,25 @@ int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row,
 			     " FROM licenses x LEFT JOIN license_ends d"
 			     " ON d.license_id = x.license_id WHERE x.license_id = ?1") != 0)
 		return klic_ledger_err(l, "licenses");
-	sqlite3_bind_text(st, 1, license_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	klic_db_bind_text(st, 1, license_id, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
 		*found = 1;
 		klic_ledger_col_copy(row->license_id, sizeof row->license_id, st, 0);
 		klic_ledger_col_copy(row->product, sizeof row->product, st, 1);
 		klic_ledger_col_copy(row->machine_id, sizeof row->machine_id, st, 2);
 		klic_ledger_col_copy(row->member_fpr, sizeof row->member_fpr, st, 3);
 		klic_ledger_col_copy(row->request_digest, sizeof row->request_digest, st, 4);
-		row->seat = (unsigned)sqlite3_column_int(st, 5);
-		row->issued = sqlite3_column_int64(st, 6);
-		row->expires = sqlite3_column_int64(st, 7);
-		row->entitlement_id = sqlite3_column_int64(st, 8);
+		row->seat = (unsigned)(int)klic_db_col_int64(st, 5);
+		row->issued = klic_db_col_int64(st, 6);
+		row->expires = klic_db_col_int64(st, 7);
+		row->entitlement_id = klic_db_col_int64(st, 8);
 		klic_ledger_col_copy(row->file, sizeof row->file, st, 9);
-		row->ended = sqlite3_column_int64(st, 10);
+		row->ended = klic_db_col_int64(st, 10);
 		klic_ledger_col_copy(row->end_reason, sizeof row->end_reason, st, 11);
 		r = 0;
 	} else {
-		r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "licenses");
+		r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "licenses");
 	}
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -280,18 +280,18 @@ int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row,
 int klic_ledger_license_end(struct klic_ledger *l, const char *license_id, int64_t ended,
 			    const char *reason, const char *by_digest)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r;
 
 	if (klic_ledger_stmt(l, &st,
 			     "INSERT INTO license_ends(license_id, ended, reason, by_digest) "
 			     "VALUES (?1, ?2, ?3, ?4)") != 0)
 		return klic_ledger_err(l, "license_ends");
-	sqlite3_bind_text(st, 1, license_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, ended);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, by_digest, -1, SQLITE_STATIC);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : klic_ledger_err(l, "license_ends insert");
+	klic_db_bind_text(st, 1, license_id, -1);
+	klic_db_bind_int64(st, 2, ended);
+	klic_db_bind_text(st, 3, reason, -1);
+	klic_db_bind_text(st, 4, by_digest, -1);
+	r = klic_db_step(st) == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "license_ends insert");
 	klic_ledger_stmt_done(l, st);
 	return r;
 }

@@ -7,7 +7,7 @@
 #include "klic_members.h"
 #include "response_int.h"
 
-static void member_row(struct klic_member_info *m, sqlite3_stmt *st)
+static void member_row(struct klic_member_info *m, struct klic_stmt *st)
 {
 	klic_ledger_col_copy(m->fpr, sizeof m->fpr, st, 0);
 	klic_ledger_col_copy(m->name, sizeof m->name, st, 1);
@@ -17,7 +17,7 @@ static void member_row(struct klic_member_info *m, sqlite3_stmt *st)
 
 int klic_ledger_member_list(struct klic_ledger *l, klic_member_info_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	struct klic_member_info m;
 	int r, rc;
 
@@ -25,12 +25,12 @@ int klic_ledger_member_list(struct klic_ledger *l, klic_member_info_fn fn, void 
 				  "SELECT fingerprint, name, email, added FROM members "
 				  "ORDER BY fingerprint")) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		member_row(&m, st);
 		if ((r = fn(ctx, &m)) != 0)
 			goto out;
 	}
-	r = rc == SQLITE_DONE ? 0 : klic_ledger_err(l, "members");
+	r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "members");
 out:
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -38,7 +38,7 @@ out:
 
 int klic_ledger_member_get(struct klic_ledger *l, struct klic_member_info *m, const char *fpr)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r, rc;
 
 	memset(m, 0, sizeof *m);
@@ -46,12 +46,12 @@ int klic_ledger_member_get(struct klic_ledger *l, struct klic_member_info *m, co
 				  "SELECT fingerprint, name, email, added FROM members "
 				  "WHERE fingerprint = ?1")) != 0)
 		return r;
-	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	klic_db_bind_text(st, 1, fpr, -1);
+	rc = klic_db_step(st);
+	if (rc == KLIC_DB_ROW) {
 		member_row(m, st);
 		r = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == KLIC_DB_DONE) {
 		r = klic_error_set(KLIC_ERR_NOT_MEMBER, "%s is not a member", fpr);
 	} else {
 		r = klic_ledger_err(l, "members");
@@ -63,7 +63,7 @@ int klic_ledger_member_get(struct klic_ledger *l, struct klic_member_info *m, co
 int klic_ledger_member_remove(struct klic_ledger *l, const char *fpr, int64_t now)
 {
 	struct klic_member_info m;
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	char detail[3 * KLIC_MAX_UID_LEN];
 	int r;
 
@@ -80,8 +80,8 @@ int klic_ledger_member_remove(struct klic_ledger *l, const char *fpr, int64_t no
 	}
 	if ((r = klic_ledger_stmt(l, &st, "DELETE FROM members WHERE fingerprint = ?1")) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(klic_ledger_db(l)) != 1) {
+	klic_db_bind_text(st, 1, fpr, -1);
+	if (klic_db_step(st) != KLIC_DB_DONE || klic_ledger_changes(l) != 1) {
 		r = klic_ledger_err(l, "member delete");
 		goto out;
 	}

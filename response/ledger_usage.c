@@ -12,17 +12,17 @@
 
 static int read_ents(struct klic_ledger *l, struct klic_usage *u)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int r = 0, rc;
 
 	if ((r = klic_ledger_stmt(l, &st,
 				  "SELECT kent_id, kent, seats FROM entitlements "
 				  "WHERE kent IS NOT NULL ORDER BY kent_id")) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kent = (const char *)sqlite3_column_blob(st, 1);
-		int n = sqlite3_column_bytes(st, 1);
-		sqlite3_int64 seats = sqlite3_column_int64(st, 2);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
+		const char *kent = (const char *)klic_db_col_blob(st, 1);
+		int n = klic_db_col_bytes(st, 1);
+		int64_t seats = klic_db_col_int64(st, 2);
 
 		if (kent == NULL || n <= 0 || seats < 1 || seats > KLIC_MAX_ENT_SEATS) {
 			r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %.32s: bad row",
@@ -33,7 +33,7 @@ static int read_ents(struct klic_ledger *l, struct klic_usage *u)
 					    (unsigned)seats)) != 0)
 			break;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != KLIC_DB_DONE)
 		r = klic_ledger_err(l, "entitlements");
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -41,7 +41,7 @@ static int read_ents(struct klic_ledger *l, struct klic_usage *u)
 
 static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	struct klic_usage_lic lic;
 	int r = 0, rc;
 
@@ -54,8 +54,8 @@ static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 		 "ORDER BY l.license_id")) !=
 	    0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 seat = sqlite3_column_int64(st, 4);
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
+		int64_t seat = klic_db_col_int64(st, 4);
 
 		memset(&lic, 0, sizeof lic);
 		klic_ledger_col_copy(lic.license_id, sizeof lic.license_id, st, 0);
@@ -63,9 +63,9 @@ static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 		klic_ledger_col_copy(lic.request_digest, sizeof lic.request_digest, st, 2);
 		klic_ledger_col_copy(lic.machine_id, sizeof lic.machine_id, st, 3);
 		lic.seat = seat >= 1 && seat <= KLIC_MAX_SEATS ? (unsigned)seat : 0;
-		lic.issued = sqlite3_column_int64(st, 5);
-		lic.expires = sqlite3_column_int64(st, 6);
-		lic.ended = sqlite3_column_int64(st, 7);
+		lic.issued = klic_db_col_int64(st, 5);
+		lic.expires = klic_db_col_int64(st, 6);
+		lic.ended = klic_db_col_int64(st, 7);
 		/* an end is recorded with its reason (spec/ledger-7.sql) */
 		if (lic.ended != 0)
 			klic_ledger_col_copy(lic.state, sizeof lic.state, st, 8);
@@ -75,7 +75,7 @@ static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 		if ((r = klic_usage_add_lic(u, &lic)) != 0)
 			break;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != KLIC_DB_DONE)
 		r = klic_ledger_err(l, "licenses");
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -83,7 +83,7 @@ static int read_lics(struct klic_ledger *l, struct klic_usage *u, int64_t now)
 
 static int read_audit(struct klic_ledger *l, struct klic_usage *u)
 {
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	struct klic_usage_audit a;
 	int r = 0, rc;
 
@@ -92,9 +92,9 @@ static int read_audit(struct klic_ledger *l, struct klic_usage *u)
 				  "SELECT seq, at, event, digest, detail, hash FROM audit "
 				  "ORDER BY seq")) != 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
 		memset(&a, 0, sizeof a);
-		a.seq = sqlite3_column_int64(st, 0);
+		a.seq = klic_db_col_int64(st, 0);
 		klic_ledger_col_copy(a.at, sizeof a.at, st, 1);
 		klic_ledger_col_copy(a.event, sizeof a.event, st, 2);
 		klic_ledger_col_copy(a.digest, sizeof a.digest, st, 3);
@@ -104,7 +104,7 @@ static int read_audit(struct klic_ledger *l, struct klic_usage *u)
 		if ((r = klic_usage_add_audit(u, &a)) != 0)
 			break;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	if (r == 0 && rc != KLIC_DB_DONE)
 		r = klic_ledger_err(l, "audit");
 	klic_ledger_stmt_done(l, st);
 	return r;
@@ -114,7 +114,7 @@ int klic_ledger_usage_read(struct klic_ledger *l, struct klic_usage *u, int64_t 
 {
 	int r;
 
-	if ((r = klic_ledger_exec(l, "BEGIN DEFERRED")) != 0)
+	if ((r = klic_ledger_begin_read(l)) != 0)
 		return r;
 	if ((r = read_ents(l, u)) == 0 && (r = read_lics(l, u, now)) == 0)
 		r = read_audit(l, u);

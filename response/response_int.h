@@ -2,9 +2,8 @@
 #ifndef KLIC_RESPONSE_INT_H
 #define KLIC_RESPONSE_INT_H
 
-#include <sqlite3.h>
-
 #include "klic_response.h"
+#include "ledger_db.h"
 
 /* spec/ledger.sql and spec/ledger-N.sql, generated at build time. */
 extern const char klic_ledger_sql[];
@@ -14,20 +13,33 @@ extern const char klic_ledger4_sql[];
 extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
 extern const char klic_ledger7_sql[];
+/* spec/ledger-pg.sql: the PostgreSQL schema at its base version. */
+extern const char klic_ledger_pg_sql[];
 
 
-sqlite3 *klic_ledger_db(struct klic_ledger *l);
-/* Record a SQLite failure as KLIC_ERR_LEDGER with what + sqlite's message. */
+/* The ledger's database connection (ledger_db.h). */
+struct klic_db *klic_ledger_db(struct klic_ledger *l);
+/* The ledger as it may be shown (a path, or a URL without password). */
+const char *klic_ledger_name(const struct klic_ledger *l);
+/* 1 when the ledger is PostgreSQL. */
+int klic_ledger_is_pg(const struct klic_ledger *l);
+/* Record the engine's last failure as KLIC_ERR_LEDGER (KLIC_ERR_IO for
+ * SQLite's disk errors) with what + the engine's message. */
 int klic_ledger_err(struct klic_ledger *l, const char *what);
+/* Rows changed by the last INSERT/UPDATE/DELETE. */
+int64_t klic_ledger_changes(struct klic_ledger *l);
 /* A prepared statement for sql from the connection's cache (keyed by the
  * address of sql, checked against its text), to be given back with
  * klic_ledger_stmt_done(), which resets it and clears its bindings (or
  * finalizes one the cache had no room for).  The same sql in use twice at
  * once is prepared afresh. */
-int klic_ledger_stmt(struct klic_ledger *l, sqlite3_stmt **st, const char *sql);
-void klic_ledger_stmt_done(struct klic_ledger *l, sqlite3_stmt *st);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+int klic_ledger_stmt(struct klic_ledger *l, struct klic_stmt **st, const char *sql);
+void klic_ledger_stmt_done(struct klic_ledger *l, struct klic_stmt *st);
+/* The writer / COMMIT / ROLLBACK (rollback never fails loudly): begin is
+ * the one ledger-wide writer (klic_db_begin_write), begin_read one
+ * snapshot for a read command (klic_db_begin_read). */
 int klic_ledger_begin(struct klic_ledger *l);
+int klic_ledger_begin_read(struct klic_ledger *l);
 int klic_ledger_commit(struct klic_ledger *l);
 void klic_ledger_rollback(struct klic_ledger *l);
 /* Checkpoints of this connection's WAL are no longer made inside its
@@ -41,9 +53,9 @@ void klic_ledger_checkpoint(struct klic_ledger *l);
 
 /* A text column of the current row ("" for NULL), valid until the next
  * step or reset. */
-const char *klic_ledger_col_text(sqlite3_stmt *st, int i);
+const char *klic_ledger_col_text(struct klic_stmt *st, int i);
 /* The same, copied into dst (truncated to dstsz - 1 bytes). */
-void klic_ledger_col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int i);
+void klic_ledger_col_copy(char *dst, size_t dstsz, struct klic_stmt *st, int i);
 
 /* ---- the rows `issue` reads and writes (ledger_issue.c) ------------------- */
 

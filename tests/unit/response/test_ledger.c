@@ -1,6 +1,11 @@
 /* Unit tests for response/: the ledger (create, migrate, version refusal,
  * append-only triggers), the audit hash chain, entitlements, members, and
- * the eligibility decision table (spec 5.3.1). */
+ * the eligibility decision table (spec 5.3.1).
+ *
+ * The engine comes from KLIC_TEST_LEDGER: unset, a SQLite file in a
+ * temporary folder; a postgresql:// URL, that database (emptied before
+ * each test: its schema public dropped and made again).  The tests of
+ * SQLite's own migrations and file handling are skipped on PostgreSQL. */
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,9 +30,12 @@
 #define LID_1 "11111111111111111111111111111111"
 #define LID_2 "22222222222222222222222222222222"
 
+/* the PostgreSQL database of KLIC_TEST_LEDGER, or NULL: SQLite */
+static const char *pg_url;
+
 struct fx {
 	char dir[32];
-	char path[64];
+	char path[512];
 	struct klic_ledger *l;
 };
 
@@ -48,6 +56,18 @@ static int setup(void **state)
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
 	snprintf(f->path, sizeof f->path, "%s/ledger.sqlite", f->dir);
+	if (pg_url != NULL) {
+		struct klic_db *db = NULL;
+		snprintf(f->path, sizeof f->path, "%s", pg_url);
+		if (klic_db_open(&db, pg_url, 0) != 0 ||
+		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public") !=
+			0) {
+			fprintf(stderr, "setup: %s\n", klic_error_detail());
+			klic_db_close(db);
+			return -1;
+		}
+		klic_db_close(db);
+	}
 	*state = f;
 	return 0;
 }
@@ -66,6 +86,16 @@ static void raw(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
 	char *msg = NULL;
+	if (pg_url != NULL) {
+		struct klic_db *d = NULL;
+		assert_int_equal(klic_db_open(&d, path, 0), 0);
+		if (klic_db_exec(d, sql) != 0) {
+			klic_db_err(d, "raw");
+			fail_msg("raw sql failed: %s: %s", sql, klic_error_detail());
+		}
+		klic_db_close(d);
+		return;
+	}
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
 		fail_msg("raw sql failed: %s: %s", sql, msg ? msg : "?");
@@ -79,7 +109,9 @@ static void test_create_and_reopen(void **state)
 	struct fx *f = *state;
 	int v = -1;
 
-	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_NOT_FOUND);
+	/* SQLite: no file; PostgreSQL: an empty database */
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0),
+			 pg_url ? KLIC_ERR_LEDGER : KLIC_ERR_NOT_FOUND);
 	assert_null(f->l);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
@@ -96,6 +128,25 @@ static void test_migrate_from_zero(void **state)
 	struct fx *f = *state;
 	int v = -1;
 
+	if (pg_url != NULL) {
+		/* a database holding something else is refused, even by init */
+		raw(f->path, "CREATE TABLE scratch(x INT)");
+		assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE),
+				 KLIC_ERR_LEDGER);
+		assert_non_null(strstr(klic_error_detail(), "not empty"));
+		raw(f->path, "DROP TABLE scratch");
+		assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
+		assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+		assert_int_equal(klic_ledger_version(f->l, &v), 0);
+		assert_int_equal(v, KLIC_LEDGER_VERSION);
+		raw(f->path, "SELECT count(*) FROM licenses, license_ends, audit, "
+			     "entitlement_usage, members, requests, entitlements, meta");
+		/* init again: idempotent */
+		klic_ledger_free(f->l);
+		f->l = NULL;
+		assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+		return;
+	}
 	/* an existing empty SQLite file (user_version 0) */
 	raw(f->path, "CREATE TABLE scratch(x); DROP TABLE scratch;");
 	/* not a klic ledger unless we are creating one */
@@ -119,6 +170,10 @@ static void test_migrate_from_zero(void **state)
  * responses dropped (rebuilt on the next issue), triggers still there. */
 static void test_migrate_from_1(void **state)
 {
+	if (pg_url != NULL) {
+		skip(); /* SQLite's own migrations and files */
+		return;
+	}
 	struct fx *f = *state;
 	char *sql = NULL, *ins = NULL;
 	struct klic_entitlement *e = NULL;
@@ -188,6 +243,10 @@ static void test_migrate_from_1(void **state)
  * lifecycle events accepted, an unknown event and edits still refused. */
 static void test_migrate_5_to_6(void **state)
 {
+	if (pg_url != NULL) {
+		skip(); /* SQLite's own migrations and files */
+		return;
+	}
 	static const char *const files[] = {"ledger.sql", "ledger-2.sql", "ledger-3.sql",
 					    "ledger-4.sql", "ledger-5.sql"};
 	static const char text[] = "1\t2026-01-01T00:00:00Z\tmember-add\t\tadd " FPR_A;
@@ -255,7 +314,9 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "PRAGMA user_version = 8"); /* KLIC_LEDGER_VERSION + 1 */
+	/* KLIC_LEDGER_VERSION + 1 */
+	raw(f->path, pg_url ? "UPDATE meta SET value = '8' WHERE key = 'ledger_version'"
+			    : "PRAGMA user_version = 8");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -264,6 +325,10 @@ static void test_newer_version_refused(void **state)
 
 static void test_garbage_file_refused(void **state)
 {
+	if (pg_url != NULL) {
+		skip(); /* SQLite's own migrations and files */
+		return;
+	}
 	struct fx *f = *state;
 	FILE *fp = fopen(f->path, "w");
 	assert_non_null(fp);
@@ -279,9 +344,9 @@ static void seed_license(struct fx *f, const char *digest, const char *id, int64
 	char sql[1024];
 	snprintf(
 	    sql, sizeof sql,
-	    "INSERT OR IGNORE INTO requests(digest, member_fpr, machine_id, product, seats, "
+	    "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, "
 	    "status, entitlement_id, created) VALUES ('%s', '%s', 'M', 'KRE', 1, 'issued', "
-	    "%lld, '2030-01-01T00:00:00Z');"
+	    "%lld, '2030-01-01T00:00:00Z') ON CONFLICT DO NOTHING;"
 	    "INSERT INTO licenses(license_id, request_digest, seat, machine_id, product, issued,"
 	    " expires, entitlement_id, member_fpr) VALUES ('%s', '%s', 1, 'M', 'KRE', %lld,"
 	    " %lld, %lld, '%s');",
@@ -345,8 +410,11 @@ static void test_append_only_triggers(void **state)
 	assert_int_equal(klic_ledger_exec(f->l, "DELETE FROM requests"), KLIC_ERR_LEDGER);
 	/* a request row gains its response once, and nothing else changes */
 	assert_int_equal(klic_ledger_exec(f->l, "UPDATE requests SET seats = 9"), KLIC_ERR_LEDGER);
-	assert_int_equal(klic_ledger_exec(f->l, "UPDATE requests SET response = x'01'"), 0);
-	assert_int_equal(klic_ledger_exec(f->l, "UPDATE requests SET response = x'02'"),
+	assert_int_equal(klic_ledger_exec(f->l, pg_url ? "UPDATE requests SET response = '\\x01'"
+						       : "UPDATE requests SET response = x'01'"),
+			 0);
+	assert_int_equal(klic_ledger_exec(f->l, pg_url ? "UPDATE requests SET response = '\\x02'"
+						       : "UPDATE requests SET response = x'02'"),
 			 KLIC_ERR_LEDGER);
 }
 
@@ -372,8 +440,10 @@ static void test_audit_chain(void **state)
 	f->l = NULL;
 
 	/* edit row 2 with the triggers dropped: the chain breaks at row 2 */
-	raw(f->path, "DROP TRIGGER audit_no_update;"
-		     "UPDATE audit SET detail = replace(detail, 'Ada', 'Eve') WHERE seq = 2;");
+	raw(f->path, pg_url ? "DROP TRIGGER audit_no_update ON audit;"
+			      "UPDATE audit SET detail = replace(detail, 'Ada', 'Eve') WHERE seq = 2;"
+			    : "DROP TRIGGER audit_no_update;"
+			      "UPDATE audit SET detail = replace(detail, 'Ada', 'Eve') WHERE seq = 2;");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), KLIC_ERR_LEDGER);
 	assert_int_equal(bad, 2);
@@ -389,7 +459,8 @@ static void test_audit_deleted_row(void **state)
 		assert_int_equal(klic_ledger_audit_append(f->l, now + i, "reissued", "", "r"), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 4;");
+	raw(f->path, pg_url ? "DROP TRIGGER audit_no_delete ON audit; DELETE FROM audit WHERE seq = 4;"
+			    : "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 4;");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	/* removing the tail cannot be seen from the chain alone, but the
 	 * middle can: delete row 2 */
@@ -650,23 +721,20 @@ static void test_seats_return_after_expiry(void **state)
  * after a refresh; audit's recount catches a tampered counter. */
 static int64_t full_count(struct fx *f, int64_t ent, int64_t t)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct klic_stmt *st = NULL;
 	int64_t n;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT count(*) FROM licenses x WHERE "
-					    "entitlement_id = ?1 AND min(expires, coalesce((SELECT "
-					    "ended FROM license_ends d WHERE d.license_id = "
-					    "x.license_id), expires)) > ?2",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_int64(st, 1, ent);
-	sqlite3_bind_int64(st, 2, t);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(klic_ledger_stmt(f->l, &st,
+					  "SELECT count(*) FROM licenses x WHERE "
+					  "entitlement_id = ?1 AND coalesce((SELECT CASE WHEN "
+					  "d.ended < x.expires THEN d.ended ELSE x.expires END "
+					  "FROM license_ends d WHERE d.license_id = "
+					  "x.license_id), x.expires) > ?2"),
+			 0);
+	klic_db_bind_int64(st, 1, ent);
+	klic_db_bind_int64(st, 2, t);
+	assert_int_equal(klic_db_step(st), KLIC_DB_ROW);
+	n = klic_db_col_int64(st, 0);
+	klic_ledger_stmt_done(f->l, st);
 	return n;
 }
 
@@ -704,9 +772,9 @@ static void test_usage_counter(void **state)
 	/* no counter yet: counted in full */
 	check_used_everywhere(f, id);
 	/* a counter as of NOW + 7 days, then more licenses (the trigger) */
-	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_begin(f->l), 0);
 	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 7 * DAY), 0);
-	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	assert_int_equal(klic_ledger_commit(f->l), 0);
 	check_used_everywhere(f, id);
 	for (int k = 40; k < 60; k++) {
 		snprintf(dg, sizeof dg, "%064x", k);
@@ -718,9 +786,9 @@ static void test_usage_counter(void **state)
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
 	assert_int_equal(rows, 2);
 	/* the clock went back: a counter ahead of now still counts right */
-	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_begin(f->l), 0);
 	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 40 * DAY), 0);
-	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	assert_int_equal(klic_ledger_commit(f->l), 0);
 	check_used_everywhere(f, id);
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
 	/* a tampered counter is caught by the recount */
@@ -751,9 +819,9 @@ static void test_license_ends(void **state)
 		snprintf(lid, sizeof lid, "%032x", k);
 		seed_license(f, dg, lid, NOW - DAY, NOW + 20 * DAY + k, k % 3 ? id : other);
 	}
-	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_begin(f->l), 0);
 	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 7 * DAY), 0);
-	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	assert_int_equal(klic_ledger_commit(f->l), 0);
 	/* ends before the counter's as_of (the trigger takes the seat back),
 	 * at it, and after it (counted when the count moves past them) */
 	for (int k = 0; k < 40; k += 2) {
@@ -765,9 +833,9 @@ static void test_license_ends(void **state)
 	check_used_everywhere(f, id);
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
 	assert_int_equal(rows, 2);
-	assert_int_equal(klic_ledger_exec(f->l, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(klic_ledger_begin(f->l), 0);
 	assert_int_equal(klic_ledger_usage_refresh(f->l, "KRE", NOW + 12 * DAY), 0);
-	assert_int_equal(klic_ledger_exec(f->l, "COMMIT"), 0);
+	assert_int_equal(klic_ledger_commit(f->l), 0);
 	check_used_everywhere(f, id);
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
 	/* the row and its end */
@@ -846,60 +914,60 @@ static void test_license_id(void **state)
 static void test_stmt_cache(void **state)
 {
 	struct fx *f = *state;
-	sqlite3_stmt *a, *b, *c, *first;
+	struct klic_stmt *a, *b, *c, *first;
 	static const char q[] = "SELECT ?1 + 1";
 	char buf[64];
 
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	assert_int_equal(klic_ledger_stmt(f->l, &a, q), 0);
 	first = a;
-	sqlite3_bind_int(a, 1, 41);
-	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(a, 0), 42);
+	klic_db_bind_int64(a, 1, 41);
+	assert_int_equal(klic_db_step(a), KLIC_DB_ROW);
+	assert_int_equal(klic_db_col_int64(a, 0), 42);
 	/* in use: the same text gets another statement */
 	assert_int_equal(klic_ledger_stmt(f->l, &b, q), 0);
 	assert_ptr_not_equal(a, b);
-	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL); /* ?1 unbound */
+	assert_int_equal(klic_db_step(b), KLIC_DB_ROW);
+	assert_true(klic_db_col_is_null(b, 0)); /* ?1 unbound */
 	klic_ledger_stmt_done(f->l, b);
 	klic_ledger_stmt_done(f->l, a);
 	/* given back: the same one again, reset (steps from the start) and
 	 * with its bindings cleared */
 	assert_int_equal(klic_ledger_stmt(f->l, &c, q), 0);
 	assert_ptr_equal(c, first);
-	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_type(c, 0), SQLITE_NULL);
+	assert_int_equal(klic_db_step(c), KLIC_DB_ROW);
+	assert_true(klic_db_col_is_null(c, 0));
 	klic_ledger_stmt_done(f->l, c);
 	/* other text at the same address: another statement */
 	snprintf(buf, sizeof buf, "SELECT 7");
 	assert_int_equal(klic_ledger_stmt(f->l, &a, buf), 0);
-	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(a, 0), 7);
+	assert_int_equal(klic_db_step(a), KLIC_DB_ROW);
+	assert_int_equal(klic_db_col_int64(a, 0), 7);
 	klic_ledger_stmt_done(f->l, a);
 	snprintf(buf, sizeof buf, "SELECT 8");
 	assert_int_equal(klic_ledger_stmt(f->l, &b, buf), 0);
-	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(b, 0), 8);
+	assert_int_equal(klic_db_step(b), KLIC_DB_ROW);
+	assert_int_equal(klic_db_col_int64(b, 0), 8);
 	klic_ledger_stmt_done(f->l, b);
 	/* more statements in use at once than the cache holds: the extra
 	 * ones are finalized when given back; then as many other texts as
 	 * the cache holds, one at a time: idle entries make room */
 	{
-		sqlite3_stmt *many[40];
+		struct klic_stmt *many[40];
 		char texts[40][32];
 		for (int i = 0; i < 40; i++) {
 			snprintf(texts[i], sizeof texts[i], "SELECT %d", i);
 			assert_int_equal(klic_ledger_stmt(f->l, &many[i], texts[i]), 0);
-			assert_int_equal(sqlite3_step(many[i]), SQLITE_ROW);
-			assert_int_equal(sqlite3_column_int(many[i], 0), i);
+			assert_int_equal(klic_db_step(many[i]), KLIC_DB_ROW);
+			assert_int_equal(klic_db_col_int64(many[i], 0), i);
 		}
 		for (int i = 0; i < 40; i++)
 			klic_ledger_stmt_done(f->l, many[i]);
 		for (int i = 0; i < 80; i++) {
 			snprintf(buf, sizeof buf, "SELECT %d + 1000", i);
 			assert_int_equal(klic_ledger_stmt(f->l, &a, buf), 0);
-			assert_int_equal(sqlite3_step(a), SQLITE_ROW);
-			assert_int_equal(sqlite3_column_int(a, 0), i + 1000);
+			assert_int_equal(klic_db_step(a), KLIC_DB_ROW);
+			assert_int_equal(klic_db_col_int64(a, 0), i + 1000);
 			klic_ledger_stmt_done(f->l, a);
 		}
 		/* a literal still comes back cached after all that churn */
@@ -926,6 +994,9 @@ static void test_stmt_cache(void **state)
 
 int main(void)
 {
+	const char *env = getenv("KLIC_TEST_LEDGER");
+	if (env != NULL && klic_db_is_pg(env))
+		pg_url = env;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
