@@ -75,6 +75,67 @@ void klic_uid_split(char *name, size_t namesz, char *email, size_t emailsz, cons
 	snprintf(email, emailsz, "%.*s", (int)(gt - lt - 1), lt + 1);
 }
 
+/* A one-line file of the state folder (KLIC_ISSUER_FILE,
+ * KLIC_GNUPGHOME_FILE) into out: 1 when there is one, 0 when not, < 0 an
+ * error code. */
+static int state_line(char *out, size_t outsz, const char *state, const char *name)
+{
+	char path[4200];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = path_join(path, sizeof path, state, name)) != 0)
+		return r;
+	if (access(path, F_OK) != 0)
+		return 0;
+	if ((r = klic_read_file(&buf, &len, path, 4096)) != 0)
+		return r;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len >= outsz || memchr(buf, '\0', len) != NULL ||
+	    memchr(buf, '\n', len) != NULL) {
+		free(buf);
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: not one line", path);
+	}
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	free(buf);
+	return 1;
+}
+
+static int state_line_write(const char *state, const char *name, const char *value)
+{
+	char path[4200], line[4200];
+	int n;
+
+	if ((n = path_join(path, sizeof path, state, name)) != 0)
+		return n;
+	n = snprintf(line, sizeof line, "%s\n", value);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "%s: too long", path);
+	return klic_write_atomic(path, (const uint8_t *)line, (size_t)n, 0600, 0);
+}
+
+/* A shared (PostgreSQL) ledger that holds an org already: this admin
+ * joins it when the org and the vendor are the same. */
+static int join_checks(struct klic_ledger *l, const char *org, const char *vfpr)
+{
+	char v[KLIC_MAX_TEXT_LEN + 1];
+	int r;
+
+	if ((r = klic_ledger_meta_get(l, "org", v, sizeof v)) != 0)
+		return r;
+	if (strcmp(v, org) != 0)
+		return klic_error_set(KLIC_ERR_EXISTS, "the ledger is %s's, not %s's", v, org);
+	if ((r = klic_ledger_meta_get(l, "vendor_fpr", v, sizeof v)) != 0)
+		return r;
+	if (strcmp(v, vfpr) != 0)
+		return klic_error_set(KLIC_ERR_EXISTS,
+				      "the ledger's vendor is %s, --vendor is %s", v, vfpr);
+	return 0;
+}
+
 static void unlink_ledger(const char *path)
 {
 	char p[4200];
@@ -132,12 +193,12 @@ static int check_identity(const char *name, const char *email)
 int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o)
 {
 	char ledger[4096], gnupg[4096], created[KLIC_TIME_LEN + 1], fpr[KLIC_FPR_HEX_LEN + 1];
-	char vfpr[KLIC_FPR_HEX_LEN + 1], vpath[4096];
+	char vfpr[KLIC_FPR_HEX_LEN + 1], vpath[4096], ipath[4200], org[KLIC_MAX_TEXT_LEN + 1];
 	struct klic_keyring *kr = NULL;
 	struct klic_ledger *l = NULL;
 	uint8_t *vkey = NULL;
 	size_t vkeylen = 0;
-	int fd = -1, made_ledger = 0, made_vendor = 0, r;
+	int fd = -1, made_ledger = 0, made_vendor = 0, made_issuer = 0, pg, r;
 	int64_t now = klic_now();
 
 	fpr_out[0] = '\0';
@@ -154,9 +215,11 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 		return klic_error_set(KLIC_ERR_INVALID_ARG, "--vendor is required");
 	if (o->key_fpr == NULL && (r = check_identity(o->name, o->email)) != 0)
 		return r;
-	if ((r = path_join(ledger, sizeof ledger, o->state, KLIC_LEDGER_FILE)) != 0 ||
-	    (r = path_join(vpath, sizeof vpath, o->state, KLIC_VENDOR_FILE)) != 0)
+	if ((r = klic_ledger_where(ledger, sizeof ledger, o->state)) != 0 ||
+	    (r = path_join(vpath, sizeof vpath, o->state, KLIC_VENDOR_FILE)) != 0 ||
+	    (r = path_join(ipath, sizeof ipath, o->state, KLIC_ISSUER_FILE)) != 0)
 		return r;
+	pg = klic_db_is_pg(ledger);
 	if (o->gnupghome != NULL)
 		r = copy_path(gnupg, sizeof gnupg, o->gnupghome);
 	else
@@ -165,9 +228,14 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 		return r;
 	if ((r = klic_mkdir_p(o->state, 0700)) != 0)
 		return r;
-	if (access(ledger, F_OK) == 0)
+	if (!pg && access(ledger, F_OK) == 0)
 		return klic_error_set(KLIC_ERR_EXISTS,
 				      "%s: a ledger already exists (refusing to re-init)", ledger);
+	if (pg && access(ipath, F_OK) == 0)
+		return klic_error_set(KLIC_ERR_EXISTS,
+				      "%s: this state folder has joined a ledger already "
+				      "(refusing to re-init)",
+				      ipath);
 	/* The vendor key first: one public key, read in a scratch keyring */
 	if ((r = klic_vendor_key_load(vfpr, &vkey, &vkeylen, o->vendor)) != 0) {
 		char d[512];
@@ -205,6 +273,18 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 				   o->vendor, fpr);
 		goto out;
 	}
+	/* A shared ledger: created when empty, else joined (below). */
+	if (pg) {
+		char shown[600];
+		if ((r = klic_ledger_open(&l, ledger, KLIC_LEDGER_CREATE)) != 0) {
+			char d[512];
+			klic_ledger_display(shown, sizeof shown, ledger);
+			snprintf(d, sizeof d, "%s", klic_error_detail());
+			r = klic_error_set(r, "%s: %s", shown, d);
+			goto out;
+		}
+		goto opened;
+	}
 	/* Claim the ledger path exclusively, then let SQLite fill it. */
 	fd = open(ledger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -217,6 +297,7 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 	fd = -1;
 	if ((r = klic_ledger_open(&l, ledger, KLIC_LEDGER_CREATE)) != 0)
 		goto out;
+opened:
 	if ((r = klic_time_format(created, now)) != 0)
 		goto out;
 	if ((r = klic_write_atomic(vpath, vkey, vkeylen, 0644, 0)) != 0)
@@ -224,6 +305,29 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 	made_vendor = 1;
 	if ((r = klic_ledger_begin(l)) != 0)
 		goto out;
+	if (pg) {
+		/* this admin's own key and GNUPGHOME live in its state folder */
+		if ((r = state_line_write(o->state, KLIC_ISSUER_FILE, fpr)) != 0 ||
+		    (made_issuer = 1,
+		     o->gnupghome != NULL && (r = state_line_write(o->state, KLIC_GNUPGHOME_FILE,
+								  klic_keyring_home(kr))) != 0)) {
+			klic_ledger_rollback(l);
+			goto out;
+		}
+		r = klic_ledger_meta_get(l, "org", org, sizeof org);
+		if (r == 0) {
+			if ((r = join_checks(l, o->org, vfpr)) != 0) {
+				klic_ledger_rollback(l);
+				goto out;
+			}
+			goto commit;
+		}
+		if (r != KLIC_ERR_NOT_FOUND) {
+			klic_ledger_rollback(l);
+			goto out;
+		}
+		klic_error_clear();
+	}
 	if ((r = klic_ledger_meta_set(l, "org", o->org)) != 0 ||
 	    (r = klic_ledger_meta_set(l, "issuer_fpr", fpr)) != 0 ||
 	    (r = klic_ledger_meta_set(l, "vendor_fpr", vfpr)) != 0 ||
@@ -233,10 +337,11 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 		klic_ledger_rollback(l);
 		goto out;
 	}
+commit:
 	if ((r = klic_ledger_commit(l)) != 0)
 		goto out;
 	memcpy(fpr_out, fpr, KLIC_FPR_HEX_LEN + 1);
-	made_ledger = made_vendor = 0; /* keep them */
+	made_ledger = made_vendor = made_issuer = 0; /* keep them */
 	r = 0;
 out:
 	if (fd >= 0)
@@ -246,6 +351,12 @@ out:
 		unlink_ledger(ledger);
 	if (made_vendor)
 		(void)unlink(vpath);
+	if (made_issuer) {
+		char gpath[4200];
+		(void)unlink(ipath);
+		if (path_join(gpath, sizeof gpath, o->state, KLIC_GNUPGHOME_FILE) == 0)
+			(void)unlink(gpath);
+	}
 	free(vkey);
 	klic_keyring_free(kr);
 	return r;
@@ -264,17 +375,39 @@ int klic_admin_open(struct klic_admin **out, const char *state, const char *gnup
 		return klic_error_set(KLIC_ERR_NOMEM, "admin");
 	a->passphrase_file = passphrase_file;
 	if ((r = copy_path(a->state, sizeof a->state, state)) != 0 ||
-	    (r = path_join(a->ledger_path, sizeof a->ledger_path, state, KLIC_LEDGER_FILE)) != 0)
+	    (r = klic_ledger_where(a->ledger_where, sizeof a->ledger_where, state)) != 0)
 		goto out;
-	if ((r = klic_ledger_open(&a->ledger, a->ledger_path, 0)) != 0)
+	klic_ledger_display(a->ledger_path, sizeof a->ledger_path, a->ledger_where);
+	if ((r = klic_ledger_open(&a->ledger, a->ledger_where, 0)) != 0)
 		goto out;
-	if ((r = klic_ledger_meta_get(a->ledger, "org", a->org, sizeof a->org)) != 0 ||
-	    (r = klic_ledger_meta_get(a->ledger, "issuer_fpr", a->issuer_fpr,
-				      sizeof a->issuer_fpr)) != 0)
+	if ((r = klic_ledger_meta_get(a->ledger, "org", a->org, sizeof a->org)) != 0)
+		goto out;
+	/* a shared ledger: this admin's key is its state folder's (init) */
+	if ((r = state_line(a->issuer_fpr, sizeof a->issuer_fpr, state, KLIC_ISSUER_FILE)) < 0)
+		goto out;
+	if (r == 0 && klic_ledger_is_pg(a->ledger)) {
+		r = klic_error_set(KLIC_ERR_NOT_FOUND,
+				   "%s/%s: this state folder has not joined the ledger (run "
+				   "klic-admin --ledger URL init)",
+				   state, KLIC_ISSUER_FILE);
+		goto out;
+	}
+	if (r == 1 && klic_fpr_check(a->issuer_fpr) != 0) {
+		r = klic_error_set(KLIC_ERR_INVALID_ARG, "%s/%s: not a fingerprint", state,
+				   KLIC_ISSUER_FILE);
+		goto out;
+	}
+	if (r == 0 && (r = klic_ledger_meta_get(a->ledger, "issuer_fpr", a->issuer_fpr,
+						 sizeof a->issuer_fpr)) != 0)
+		goto out;
+	if ((r = state_line(recorded, sizeof recorded, state, KLIC_GNUPGHOME_FILE)) < 0)
 		goto out;
 	if (gnupghome != NULL)
 		r = copy_path(a->gnupghome, sizeof a->gnupghome, gnupghome);
-	else if (klic_ledger_meta_get(a->ledger, "gnupghome", recorded, sizeof recorded) == 0)
+	else if (r == 1)
+		r = copy_path(a->gnupghome, sizeof a->gnupghome, recorded);
+	else if (!klic_ledger_is_pg(a->ledger) &&
+		 klic_ledger_meta_get(a->ledger, "gnupghome", recorded, sizeof recorded) == 0)
 		r = copy_path(a->gnupghome, sizeof a->gnupghome, recorded);
 	else {
 		klic_error_clear();

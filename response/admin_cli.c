@@ -5,13 +5,21 @@
 #include "admin_cli.h"
 
 const struct klic_cli admin_cli = {PROG,
-				   "[--state DIR] [--gnupghome DIR] [--passphrase-file FILE]"};
+				   "[--state DIR] [--ledger URL|PATH] [--gnupghome DIR] [--passphrase-file FILE]"};
 
 int admin_open(struct klic_admin **a, const struct global *g)
 {
 	int r = klic_admin_open(a, g->state, g->gnupghome, g->passphrase_file);
-	if (r != 0)
+	if (r != 0) {
+		/* a PostgreSQL ledger is named, not the state folder */
+		char where[4096], shown[4200];
+		if (klic_ledger_where(where, sizeof where, g->state) == 0 &&
+		    strncmp(where, "postgres", 8) == 0 && strstr(where, "://") != NULL) {
+			klic_ledger_display(shown, sizeof shown, where);
+			return klic_cli_fail(&admin_cli, shown, r);
+		}
 		return klic_cli_fail(&admin_cli, g->state, r);
+	}
 	return 0;
 }
 

@@ -16,6 +16,7 @@ struct global {
 	const char *state_opt;
 	const char *gnupghome;
 	const char *passphrase_file;
+	const char *ledger; /* --ledger (also in $KLIC_LEDGER) */
 	char state[4096];
 };
 

@@ -360,7 +360,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	klic_error_clear();
 	for (k = 0; k < jobs; k++) {
 		js[k].b = b;
-		if (klic_ledger_open(&js[k].l, a->ledger_path, 0) != 0) {
+		if (klic_ledger_open(&js[k].l, a->ledger_where, 0) != 0) {
 			r = klic_error_code();
 			goto out;
 		}

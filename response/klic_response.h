@@ -23,9 +23,24 @@ extern "C" {
 #define KLIC_GNUPG_DIR "gnupg"
 #define KLIC_MEMBERS_DIR "members"    /* public keys of the members (verification only) */
 #define KLIC_VENDOR_FILE "vendor.asc" /* the pinned vendor's public key */
+/* A shared (PostgreSQL) ledger: this admin's issuer key fingerprint and
+ * GNUPGHOME (the ledger's meta holds those of the admin who made it). */
+#define KLIC_ISSUER_FILE "issuer_fpr"
+#define KLIC_GNUPGHOME_FILE "gnupghome"
+/* The ledger to use instead of <state>/ledger.sqlite (klic-admin --ledger):
+ * a postgresql:// or postgres:// URL, or a SQLite path. */
+#define KLIC_LEDGER_ENV "KLIC_LEDGER"
 
 /* ---- ledger ------------------------------------------------------------- */
 struct klic_ledger;
+
+/* Where the ledger of state is: $KLIC_LEDGER when set and not empty, else
+ * <state>/ledger.sqlite. */
+int klic_ledger_where(char *out, size_t outsz, const char *state);
+/* The ledger at where as it may be shown: a SQLite path as it is, a
+ * PostgreSQL URL as "ledger postgresql://user@host:port/db" (never its
+ * password). */
+void klic_ledger_display(char *out, size_t outsz, const char *where);
 
 #define KLIC_LEDGER_CREATE 0x1 /* create the file and apply every migration */
 
@@ -205,7 +220,8 @@ int klic_request_semantics(struct klic_decision *out, const struct klic_request 
 /* ---- the admin state ------------------------------------------------------ */
 struct klic_admin {
 	char state[4096];
-	char ledger_path[4096];
+	char ledger_path[4096];  /* the ledger as shown (klic_ledger_display) */
+	char ledger_where[4096]; /* the ledger as opened (path or URL) */
 	char gnupghome[4096];
 	char org[KLIC_MAX_TEXT_LEN + 1];
 	char issuer_fpr[KLIC_FPR_HEX_LEN + 1];

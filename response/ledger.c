@@ -64,6 +64,32 @@ int klic_ledger_is_pg(const struct klic_ledger *l)
 	return klic_db_engine(l->db) == KLIC_DB_PG;
 }
 
+int klic_ledger_where(char *out, size_t outsz, const char *state)
+{
+	const char *env = getenv(KLIC_LEDGER_ENV);
+	int n;
+
+	if (env != NULL && env[0] != '\0')
+		n = snprintf(out, outsz, "%s", env);
+	else
+		n = snprintf(out, outsz, "%s/%s", state, KLIC_LEDGER_FILE);
+	if (n < 0 || (size_t)n >= outsz)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "ledger name too long");
+	return 0;
+}
+
+void klic_ledger_display(char *out, size_t outsz, const char *where)
+{
+	char d[512];
+
+	if (!klic_db_is_pg(where)) {
+		snprintf(out, outsz, "%s", where);
+		return;
+	}
+	klic_db_display(d, sizeof d, where);
+	snprintf(out, outsz, "ledger %s", d);
+}
+
 int klic_ledger_err(struct klic_ledger *l, const char *what)
 {
 	if (l == NULL || l->db == NULL)
@@ -245,8 +271,14 @@ int klic_ledger_open(struct klic_ledger **out, const char *path, int flags)
 		goto out;
 	/* journal_mode returns a row; exec ignores it.  A non-database file
 	 * fails here with "file is not a database". */
-	if (!klic_ledger_is_pg(l) &&
-	    ((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
+	if (klic_ledger_is_pg(l)) {
+		/* the caller names a PostgreSQL ledger (klic_ledger_display) */
+		if ((r = migrate(l, create)) != 0)
+			goto out;
+		*out = l;
+		return 0;
+	}
+	if (((r = klic_ledger_exec(l, "PRAGMA journal_mode=WAL")) != 0 ||
 	     (r = klic_ledger_exec(l, "PRAGMA foreign_keys=ON")) != 0 ||
 	     (r = klic_ledger_exec(l, "PRAGMA synchronous=FULL")) != 0 ||
 	     /* the interior pages of a large ledger's indexes stay in memory */

@@ -1,5 +1,6 @@
 /* klic response/ — the ledger's engine layer (ledger_db.h): each call goes
  * to the engine of its connection (ledger_db_sqlite.c, ledger_db_pg.c). */
+#include <stdio.h>
 #include <string.h>
 
 #include "ledger_db_int.h"
@@ -8,6 +9,14 @@ int klic_db_is_pg(const char *where)
 {
 	return where != NULL &&
 	       (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0);
+}
+
+void klic_db_display(char *out, size_t outsz, const char *where)
+{
+	if (klic_db_is_pg(where))
+		klic_db_pg_display(out, outsz, where);
+	else
+		snprintf(out, outsz, "%s", where);
 }
 
 int klic_db_open(struct klic_db **out, const char *where, int create)

@@ -34,6 +34,10 @@ enum klic_db_engine { KLIC_DB_SQLITE = 1, KLIC_DB_PG = 2 };
 /* 1 when where names a PostgreSQL ledger (postgresql:// or postgres://). */
 int klic_db_is_pg(const char *where);
 
+/* where as it may be shown: a path as it is, a PostgreSQL URL rebuilt
+ * from its parts without the password (klic_db_name). */
+void klic_db_display(char *out, size_t outsz, const char *where);
+
 /* Open the ledger database at where (a SQLite path or a PostgreSQL URL).
  * create: SQLite may create the file.  On failure the klic error is set
  * (naming the ledger) and *out is NULL. */

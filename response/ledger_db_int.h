@@ -48,5 +48,6 @@ struct klic_stmt {
 
 int klic_db_sqlite_open(struct klic_db **out, const char *path, int create);
 int klic_db_pg_open(struct klic_db **out, const char *url);
+void klic_db_pg_display(char *out, size_t outsz, const char *url);
 
 #endif

@@ -84,9 +84,10 @@ static int pg_err(struct klic_db *db, const char *what)
 {
 	struct pg_db *d = PGD(db);
 
+	/* the ledger's name is the caller's (klic_ledger_display) */
 	if (what == NULL || what[0] == '\0')
-		return klic_error_set(KLIC_ERR_LEDGER, "ledger %s: %s", d->base.name, d->msg);
-	return klic_error_set(KLIC_ERR_LEDGER, "ledger %s: %s: %s", d->base.name, what, d->msg);
+		return klic_error_set(KLIC_ERR_LEDGER, "%s", d->msg);
+	return klic_error_set(KLIC_ERR_LEDGER, "%s: %s", what, d->msg);
 }
 
 static void pg_close(struct klic_db *db)
@@ -553,7 +554,7 @@ static const struct klic_db_ops pg_ops = {
 
 /* The URL as it may be shown: scheme, user, host, port, database and a
  * socket folder host, never the password (rebuilt from its parts). */
-static void display_name(char *out, size_t outsz, const char *url)
+void klic_db_pg_display(char *out, size_t outsz, const char *url)
 {
 	PQconninfoOption *opts = PQconninfoParse(url, NULL), *o;
 	const char *user = NULL, *host = NULL, *port = NULL, *dbname = NULL;
@@ -598,12 +599,12 @@ int klic_db_pg_open(struct klic_db **out, const char *url)
 	if (d == NULL)
 		return klic_error_set(KLIC_ERR_NOMEM, "ledger");
 	d->base.ops = &pg_ops;
-	display_name(d->base.name, sizeof d->base.name, url);
+	klic_db_pg_display(d->base.name, sizeof d->base.name, url);
 	opts = PQconninfoParse(url, &perr);
 	if (opts == NULL) {
 		set_msg(d, perr != NULL ? perr : "bad URL");
 		PQfreemem(perr);
-		r = klic_error_set(KLIC_ERR_LEDGER, "ledger %s: %s", d->base.name, d->msg);
+		r = klic_error_set(KLIC_ERR_LEDGER, "%s", d->msg);
 		pg_close(&d->base);
 		return r;
 	}
@@ -614,7 +615,7 @@ int klic_db_pg_open(struct klic_db **out, const char *url)
 			set_msg(d, PQerrorMessage(d->c));
 		else
 			snprintf(d->msg, sizeof d->msg, "out of memory");
-		r = klic_error_set(KLIC_ERR_LEDGER, "ledger %s: %s", d->base.name, d->msg);
+		r = klic_error_set(KLIC_ERR_LEDGER, "%s", d->msg);
 		pg_close(&d->base);
 		return r;
 	}

@@ -20,17 +20,33 @@
 #define KLIC_ADMIN_VERSION "unknown"
 #endif
 
+/* --ledger URL|PATH (global, or init's): the ledger of every command of
+ * this process, and of the processes it starts, is $KLIC_LEDGER. */
+static int set_ledger(const char *where)
+{
+	if (where[0] == '\0')
+		return klic_cli_usage(&admin_cli, "options", "--ledger must not be empty", NULL);
+	if (setenv(KLIC_LEDGER_ENV, where, 1) != 0)
+		return klic_cli_fail(&admin_cli, "--ledger", KLIC_ERR_NOMEM);
+	return 0;
+}
+
 /* ---- init ------------------------------------------------------------------ */
 
 static const char init_help[] =
     "usage: klic-admin [--state DIR] [--gnupghome DIR] [--passphrase-file FILE]\n"
     "                  init --org NAME --name NAME --email EMAIL [--key FPR]\n"
-    "                       --vendor VENDOR.asc\n"
+    "                       --vendor VENDOR.asc [--ledger URL|PATH]\n"
     "Create the ledger and the Ed25519 issuing key (or adopt the existing secret\n"
     "key FPR, e.g. on a smartcard), and pin the vendor whose signed entitlements\n"
     "'entitlement import' accepts (its public key, from 'klic-vendor export-key';\n"
     "kept as STATE/vendor.asc, never in the issuer's keyring).  Refuses to\n"
-    "re-initialize an existing ledger.\n";
+    "re-initialize an existing ledger.\n"
+    "  --ledger URL  a shared PostgreSQL ledger (postgresql://...): its schema is\n"
+    "                made when the database is empty; an existing klic ledger of\n"
+    "                the same org and vendor is joined (this admin's own key is\n"
+    "                kept in STATE/issuer_fpr).  Name it in every later command\n"
+    "                (--ledger or $KLIC_LEDGER).\n";
 
 static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv)
 {
@@ -40,10 +56,12 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 					     {"email", required_argument, NULL, 'e'},
 					     {"key", required_argument, NULL, 'k'},
 					     {"vendor", required_argument, NULL, 'v'},
+					     {"ledger", required_argument, NULL, 'l'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	struct klic_admin_init_opts o;
-	char fpr[KLIC_FPR_HEX_LEN + 1];
+	char fpr[KLIC_FPR_HEX_LEN + 1], where[4096], shown[4200];
+	const char *ledger = NULL;
 	int c, r;
 
 	memset(&o, 0, sizeof o);
@@ -72,6 +90,11 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 					       "--vendor")) != 0)
 				return r;
 			break;
+		case 'l':
+			if ((r = klic_cli_once(&admin_cli, "init", &ledger, optarg, "--ledger")) !=
+			    0)
+				return r;
+			break;
 		case 'h':
 			fputs(cmd->help, stdout);
 			return 0;
@@ -81,6 +104,9 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 	}
 	if (optind != argc)
 		return klic_cli_usage(&admin_cli, "init", "unexpected argument", NULL);
+	/* init --ledger URL: the same as the global option */
+	if (ledger != NULL && (r = set_ledger(ledger)) != 0)
+		return r;
 	if (o.org == NULL)
 		return klic_cli_usage(&admin_cli, "init", "--org is required", NULL);
 	if (o.key_fpr == NULL && (o.name == NULL || o.email == NULL))
@@ -97,7 +123,12 @@ static int cmd_init(const struct klic_cmd *cmd, void *ctx, int argc, char **argv
 	if ((r = klic_admin_init(fpr, &o)) != 0)
 		/* a bad option value is named by its option, not the state folder */
 		return klic_cli_fail(&admin_cli, r == KLIC_ERR_INVALID_ARG ? "init" : g->state, r);
-	printf("issuer %s\norg %s\nledger %s/%s\n", fpr, o.org, g->state, KLIC_LEDGER_FILE);
+	if (klic_ledger_where(where, sizeof where, g->state) != 0)
+		where[0] = '\0';
+	klic_ledger_display(shown, sizeof shown, where);
+	/* a PostgreSQL ledger is shown as "ledger URL" */
+	printf("issuer %s\norg %s\nledger %s\n", fpr, o.org,
+	       strncmp(shown, "ledger ", 7) == 0 ? shown + 7 : shown);
 	return 0;
 }
 
@@ -478,12 +509,14 @@ static const struct klic_cmd cmds[] = {
 static void main_help(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--state DIR] [--gnupghome DIR] [--passphrase-file FILE] COMMAND "
-		"[ARGS]\n\ncommands:\n",
+		"usage: %s [--state DIR] [--ledger URL|PATH] [--gnupghome DIR]\n"
+		"                  [--passphrase-file FILE] COMMAND [ARGS]\n\ncommands:\n",
 		PROG);
 	klic_cli_list(f, cmds, NCMDS, 12);
 	fprintf(f,
 		"\nState: --state DIR, else $KLIC_ADMIN_HOME, else ~/.local/share/klic-admin.\n"
+		"Ledger: --ledger URL|PATH, else $KLIC_LEDGER, else STATE/ledger.sqlite;\n"
+		"a postgresql:// URL names a shared PostgreSQL ledger.\n"
 		"'%s COMMAND --help' describes a command; see klic-admin(1).\n",
 		PROG);
 }
@@ -491,6 +524,7 @@ static void main_help(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+					     {"ledger", required_argument, NULL, 'l'},
 					     {"gnupghome", required_argument, NULL, 'g'},
 					     {"passphrase-file", required_argument, NULL, 'p'},
 					     {"help", no_argument, NULL, 'h'},
@@ -507,6 +541,12 @@ int main(int argc, char **argv)
 		case 's':
 			if ((r = klic_cli_once(&admin_cli, "options", &g.state_opt, optarg,
 					       "--state")) != 0)
+				return r;
+			break;
+		case 'l':
+			if ((r = klic_cli_once(&admin_cli, "options", &g.ledger, optarg,
+					       "--ledger")) != 0 ||
+			    (r = set_ledger(g.ledger)) != 0)
 				return r;
 			break;
 		case 'g':
