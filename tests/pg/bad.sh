@@ -102,7 +102,7 @@ sound "server down"
 
 # --- connection refused: a socket file nobody listens on --------------------------
 mkdir -p "$BOX/stale"
-python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$BOX/stale/.s.PGSQL.5432"
+"$PY" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$BOX/stale/.s.PGSQL.5432"
 fails "connection refused" "postgresql://klicpw:$PASS@/klic?host=$BOX/stale" 'refused' issue r2.kreq -o out --yes
 # --- no server in the named folder ------------------------------------------------
 fails "no such socket" "postgresql://klicpw:$PASS@/klic?host=$BOX/nosuch" 'No such file|connect' issue r2.kreq -o out --yes

@@ -10,6 +10,8 @@ if [ -z "${KLIC_PG_DIR:-}" ] || [ -z "${KLIC_LEDGER:-}" ]; then
 	exit 2
 fi
 PG_URL=$KLIC_LEDGER
+# the system python: a version manager's shim costs a shell script per call
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 # Every klic-admin call names its ledger explicitly (--ledger); the
 # environment names none, so that a call without --ledger is the plain
 # SQLite default and cannot reach the server by accident.
@@ -62,4 +64,4 @@ manifest_ok() {
 }
 unpack() { rm -rf "$2"; mkdir -p "$2"; tar xzf "$1" -C "$2"; }
 # mstatus FILE.kresp: the response's status field (issued, denied, ...).
-mstatus() { tar xzOf "$1" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+mstatus() { tar xzOf "$1" manifest.json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }

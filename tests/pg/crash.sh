@@ -76,7 +76,7 @@ check() {
 		d=$(digest "$1/$(basename "$f" .kresp).kreq")
 		x=$(pgq "SELECT encode(response, 'hex') FROM requests WHERE digest = '$d'")
 		if [ -z "$x" ]; then
-			[ "$(tar xzOf "$f" manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("reason_code"))')" = not-member ] ||
+			[ "$(tar xzOf "$f" manifest.json | "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("reason_code"))')" = not-member ] ||
 				echo "$f written, but its request holds no stored response"
 		elif [ "$(sha256sum <"$f" | cut -c1-64)" != "$(echo "$x" | xxd -r -p | sha256sum | cut -c1-64)" ]; then
 			echo "$f differs from its stored response"
@@ -92,7 +92,7 @@ good=0 landed=0 spent=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	mkdir "out$r"
 	n0=$(used)
-	seats_r=$(for f in "b$r"/*.kreq; do tar xzOf "$f" manifest.json; echo; done | python3 -c '
+	seats_r=$(for f in "b$r"/*.kreq; do tar xzOf "$f" manifest.json; echo; done | "$PY" -c '
 import json, sys
 print(sum(m["seats"] for m in map(json.loads, filter(str.strip, sys.stdin)) if m["product"] == "KRE"))')
 	# eve's requests are not a member's: no seats for them

@@ -47,9 +47,11 @@ adm "$SB" member add --yes --from-request seed-dan.kreq >/dev/null
 mkdir kents reqs out
 for ((i = 1; i <= ROUNDS; i++)); do
 	vendor_entitle "kents/r$i.kent" "$ORG" 3 KRE "$SA.asc" "$SB.asc"
+	# the four signers (four gpg-agents) at once
 	for j in 0 1 2 3; do
-		req "${users[j]}" "reqs/r$i-$j.kreq" --product KRE --seats 1 --machine-hex "$(mid $((i * 4 + j)))"
+		req "${users[j]}" "reqs/r$i-$j.kreq" --product KRE --seats 1 --machine-hex "$(mid $((i * 4 + j)))" &
 	done
+	wait
 done
 echo "# $ROUNDS entitlements and $((ROUNDS * 4)) requests made in $(( $(date +%s) - t0 )) s"
 
@@ -100,7 +102,7 @@ done
 	fail "responses: $nok issued, $nbad bad, $bya by A, $byb by B"
 
 seats() {
-	adm "$1" entitlement list --json | python3 -c '
+	adm "$1" entitlement list --json | "$PY" -c '
 import json, sys
 e = json.load(sys.stdin)
 print(len(e), sum(x["seats"] for x in e), sum(x["used"] for x in e), sum(x["free"] for x in e))'
@@ -108,7 +110,7 @@ print(len(e), sum(x["seats"] for x in e), sum(x["used"] for x in e), sum(x["free
 want="$ROUNDS $((ROUNDS * 3)) $((ROUNDS * 3)) 0"
 [ "$(seats "$SA")" = "$want" ] && [ "$(seats "$SB")" = "$want" ] &&
 	pass "entitlements: $want (count, seats, used, free) from both sites" || fail "seats: A $(seats "$SA") B $(seats "$SB"), want $want"
-n=$(adm "$SB" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+n=$(adm "$SB" list --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = $((ROUNDS * 3)) ] && pass "list from site B shows all $n licenses" || fail "list: $n licenses"
 for s in "$SA" "$SB"; do
 	rc=0; adm "$s" audit verify >verify.txt 2>&1 || rc=$?
@@ -116,10 +118,10 @@ for s in "$SA" "$SB"; do
 done
 
 # nothing spent twice: every request again, at the other site
-issued_sums() { for f in out/*.kresp; do [ "$(mstatus "$f")" = issued ] && sha256sum "$f"; done; }
+issued_sums() { for f in out/*.kresp; do if [ "$(mstatus "$f")" = issued ]; then sha256sum "$f"; fi; done; }
 sum_before=$(issued_sums)
 rc=0; adm "$SB" issue reqs -o out --yes --jobs 2 >again.txt 2>&1 || rc=$?
-[ "$(seats "$SA")" = "$want" ] && [ "$(adm "$SA" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = $((ROUNDS * 3)) ] &&
+[ "$(seats "$SA")" = "$want" ] && [ "$(adm "$SA" list --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = $((ROUNDS * 3)) ] &&
 	grep -q "re-issued: $((ROUNDS * 3))" again.txt && grep -q "issued: 0," again.txt &&
 	pass "every request again: $(tail -n 1 again.txt), nothing spent" || fail "re-run: rc $rc $(tail -n 3 again.txt) seats $(seats "$SA")"
 [ "$sum_before" = "$(issued_sums)" ] && pass "the other site answers with the stored responses, byte for byte" ||

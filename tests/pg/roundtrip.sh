@@ -21,7 +21,7 @@ mkdir -m 700 "$BOX/gnupg-admin"
 # a() MODE STATE ARGS: klic-admin on that mode's ledger, one admin keyring
 a() {
 	local mode=$1 s=$2; shift 2
-	if [ "$mode" = pg ] && [ -z "${RT_DEV:-}" ]; then
+	if [ "$mode" = pg ]; then
 		"$ADMIN" --state "$s" --gnupghome "$BOX/gnupg-admin" --ledger "$PG_URL" "$@"
 	else
 		"$ADMIN" --state "$s" --gnupghome "$BOX/gnupg-admin" "$@"
@@ -93,7 +93,7 @@ rc=0; "$KLIC" --home "$U" install --vendor "$BOX/vendor.asc" out-pg/u1.kresp >in
 # (rows issued within one second come in license id order).  A
 # clear-signed file (the usage export) is reduced to its JSON.
 norm() {
-	python3 - "$1" "$BOX" <<'PY'
+	"$PY" - "$1" "$BOX" <<'PY'
 import json, re, sys
 t = open(sys.argv[1], encoding='utf-8').read()
 box = sys.argv[2]
