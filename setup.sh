@@ -10,7 +10,8 @@ PKGS=(build-essential cmake pkg-config
       clang libclang-rt-14-dev valgrind time python3
       libqrencode-dev libpng-dev zbar-tools
       man-db groff-base bsdextrautils
-      libmicrohttpd-dev curl chromium chromium-driver python3-selenium)
+      libmicrohttpd-dev curl chromium chromium-driver python3-selenium
+      libpq-dev postgresql)
 
 missing=()
 for p in "${PKGS[@]}"; do

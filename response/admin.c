@@ -190,15 +190,82 @@ static int check_identity(const char *name, const char *email)
 	return 0;
 }
 
+/* init: the ledger made (SQLite: the path claimed exclusively first,
+ * *made set) or, shared, opened (its schema made when the database is
+ * empty). */
+static int init_open(struct klic_ledger **l, int *made, const char *ledger, int pg)
+{
+	char shown[600], d[512];
+	int fd, r;
+
+	if (pg) {
+		if ((r = klic_ledger_open(l, ledger, KLIC_LEDGER_CREATE)) != 0) {
+			klic_ledger_display(shown, sizeof shown, ledger);
+			snprintf(d, sizeof d, "%s", klic_error_detail());
+			r = klic_error_set(r, "%s: %s", shown, d);
+		}
+		return r;
+	}
+	/* Claim the ledger path exclusively, then let SQLite fill it. */
+	fd = open(ledger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return klic_error_set(errno == EEXIST ? KLIC_ERR_EXISTS : KLIC_ERR_IO, "%s: %s",
+				      ledger, strerror(errno));
+	*made = 1;
+	close(fd);
+	return klic_ledger_open(l, ledger, KLIC_LEDGER_CREATE);
+}
+
+/* init: the ledger's facts in one transaction.  A shared ledger keeps this
+ * admin's key (and GNUPGHOME) in the state folder (*made_issuer set) and
+ * is joined when it holds an org already. */
+static int init_record(struct klic_ledger *l, const struct klic_admin_init_opts *o,
+		       const char *fpr, const char *vfpr, const char *home, const char *created,
+		       int *made_issuer)
+{
+	char org[KLIC_MAX_TEXT_LEN + 1];
+	int r;
+
+	if ((r = klic_ledger_begin(l)) != 0)
+		return r;
+	if (klic_ledger_is_pg(l)) {
+		if ((r = state_line_write(o->state, KLIC_ISSUER_FILE, fpr)) != 0)
+			goto out;
+		*made_issuer = 1;
+		if (o->gnupghome != NULL &&
+		    (r = state_line_write(o->state, KLIC_GNUPGHOME_FILE, home)) != 0)
+			goto out;
+		r = klic_ledger_meta_get(l, "org", org, sizeof org);
+		if (r == 0) {
+			if ((r = join_checks(l, o->org, vfpr)) != 0)
+				goto out;
+			return klic_ledger_commit(l);
+		}
+		if (r != KLIC_ERR_NOT_FOUND)
+			goto out;
+		klic_error_clear();
+	}
+	if ((r = klic_ledger_meta_set(l, "org", o->org)) != 0 ||
+	    (r = klic_ledger_meta_set(l, "issuer_fpr", fpr)) != 0 ||
+	    (r = klic_ledger_meta_set(l, "vendor_fpr", vfpr)) != 0 ||
+	    (r = klic_ledger_meta_set(l, "created", created)) != 0 ||
+	    (o->gnupghome != NULL && (r = klic_ledger_meta_set(l, "gnupghome", home)) != 0))
+		goto out;
+	return klic_ledger_commit(l);
+out:
+	klic_ledger_rollback(l);
+	return r;
+}
+
 int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_init_opts *o)
 {
 	char ledger[4096], gnupg[4096], created[KLIC_TIME_LEN + 1], fpr[KLIC_FPR_HEX_LEN + 1];
-	char vfpr[KLIC_FPR_HEX_LEN + 1], vpath[4096], ipath[4200], org[KLIC_MAX_TEXT_LEN + 1];
+	char vfpr[KLIC_FPR_HEX_LEN + 1], vpath[4096], ipath[4200];
 	struct klic_keyring *kr = NULL;
 	struct klic_ledger *l = NULL;
 	uint8_t *vkey = NULL;
 	size_t vkeylen = 0;
-	int fd = -1, made_ledger = 0, made_vendor = 0, made_issuer = 0, pg, r;
+	int made_ledger = 0, made_vendor = 0, made_issuer = 0, pg, r;
 	int64_t now = klic_now();
 
 	fpr_out[0] = '\0';
@@ -273,79 +340,19 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 				   o->vendor, fpr);
 		goto out;
 	}
-	/* A shared ledger: created when empty, else joined (below). */
-	if (pg) {
-		char shown[600];
-		if ((r = klic_ledger_open(&l, ledger, KLIC_LEDGER_CREATE)) != 0) {
-			char d[512];
-			klic_ledger_display(shown, sizeof shown, ledger);
-			snprintf(d, sizeof d, "%s", klic_error_detail());
-			r = klic_error_set(r, "%s: %s", shown, d);
-			goto out;
-		}
-		goto opened;
-	}
-	/* Claim the ledger path exclusively, then let SQLite fill it. */
-	fd = open(ledger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = klic_error_set(errno == EEXIST ? KLIC_ERR_EXISTS : KLIC_ERR_IO, "%s: %s",
-				   ledger, strerror(errno));
+	if ((r = init_open(&l, &made_ledger, ledger, pg)) != 0)
 		goto out;
-	}
-	made_ledger = 1;
-	close(fd);
-	fd = -1;
-	if ((r = klic_ledger_open(&l, ledger, KLIC_LEDGER_CREATE)) != 0)
-		goto out;
-opened:
 	if ((r = klic_time_format(created, now)) != 0)
 		goto out;
 	if ((r = klic_write_atomic(vpath, vkey, vkeylen, 0644, 0)) != 0)
 		goto out;
 	made_vendor = 1;
-	if ((r = klic_ledger_begin(l)) != 0)
-		goto out;
-	if (pg) {
-		/* this admin's own key and GNUPGHOME live in its state folder */
-		if ((r = state_line_write(o->state, KLIC_ISSUER_FILE, fpr)) != 0 ||
-		    (made_issuer = 1,
-		     o->gnupghome != NULL && (r = state_line_write(o->state, KLIC_GNUPGHOME_FILE,
-								  klic_keyring_home(kr))) != 0)) {
-			klic_ledger_rollback(l);
-			goto out;
-		}
-		r = klic_ledger_meta_get(l, "org", org, sizeof org);
-		if (r == 0) {
-			if ((r = join_checks(l, o->org, vfpr)) != 0) {
-				klic_ledger_rollback(l);
-				goto out;
-			}
-			goto commit;
-		}
-		if (r != KLIC_ERR_NOT_FOUND) {
-			klic_ledger_rollback(l);
-			goto out;
-		}
-		klic_error_clear();
-	}
-	if ((r = klic_ledger_meta_set(l, "org", o->org)) != 0 ||
-	    (r = klic_ledger_meta_set(l, "issuer_fpr", fpr)) != 0 ||
-	    (r = klic_ledger_meta_set(l, "vendor_fpr", vfpr)) != 0 ||
-	    (r = klic_ledger_meta_set(l, "created", created)) != 0 ||
-	    (o->gnupghome != NULL &&
-	     (r = klic_ledger_meta_set(l, "gnupghome", klic_keyring_home(kr))) != 0)) {
-		klic_ledger_rollback(l);
-		goto out;
-	}
-commit:
-	if ((r = klic_ledger_commit(l)) != 0)
+	if ((r = init_record(l, o, fpr, vfpr, klic_keyring_home(kr), created, &made_issuer)) != 0)
 		goto out;
 	memcpy(fpr_out, fpr, KLIC_FPR_HEX_LEN + 1);
 	made_ledger = made_vendor = made_issuer = 0; /* keep them */
 	r = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	klic_ledger_free(l);
 	if (made_ledger)
 		unlink_ledger(ledger);
@@ -359,6 +366,48 @@ out:
 	}
 	free(vkey);
 	klic_keyring_free(kr);
+	return r;
+}
+
+int klic_admin_ledger_migrate(const char *state, const char *to, int64_t *rows,
+			      int64_t *audit_rows, char *shown, size_t shownsz)
+{
+	struct klic_ledger *src = NULL, *dst = NULL;
+	char from[4096], from_shown[4200], fpr[KLIC_FPR_HEX_LEN + 1], home[4096];
+	int r;
+
+	*rows = 0;
+	*audit_rows = 0;
+	klic_ledger_display(shown, shownsz, to);
+	if ((r = klic_ledger_where(from, sizeof from, state)) != 0)
+		return r;
+	klic_ledger_display(from_shown, sizeof from_shown, from);
+	if (strcmp(from, to) == 0)
+		return klic_error_set(KLIC_ERR_INVALID_ARG, "--to names the ledger itself");
+	if ((r = klic_ledger_open(&src, from, 0)) != 0) {
+		char d[512];
+		snprintf(d, sizeof d, "%s", klic_error_detail());
+		return klic_error_set(r, "%s: %s", from_shown, d);
+	}
+	if ((r = klic_ledger_meta_get(src, "issuer_fpr", fpr, sizeof fpr)) != 0)
+		goto out;
+	if ((r = klic_ledger_open(&dst, to, KLIC_LEDGER_CREATE)) != 0)
+		goto out;
+	if ((r = klic_ledger_copy(dst, src, rows, audit_rows)) != 0)
+		goto out;
+	if (klic_ledger_is_pg(dst)) {
+		/* this admin keeps its key (and GNUPGHOME) on the shared ledger */
+		if ((r = state_line_write(state, KLIC_ISSUER_FILE, fpr)) != 0)
+			goto out;
+		if (klic_ledger_meta_get(src, "gnupghome", home, sizeof home) == 0 &&
+		    (r = state_line_write(state, KLIC_GNUPGHOME_FILE, home)) != 0)
+			goto out;
+		klic_error_clear();
+	}
+	r = 0;
+out:
+	klic_ledger_free(dst);
+	klic_ledger_free(src);
 	return r;
 }
 

@@ -56,4 +56,9 @@ extern const char ent_help[], vendor_help[];
 extern const struct klic_cmd usage_cmds[N_USAGE_CMDS];
 extern const char usage_help[];
 
+/* The ledger sub-verbs (cmd_ledger.c): ledger migrate. */
+#define N_LEDGER_CMDS 1
+extern const struct klic_cmd ledger_cmds[N_LEDGER_CMDS];
+extern const char ledger_help[];
+
 #endif

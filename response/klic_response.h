@@ -41,6 +41,13 @@ int klic_ledger_where(char *out, size_t outsz, const char *state);
  * PostgreSQL URL as "ledger postgresql://user@host:port/db" (never its
  * password). */
 void klic_ledger_display(char *out, size_t outsz, const char *where);
+/* Copy every row of from into the empty ledger to (ledger migrate, spec/
+ * LEDGER.md), in one transaction of to: the audit chain and the seat
+ * counters are verified on from (one snapshot) and on to before its
+ * commit.  KLIC_ERR_EXISTS when to holds any row.  *rows: rows copied;
+ * *audit_rows: the chain's length. */
+int klic_ledger_copy(struct klic_ledger *to, struct klic_ledger *from, int64_t *rows,
+		     int64_t *audit_rows);
 
 #define KLIC_LEDGER_CREATE 0x1 /* create the file and apply every migration */
 
@@ -259,6 +266,14 @@ int klic_admin_init(char fpr_out[KLIC_FPR_HEX_LEN + 1], const struct klic_admin_
 int klic_admin_open(struct klic_admin **out, const char *state, const char *gnupghome,
 		    const char *passphrase_file);
 void klic_admin_free(struct klic_admin *a);
+
+/* klic-admin ledger migrate --to: copy the ledger of state (klic_ledger_where)
+ * into the empty ledger at to (klic_ledger_copy; its schema is made when the
+ * database is empty) and, for a PostgreSQL target, record this admin's issuer
+ * key and GNUPGHOME in the state folder.  *shown the target as it may be
+ * shown. */
+int klic_admin_ledger_migrate(const char *state, const char *to, int64_t *rows,
+			      int64_t *audit_rows, char *shown, size_t shownsz);
 
 /* Armored issuer public key.  *out owned by the caller. */
 int klic_admin_export_key(struct klic_admin *a, uint8_t **out, size_t *outlen);

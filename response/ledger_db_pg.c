@@ -499,7 +499,7 @@ static int pg_version(struct klic_db *db, int *version, int *other)
 		*other = 1;
 		return 0;
 	}
-	*version = atoi(v);
+	*version = (int)strtol(v, NULL, 10);
 	if (*version <= 0)
 		*other = 1;
 	return 0;

@@ -500,6 +500,8 @@ static const struct klic_cmd cmds[] = {
      audit_cmds, sizeof audit_cmds / sizeof audit_cmds[0]},
     {"usage", admin_sub, "the usage export for the vendor's true-up", "usage export -o ORG.kusage",
      usage_help, usage_cmds, N_USAGE_CMDS},
+    {"ledger", admin_sub, "copy the ledger into a shared PostgreSQL one",
+     "ledger migrate --to URL|PATH", ledger_help, ledger_cmds, N_LEDGER_CMDS},
     {"serve", cmd_serve, "the admin web console on loopback", "serve [--listen ADDRESS:PORT]",
      serve_help, NULL, 0},
 };

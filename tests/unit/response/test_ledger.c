@@ -911,94 +911,12 @@ static void test_license_id(void **state)
  * unbound, the same SQL in use twice at once gets two statements, other
  * text at the same address another statement; results are those of fresh
  * statements. */
-static void test_stmt_cache(void **state)
-{
-	struct fx *f = *state;
-	struct klic_stmt *a, *b, *c, *first;
-	static const char q[] = "SELECT ?1 + 1";
-	char buf[64];
-
-	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
-	assert_int_equal(klic_ledger_stmt(f->l, &a, q), 0);
-	first = a;
-	klic_db_bind_int64(a, 1, 41);
-	assert_int_equal(klic_db_step(a), KLIC_DB_ROW);
-	assert_int_equal(klic_db_col_int64(a, 0), 42);
-	/* in use: the same text gets another statement */
-	assert_int_equal(klic_ledger_stmt(f->l, &b, q), 0);
-	assert_ptr_not_equal(a, b);
-	assert_int_equal(klic_db_step(b), KLIC_DB_ROW);
-	assert_true(klic_db_col_is_null(b, 0)); /* ?1 unbound */
-	klic_ledger_stmt_done(f->l, b);
-	klic_ledger_stmt_done(f->l, a);
-	/* given back: the same one again, reset (steps from the start) and
-	 * with its bindings cleared */
-	assert_int_equal(klic_ledger_stmt(f->l, &c, q), 0);
-	assert_ptr_equal(c, first);
-	assert_int_equal(klic_db_step(c), KLIC_DB_ROW);
-	assert_true(klic_db_col_is_null(c, 0));
-	klic_ledger_stmt_done(f->l, c);
-	/* other text at the same address: another statement */
-	snprintf(buf, sizeof buf, "SELECT 7");
-	assert_int_equal(klic_ledger_stmt(f->l, &a, buf), 0);
-	assert_int_equal(klic_db_step(a), KLIC_DB_ROW);
-	assert_int_equal(klic_db_col_int64(a, 0), 7);
-	klic_ledger_stmt_done(f->l, a);
-	snprintf(buf, sizeof buf, "SELECT 8");
-	assert_int_equal(klic_ledger_stmt(f->l, &b, buf), 0);
-	assert_int_equal(klic_db_step(b), KLIC_DB_ROW);
-	assert_int_equal(klic_db_col_int64(b, 0), 8);
-	klic_ledger_stmt_done(f->l, b);
-	/* more statements in use at once than the cache holds: the extra
-	 * ones are finalized when given back; then as many other texts as
-	 * the cache holds, one at a time: idle entries make room */
-	{
-		struct klic_stmt *many[40];
-		char texts[40][32];
-		for (int i = 0; i < 40; i++) {
-			snprintf(texts[i], sizeof texts[i], "SELECT %d", i);
-			assert_int_equal(klic_ledger_stmt(f->l, &many[i], texts[i]), 0);
-			assert_int_equal(klic_db_step(many[i]), KLIC_DB_ROW);
-			assert_int_equal(klic_db_col_int64(many[i], 0), i);
-		}
-		for (int i = 0; i < 40; i++)
-			klic_ledger_stmt_done(f->l, many[i]);
-		for (int i = 0; i < 80; i++) {
-			snprintf(buf, sizeof buf, "SELECT %d + 1000", i);
-			assert_int_equal(klic_ledger_stmt(f->l, &a, buf), 0);
-			assert_int_equal(klic_db_step(a), KLIC_DB_ROW);
-			assert_int_equal(klic_db_col_int64(a, 0), i + 1000);
-			klic_ledger_stmt_done(f->l, a);
-		}
-		/* a literal still comes back cached after all that churn */
-		assert_int_equal(klic_ledger_stmt(f->l, &a, q), 0);
-		klic_ledger_stmt_done(f->l, a);
-		assert_int_equal(klic_ledger_stmt(f->l, &b, q), 0);
-		assert_ptr_equal(a, b);
-		klic_ledger_stmt_done(f->l, b);
-	}
-	/* a bad statement is an error, not a cache entry */
-	assert_int_equal(klic_ledger_stmt(f->l, &a, "SELEC 1"), KLIC_ERR_LEDGER);
-	assert_null(a);
-	/* transactions through the cached BEGIN IMMEDIATE / COMMIT */
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(klic_ledger_begin(f->l), 0);
-		assert_int_equal(klic_ledger_meta_set(f->l, "cache-test", i ? "b" : "a"), 0);
-		assert_int_equal(klic_ledger_commit(f->l), 0);
-	}
-	assert_int_equal(klic_ledger_meta_get(f->l, "cache-test", buf, sizeof buf), 0);
-	assert_string_equal(buf, "b");
-	klic_ledger_free(f->l);
-	f->l = NULL;
-}
-
 int main(void)
 {
 	const char *env = getenv("KLIC_TEST_LEDGER");
 	if (env != NULL && klic_db_is_pg(env))
 		pg_url = env;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_1, setup, teardown),
