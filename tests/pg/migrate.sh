@@ -53,10 +53,21 @@ seq, prev = db.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').
 now = int(time.time())
 A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 def mid(i):
-    s = ''.join(A[(i >> (5 * k)) & 31] for k in range(25))
+    # spec 2.2: 24 base32 symbols of a 120-bit ID, a Luhn mod 32 check symbol
+    v = [((i * 2654435761 + 12345) >> (5 * k)) & 31 for k in range(24)][::-1]
+    total = 0
+    for n, x in enumerate(reversed(v)):
+        if n % 2 == 0:
+            x *= 2
+            x = x // 32 + x % 32
+        total += x
+    s = ''.join(A[x] for x in v) + A[(32 - total % 32) % 32]
     return '-'.join(s[k:k + 5] for k in range(0, 25, 5))
 for i in range(n):
-    t = now - 86400 * 30 + i           # issued over the last month
+    # issued 80..11 days ago, each half a day off a day boundary so that
+    # report's 7/14/30-day columns and active/expired cannot change while
+    # the test runs (60 days: some expired, most active)
+    t = now - 86400 * 80 + (i % 70) * 86400 + 43200 + i // 70
     at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(t))
     exp = t + 86400 * 60
     exps = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(exp))
@@ -90,7 +101,7 @@ views() {
 		# shellcheck disable=SC2086
 		"$@" $v >"$tag-${v// /_}.txt" 2>&1 || echo "exit $?" >>"$tag-${v// /_}.txt"
 	done
-	"$@" usage export -o "$tag.kusage" >/dev/null 2>&1 || echo "usage export failed" >"$tag.kusage"
+	"$@" usage export -o "$tag.kusage" >"$tag-usage.txt" 2>&1 || fail "$tag: usage export: $(cat "$tag-usage.txt")"
 }
 views before sq
 grep -q "audit chain ok: $((ROWS + 6))\? *rows\|audit chain ok" before-audit_verify.txt && ! grep -q '^exit' before-audit_verify.txt &&

@@ -122,9 +122,22 @@ issued_sums() { for f in out/*.kresp; do if [ "$(mstatus "$f")" = issued ]; then
 sum_before=$(issued_sums)
 rc=0; adm "$SB" issue reqs -o out --yes --jobs 2 >again.txt 2>&1 || rc=$?
 [ "$(seats "$SA")" = "$want" ] && [ "$(adm "$SA" list --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = $((ROUNDS * 3)) ] &&
-	grep -q "re-issued: $((ROUNDS * 3))" again.txt && grep -q "issued: 0," again.txt &&
-	pass "every request again: $(tail -n 1 again.txt), nothing spent" || fail "re-run: rc $rc $(tail -n 3 again.txt) seats $(seats "$SA")"
+	grep -q "^issued: 0, denied: 0, re-issued: $((ROUNDS * 4)), errors: 0" again.txt &&
+	pass "every request again: $(tail -n 1 again.txt), nothing spent" ||
+	fail "re-run at site B: rc $rc, $(grep -c 'not-member' again.txt) not-member lines (first: $(grep -m1 'not-member' again.txt | cut -c1-160)); $(tail -n 1 again.txt); seats $(seats "$SA")"
 [ "$sum_before" = "$(issued_sums)" ] && pass "the other site answers with the stored responses, byte for byte" ||
 	fail "re-issued responses differ from the first answers"
+# a member added at one site is a member at the other: ada and bob were
+# added at site A, cyd and dan at site B; one more seat, each site answers
+# a request of a member added at the other
+vendor_entitle kents/x.kent "$ORG" 2 KRE "$SA.asc" "$SB.asc"
+adm "$SA" entitlement import kents/x.kent >/dev/null
+req ada x-ada.kreq --product KRE --seats 1 --machine-hex "$(mid 7001)"
+req cyd x-cyd.kreq --product KRE --seats 1 --machine-hex "$(mid 7002)"
+mkdir outx
+rc=0; adm "$SB" issue x-ada.kreq -o outx --yes >x1.txt 2>&1 || rc=$?
+grep -q '^OK' x1.txt && pass "site B issues to ada, added at site A" || fail "site B, member added at site A: rc $rc $(head -n 1 x1.txt | cut -c1-200)"
+rc=0; adm "$SA" issue x-cyd.kreq -o outx --yes >x2.txt 2>&1 || rc=$?
+grep -q '^OK' x2.txt && pass "site A issues to cyd, added at site B" || fail "site A, member added at site B: rc $rc $(head -n 1 x2.txt | cut -c1-200)"
 echo "# total $(( $(date +%s) - t0 )) s"
 t_done
