@@ -36,7 +36,8 @@ mid() { printf '%032x' "$1"; }
 digest() { tar xzOf "$1" manifest.json | sha256sum | cut -c1-64; }
 
 # pgq SQL: one query on the test server, unaligned, tuples only.
-pgq() { pg_psql -At -c "$1"; }
+# (never waits for a lock more than 30 s: a test hangs on nothing)
+pgq() { PGOPTIONS='-c lock_timeout=30s' pg_psql -At -c "$1"; }
 
 # adm STATE [klic-admin args...]: klic-admin on the PostgreSQL ledger.
 adm() { local s=$1; shift; "$ADMIN" --state "$s" --ledger "$PG_URL" "$@"; }
