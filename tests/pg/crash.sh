@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg_crash (issue 16, "Must show"): a batch on a PostgreSQL ledger is cut
-# short ROUNDS (6) times, each round with a batch of its own (N=24
+# short ROUNDS (4) times, each round with a batch of its own (N=24
 # requests: KRE of 1-3 seats, KSE with no KSE entitlement = stored denial,
 # a non-member's = denial never stored), --jobs 2:
 #   odd rounds:  kill -9 of klic-admin once a random number of seats is
@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
 
 N=${KLIC_PG_CRASH_N:-24}
-ROUNDS=${KLIC_PG_CRASH_ROUNDS:-6}
+ROUNDS=${KLIC_PG_CRASH_ROUNDS:-4}
 SEED=${KLIC_PG_CRASH_SEED:-$(( $(date +%s) % 1000000 ))}
 RANDOM=$SEED
 echo "# seed $SEED (replay: KLIC_PG_CRASH_SEED=$SEED), $ROUNDS rounds of $N requests"
@@ -47,14 +47,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	mkdir "b$r"
 	for ((i = 1; i <= N; i++)); do
 		f=$(printf 'b%d/q%02d.kreq' "$r" "$i") m=$(mid $((r * 100 + i)))
-		if ((i % 12 == 0)); then req eve "$f" --product KRE --seats 1 --machine-hex "$m"
-		elif ((i % 7 == 0)); then req "${members[i % 3]}" "$f" --product KSE --seats 1 --machine-hex "$m"
+		if ((i % 12 == 0)); then req eve "$f" --product KRE --seats 1 --machine-hex "$m" &
+		elif ((i % 7 == 0)); then req "${members[i % 3]}" "$f" --product KSE --seats 1 --machine-hex "$m" &
 		else
 			s=$(( (i % 3) + 1 ))
-			req "${members[i % 3]}" "$f" --product KRE --seats "$s" --machine-hex "$m"
+			req "${members[i % 3]}" "$f" --product KRE --seats "$s" --machine-hex "$m" &
 			want_total=$((want_total + s))
 		fi
+		((i % 4)) || wait
 	done
+	wait
 done
 echo "# $((ROUNDS * N)) requests made in $(( $(date +%s) - t0 )) s; $want_total seats in all"
 
