@@ -45,14 +45,19 @@ adm "$SB" member add --yes --from-request seed-dan.kreq >/dev/null
 
 # every round's entitlement and requests, made up front
 mkdir kents reqs out
+rp=()
+# the vendor's entitlements (one vendor, in order) alongside the requests
+(for ((i = 1; i <= ROUNDS; i++)); do vendor_entitle "kents/r$i.kent" "$ORG" 3 KRE "$SA.asc" "$SB.asc"; done) &
+vpid=$!
 for ((i = 1; i <= ROUNDS; i++)); do
-	vendor_entitle "kents/r$i.kent" "$ORG" 3 KRE "$SA.asc" "$SB.asc"
 	# the four signers (four gpg-agents) at once
 	for j in 0 1 2 3; do
 		req "${users[j]}" "reqs/r$i-$j.kreq" --product KRE --seats 1 --machine-hex "$(mid $((i * 4 + j)))" &
+		rp[j]=$!
 	done
-	wait
+	wait "${rp[@]}"
 done
+wait "$vpid" || { fail "the vendor's entitlements"; t_done; exit 1; }
 echo "# $ROUNDS entitlements and $((ROUNDS * 4)) requests made in $(( $(date +%s) - t0 )) s"
 
 t1=$(date +%s)
