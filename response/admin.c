@@ -449,6 +449,7 @@ int klic_admin_open(struct klic_admin **out, const char *state, const char *gnup
 	if (r == 0 && (r = klic_ledger_meta_get(a->ledger, "issuer_fpr", a->issuer_fpr,
 						 sizeof a->issuer_fpr)) != 0)
 		goto out;
+	klic_ledger_set_issuer(a->ledger, a->issuer_fpr);
 	if ((r = state_line(recorded, sizeof recorded, state, KLIC_GNUPGHOME_FILE)) < 0)
 		goto out;
 	if (gnupghome != NULL)

@@ -4,8 +4,8 @@
 
 #include "admin_cli.h"
 
-const struct klic_cli admin_cli = {PROG,
-				   "[--state DIR] [--ledger URL|PATH] [--gnupghome DIR] [--passphrase-file FILE]"};
+const struct klic_cli admin_cli = {PROG, "[--state DIR] [--ledger URL|PATH] [--gnupghome DIR] "
+					 "[--passphrase-file FILE]"};
 
 int admin_open(struct klic_admin **a, const struct global *g)
 {

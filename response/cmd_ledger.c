@@ -49,8 +49,7 @@ static int ledger_migrate(const struct klic_cmd *cmd, void *ctx, int argc, char 
 	if (to == NULL || to[0] == '\0')
 		return klic_cli_usage(&admin_cli, "ledger migrate", "--to URL|PATH is required",
 				      NULL);
-	if ((r = klic_admin_ledger_migrate(g->state, to, &rows, &audit, shown, sizeof shown)) !=
-	    0)
+	if ((r = klic_admin_ledger_migrate(g->state, to, &rows, &audit, shown, sizeof shown)) != 0)
 		return klic_cli_fail(&admin_cli, shown, r);
 	printf("copied %" PRId64 " rows into %s; audit chain verified before and after: %" PRId64
 	       " rows\n",

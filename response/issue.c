@@ -315,6 +315,11 @@ static int decide(struct klic_ledger *l, const struct klic_request *req, int64_t
 		return 0;
 	if ((r = klic_ledger_entitlements(l, &ents, &n, req->product, now)) != 0)
 		return r;
+	/* a shared ledger: only the entitlements that name this admin's key */
+	if ((r = klic_ledger_keep_mine(l, ents, &n)) != 0) {
+		free(ents);
+		return r;
+	}
 	if (req->n_renews > 0) {
 		r = decide_renewal(l, req, now, d, files, ents, n);
 		free(ents);

@@ -285,6 +285,17 @@ static int start_gpg_workers(struct batch *b, unsigned jobs)
 	return own_workers;
 }
 
+/* A job's own connection to the ledger: this admin's, its checkpoints
+ * deferred (klic_ledger_checkpoint, outside the writer lock). */
+static int job_ledger(struct klic_ledger **l, const struct klic_admin *a)
+{
+	if (klic_ledger_open(l, a->ledger_where, 0) != 0)
+		return klic_error_code();
+	klic_ledger_set_issuer(*l, a->issuer_fpr);
+	klic_ledger_defer_checkpoints(*l);
+	return 0;
+}
+
 int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		     const struct klic_issue_opts *o, struct klic_issue_tally *tally)
 {
@@ -360,11 +371,8 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	klic_error_clear();
 	for (k = 0; k < jobs; k++) {
 		js[k].b = b;
-		if (klic_ledger_open(&js[k].l, a->ledger_where, 0) != 0) {
-			r = klic_error_code();
+		if ((r = job_ledger(&js[k].l, a)) != 0)
 			goto out;
-		}
-		klic_ledger_defer_checkpoints(js[k].l);
 	}
 	if (o->confirm == NULL) {
 		for (size_t base = 0; base < n; base += cap) {

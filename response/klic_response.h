@@ -79,6 +79,10 @@ int klic_ledger_renew_window_set(struct klic_ledger *l, int *changed, unsigned d
 
 /* Run one statement list (tests and init); no result rows. */
 int klic_ledger_exec(struct klic_ledger *l, const char *sql);
+/* A read command's one snapshot (PostgreSQL REPEATABLE READ READ ONLY,
+ * SQLite BEGIN DEFERRED), ended by klic_ledger_read_end. */
+int klic_ledger_begin_read(struct klic_ledger *l);
+void klic_ledger_read_end(struct klic_ledger *l);
 
 /* ---- entitlements ------------------------------------------------------- */
 struct klic_entitlement {

@@ -21,6 +21,7 @@
 
 struct klic_ledger {
 	struct klic_db *db;
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1]; /* klic_ledger_set_issuer, "" unset */
 	struct {
 		const char *sql; /* the caller's text (its address is the key) */
 		struct klic_stmt *st;
@@ -95,6 +96,16 @@ int klic_ledger_err(struct klic_ledger *l, const char *what)
 	if (l == NULL || l->db == NULL)
 		return klic_error_set(KLIC_ERR_LEDGER, "%s: no database", what);
 	return klic_db_err(l->db, what);
+}
+
+void klic_ledger_set_issuer(struct klic_ledger *l, const char *fpr)
+{
+	snprintf(l->issuer_fpr, sizeof l->issuer_fpr, "%s", fpr != NULL ? fpr : "");
+}
+
+const char *klic_ledger_issuer(const struct klic_ledger *l)
+{
+	return l->issuer_fpr;
 }
 
 int64_t klic_ledger_changes(struct klic_ledger *l)
@@ -180,6 +191,11 @@ void klic_ledger_rollback(struct klic_ledger *l)
 	klic_db_rollback(l->db);
 }
 
+void klic_ledger_read_end(struct klic_ledger *l)
+{
+	klic_db_rollback(l->db); /* nothing was written */
+}
+
 int klic_ledger_version(struct klic_ledger *l, int *out)
 {
 	int other;
@@ -193,6 +209,9 @@ static int migrate(struct klic_ledger *l, int create)
 	int v, other, r;
 	size_t i;
 
+	/* a shared ledger of this version: no need to wait for the writer */
+	if (pg && klic_db_version(l->db, &v, &other) == 0 && v == KLIC_LEDGER_VERSION)
+		return 0;
 	if ((r = klic_ledger_begin(l)) != 0)
 		return r;
 	if (klic_db_version(l->db, &v, &other) != 0) {
@@ -656,7 +675,8 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		 "SELECT x.license_id, product, machine_id, member_fpr, request_digest, seat,"
 		 " issued, expires, entitlement_id, file, d.ended, d.reason FROM licenses x"
 		 " LEFT JOIN license_ends d ON d.license_id = x.license_id"
-		 " WHERE (CAST(?1 AS TEXT) IS NULL OR product = ?1) AND (CAST(?2 AS TEXT) IS NULL OR machine_id = ?2)"
+		 " WHERE (CAST(?1 AS TEXT) IS NULL OR product = ?1)"
+		 " AND (CAST(?2 AS TEXT) IS NULL OR machine_id = ?2)"
 		 " AND (CAST(?3 AS TEXT) IS NULL OR member_fpr = ?3)"
 		 " AND (?4 = 0 OR (?4 = 1) = (expires > ?5 AND (d.ended IS NULL OR d.ended > ?5)))"
 		 " ORDER BY issued, request_digest, seat")) != 0)

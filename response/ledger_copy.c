@@ -149,8 +149,9 @@ int klic_ledger_copy(struct klic_ledger *to, struct klic_ledger *from, int64_t *
 	if ((r = count_rows(to, &n)) != 0)
 		goto out;
 	if (n != 0) {
-		r = klic_error_set(KLIC_ERR_EXISTS, "the target ledger is not empty (%" PRId64
-						    " rows): refusing to copy into it",
+		r = klic_error_set(KLIC_ERR_EXISTS,
+				   "the target ledger is not empty (%" PRId64
+				   " rows): refusing to copy into it",
 				   n);
 		goto out;
 	}
@@ -159,14 +160,16 @@ int klic_ledger_copy(struct klic_ledger *to, struct klic_ledger *from, int64_t *
 			goto out;
 	/* new entitlements continue after the copied ids */
 	if (klic_ledger_is_pg(to) &&
-	    (r = klic_ledger_exec(to, "SELECT setval(pg_get_serial_sequence('entitlements', 'id'),"
-				      " (SELECT coalesce(max(id), 0) + 1 FROM entitlements), false)")) != 0)
+	    (r = klic_ledger_exec(
+		 to, "SELECT setval(pg_get_serial_sequence('entitlements', 'id'),"
+		     " (SELECT coalesce(max(id), 0) + 1 FROM entitlements), false)")) != 0)
 		goto out;
 	if ((r = verify(to, &a2, "the copy")) != 0)
 		goto out;
 	if (a2 != *audit_rows) {
-		r = klic_error_set(KLIC_ERR_LEDGER, "the copy holds %" PRId64 " audit rows, not %" PRId64,
-				   a2, *audit_rows);
+		r = klic_error_set(KLIC_ERR_LEDGER,
+				   "the copy holds %" PRId64 " audit rows, not %" PRId64, a2,
+				   *audit_rows);
 		goto out;
 	}
 	r = klic_ledger_commit(to);

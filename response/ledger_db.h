@@ -55,7 +55,7 @@ int klic_db_err(struct klic_db *db, const char *what);
 /* Statements.  prepare: uncached (see klic_ledger_stmt for the cache). */
 int klic_db_prepare(struct klic_db *db, struct klic_stmt **st, const char *sql);
 const char *klic_db_sql(const struct klic_stmt *st); /* the text as given */
-void klic_db_reset(struct klic_stmt *st); /* back to the start, bindings cleared */
+void klic_db_reset(struct klic_stmt *st);            /* back to the start, bindings cleared */
 void klic_db_finalize(struct klic_stmt *st);
 void klic_db_bind_int64(struct klic_stmt *st, int i, int64_t v);
 void klic_db_bind_text(struct klic_stmt *st, int i, const char *s, int len); /* len -1: strlen */
@@ -64,7 +64,7 @@ void klic_db_bind_null(struct klic_stmt *st, int i);
 /* KLIC_DB_ROW, KLIC_DB_DONE or KLIC_DB_ERROR. */
 int klic_db_step(struct klic_stmt *st);
 int klic_db_col_is_null(struct klic_stmt *st, int i);
-int64_t klic_db_col_int64(struct klic_stmt *st, int i); /* 0 for NULL */
+int64_t klic_db_col_int64(struct klic_stmt *st, int i);    /* 0 for NULL */
 const char *klic_db_col_text(struct klic_stmt *st, int i); /* NULL for NULL */
 const void *klic_db_col_blob(struct klic_stmt *st, int i); /* text or blob bytes */
 int klic_db_col_bytes(struct klic_stmt *st, int i);

@@ -34,12 +34,12 @@ struct pg_param {
 struct pg_stmt {
 	struct klic_stmt base;
 	struct pg_db *db;
-	char *sql;  /* as given */
+	char *sql; /* as given */
 	char name[16];
 	int nparams;
 	struct pg_param p[MAX_PARAMS];
-	PGresult *res; /* NULL: not run since the last reset */
-	int row;       /* the current row, -1 before the first */
+	PGresult *res;        /* NULL: not run since the last reset */
+	int row;              /* the current row, -1 before the first */
 	unsigned char **blob; /* per column: the unescaped bytea of the current row */
 	size_t *blob_len;
 	int ncols;

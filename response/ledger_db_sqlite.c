@@ -17,7 +17,7 @@
 struct sq_db {
 	struct klic_db base;
 	sqlite3 *db;
-	int wal_frames; /* frames in the WAL after this connection's last commit */
+	int wal_frames;     /* frames in the WAL after this connection's last commit */
 	char exec_msg[512]; /* the message of the last failed exec */
 };
 

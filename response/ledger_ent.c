@@ -343,3 +343,48 @@ out:
 	klic_ledger_stmt_done(l, st);
 	return r;
 }
+
+/* ---- a shared ledger: this admin's entitlements ------------------------------- */
+
+/* 1 when the .kent of entitlement e names fpr in org_keys, 0 when not. */
+static int names_issuer(struct klic_ledger *l, const struct klic_entitlement *e, const char *fpr)
+{
+	struct klic_lic_parts parts;
+	struct klic_kent k;
+	char kent_id[33], *text;
+	size_t len = 0;
+	int r;
+
+	if ((text = malloc(KLIC_MAX_KENT_BYTES + 1)) == NULL)
+		return klic_error_set(KLIC_ERR_NOMEM, "entitlement");
+	r = klic_ledger_entitlement_kent(l, kent_id, text, KLIC_MAX_KENT_BYTES + 1, &len, e->id);
+	if (r == 0 && (klic_license_split(&parts, (const uint8_t *)text, len) != 0 ||
+		       klic_kent_body_parse(&k, parts.body, parts.body_len) != 0))
+		r = klic_error_set(KLIC_ERR_LEDGER, "entitlement %lld: its .kent does not parse",
+				   (long long)e->id);
+	if (r == 0)
+		r = klic_kent_names_key(&k, fpr) >= 0;
+	free(text);
+	return r;
+}
+
+int klic_ledger_keep_mine(struct klic_ledger *l, struct klic_entitlement *ents, size_t *n)
+{
+	const char *fpr = klic_ledger_issuer(l);
+	size_t kept = 0;
+	int r;
+
+	if (!klic_ledger_is_pg(l) || fpr[0] == '\0')
+		return 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (ents[i].kent_id[0] != '\0') { /* hand-typed rows back nothing anyway */
+			if ((r = names_issuer(l, &ents[i], fpr)) < 0 || r > 1)
+				return r;
+			if (r == 0)
+				continue;
+		}
+		ents[kept++] = ents[i];
+	}
+	*n = kept;
+	return 0;
+}

@@ -60,7 +60,8 @@ int klic_ledger_license_periods(struct klic_ledger *l, klic_report_period_fn fn,
 	int rc, ret;
 
 	if ((ret = klic_ledger_stmt(l, &st, "SELECT entitlement_id, issued,"
-			" CASE WHEN d.ended IS NOT NULL AND d.ended < expires THEN d.ended ELSE expires END"
+			" CASE WHEN d.ended IS NOT NULL AND d.ended < expires"
+			" THEN d.ended ELSE expires END"
 			" FROM licenses x"
 			" LEFT JOIN license_ends d ON d.license_id = x.license_id")) != 0)
 		return ret;

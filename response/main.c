@@ -434,7 +434,9 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 		return klic_cli_usage(&admin_cli, "audit", "expected 'verify'", NULL);
 	if ((rc = admin_open(&a, g)) != 0)
 		return rc;
-	r = klic_ledger_audit_verify(a->ledger, &rows, &bad);
+	/* one snapshot: the chain, the counters and the entitlements agree */
+	if ((r = klic_ledger_begin_read(a->ledger)) == 0)
+		r = klic_ledger_audit_verify(a->ledger, &rows, &bad);
 	if (r == 0) {
 		printf("audit chain ok: %lld rows\n", (long long)rows);
 		r = klic_ledger_usage_verify(a->ledger, &rows);
@@ -443,6 +445,7 @@ static int audit_verify(const struct klic_cmd *cmd, void *ctx, int argc, char **
 		printf("seat counters ok: %lld entitlements\n", (long long)rows);
 		r = klic_admin_entitlements_verify(a, &rows, &hand);
 	}
+	klic_ledger_read_end(a->ledger);
 	if (r != 0) {
 		klic_cli_fail(&admin_cli, a->ledger_path, r);
 		rc = 1;

@@ -158,7 +158,23 @@ out:
 	return ret;
 }
 
+static int report_build(struct klic_report **out, struct klic_ledger *l, int64_t now);
+
+/* The report's queries see one snapshot of the ledger. */
 int klic_report_build(struct klic_report **out, struct klic_ledger *l, int64_t now)
+{
+	int ret;
+
+	if (klic_db_in_transaction(klic_ledger_db(l)))
+		return report_build(out, l, now);
+	if ((ret = klic_ledger_begin_read(l)) != 0)
+		return ret;
+	ret = report_build(out, l, now);
+	klic_ledger_read_end(l);
+	return ret;
+}
+
+static int report_build(struct klic_report **out, struct klic_ledger *l, int64_t now)
 {
 	struct klic_report *r = NULL;
 	struct klic_entitlement *ents = NULL;

@@ -28,6 +28,16 @@ int klic_ledger_is_pg(const struct klic_ledger *l);
 int klic_ledger_err(struct klic_ledger *l, const char *what);
 /* Rows changed by the last INSERT/UPDATE/DELETE. */
 int64_t klic_ledger_changes(struct klic_ledger *l);
+/* This admin's issuer key, for klic_ledger_keep_mine (copied). */
+void klic_ledger_set_issuer(struct klic_ledger *l, const char *fpr);
+const char *klic_ledger_issuer(const struct klic_ledger *l);
+/* A shared (PostgreSQL) ledger holds the entitlements every admin
+ * imported: one whose .kent does not name this admin's issuer key in
+ * org_keys backs no license of this admin (the runtime's chain check, spec
+ * 3.4, refuses it), so it is taken out of ents[0..*n) (order kept).  A
+ * SQLite ledger, or one without an issuer set, is left as it is (import
+ * checks that each .kent names its admin's key). */
+int klic_ledger_keep_mine(struct klic_ledger *l, struct klic_entitlement *ents, size_t *n);
 /* A prepared statement for sql from the connection's cache (keyed by the
  * address of sql, checked against its text), to be given back with
  * klic_ledger_stmt_done(), which resets it and clears its bindings (or
@@ -39,7 +49,6 @@ void klic_ledger_stmt_done(struct klic_ledger *l, struct klic_stmt *st);
  * the one ledger-wide writer (klic_db_begin_write), begin_read one
  * snapshot for a read command (klic_db_begin_read). */
 int klic_ledger_begin(struct klic_ledger *l);
-int klic_ledger_begin_read(struct klic_ledger *l);
 int klic_ledger_commit(struct klic_ledger *l);
 void klic_ledger_rollback(struct klic_ledger *l);
 /* Checkpoints of this connection's WAL are no longer made inside its

@@ -60,8 +60,8 @@ static int setup(void **state)
 		struct klic_db *db = NULL;
 		snprintf(f->path, sizeof f->path, "%s", pg_url);
 		if (klic_db_open(&db, pg_url, 0) != 0 ||
-		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public") !=
-			0) {
+		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE;"
+				     " CREATE SCHEMA public") != 0) {
 			fprintf(stderr, "setup: %s\n", klic_error_detail());
 			klic_db_close(db);
 			return -1;

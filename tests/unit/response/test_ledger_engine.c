@@ -59,8 +59,8 @@ static int setup(void **state)
 		struct klic_db *db = NULL;
 		snprintf(f->path, sizeof f->path, "%s", pg_url);
 		if (klic_db_open(&db, pg_url, 0) != 0 ||
-		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public") !=
-			0) {
+		    klic_db_exec(
+			db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public") != 0) {
 			fprintf(stderr, "setup: %s\n", klic_error_detail());
 			klic_db_close(db);
 			return -1;
@@ -292,12 +292,79 @@ static void test_stmt_cache(void **state)
 	f->l = NULL;
 }
 
+/* A PostgreSQL ledger is shown without its password, whatever the URI
+ * holds; a server that is not there is one error line naming no
+ * password; on PostgreSQL a "?1" inside quotes stays text. */
+static void test_pg_names(void **state)
+{
+	struct klic_db *db = NULL;
+	char out[512];
+
+	(void)state;
+	klic_db_display(out, sizeof out, "postgresql://ann:s3cret@db.example:5433/klic");
+	assert_string_equal(out, "postgresql://ann@db.example:5433/klic");
+	klic_db_display(out, sizeof out, "postgres://ann:s3cret@/klic?host=/tmp/x&sslmode=disable");
+	assert_string_equal(out, "postgresql://ann@/klic?host=/tmp/x");
+	klic_db_display(out, sizeof out, "postgresql:///klic?password=s3cret&host=/tmp/y");
+	assert_string_equal(out, "postgresql:///klic?host=/tmp/y");
+	klic_ledger_display(out, sizeof out, "postgresql://ann:s3cret@h/k");
+	assert_string_equal(out, "ledger postgresql://ann@h/k");
+	klic_ledger_display(out, sizeof out, "/var/lib/x/ledger.sqlite");
+	assert_string_equal(out, "/var/lib/x/ledger.sqlite");
+	assert_int_equal(
+	    klic_db_open(&db, "postgresql://ann:s3cret@/klic?host=/nonexistent-klic", 0),
+	    KLIC_ERR_LEDGER);
+	assert_null(db);
+	assert_null(strstr(klic_error_detail(), "s3cret"));
+	assert_non_null(strstr(klic_error_detail(), "/nonexistent-klic"));
+	assert_null(strchr(klic_error_detail(), '\n'));
+	if (pg_url != NULL) {
+		struct klic_stmt *st = NULL;
+		assert_int_equal(klic_db_open(&db, pg_url, 0), 0);
+		assert_int_equal(klic_db_prepare(db, &st, "SELECT '?1', ?1 || 'b', 'it''s ?2'"), 0);
+		klic_db_bind_text(st, 1, "a", -1);
+		assert_int_equal(klic_db_step(st), KLIC_DB_ROW);
+		assert_string_equal(klic_db_col_text(st, 0), "?1");
+		assert_string_equal(klic_db_col_text(st, 1), "ab");
+		assert_string_equal(klic_db_col_text(st, 2), "it's ?2");
+		assert_int_equal(klic_db_step(st), KLIC_DB_DONE);
+		klic_db_finalize(st);
+		/* COMMIT of a failed transaction is a failure, not a commit */
+		assert_int_equal(klic_db_begin_write(db), 0);
+		assert_int_not_equal(klic_db_exec(db, "SELECT 1/0"), 0);
+		assert_int_not_equal(klic_db_commit(db), 0);
+		assert_int_equal(klic_db_in_transaction(db), 0);
+		/* the server ends the connection inside a writer: one line, no
+		 * commit, and nothing breaks on the way out */
+		{
+			struct klic_db *other = NULL;
+			char sql[96];
+			assert_int_equal(klic_db_prepare(db, &st, "SELECT pg_backend_pid()"), 0);
+			assert_int_equal(klic_db_step(st), KLIC_DB_ROW);
+			snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)",
+				 (long long)klic_db_col_int64(st, 0));
+			klic_db_finalize(st);
+			assert_int_equal(klic_db_begin_write(db), 0);
+			assert_int_equal(klic_db_open(&other, pg_url, 0), 0);
+			assert_int_equal(klic_db_exec(other, sql), 0);
+			klic_db_close(other);
+			assert_int_not_equal(klic_db_exec(db, "SELECT 1"), 0);
+			klic_db_err(db, "after");
+			assert_null(strchr(klic_error_detail(), '\n'));
+			assert_int_not_equal(klic_db_commit(db), 0);
+			klic_db_rollback(db);
+		}
+		klic_db_close(db);
+	}
+}
+
 int main(void)
 {
 	const char *env = getenv("KLIC_TEST_LEDGER");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
+	    cmocka_unit_test(test_pg_names),
 	};
 	if (env != NULL && klic_db_is_pg(env))
 		pg_url = env;
