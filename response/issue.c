@@ -103,6 +103,16 @@ int klic_issue_verify(struct job *j, struct item *it)
 			 rq.sig->len, rq.man->data, rq.man->len)) != 0)
 			goto out;
 		it->kind = K_NOT_MEMBER;
+		/* a shared ledger: a member another admin registered (its key is in
+		 * that admin's members keyring) is a member here too: the embedded
+		 * key has the registered fingerprint and made the signature */
+		if (klic_ledger_is_pg(j->l) && strcmp(kfpr, a->issuer_fpr) != 0) {
+			r = klic_ledger_is_member(j->l, kfpr);
+			if (r == 0)
+				it->kind = K_NORMAL;
+			else if (r != KLIC_ERR_NOT_FOUND)
+				goto out;
+		}
 	} else {
 		goto out;
 	}
