@@ -235,6 +235,8 @@ int klic_verify_detached_info(struct klic_keyring *kr, struct klic_sig_info *inf
 	r = allow(allow_ctx, primary);
 	if (r != 0) {
 		memset(info, 0, sizeof *info);
+		if (r < 0 && r != KLIC_ERR_SIG_WRONG_KEY)
+			return r; /* the check itself failed (the ledger): its own detail */
 		if (r > 0)
 			r = KLIC_ERR_SIG_WRONG_KEY;
 		return klic_error_set(r, "signed by %s", primary);

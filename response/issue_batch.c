@@ -23,12 +23,17 @@
 
 /* ---- the batch ----------------------------------------------------------------- */
 
-static void report_done(struct batch *b, size_t i)
+/* Report, in request order, the items done so far; an item that was not
+ * answered because the ledger's connection was lost gets no line of its
+ * own (the batch fails once, klic_issue_batch).  Under b->mu. */
+static void report_ready(struct batch *b)
 {
-	pthread_mutex_lock(&b->mu);
-	b->items[i].done = 1;
 	while (b->next_report < b->n && b->items[b->next_report].done) {
 		const struct klic_issue_result *res = &b->res[b->next_report];
+		if (b->items[b->next_report].lost) {
+			b->next_report++;
+			continue;
+		}
 		switch (res->outcome) {
 		case KLIC_OUTCOME_ISSUED:
 			b->tally.issued++;
@@ -47,6 +52,31 @@ static void report_done(struct batch *b, size_t i)
 			b->o->report(b->o->ctx, res);
 		b->next_report++;
 	}
+}
+
+static void report_done(struct batch *b, size_t i)
+{
+	pthread_mutex_lock(&b->mu);
+	b->items[i].done = 1;
+	report_ready(b);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* An item failed: when its job's connection to the ledger is gone (a
+ * PostgreSQL server stopped or unreachable) the failure is the ledger's,
+ * not the request's: the item stays unanswered and the batch stops. */
+static void note_lost(struct job *j, struct item *it, const struct klic_issue_result *res)
+{
+	struct batch *b = j->b;
+
+	if (!klic_ledger_lost(j->l))
+		return;
+	pthread_mutex_lock(&b->mu);
+	it->lost = 1;
+	if (!b->lost) {
+		b->lost = 1;
+		snprintf(b->lost_msg, sizeof b->lost_msg, "%s", res->detail);
+	}
 	pthread_mutex_unlock(&b->mu);
 }
 
@@ -61,9 +91,12 @@ static void process(struct job *j, size_t i)
 		klic_error_clear();
 		if ((r = klic_issue_verify(j, it)) != 0) {
 			klic_issue_item_fail(res, it, r);
+			note_lost(j, it, res);
 		} else if (b->phase == PH_PLAN) {
-			if ((r = klic_issue_plan(j, it, res)) != 0)
+			if ((r = klic_issue_plan(j, it, res)) != 0) {
 				klic_issue_item_fail(res, it, r);
+				note_lost(j, it, res);
+			}
 			return;
 		}
 	}
@@ -71,7 +104,8 @@ static void process(struct job *j, size_t i)
 		klic_error_clear();
 		if (b->phase == PH_ALL)
 			it->may_spend = 1;
-		(void)klic_issue_exec(j, it, res);
+		if (klic_issue_exec(j, it, res) != 0)
+			note_lost(j, it, res);
 	}
 	report_done(b, i);
 }
@@ -84,7 +118,7 @@ static void *job_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&b->mu);
-		i = b->next++;
+		i = b->lost ? b->n : b->next++;
 		pthread_mutex_unlock(&b->mu);
 		if (i >= b->n)
 			break;
@@ -112,7 +146,30 @@ static int run_phase(struct batch *b, struct job *js, unsigned jobs, int phase)
 		job_main(&js[0]); /* no threads: do it here */
 	for (k = 0; k < started; k++)
 		pthread_join(th[k], NULL);
+	if (b->lost) {
+		/* the requests no job took are unanswered too; report what was */
+		for (size_t i = 0; i < b->n; i++) {
+			if (!b->items[i].done) {
+				b->items[i].done = 1;
+				b->items[i].lost = 1;
+			}
+		}
+		report_ready(b);
+	}
 	return 0;
+}
+
+/* The batch stopped because the ledger's connection was lost: one error
+ * naming the ledger (without a password) for the whole batch. */
+static int lost_error(const struct batch *b)
+{
+	size_t answered = b->tally.issued + b->tally.denied + b->tally.reissued;
+
+	return klic_error_set(KLIC_ERR_LEDGER,
+			      "%.600s: the connection was lost during the batch (%s); %zu request(s) "
+			      "answered before it, the rest not: run the same issue again to "
+			      "finish (nothing is spent twice)",
+			      b->a->ledger_path, b->lost_msg, answered);
 }
 
 static int cmp_str(const void *x, const void *y)
@@ -383,12 +440,18 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 			for (i = 0; i < b->n; i++)
 				b->res[i].path = b->paths[i];
 			run_phase(b, js, jobs, PH_ALL);
+			if (b->lost)
+				break;
 		}
 	} else {
 		unsigned total = 0;
 		for (i = 0; i < n; i++)
 			b->res[i].path = paths[i];
 		run_phase(b, js, jobs, PH_PLAN);
+		if (b->lost) {
+			r = lost_error(b);
+			goto out;
+		}
 		for (i = 0; i < n; i++) {
 			total += b->res[i].spend;
 			b->items[i].may_spend = b->res[i].spend > 0;
@@ -399,6 +462,10 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		run_phase(b, js, jobs, PH_EXEC);
 	}
 	*tally = b->tally;
+	if (b->lost) {
+		r = lost_error(b);
+		goto out;
+	}
 	r = 0;
 out:
 	if (own_workers) {

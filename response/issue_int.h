@@ -19,6 +19,7 @@ struct item {
 	int kind;
 	int may_spend;
 	int done;
+	int lost; /* not answered: the ledger's connection was lost */
 	struct klic_request req;
 	char digest[KLIC_SHA256_HEX_LEN + 1];
 };
@@ -37,6 +38,8 @@ struct batch {
 			      * here instead of in SQLite's busy-wait */
 	size_t next, next_report;
 	int phase;
+	int lost;  /* a job lost its connection to the ledger: the batch stops */
+	char lost_msg[512];
 	int swept; /* the output folder was swept of a killed run's leftovers */
 	char issuer_key[KLIC_MAX_ISSUER_KEY_B64 + 1]; /* base64 of the minimal public key */
 	struct klic_issue_tally tally;

@@ -328,6 +328,11 @@ void klic_ledger_checkpoint(struct klic_ledger *l)
 	klic_db_checkpoint(l->db);
 }
 
+int klic_ledger_lost(struct klic_ledger *l)
+{
+	return l != NULL && klic_db_lost(l->db);
+}
+
 void klic_ledger_free(struct klic_ledger *l)
 {
 	if (l == NULL)

@@ -156,3 +156,8 @@ void klic_db_checkpoint(struct klic_db *db)
 {
 	db->ops->checkpoint(db);
 }
+
+int klic_db_lost(struct klic_db *db)
+{
+	return db != NULL && db->ops->lost != NULL && db->ops->lost(db);
+}

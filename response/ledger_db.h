@@ -97,4 +97,8 @@ int klic_db_set_version(struct klic_db *db, int version);
 void klic_db_defer_checkpoints(struct klic_db *db);
 void klic_db_checkpoint(struct klic_db *db);
 
+/* 1 when db's connection to its server is gone (the server stopped or the
+ * network failed): every later call fails too.  Always 0 on SQLite. */
+int klic_db_lost(struct klic_db *db);
+
 #endif

@@ -35,6 +35,7 @@ struct klic_db_ops {
 	int (*set_version)(struct klic_db *db, int version);
 	void (*defer_checkpoints)(struct klic_db *db);
 	void (*checkpoint)(struct klic_db *db);
+	int (*lost)(struct klic_db *db); /* NULL: never (an embedded engine) */
 };
 
 /* The first member of every engine's connection and statement. */

@@ -22,6 +22,7 @@ struct pg_db {
 	int64_t changes;
 	unsigned next_id; /* prepared statement names s1, s2, ... */
 	char msg[512];    /* the last failure, one line */
+	int gone;         /* the server ended the session (pg_lost) */
 };
 
 struct pg_param {
@@ -80,6 +81,24 @@ static void set_conn_msg(struct pg_db *d)
 	}
 }
 
+/* A statement failed: its message, and whether the session is over: no
+ * result, an error libpq made itself (no SQLSTATE: "server closed the
+ * connection unexpectedly" comes so, the connection still marked ok), a
+ * connection exception (class 08) or an operator intervention (57P: the
+ * server shutting down or restarting). */
+static void set_res_msg(struct pg_db *d, const PGresult *res)
+{
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (res != NULL && PQresultErrorMessage(res)[0] != '\0')
+		set_msg(d, PQresultErrorMessage(res));
+	else
+		set_conn_msg(d);
+	if (res == NULL || state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0)
+		d->gone = 1;
+}
+
 static int pg_err(struct klic_db *db, const char *what)
 {
 	struct pg_db *d = PGD(db);
@@ -105,10 +124,7 @@ static int run(struct pg_db *d, const char *sql, const char *expect_status)
 	int r = 0;
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-		if (res != NULL && PQresultErrorMessage(res)[0] != '\0')
-			set_msg(d, PQresultErrorMessage(res));
-		else
-			set_conn_msg(d);
+		set_res_msg(d, res);
 		r = 1;
 	} else if (expect_status != NULL && strcmp(PQcmdStatus(res), expect_status) != 0) {
 		/* COMMIT of a failed transaction answers ROLLBACK */
@@ -182,10 +198,7 @@ static int pg_prepare(struct klic_db *db, struct klic_stmt **out, const char *sq
 	snprintf(s->name, sizeof s->name, "s%u", ++d->next_id);
 	res = PQprepare(d->c, s->name, text, s->nparams, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		if (res != NULL && PQresultErrorMessage(res)[0] != '\0')
-			set_msg(d, PQresultErrorMessage(res));
-		else
-			set_conn_msg(d);
+		set_res_msg(d, res);
 		PQclear(res);
 		goto fail;
 	}
@@ -311,10 +324,7 @@ static int pg_step(struct klic_stmt *st)
 		s->res = PQexecPrepared(d->c, s->name, s->nparams, vals, lens, fmts, 0);
 		rs = PQresultStatus(s->res);
 		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-			if (s->res != NULL && PQresultErrorMessage(s->res)[0] != '\0')
-				set_msg(d, PQresultErrorMessage(s->res));
-			else
-				set_conn_msg(d);
+			set_res_msg(d, s->res);
 			PQclear(s->res);
 			s->res = NULL;
 			return KLIC_DB_ERROR;
@@ -459,10 +469,7 @@ static int query1(struct pg_db *d, const char *sql, char *out, size_t outsz, int
 	*null = 1;
 	out[0] = '\0';
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (res != NULL && PQresultErrorMessage(res)[0] != '\0')
-			set_msg(d, PQresultErrorMessage(res));
-		else
-			set_conn_msg(d);
+		set_res_msg(d, res);
 		r = 1;
 	} else if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
 		*null = 0;
@@ -521,6 +528,11 @@ static void pg_no_checkpoint(struct klic_db *db)
 	(void)db;
 }
 
+static int pg_lost(struct klic_db *db)
+{
+	return PGD(db)->gone || PQstatus(PGD(db)->c) == CONNECTION_BAD;
+}
+
 static const struct klic_db_ops pg_ops = {
     .engine = KLIC_DB_PG,
     .close = pg_close,
@@ -550,6 +562,7 @@ static const struct klic_db_ops pg_ops = {
     .set_version = pg_set_version,
     .defer_checkpoints = pg_no_checkpoint,
     .checkpoint = pg_no_checkpoint,
+    .lost = pg_lost,
 };
 
 /* The URL as it may be shown: scheme, user, host, port, database and a

@@ -64,6 +64,8 @@ void klic_ledger_defer_checkpoints(struct klic_ledger *l);
  * threshold at this connection's last commit.  Call it outside any
  * transaction and writer lock. */
 void klic_ledger_checkpoint(struct klic_ledger *l);
+/* 1 when the connection to the ledger's server is gone (klic_db_lost). */
+int klic_ledger_lost(struct klic_ledger *l);
 
 /* A text column of the current row ("" for NULL), valid until the next
  * step or reset. */

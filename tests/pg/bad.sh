@@ -153,9 +153,9 @@ if [ "$rc" = 0 ]; then
 else
 	all=$(cat out.txt err.txt)
 	if [[ $all == *"$PASS"* ]]; then fail "mid-batch stop: the password is in the output"
-	elif grep -q 'ledger postgres\(ql\)\?://klicpw@' err.txt out.txt; then
-		pass "mid-batch stop: exit $rc, $(grep -c '^OK' out.txt) issued before it; $(wc -l <err.txt) stderr line(s): $(head -n 1 err.txt)"
-	else fail "mid-batch stop: no line names the ledger: $(head -c 600 err.txt)"; fi
+	elif [ "$(wc -l <err.txt)" = 1 ] && grep -q 'ledger postgres\(ql\)\?://klicpw@.*connection was lost' err.txt; then
+		pass "mid-batch stop: exit $rc, $(grep -c '^OK' out.txt) issued before it; one stderr line: $(cat err.txt)"
+	else fail "mid-batch stop: not one line naming the ledger: $(head -c 1500 err.txt)"; fi
 fi
 pg_start
 got=$(used)
