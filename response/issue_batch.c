@@ -353,6 +353,45 @@ static int job_ledger(struct klic_ledger **l, const struct klic_admin *a)
 	return 0;
 }
 
+/* Answer every request: with --yes in windows of cap requests, each
+ * verified, decided and recorded at once; else the whole plan first, the
+ * caller's confirmation, then the recording.  A lost ledger connection
+ * stops it (lost_error). */
+static int run_batch(struct batch *b, struct job *js, unsigned jobs, size_t cap)
+{
+	const char *const *paths = b->paths;
+	size_t i, n = b->n;
+	unsigned total = 0;
+	int r;
+
+	if (b->o->confirm == NULL) {
+		for (size_t base = 0; base < n && !b->lost; base += cap) {
+			b->paths = paths + base;
+			b->n = n - base < cap ? n - base : cap;
+			memset(b->items, 0, b->n * sizeof *b->items);
+			memset(b->res, 0, b->n * sizeof *b->res);
+			for (i = 0; i < b->n; i++)
+				b->res[i].path = b->paths[i];
+			run_phase(b, js, jobs, PH_ALL);
+		}
+		return b->lost ? lost_error(b) : 0;
+	}
+	for (i = 0; i < n; i++)
+		b->res[i].path = paths[i];
+	run_phase(b, js, jobs, PH_PLAN);
+	if (b->lost)
+		return lost_error(b);
+	for (i = 0; i < n; i++) {
+		total += b->res[i].spend;
+		b->items[i].may_spend = b->res[i].spend > 0;
+	}
+	if ((total > 0 || b->o->confirm_always) &&
+	    (r = b->o->confirm(b->o->ctx, b->res, n, total)) != 0)
+		return r;
+	run_phase(b, js, jobs, PH_EXEC);
+	return b->lost ? lost_error(b) : 0;
+}
+
 int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		     const struct klic_issue_opts *o, struct klic_issue_tally *tally)
 {
@@ -360,7 +399,7 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 	struct job js[MAX_JOBS];
 	unsigned jobs, k;
 	int own_workers = 0;
-	size_t i, cap;
+	size_t cap;
 	int r;
 
 	memset(tally, 0, sizeof *tally);
@@ -431,42 +470,8 @@ int klic_issue_batch(struct klic_admin *a, const char *const *paths, size_t n,
 		if ((r = job_ledger(&js[k].l, a)) != 0)
 			goto out;
 	}
-	if (o->confirm == NULL) {
-		for (size_t base = 0; base < n; base += cap) {
-			b->paths = paths + base;
-			b->n = n - base < cap ? n - base : cap;
-			memset(b->items, 0, b->n * sizeof *b->items);
-			memset(b->res, 0, b->n * sizeof *b->res);
-			for (i = 0; i < b->n; i++)
-				b->res[i].path = b->paths[i];
-			run_phase(b, js, jobs, PH_ALL);
-			if (b->lost)
-				break;
-		}
-	} else {
-		unsigned total = 0;
-		for (i = 0; i < n; i++)
-			b->res[i].path = paths[i];
-		run_phase(b, js, jobs, PH_PLAN);
-		if (b->lost) {
-			r = lost_error(b);
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			total += b->res[i].spend;
-			b->items[i].may_spend = b->res[i].spend > 0;
-		}
-		if ((total > 0 || o->confirm_always) &&
-		    (r = o->confirm(o->ctx, b->res, n, total)) != 0)
-			goto out;
-		run_phase(b, js, jobs, PH_EXEC);
-	}
+	r = run_batch(b, js, jobs, cap);
 	*tally = b->tally;
-	if (b->lost) {
-		r = lost_error(b);
-		goto out;
-	}
-	r = 0;
 out:
 	if (own_workers) {
 		klic_keyring_stop_workers(a->kr);
