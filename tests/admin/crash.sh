@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kill -9 at a random point of a batch of N requests (120), ROUNDS times (5):
+# kill -9 at a random point of a batch of N requests (60), ROUNDS times (3):
 # each round starts from the same ledger (no request recorded yet), runs
 # `klic-admin issue` over the whole batch with --jobs 2, kills it hard after
 # a random delay within the time a full batch takes, checks the ledger the
@@ -29,8 +29,8 @@ BOX=$(mktemp -d /tmp/klic-crash-XXXXXX)
 . "$HERE/common.sh"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-N=${KLIC_CRASH_N:-120}
-ROUNDS=${KLIC_CRASH_ROUNDS:-5}
+N=${KLIC_CRASH_N:-60}
+ROUNDS=${KLIC_CRASH_ROUNDS:-3}
 SEED=${KLIC_CRASH_SEED:-$(( $(date +%s) % 1000000 ))}
 RANDOM=$SEED
 echo "# seed $SEED (replay: KLIC_CRASH_SEED=$SEED), $N requests, $ROUNDS kills"

@@ -58,10 +58,14 @@ scenario() {
 	points=$(wc -l <"$BOX/log" 2>/dev/null || echo 0)
 	if [ "$points" -eq 0 ]; then fail "$name: the shim counted no call (not preloaded?)"; return; fi
 	echo "# $name: $points injection points ($(cut -d' ' -f2 "$BOX/log" | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}'))"
+	local mi=-1 k
 	for mode in $FAULT_MODES; do
+		mi=$((mi + 1)) k=-1
 		notrace=0 complete=0 absorbed=0 partial=0 missed=0 bad=0 NOTES=0 covered=0 absorbed_at="" killed_temps=0
 		echo "# $name, $mode:"
 		for ((n = 1; n <= points; n += STRIDE)); do
+			k=$((k + 1))
+			skip_point "$mi" "$k" && continue
 			covered=$((covered + 1))
 			rm -rf "$H"; cp -a "$snap" "$H"; rm -f "$BOX/log"
 			before=$(files_sum "$H")

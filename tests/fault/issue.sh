@@ -104,14 +104,18 @@ PLAN=$(awk -v k="${KLIC_FAULT_RUN_STEP:-8}" -v stride="$STRIDE" '
 				if (i++ % stride == 0) printf "%d ", n
 		}
 	}' "$BOX/log")
-echo "# faulted: $(wc -w <<<"$PLAN") of the $POINTS points (runs of SQLite page writes sampled every ${KLIC_FAULT_RUN_STEP:-8}; stride $STRIDE)"
+echo "# faulted: $(wc -w <<<"$PLAN") of the $POINTS points (runs of SQLite page writes sampled every ${KLIC_FAULT_RUN_STEP:-8}; stride $STRIDE; $([ "$ROTATE" = 1 ] && echo "each with one of the $NMODES modes in turn" || echo "each with every mode"))"
 
 TOTAL=0
+mi=-1
 for mode in $FAULT_MODES; do
+	mi=$((mi + 1)) k=-1
 	echo "# issue, $mode:"
 	NOTES=0 bad=0 absorbed=0 failed=0 missed=0 retried=0 rerun_bad=0 covered=0 killed_temps=0
 	declare -A rcs=() example=()
 	for n in $PLAN; do
+		k=$((k + 1))
+		skip_point "$mi" "$k" && continue
 		covered=$((covered + 1))
 		# The number of calls is not the same in every run: the responses
 		# hold random license IDs and signatures, so their gzip size varies

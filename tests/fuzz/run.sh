@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-${KLIC_FUZZ_SECONDS:-60}}
 targets=(fuzz_archive fuzz_manifest fuzz_license fuzz_machine_id fuzz_entitlement
-	fuzz_usage)
+	fuzz_usage fuzz_kret)
 build=build/fuzz
 
 CC=clang cmake -S . -B "$build" -DKLIC_FUZZ=ON -DKLIC_SANITIZE=ON -DKLIC_WERROR=ON \

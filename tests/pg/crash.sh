@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg_crash (issue 16, "Must show"): a batch on a PostgreSQL ledger is cut
-# short ROUNDS (4) times, each round with a batch of its own (N=24
+# short ROUNDS (2) times, each round with a batch of its own (N=24
 # requests: KRE of 1-3 seats, KSE with no KSE entitlement = stored denial,
 # a non-member's = denial never stored), --jobs 2:
 #   odd rounds:  kill -9 of klic-admin once a random number of seats is
@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
 
 N=${KLIC_PG_CRASH_N:-24}
-ROUNDS=${KLIC_PG_CRASH_ROUNDS:-4}
+ROUNDS=${KLIC_PG_CRASH_ROUNDS:-2}
 SEED=${KLIC_PG_CRASH_SEED:-$(( $(date +%s) % 1000000 ))}
 RANDOM=$SEED
 echo "# seed $SEED (replay: KLIC_PG_CRASH_SEED=$SEED), $ROUNDS rounds of $N requests"
