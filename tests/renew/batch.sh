@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Issue 15 item 1: a lab's stick of renewals, one command: N (24) machines
+# Issue 15 item 1: a lab's stick of renewals, one command: 50 machines
 # (simulated by klic_test_mkreq's --machine-hex) hold a license each; 50
-# days later (faketime) their N renewal requests are answered by one
+# days later (faketime) their 50 renewal requests are answered by one
 # klic-admin issue run: all renewed, no seat spent, the ledger's counters
 # and the vendor's true-up agree.
 # Usage: batch.sh KLIC_ADMIN MKREQ   (KLIC_VENDOR from ctest)
 . "$(dirname "$0")/../lib.sh"
 ADMIN=$1 MKREQ=$2
 A="$BOX/admin"
-N=${KLIC_RENEW_N:-24}
+N=50
 admin() { "$ADMIN" --state "$A" "$@"; }
 ledger() { sqlite3 "$A/ledger.sqlite" "$@"; }
 at() { local d=$1; shift; faketime "+$d days" "$@"; }
