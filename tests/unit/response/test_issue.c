@@ -5,7 +5,11 @@
  * eligibility denials stored and repeated; the chain to the vendor: a
  * real vendor-signed .kent imported (idempotent, refused when it is not
  * this admin's), carried by every issued response with the issuer key;
- * requests verified in the members' keyring, which holds no secret key. */
+ * requests verified in the members' keyring, which holds no secret key.
+ * The engine comes from KLIC_TEST_LEDGER: unset, a SQLite ledger in each
+ * test's state folder; a postgresql:// URL (tests/pg/with_pg.sh), that
+ * database, emptied before each test and given to the admin as
+ * $KLIC_LEDGER. */
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -19,10 +23,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "klic_armor.h"
 #include "klic_response.h"
+#include "response_int.h"
+
+/* the PostgreSQL database of KLIC_TEST_LEDGER, or NULL: SQLite */
+static const char *pg_url;
 
 struct fx {
 	char root[32];
@@ -142,6 +149,18 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
+	if (pg_url != NULL) {
+		struct klic_db *db = NULL;
+		if (klic_db_open(&db, pg_url, 0) != 0 ||
+		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE;"
+				     " CREATE SCHEMA public") != 0) {
+			fprintf(stderr, "setup: %s\n", klic_error_detail());
+			klic_db_close(db);
+			free(f);
+			return -1;
+		}
+		klic_db_close(db);
+	}
 	snprintf(f->root, sizeof f->root, "/tmp/klic-XXXXXX");
 	if (mkdtemp(f->root) == NULL)
 		return -1;
@@ -169,6 +188,8 @@ static int setup(void **state)
 		return setup_fail("admin open");
 	if (strcmp(f->a->issuer_fpr, fpr) != 0)
 		return setup_fail("issuer fpr");
+	if ((pg_url != NULL) != (klic_ledger_is_pg(f->a->ledger) != 0))
+		return setup_fail("the ledger is not on the engine KLIC_TEST_LEDGER names");
 	kent_terms(f, fpr);
 	snprintf(kpath, sizeof kpath, "%s/unit.kent", f->root);
 	if (write_kent(f, "unit", &f->kent) != 0 ||
@@ -415,18 +436,18 @@ static void idempotent_issue_twice(struct fx *f)
 static void idempotent_rebuild(struct fx *f, const char *d2)
 {
 	char id_before[33], id_after[33], sql[256];
-	sqlite3 *db;
+	struct klic_db *db = NULL;
 
 	issue_one(f, "r2");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_ISSUED);
 	first_license(f, "r2", id_before, "_3.lic");
-	assert_int_equal(sqlite3_open(f->a->ledger_path, &db), SQLITE_OK);
+	assert_int_equal(klic_db_open(&db, pg_url != NULL ? pg_url : f->a->ledger_path, 0), 0);
 	snprintf(sql, sizeof sql,
-		 "DROP TRIGGER requests_response_once; UPDATE requests SET response = NULL "
+		 "DROP TRIGGER requests_response_once%s; UPDATE requests SET response = NULL "
 		 "WHERE digest = '%s';",
-		 d2);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+		 pg_url != NULL ? " ON requests" : "", d2);
+	assert_int_equal(klic_db_exec(db, sql), 0);
+	klic_db_close(db);
 	issue_one(f, "r2");
 	assert_int_equal(f->last.outcome, KLIC_OUTCOME_REISSUED);
 	assert_int_equal(f->last.rebuilt, 1);
@@ -573,6 +594,12 @@ static void test_members_keyring(void **state)
 
 int main(void)
 {
+	const char *env = getenv("KLIC_TEST_LEDGER");
+	if (env != NULL && klic_db_is_pg(env)) {
+		pg_url = env;
+		if (setenv("KLIC_LEDGER", env, 1) != 0)
+			return 1;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_members_keyring, setup, teardown),

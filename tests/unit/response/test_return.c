@@ -1,6 +1,8 @@
 /* Unit tests for response/: the ledger's returns (spec 5.3.6,
  * spec/ledger-8.sql): a receipt recorded once under its digest, found
- * again, never changed or removed. */
+ * again, never changed or removed.  The engine comes from KLIC_TEST_LEDGER:
+ * unset, a SQLite file; a postgresql:// URL (tests/pg/with_pg.sh), that
+ * database, emptied before each test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +19,11 @@
 #define DIG_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define DIG_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
+/* the PostgreSQL database of KLIC_TEST_LEDGER, or NULL: SQLite */
+static const char *pg_url;
+
 struct fx {
-	char dir[64], path[96];
+	char dir[64], path[512];
 	struct klic_ledger *l;
 };
 
@@ -31,6 +36,18 @@ static int setup(void **state)
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
 	snprintf(f->path, sizeof f->path, "%s/ledger.sqlite", f->dir);
+	if (pg_url != NULL) {
+		struct klic_db *db = NULL;
+		snprintf(f->path, sizeof f->path, "%s", pg_url);
+		if (klic_db_open(&db, pg_url, 0) != 0 ||
+		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE;"
+				     " CREATE SCHEMA public") != 0) {
+			fprintf(stderr, "setup: %s\n", klic_error_detail());
+			klic_db_close(db);
+			return -1;
+		}
+		klic_db_close(db);
+	}
 	if (klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE) != 0)
 		return -1;
 	*state = f;
@@ -40,10 +57,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[128];
+	char p[sizeof f->path + 8];
 	klic_ledger_free(f->l);
 	static const char *const sfx[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 3 && pg_url == NULL; i++) {
 		snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
 		(void)unlink(p);
 	}
@@ -116,6 +133,9 @@ static void test_append_only(void **state)
 
 int main(void)
 {
+	const char *env = getenv("KLIC_TEST_LEDGER");
+	if (env != NULL && klic_db_is_pg(env))
+		pg_url = env;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_8, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_find, setup, teardown),
