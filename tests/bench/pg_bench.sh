@@ -170,6 +170,10 @@ SELECT lpad(to_hex(t * 1000 + (random() * 999)::int), 12, '0') || substr(md5(r.d
   r.machine_id, 'KRE', t, t + 5184000, r.entitlement_id, r.member_fpr, 'KRE_' || r.machine_id || '.lic'
 FROM (SELECT r.*, extract(epoch FROM (r.created)::timestamptz)::bigint AS t FROM requests r, h
       WHERE r.entitlement_id = h.ent) r;
+-- the seat counter klic keeps from its first issue on (spec/ledger-3.sql)
+INSERT INTO entitlement_usage (entitlement_id, as_of, active)
+SELECT h.ent, h.now, (SELECT count(*) FROM licenses x WHERE x.entitlement_id = h.ent AND x.expires > h.now)
+FROM h;
 COMMIT;
 VACUUM ANALYZE;
 SQL
