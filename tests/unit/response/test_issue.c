@@ -27,6 +27,7 @@
 #include "klic_armor.h"
 #include "klic_response.h"
 #include "response_int.h"
+#include "test_pg.h"
 
 /* the PostgreSQL database of KLIC_TEST_LEDGER, or NULL: SQLite */
 static const char *pg_url;
@@ -149,17 +150,9 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	if (pg_url != NULL) {
-		struct klic_db *db = NULL;
-		if (klic_db_open(&db, pg_url, 0) != 0 ||
-		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE;"
-				     " CREATE SCHEMA public") != 0) {
-			fprintf(stderr, "setup: %s\n", klic_error_detail());
-			klic_db_close(db);
-			free(f);
-			return -1;
-		}
-		klic_db_close(db);
+	if (pg_url != NULL && test_pg_reset(pg_url) != 0) {
+		free(f);
+		return -1;
 	}
 	snprintf(f->root, sizeof f->root, "/tmp/klic-XXXXXX");
 	if (mkdtemp(f->root) == NULL)
@@ -594,12 +587,9 @@ static void test_members_keyring(void **state)
 
 int main(void)
 {
-	const char *env = getenv("KLIC_TEST_LEDGER");
-	if (env != NULL && klic_db_is_pg(env)) {
-		pg_url = env;
-		if (setenv("KLIC_LEDGER", env, 1) != 0)
-			return 1;
-	}
+	pg_url = test_pg_url();
+	if (pg_url != NULL && setenv("KLIC_LEDGER", pg_url, 1) != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_members_keyring, setup, teardown),

@@ -22,6 +22,7 @@
 
 #include "klic_response.h"
 #include "response_int.h"
+#include "test_pg.h"
 
 #define DAY 86400
 #define FPR_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -57,16 +58,9 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->path, sizeof f->path, "%s/ledger.sqlite", f->dir);
 	if (pg_url != NULL) {
-		struct klic_db *db = NULL;
 		snprintf(f->path, sizeof f->path, "%s", pg_url);
-		if (klic_db_open(&db, pg_url, 0) != 0 ||
-		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE;"
-				     " CREATE SCHEMA public") != 0) {
-			fprintf(stderr, "setup: %s\n", klic_error_detail());
-			klic_db_close(db);
+		if (test_pg_reset(pg_url) != 0)
 			return -1;
-		}
-		klic_db_close(db);
 	}
 	*state = f;
 	return 0;
@@ -913,9 +907,7 @@ static void test_license_id(void **state)
  * statements. */
 int main(void)
 {
-	const char *env = getenv("KLIC_TEST_LEDGER");
-	if (env != NULL && klic_db_is_pg(env))
-		pg_url = env;
+	pg_url = test_pg_url();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),

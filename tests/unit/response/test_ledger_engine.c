@@ -21,6 +21,7 @@
 
 #include "klic_response.h"
 #include "response_int.h"
+#include "test_pg.h"
 
 #define DAY 86400
 #define FPR_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -56,16 +57,9 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->path, sizeof f->path, "%s/ledger.sqlite", f->dir);
 	if (pg_url != NULL) {
-		struct klic_db *db = NULL;
 		snprintf(f->path, sizeof f->path, "%s", pg_url);
-		if (klic_db_open(&db, pg_url, 0) != 0 ||
-		    klic_db_exec(
-			db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public") != 0) {
-			fprintf(stderr, "setup: %s\n", klic_error_detail());
-			klic_db_close(db);
+		if (test_pg_reset(pg_url) != 0)
 			return -1;
-		}
-		klic_db_close(db);
 	}
 	*state = f;
 	return 0;
@@ -360,13 +354,11 @@ static void test_pg_names(void **state)
 
 int main(void)
 {
-	const char *env = getenv("KLIC_TEST_LEDGER");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 	    cmocka_unit_test(test_pg_names),
 	};
-	if (env != NULL && klic_db_is_pg(env))
-		pg_url = env;
+	pg_url = test_pg_url();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "response_int.h"
+#include "test_pg.h"
 
 #define DIG_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define DIG_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -37,16 +38,9 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->path, sizeof f->path, "%s/ledger.sqlite", f->dir);
 	if (pg_url != NULL) {
-		struct klic_db *db = NULL;
 		snprintf(f->path, sizeof f->path, "%s", pg_url);
-		if (klic_db_open(&db, pg_url, 0) != 0 ||
-		    klic_db_exec(db, "DROP SCHEMA IF EXISTS public CASCADE;"
-				     " CREATE SCHEMA public") != 0) {
-			fprintf(stderr, "setup: %s\n", klic_error_detail());
-			klic_db_close(db);
+		if (test_pg_reset(pg_url) != 0)
 			return -1;
-		}
-		klic_db_close(db);
 	}
 	if (klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE) != 0)
 		return -1;
@@ -133,9 +127,7 @@ static void test_append_only(void **state)
 
 int main(void)
 {
-	const char *env = getenv("KLIC_TEST_LEDGER");
-	if (env != NULL && klic_db_is_pg(env))
-		pg_url = env;
+	pg_url = test_pg_url();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_8, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_find, setup, teardown),
