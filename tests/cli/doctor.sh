@@ -124,6 +124,10 @@ if faketime '-1 days' "$KLIC" --version >/dev/null 2>&1; then
 	past() { # past HOME DAYS_AGO: a license issued DAYS_AGO days ago, installed then
 		local h=$1 d=$2
 		faketime "-$d days" "$KLIC" --home "$h" init --name P --email p@test.invalid >/dev/null
+		# faketime starts each command at a whole second: the next one may
+		# begin up to a second before the new key was made (then gpg calls
+		# it invalid, made in the future), more likely on a loaded machine
+		sleep 1
 		faketime "-$d days" "$KLIC" --home "$h" trust past-issuer.asc >/dev/null
 		faketime "-$d days" "$KLIC" --home "$h" request --product KRE -o "p$d.kreq" >/dev/null
 		faketime "-$d days" "$ADMIN" --state "$P" member add --yes --from-request "p$d.kreq" >/dev/null
