@@ -726,9 +726,12 @@ int klic_admin_member_remove(struct klic_admin *a, char uid[KLIC_MAX_UID_LEN + 1
 				   "%s: %s (the member is removed from the ledger; its key is "
 				   "still in this keyring)",
 				   path, strerror(errno));
+		(void)klic_members_open(a);
 		goto out;
 	}
-	r = 0;
+	/* the new keyring, for what this process does next (the web console
+	 * issues after a removal without starting again) */
+	r = klic_members_open(a);
 out:
 	klic_keyring_free(c.to);
 	if (made)

@@ -340,6 +340,8 @@ struct klic_issue_result {
 	char reason[KLIC_MAX_TEXT_LEN + 1];
 	int rebuilt; /* re-issue rebuilt from the ledger rows */
 	int renewal; /* the request renews licenses (spec 5.3.4): no seat spent */
+	char digest[KLIC_SHA256_HEX_LEN + 1]; /* the request's (once it was read) */
+	int member_signed; /* its signature was verified as a registered member's */
 };
 
 /* The report line of `klic-admin issue` (and of the web console) for an
@@ -375,6 +377,12 @@ struct klic_issue_opts {
 	void *ctx;
 	int armor;          /* 1: write each .kresp as ASCII armor (spec/ARMOR.md) */
 	int confirm_always; /* 1: call confirm even when no seat would be spent (a preview) */
+	/* The plan of an earlier run of this process over the same files (the
+	 * web console's preview, then its confirmation): a request whose bytes
+	 * have the digest of an entry with member_signed is not verified by
+	 * gpg again; that its signer is still a member is checked again. */
+	const struct klic_issue_result *verified;
+	size_t n_verified;
 };
 
 /* The gpg worker program klic-keys-worker that `issue` starts (keys/

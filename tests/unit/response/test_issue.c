@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "klic_armor.h"
+#include "klic_members.h"
 #include "klic_response.h"
 #include "response_int.h"
 #include "test_pg.h"
@@ -70,6 +71,27 @@ static void kill_agent(const char *home)
 	}
 	if (pid > 0)
 		waitpid(pid, &st, 0);
+}
+
+/* gpg --homedir home --batch --yes --delete-keys fpr; 0 when it did */
+static int delete_key(const char *home, const char *fpr)
+{
+	pid_t pid = fork();
+	int st = -1;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execlp("gpg", "gpg", "--homedir", home, "--batch", "--yes", "--delete-keys", fpr,
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 static int setup_fail(const char *what)
@@ -571,6 +593,104 @@ static void test_import(void **state)
 }
 
 /* The members' keyring holds public keys only: no secret key there. */
+static int keep_plan(void *ctx, const struct klic_issue_result *plan, size_t n, unsigned total)
+{
+	(void)total;
+	assert_int_equal(n, 1);
+	*(struct klic_issue_result *)ctx = plan[0];
+	return KLIC_ERR_DENIED; /* a preview: nothing spent */
+}
+
+/* Issue root/NAME.kreq once, with verified (NULL: none) as the plan of an
+ * earlier run; the outcome. */
+static enum klic_issue_outcome issue_after(struct fx *f, const char *name,
+					   const struct klic_issue_result *verified)
+{
+	struct klic_issue_opts o;
+	struct klic_issue_tally t;
+	char path[128], out[128];
+	const char *paths[1] = {path};
+
+	snprintf(path, sizeof path, "%s/%s.kreq", f->root, name);
+	snprintf(out, sizeof out, "%s/out", f->root);
+	memset(&o, 0, sizeof o);
+	o.outdir = out;
+	o.jobs = 1;
+	o.report = on_report;
+	o.ctx = f;
+	o.verified = verified;
+	o.n_verified = verified != NULL;
+	f->reports = 0;
+	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), 0);
+	assert_int_equal(f->reports, 1);
+	return f->last.outcome;
+}
+
+/* The web console's preview, then its confirmation (klic_issue_opts.
+ * verified): the same bytes are not verified by gpg again, but a member
+ * removed meanwhile is denied, and other bytes are verified in full. */
+static void test_verified_by_preview(void **state)
+{
+	struct fx *f = *state;
+	struct klic_issue_opts o;
+	struct klic_issue_tally t;
+	struct klic_issue_result plan;
+	char d1[KLIC_SHA256_HEX_LEN + 1], d2[KLIC_SHA256_HEX_LEN + 1], d3[65], path[128];
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], out[128];
+	const char *paths[1] = {path};
+	int added = 0;
+
+	snprintf(out, sizeof out, "%s/out", f->root);
+	memset(&o, 0, sizeof o);
+	o.outdir = out;
+	o.jobs = 1;
+	o.confirm = keep_plan;
+	o.confirm_always = 1;
+	o.ctx = &plan;
+	/* a member removed after the preview: denied not-member, nothing spent
+	 * (in the same process: the members' keyring is opened again) */
+	make_request(f, "p4", "KRE", 1, d2);
+	snprintf(path, sizeof path, "%s/p4.kreq", f->root);
+	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
+	memset(&plan, 0, sizeof plan);
+	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), KLIC_ERR_DENIED);
+	assert_int_equal(plan.member_signed, 1);
+	assert_int_equal(klic_admin_member_remove(f->a, uid, f->user_fpr, NULL, NULL), 0);
+	assert_int_equal(issue_after(f, "p4", &plan), KLIC_OUTCOME_DENIED);
+	assert_string_equal(f->last.reason_code, "not-member");
+	assert_int_equal(n_licenses(f), 0);
+
+	/* the preview: the member's signature verified, its digest kept */
+	make_request(f, "p1", "KRE", 1, d1);
+	snprintf(path, sizeof path, "%s/p1.kreq", f->root);
+	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
+	memset(&plan, 0, sizeof plan);
+	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), KLIC_ERR_DENIED);
+	assert_int_equal(plan.member_signed, 1);
+	assert_string_equal(plan.digest, d1);
+	assert_int_equal(n_licenses(f), 0);
+	/* the member's key gone from the members' keyring, still a member in
+	 * the ledger: with the preview's plan the same bytes are issued; on
+	 * SQLite, without it the signature cannot be checked (on PostgreSQL a
+	 * ledger member's embedded key is accepted: issue.c, step 5) */
+	assert_int_equal(delete_key(klic_keyring_home(f->a->members), f->user_fpr), 0);
+	if (pg_url == NULL) {
+		make_request(f, "p2", "KRE", 1, d2);
+		assert_int_not_equal(issue_after(f, "p2", NULL), KLIC_OUTCOME_ISSUED);
+		assert_int_equal(n_licenses(f), 0);
+	}
+	assert_int_equal(issue_after(f, "p1", &plan), KLIC_OUTCOME_ISSUED);
+	assert_string_equal(f->last.digest, d1);
+	/* other bytes under the previewed name: a new request, verified in
+	 * full (on SQLite refused: the key is gone) */
+	make_request(f, "p1", "KRE", 1, d3);
+	assert_string_not_equal(d3, d1);
+	(void)issue_after(f, "p1", &plan);
+	assert_string_equal(f->last.digest, d3);
+	if (pg_url == NULL)
+		assert_int_not_equal(f->last.outcome, KLIC_OUTCOME_ISSUED);
+}
+
 static void test_members_keyring(void **state)
 {
 	struct fx *f = *state;
@@ -595,6 +715,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_members_keyring, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_idempotent_and_rebuild, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issuer_never_member, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verified_by_preview, setup, teardown),
 	};
 	if (klic_keys_init() != 0)
 		return 1;
