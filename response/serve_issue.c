@@ -4,8 +4,10 @@
  * of `klic-admin issue`: its confirm callback hands over the plan before a
  * seat is spent.  The preview stops there (nothing is written, nothing
  * spent); the confirmation runs the batch again and proceeds only when the
- * plan is still the one the admin saw; then the .kresp, or one .tar.gz of
- * them, is downloaded. */
+ * plan is still the one the admin saw (a file whose bytes the preview
+ * verified as a member's, same SHA-256, is not verified by gpg again; its
+ * signer's membership is); then the .kresp, or one .tar.gz of them, is
+ * downloaded. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>

@@ -158,7 +158,7 @@ echo "== details: big ledger ($ROWS licenses, $B_ACTIVE active now, $B_MB MiB, p
 cat big.txt
 echo "== details: issue times in ms: web $(grep . web.ms | tr '\n' ' ')/ cli $(grep . cli.ms | tr '\n' ' ')"
 echo "   of which the preview (GET /issue + POST /issue/preview: the request read, verified and decided,"
-echo "   nothing written; the confirmation does all of it again before it signs): $(grep . preview.ms | tr '\n' ' ')"
+echo "   nothing written; the confirmation reads and decides again, without a second gpg verification of the same bytes, and signs): $(grep . preview.ms | tr '\n' ' ')"
 S95=$(fig small.txt all p95) B95=$(fig big.txt all p95) S50=$(fig small.txt all p50) B50=$(fig big.txt all p50)
 echo "== summary"
 printf '%-44s %10s %10s %s\n' "measure" "value" "target" "verdict"
