@@ -55,26 +55,9 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 	return remove(p);
 }
 
-static void kill_agent(const char *home)
-{
-	pid_t pid = fork();
-	int st;
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		execlp("gpgconf", "gpgconf", "--homedir", home, "--kill", "all", (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, &st, 0);
-}
-
-/* gpg --homedir home --batch --yes --delete-keys fpr; 0 when it did */
-static int delete_key(const char *home, const char *fpr)
+/* Run argv (argv[0] from PATH) with stdin, stdout and stderr on
+ * /dev/null; 0 when it exited 0. */
+static int run_quiet(char *const argv[])
 {
 	pid_t pid = fork();
 	int st = -1;
@@ -85,13 +68,31 @@ static int delete_key(const char *home, const char *fpr)
 			dup2(nul, 1);
 			dup2(nul, 2);
 		}
-		execlp("gpg", "gpg", "--homedir", home, "--batch", "--yes", "--delete-keys", fpr,
-		       (char *)NULL);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void kill_agent(const char *home)
+{
+	char h[256], gpgconf[] = "gpgconf", hd[] = "--homedir", kill[] = "--kill", all[] = "all";
+	char *argv[] = {gpgconf, hd, h, kill, all, NULL};
+	snprintf(h, sizeof h, "%s", home);
+	(void)run_quiet(argv);
+}
+
+/* gpg --homedir home --batch --yes --delete-keys fpr; 0 when it did */
+static int delete_key(const char *home, const char *fpr)
+{
+	char h[256], k[KLIC_FPR_HEX_LEN + 1], gpg[] = "gpg", hd[] = "--homedir", batch[] = "--batch",
+							yes[] = "--yes", del[] = "--delete-keys";
+	char *argv[] = {gpg, hd, h, batch, yes, del, k, NULL};
+	snprintf(h, sizeof h, "%s", home);
+	snprintf(k, sizeof k, "%s", fpr);
+	return run_quiet(argv);
 }
 
 static int setup_fail(const char *what)
@@ -278,7 +279,10 @@ static void on_report(void *ctx, const struct klic_issue_result *r)
 	f->reports++;
 }
 
-static void issue_one(struct fx *f, const char *name)
+/* Issue root/NAME.kreq once, with verified (NULL: none) as the plan of an
+ * earlier run; the outcome. */
+static enum klic_issue_outcome issue_after(struct fx *f, const char *name,
+					   const struct klic_issue_result *verified)
 {
 	struct klic_issue_opts o;
 	struct klic_issue_tally t;
@@ -292,10 +296,17 @@ static void issue_one(struct fx *f, const char *name)
 	o.jobs = 1;
 	o.report = on_report;
 	o.ctx = f;
+	o.verified = verified;
+	o.n_verified = verified != NULL;
 	f->reports = 0;
 	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), 0);
 	assert_int_equal(f->reports, 1);
-	if (f->last.outcome == KLIC_OUTCOME_ERROR)
+	return f->last.outcome;
+}
+
+static void issue_one(struct fx *f, const char *name)
+{
+	if (issue_after(f, name, NULL) == KLIC_OUTCOME_ERROR)
 		fail_msg("%s: %s: %s", name, klic_strerror(f->last.err), f->last.detail);
 }
 
@@ -601,29 +612,32 @@ static int keep_plan(void *ctx, const struct klic_issue_result *plan, size_t n, 
 	return KLIC_ERR_DENIED; /* a preview: nothing spent */
 }
 
-/* Issue root/NAME.kreq once, with verified (NULL: none) as the plan of an
- * earlier run; the outcome. */
-static enum klic_issue_outcome issue_after(struct fx *f, const char *name,
-					   const struct klic_issue_result *verified)
+
+/* A request root/NAME.kreq by the unit user, the user made a member from
+ * it, then a preview of it (the plan kept, nothing spent). */
+static void member_preview(struct fx *f, const char *name, char digest[KLIC_SHA256_HEX_LEN + 1],
+			   struct klic_issue_result *plan)
 {
 	struct klic_issue_opts o;
 	struct klic_issue_tally t;
-	char path[128], out[128];
+	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], path[128], out[128];
 	const char *paths[1] = {path};
+	int added = 0;
 
+	make_request(f, name, "KRE", 1, digest);
 	snprintf(path, sizeof path, "%s/%s.kreq", f->root, name);
 	snprintf(out, sizeof out, "%s/out", f->root);
+	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
 	memset(&o, 0, sizeof o);
+	memset(plan, 0, sizeof *plan);
 	o.outdir = out;
 	o.jobs = 1;
-	o.report = on_report;
-	o.ctx = f;
-	o.verified = verified;
-	o.n_verified = verified != NULL;
-	f->reports = 0;
-	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), 0);
-	assert_int_equal(f->reports, 1);
-	return f->last.outcome;
+	o.confirm = keep_plan;
+	o.confirm_always = 1;
+	o.ctx = plan;
+	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), KLIC_ERR_DENIED);
+	assert_int_equal(plan->member_signed, 1);
+	assert_string_equal(plan->digest, digest);
 }
 
 /* The web console's preview, then its confirmation (klic_issue_opts.
@@ -632,42 +646,20 @@ static enum klic_issue_outcome issue_after(struct fx *f, const char *name,
 static void test_verified_by_preview(void **state)
 {
 	struct fx *f = *state;
-	struct klic_issue_opts o;
-	struct klic_issue_tally t;
 	struct klic_issue_result plan;
-	char d1[KLIC_SHA256_HEX_LEN + 1], d2[KLIC_SHA256_HEX_LEN + 1], d3[65], path[128];
-	char fpr[KLIC_FPR_HEX_LEN + 1], uid[KLIC_MAX_UID_LEN + 1], out[128];
-	const char *paths[1] = {path};
-	int added = 0;
+	char d1[KLIC_SHA256_HEX_LEN + 1], d2[KLIC_SHA256_HEX_LEN + 1], d3[65];
+	char uid[KLIC_MAX_UID_LEN + 1];
 
-	snprintf(out, sizeof out, "%s/out", f->root);
-	memset(&o, 0, sizeof o);
-	o.outdir = out;
-	o.jobs = 1;
-	o.confirm = keep_plan;
-	o.confirm_always = 1;
-	o.ctx = &plan;
 	/* a member removed after the preview: denied not-member, nothing spent
 	 * (in the same process: the members' keyring is opened again) */
-	make_request(f, "p4", "KRE", 1, d2);
-	snprintf(path, sizeof path, "%s/p4.kreq", f->root);
-	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
-	memset(&plan, 0, sizeof plan);
-	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), KLIC_ERR_DENIED);
-	assert_int_equal(plan.member_signed, 1);
+	member_preview(f, "p4", d2, &plan);
 	assert_int_equal(klic_admin_member_remove(f->a, uid, f->user_fpr, NULL, NULL), 0);
 	assert_int_equal(issue_after(f, "p4", &plan), KLIC_OUTCOME_DENIED);
 	assert_string_equal(f->last.reason_code, "not-member");
 	assert_int_equal(n_licenses(f), 0);
 
 	/* the preview: the member's signature verified, its digest kept */
-	make_request(f, "p1", "KRE", 1, d1);
-	snprintf(path, sizeof path, "%s/p1.kreq", f->root);
-	assert_int_equal(klic_admin_member_add_request(f->a, fpr, uid, &added, path), 0);
-	memset(&plan, 0, sizeof plan);
-	assert_int_equal(klic_issue_batch(f->a, paths, 1, &o, &t), KLIC_ERR_DENIED);
-	assert_int_equal(plan.member_signed, 1);
-	assert_string_equal(plan.digest, d1);
+	member_preview(f, "p1", d1, &plan);
 	assert_int_equal(n_licenses(f), 0);
 	/* the member's key gone from the members' keyring, still a member in
 	 * the ledger: with the preview's plan the same bytes are issued; on
