@@ -5,7 +5,7 @@
 #   --sanitize   the memory checks: build with AddressSanitizer +
 #                UndefinedBehaviorSanitizer and run the unit tests, the
 #                fuzz corpora and the end-to-end suites listed below
-#   --valgrind   memcheck over the end-to-end round trip (tests/valgrind/)
+#   --valgrind   memcheck over the round trip and the admin batch (tests/valgrind/)
 # CI (.ci/run) runs the first two and timed fuzzing, within 30 minutes on a
 # two-core machine that runs this suite about four times slower than a
 # developer's: what each pass leaves out is said below.
@@ -21,7 +21,7 @@ ctest_args=()
 export KLIC_FAULT_ROTATE=${KLIC_FAULT_ROTATE:-1}
 case "${1:-}" in
   "")
-    # memcheck is the --valgrind pass (about a third of this one's time)
+    # memcheck is the --valgrind pass (200 s here, near this pass's own)
     ctest_args+=(-LE valgrind) ;;
   --valgrind)
     ctest_args+=(-L valgrind) ;;

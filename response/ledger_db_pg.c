@@ -94,8 +94,7 @@ static void set_res_msg(struct pg_db *d, const PGresult *res)
 		set_msg(d, PQresultErrorMessage(res));
 	else
 		set_conn_msg(d);
-	if (res == NULL || state == NULL || strncmp(state, "08", 2) == 0 ||
-	    strncmp(state, "57P", 3) == 0)
+	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
 		d->gone = 1;
 }
 

@@ -5,9 +5,9 @@
 # A held lock makes install wait (one line on stderr) and then succeed; two
 # installs at once, round after round, both install and lose nothing; a lock
 # file that is a symbolic link is refused and nothing changes.
-# Usage: locks.sh KLIC KLIC_ADMIN [ROUNDS]   (default KLIC_LOCK_ROUNDS, else 100)
+# Usage: locks.sh KLIC KLIC_ADMIN [ROUNDS]
 . "$(dirname "$0")/../lib.sh"
-KLIC=$1 ADMIN=$2 ROUNDS=${3:-${KLIC_LOCK_ROUNDS:-100}}
+KLIC=$1 ADMIN=$2 ROUNDS=${3:-100}
 A="$BOX/admin" U="$BOX/ada"
 L="$U/license" LOCK="$U/klic/license.lock"
 admin() { "$ADMIN" --state "$A" "$@"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# valgrind (memcheck) over the end-to-end round trip: tests/e2e/roundtrip.sh
-# (and with KLIC_VALGRIND_ALL=1 tests/admin/issue.sh) run unchanged, with `klic`
+# valgrind (memcheck) over the end-to-end suites: tests/e2e/roundtrip.sh
+# and tests/admin/issue.sh run unchanged, with `klic`
 # and `klic-admin` replaced by wrappers that run the real binaries under
 #
 #   valgrind --error-exitcode=99 --leak-check=full
@@ -53,13 +53,9 @@ run() {
 	if [ "$r" -ne 0 ]; then grep -E '^FAIL' "$work/$name.out" | head -20 || true; rc=1; fi
 }
 run e2e_roundtrip "$tests/e2e/roundtrip.sh" "$work/bin/klic" "$work/bin/klic-admin"
-# tests/admin/issue.sh and tests/user/install.sh run under ASan + UBSan in
-# the sanitizer pass; their klic-admin issue and klic install paths are here
-# through roundtrip.sh.  KLIC_VALGRIND_ALL=1 adds admin/issue.sh under
-# memcheck (about 300 s more: kept out of CI for its 30-minute budget).
-if [ "${KLIC_VALGRIND_ALL:-0}" = 1 ]; then
-	run admin_issue "$tests/admin/issue.sh" "$work/bin/klic-admin" "$MKREQ" "$work/bin/klic"
-fi
+# (tests/user/install.sh runs under ASan + UBSan in the sanitizer pass; its
+# klic install paths are here through roundtrip.sh)
+run admin_issue "$tests/admin/issue.sh" "$work/bin/klic-admin" "$MKREQ" "$work/bin/klic"
 
 runs=$(find "$work/logs" -name '*.log' | wc -l)
 # With --quiet a clean run leaves an empty log; a non-empty one holds an
