@@ -3,6 +3,7 @@
 # paths) and kills the gpg-agents of every GNUPGHOME it used on exit.
 set -euo pipefail
 
+T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T_FAILS=0
 T_PASSES=0
 BOX=$(mktemp -d /tmp/klic-t-XXXXXX)
@@ -21,6 +22,13 @@ fail() { T_FAILS=$((T_FAILS + 1)); echo "FAIL - $*"; }
 
 # t_done: print the plain summary line and exit non-zero on any failure.
 t_done() {
+	local stray
+	if [ "$T_ENGINE" = pg ]; then
+		# the PostgreSQL run never fell back to a SQLite ledger
+		stray=$(find "$BOX" -name ledger.sqlite 2>/dev/null | head -3 | tr '\n' ' ')
+		[ -z "$stray" ] || fail "PostgreSQL run: SQLite ledgers made: $stray"
+		[ -n "$(ls "$KLIC_PG_DIR/dbs" 2>/dev/null)" ] || fail "PostgreSQL run: no ledger database made"
+	fi
 	echo "$T_PASSES passed, $T_FAILS failed"
 	[ "$T_FAILS" -eq 0 ]
 }
@@ -56,6 +64,10 @@ tree_sum() {
 		elif [ -f "$p" ]; then printf '%s %s\n' "$(sha256sum < "$p" | cut -c1-64)" "$p"
 		else printf 'dir %s\n' "$p"; fi
 	done)
+	# a state folder's ledger on PostgreSQL lives on the server
+	if [ "$T_ENGINE" = pg ] && t_ledger_made "$d"; then
+		printf '%s ledger\n' "$(t_dump "$d" | sha256sum | cut -c1-64)"
+	fi
 }
 
 # expect_refused NAME DIR_TO_WATCH CMD...: the command must exit 1 with
@@ -155,7 +167,7 @@ t_entitle() {
 	extra=("$@")
 	v=$(t_vendor_bin)
 	t_vendor
-	org=$(sqlite3 "$dir/ledger.sqlite" "SELECT value FROM meta WHERE key = 'org'")
+	org=$(t_sql "$dir" "SELECT value FROM meta WHERE key = 'org'")
 	mkdir -p "$BOX/kents"
 	"${T_RUN[@]}" "$ADMIN" --state "$dir" "${T_ADMIN_OPTS[@]}" export-key -o "$BOX/kents/org-key.asc"
 	local has_until=0 has_ref=0
@@ -170,4 +182,81 @@ t_entitle() {
 		--product "$product" --model "$model" --billing "$billing" --seats "$seats" \
 		"${extra[@]}" -o "$T_KENT" >/dev/null
 	"${T_RUN[@]}" "$ADMIN" --state "$dir" "${T_ADMIN_OPTS[@]}" entitlement import "$T_KENT" >/dev/null
+}
+
+# ---- the ledger engine (issue 16) -------------------------------------------
+# A script written for both engines reads an admin's ledger only through
+# these, DIR being the admin's state folder:
+#   t_sql DIR SQL        one statement (output as sqlite3 prints it: | between
+#                        columns, no header)
+#   t_dump DIR           the whole ledger as text, to compare before/after
+#   t_ledger_made DIR    status 0 when DIR's ledger exists, with its schema
+#   t_ledger_sound DIR   prints ok when the engine's own check passes (SQLite:
+#                        PRAGMA integrity_check; PostgreSQL: amcheck)
+#   t_ledger_version DIR the schema version
+#   t_state_copy DIR NEW a copy of the state folder and its ledger
+# KLIC_TEST_ENGINE=pg (ctest's admin_*_pg tests, under tests/pg/with_pg.sh)
+# runs it on PostgreSQL: t_engine_admin (called by tests/admin/common.sh once
+# $ADMIN is set) swaps $ADMIN for tests/pg/admin_on_pg, which gives each
+# state folder a database of its own on the test server (tests/pg/engine.sh),
+# and tree_sum DIR then covers DIR's ledger too.
+T_ENGINE=${KLIC_TEST_ENGINE:-sqlite}
+case $T_ENGINE in
+sqlite) ;;
+pg)
+	if [ -z "${KLIC_PG_DIR:-}" ] || [ -z "${KLIC_PG_BIN:-}" ]; then
+		echo "$0: KLIC_TEST_ENGINE=pg: run me under tests/pg/with_pg.sh" >&2
+		exit 2
+	fi
+	# shellcheck source=pg/engine.sh
+	. "$T_LIB_DIR/pg/engine.sh"
+	;;
+*)
+	echo "$0: KLIC_TEST_ENGINE=$T_ENGINE: sqlite or pg" >&2
+	exit 2
+	;;
+esac
+
+t_engine_admin() {
+	[ "$T_ENGINE" = pg ] || return 0
+	KLIC_VENDOR=$(t_vendor_bin)
+	KLIC_REAL_ADMIN=$ADMIN
+	export KLIC_VENDOR KLIC_REAL_ADMIN
+	ADMIN=$T_LIB_DIR/pg/admin_on_pg
+	# only the wrapper's --ledger names a ledger
+	unset KLIC_LEDGER KLIC_TEST_LEDGER
+}
+
+t_sql() {
+	if [ "$T_ENGINE" = pg ]; then pg_state_sql "$1" "$2"
+	else sqlite3 "$1/ledger.sqlite" "$2"; fi
+}
+
+t_dump() {
+	if [ "$T_ENGINE" = pg ]; then pg_state_dump "$1"
+	else sqlite3 "$1/ledger.sqlite" .dump; fi
+}
+
+t_ledger_made() {
+	if [ "$T_ENGINE" = pg ]; then
+		pg_state_made "$1" && [ "$(pg_state_sql "$1" "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")" -gt 0 ]
+	else
+		[ -e "$1/ledger.sqlite" ]
+	fi
+}
+
+t_ledger_sound() {
+	if [ "$T_ENGINE" = pg ]; then pg_state_sound "$1"
+	else sqlite3 "$1/ledger.sqlite" 'PRAGMA integrity_check'; fi
+}
+
+# t_state_copy DIR NEW: a copy of admin state folder DIR, its ledger with it
+t_state_copy() {
+	cp -a "$1" "$2"
+	if [ "$T_ENGINE" = pg ]; then pg_state_copy "$1" "$2"; fi
+}
+
+t_ledger_version() {
+	if [ "$T_ENGINE" = pg ]; then t_sql "$1" "SELECT value FROM meta WHERE key = 'ledger_version'"
+	else sqlite3 "$1/ledger.sqlite" 'PRAGMA user_version'; fi
 }

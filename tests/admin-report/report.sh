@@ -10,6 +10,7 @@
 # run under it (no effect on normal builds).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 ADMIN=$1
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/admin"
 admin() { "$ADMIN" --state "$A" "$@"; }
 cd "$BOX"
@@ -52,9 +53,10 @@ t_entitle "$A" 5 KRE floating yearly --from 2025-11-01 --until 2027-01-01       
 t_entitle "$A" 3 KRE node-locked yearly --from 2025-11-01 --until 2026-01-31    # 4 (ended)
 T_RUN=()
 
-# licenses: entitlement, product, issued, expires (UTC)
-python3 - "$A/ledger.sqlite" <<'EOF'
-import sqlite3, sys, calendar, time, hashlib
+# licenses: entitlement, product, issued, expires (UTC), written as SQL
+# both engines take (t_sql, ../lib.sh)
+python3 - >licenses.sql <<'EOF'
+import calendar, time, hashlib
 def t(s): return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
 rows = [
     (1, "KRE", "2026-01-10T00:00:00Z", "2026-03-11T00:00:00Z"),  # active, 9.5 d left
@@ -67,30 +69,24 @@ rows = [
     (2, "KSE", "2026-02-15T00:00:00Z", "2026-03-31T00:00:00Z"),  # active, 29.5 d left
     (4, "KRE", "2026-01-02T00:00:00Z", "2026-02-01T00:00:00Z"),  # expired, entitlement ended
 ]
-db = sqlite3.connect(sys.argv[1])
-def cols(table):
-    return [(r[1], r[2].upper(), r[3], r[4]) for r in db.execute("PRAGMA table_info(%s)" % table)]
 def insert(table, values):
-    # columns added to the schema later (e.g. licenses.file) get a plausible value
-    for name, typ, notnull, default in cols(table):
-        if name not in values and notnull and default is None:
-            values[name] = "KRE_X.lic" if name == "file" else (0 if "INT" in typ else "x")
     keys = sorted(values)
-    db.execute("INSERT INTO %s(%s) VALUES (%s)" % (table, ",".join(keys), ",".join("?" * len(keys))),
-               [values[k] for k in keys])
+    lit = lambda v: str(v) if isinstance(v, int) else "'%s'" % v
+    print("INSERT INTO %s(%s) VALUES (%s);" % (table, ", ".join(keys),
+                                               ", ".join(lit(values[k]) for k in keys)))
 mid = "AHK71-7GYA7-9T7JC-4WBRZ-19YG5"
 fpr = "A" * 40
+print("BEGIN;")
 for i, (ent, prod, iss, exp) in enumerate(rows):
     digest = hashlib.sha256(b"req%d" % i).hexdigest()
     insert("requests", dict(digest=digest, member_fpr=fpr, machine_id=mid, product=prod, seats=1,
                             status="issued", entitlement_id=ent, created=iss))
-    lic = dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1, machine_id=mid,
-               product=prod, issued=t(iss), expires=t(exp), entitlement_id=ent, member_fpr=fpr)
-    if "file" in [c[0] for c in cols("licenses")]:
-        lic["file"] = "%s_%s.lic" % (prod, mid)
-    insert("licenses", lic)
-db.commit()
+    insert("licenses", dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1,
+                            machine_id=mid, product=prod, issued=t(iss), expires=t(exp),
+                            entitlement_id=ent, member_fpr=fpr, file="%s_%s.lic" % (prod, mid)))
+print("COMMIT;")
 EOF
+t_sql "$A" "$(cat licenses.sql)"
 
 # --- JSON ----------------------------------------------------------------------------
 at_now "$ADMIN" --state "$A" report --json >r.json

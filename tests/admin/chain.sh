@@ -29,9 +29,9 @@ vendor entitle --org "Chain Org" --org-key org.asc --product KRE --model node-lo
 KID=$(sed -n 's/^  "entitlement_id": "\([0-9a-f]*\)",$/\1/p' good.kent)
 out=$(admin entitlement import good.kent)
 [[ "$out" == "entitlement $KID "*"4 KRE seats, node-locked, yearly"* ]] && pass "import: $out" || fail "import output: $out"
-before=$(ledger .dump)
+before=$(t_dump "$A")
 out=$(admin entitlement import good.kent)
-[[ "$out" == *"(already imported)" ]] && [ "$before" = "$(ledger .dump)" ] && pass "importing it again changes nothing: $out" || fail "second import: $out"
+[[ "$out" == *"(already imported)" ]] && [ "$before" = "$(t_dump "$A")" ] && pass "importing it again changes nothing: $out" || fail "second import: $out"
 [ "$(ledger "SELECT kent FROM entitlements WHERE kent_id = '$KID'")" = "$(cat good.kent)" ] && pass "the ledger keeps the exact .kent text" || fail "kent text"
 admin entitlement list | grep -q "$KID" && [ "$(admin entitlement list --json | python3 -c 'import json,sys; e=json.load(sys.stdin)[0]; print(e["entitlement_id"], e["seats"], e["valid"])')" = "$KID 4 True" ] \
 	&& pass "entitlement list shows the entitlement ID" || fail "entitlement list: $(admin entitlement list)"
@@ -140,7 +140,7 @@ check_denial "entitlement not yet started" out/kse2.kresp no-entitlement
 # --- a ledger without a vendor (made before protocol version 2) -------------------------------------
 t_org_setup "$BOX/old" "Old Org" 2
 "$ADMIN" --state "$BOX/old" member add --yes ada.asc >/dev/null
-sqlite3 "$BOX/old/ledger.sqlite" "DELETE FROM meta WHERE key = 'vendor_fpr'"
+t_sql "$BOX/old" "DELETE FROM meta WHERE key = 'vendor_fpr'"
 rm "$BOX/old/vendor.asc"
 expect_refused "issue with no vendor pinned" "$BOX/old" "$ADMIN" --state "$BOX/old" issue one.kreq -o "$BOX/old-out" --yes
 grep -q "vendor set" "$BOX/err.txt" || fail "the refusal says what to do"
@@ -154,5 +154,5 @@ rm -rf "$BOX/old/members"
 "$ADMIN" --state "$BOX/old" issue one.kreq -o "$BOX/old-out" --yes >"$BOX/o" 2>&1
 grep -q "^OK   one.kreq" "$BOX/o" && pass "old ledger: members' keyring rebuilt, vendor set, issued" || fail "old ledger issue: $(cat "$BOX/o")"
 
-[ "$(ledger 'PRAGMA integrity_check')" = ok ] && admin audit verify >/dev/null && pass "ledger sound, audit chain verifies" || fail "audit verify"
+[ "$(t_ledger_sound "$A")" = ok ] && admin audit verify >/dev/null && pass "ledger sound, audit chain verifies" || fail "audit verify"
 t_done

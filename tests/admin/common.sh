@@ -3,6 +3,7 @@
 ADMIN=$1
 MKREQ=$2
 KLIC=${3:-none}
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/admin"
 admin() { "$ADMIN" --state "$A" "$@"; }
 cd "$BOX"
@@ -56,5 +57,6 @@ check_denial() {
 	pass "$name: signed denial $code ($(jfield "$d/manifest.json" reason))"
 }
 
-ledger() { sqlite3 "$A/ledger.sqlite" "$@"; }
+# ledger SQL: one statement on the admin's ledger (either engine, ../lib.sh)
+ledger() { t_sql "$A" "$1"; }
 nlic() { ledger 'SELECT count(*) FROM licenses'; }

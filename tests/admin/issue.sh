@@ -13,7 +13,7 @@ far=$(date -u -d '+400 days' +%F)
 # --- init ---------------------------------------------------------------------
 t_vendor
 rc=0; admin init --org "Test Org" --name "Test Admin" --email admin@test.invalid >/dev/null 2>"$BOX/err" || rc=$?
-[ "$rc" = 2 ] && grep -q -- "--vendor" "$BOX/err" && [ ! -e "$A/ledger.sqlite" ] && pass "init without --vendor: usage error, no ledger" || fail "init without vendor: rc=$rc $(cat "$BOX/err")"
+[ "$rc" = 2 ] && grep -q -- "--vendor" "$BOX/err" && ! t_ledger_made "$A" && pass "init without --vendor: usage error, no ledger" || fail "init without vendor: rc=$rc $(cat "$BOX/err")"
 out=$(admin init --org "Test Org" --name "Test Admin" --email admin@test.invalid --vendor "$BOX/vendor.asc")
 ISSUER=$(echo "$out" | awk '/^issuer/ {print $2}')
 [[ "$ISSUER" =~ ^[0-9A-F]{40}$ ]] && pass "init: issuer $ISSUER" || fail "init output: $out"
@@ -26,7 +26,7 @@ setup_verifier
 mkuser smartcard
 SC=$(fpr_of smartcard)
 rc=0; "$ADMIN" --state "$BOX/s2" --gnupghome "$BOX/gnupg-smartcard" init --org "Card Org" --key 0123456789ABCDEF0123456789ABCDEF01234567 --vendor "$BOX/vendor.asc" >/dev/null 2>"$BOX/err" || rc=$?
-[ "$rc" = 1 ] && [ ! -e "$BOX/s2/ledger.sqlite" ] && pass "init --key with no such secret key: refused, no ledger" || fail "init --key bogus: rc=$rc $(cat "$BOX/err")"
+[ "$rc" = 1 ] && ! t_ledger_made "$BOX/s2" && pass "init --key with no such secret key: refused, no ledger" || fail "init --key bogus: rc=$rc $(cat "$BOX/err")"
 out=$("$ADMIN" --state "$BOX/s2" --gnupghome "$BOX/gnupg-smartcard" init --org "Card Org" --key "$SC" --vendor "$BOX/vendor.asc")
 [[ "$out" == "issuer $SC"* ]] && pass "init adopts the existing key $SC" || fail "init --key: $out"
 "$ADMIN" --state "$BOX/s2" export-key > s2.asc
@@ -117,9 +117,9 @@ fi
 # --- the confirmation: not a terminal and no --yes -> usage error, nothing spent --
 t_entitle "$A" 2 KRE node-locked yearly --ref PO-42
 req ada two.kreq --product KRE --seats 2 --machine-hex 0123456789abcdef0123456789abcdef
-before=$(ledger .dump)
+before=$(t_dump "$A")
 rc=0; admin issue two.kreq -o out </dev/null >/dev/null 2>"$BOX/e" || rc=$?
-if [ "$rc" -eq 2 ] && grep -q -- "--yes" "$BOX/e" && grep -q "Spend\|seat" "$BOX/e" && [ ! -e out/two.kresp ] && [ "$before" = "$(ledger .dump)" ]; then
+if [ "$rc" -eq 2 ] && grep -q -- "--yes" "$BOX/e" && grep -q "Spend\|seat" "$BOX/e" && [ ! -e out/two.kresp ] && [ "$before" = "$(t_dump "$A")" ]; then
 	pass "no tty, no --yes: exit 2, plan shown, nothing spent"
 else fail "confirmation refusal: rc=$rc $(cat "$BOX/e")"; fi
 
@@ -198,9 +198,9 @@ want="$(date -u -d "$soon +1 day" +%F)T00:00:00Z"
 hostile() {
 	local name=$1 file=$2 before after rc=0 base
 	base=$(basename "$file" .kreq)
-	before=$(ledger .dump)
+	before=$(t_dump "$A")
 	admin issue "$file" -o out --yes >"$BOX/o" 2>"$BOX/e" || rc=$?
-	after=$(ledger .dump)
+	after=$(t_dump "$A")
 	if [ "$rc" -ne 1 ]; then fail "$name: exit $rc"
 	elif [ -e "out/$base.kresp" ]; then fail "$name: wrote out/$base.kresp"
 	elif [ "$before" != "$after" ]; then fail "$name: ledger changed"
@@ -265,7 +265,7 @@ admin issue dupa/same.kreq dupb/same.kreq -o out --yes >"$BOX/o" 2>"$BOX/e" || r
 	fail "duplicate names recorded something"
 
 # --- the ledger is sound ---------------------------------------------------------------------------
-[ "$(ledger 'PRAGMA integrity_check')" = ok ] && pass "integrity_check ok" || fail "integrity_check"
+[ "$(t_ledger_sound "$A")" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 admin audit verify >/dev/null && pass "audit chain verifies" || fail "audit verify"
-ledger "PRAGMA user_version" | grep -qx 9 && pass "schema version 9" || fail "user_version"
+[ "$(t_ledger_version "$A")" = 9 ] && pass "schema version 9" || fail "schema version $(t_ledger_version "$A")"
 t_done

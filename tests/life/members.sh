@@ -7,6 +7,7 @@
 # the admin state byte-identical.  Usage: members.sh KLIC KLIC_ADMIN
 . "$(dirname "$0")/../lib.sh"
 KLIC=$1 ADMIN=$2
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 PTY="python3 $(dirname "$0")/pty_answer.py"
 A="$BOX/admin"
 admin() { "$ADMIN" --state "$A" "$@"; }
@@ -117,14 +118,14 @@ $PTY n "$ADMIN" --state "$A" member remove "$ADA" >out.txt 2>err.txt || rc=$?
 	pass "member remove answered n: exit 1, nothing changed" || fail "member remove n: rc=$rc $(cat err.txt)"
 
 # --- member remove: answered y ---------------------------------------------------------
-audit0=$(sqlite3 "$A/ledger.sqlite" "SELECT count(*) FROM audit")
+audit0=$(t_sql "$A" "SELECT count(*) FROM audit")
 rc=0
 $PTY y "$ADMIN" --state "$A" member remove "${ADA,,}" >out.txt 2>err.txt || rc=$?
 [ "$rc" = 0 ] && [ "$(cat out.txt)" = "removed $ADA ada <ada@test.invalid> (its licenses stay valid until they expire)" ] &&
 	pass "member remove (lower-case FPR) answered y: $(cat out.txt)" || fail "member remove y: rc=$rc $(cat out.txt) $(cat err.txt)"
 [ "$(members)" = "$BOB" ] && pass "member list: only $BOB is left" || fail "members after remove: $(members)"
-row=$(sqlite3 "$A/ledger.sqlite" "SELECT event || '|' || detail FROM audit ORDER BY seq DESC LIMIT 1")
-[ "$row" = "member-remove|$ADA ada <ada@test.invalid>" ] && [ "$(sqlite3 "$A/ledger.sqlite" "SELECT count(*) FROM audit")" = $((audit0 + 1)) ] &&
+row=$(t_sql "$A" "SELECT event || '|' || detail FROM audit ORDER BY seq DESC LIMIT 1")
+[ "$row" = "member-remove|$ADA ada <ada@test.invalid>" ] && [ "$(t_sql "$A" "SELECT count(*) FROM audit")" = $((audit0 + 1)) ] &&
 	pass "one audit row: $row" || fail "audit: $row"
 run "audit verify after the removal" 0 admin audit verify
 gpg --homedir "$A/members" --batch --list-keys "$ADA" >/dev/null 2>&1 && fail "ada's key is still in $A/members" || pass "ada's key is gone from the members' keyring"

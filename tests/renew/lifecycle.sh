@@ -5,10 +5,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../user/common.sh"
 KLIC=$1 ADMIN=$2 MKREQ=$3
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/admin" U="$BOX/user"
 admin() { "$ADMIN" --state "$A" "$@"; }
 user() { "$KLIC" --home "$U" "$@"; }
-ledger() { sqlite3 "$A/ledger.sqlite" "$@"; }
+ledger() { t_sql "$A" "$1"; }
 # at DAYS CMD...: CMD under faketime, DAYS days from now
 at() { local d=$1; shift; faketime "+$d days" "$@"; }
 # seats DAYS: "used free" of the one KRE entitlement, DAYS days from now
@@ -209,9 +210,9 @@ rc=0; at 56 "$V" --state "${T_VENDOR:-$BOX/vendor}" usage verify org.kusage >tru
 [ "$rc" = 0 ] && grep -q "peak 2 of 5 seats: ok" trueup.txt && [ "$(grep -c FLAGGED trueup.txt)" = 0 ] &&
 	pass "vendor usage verify is clean after two renewals (one decided again after a denial): $(grep peak trueup.txt)" || fail "usage verify: rc $rc $(cat trueup.txt)"
 # an end the ledger cannot account for (written into the ledger by hand) is flagged
-cp -a "$A" "$BOX/a2"
+t_state_copy "$A" "$BOX/a2"
 CUR=$(ledger "SELECT license_id FROM licenses x WHERE NOT EXISTS (SELECT 1 FROM license_ends d WHERE d.license_id = x.license_id) LIMIT 1")
-sqlite3 "$BOX/a2/ledger.sqlite" "INSERT INTO license_ends VALUES ('$CUR', strftime('%s','now') + 56 * 86400, 'renewed', '$RDIG')"
+t_sql "$BOX/a2" "INSERT INTO license_ends VALUES ('$CUR', $(($(date +%s) + 56 * 86400)), 'renewed', '$RDIG')"
 at 57 "$ADMIN" --state "$BOX/a2" usage export -o forged.kusage >/dev/null
 rc=0; at 57 "$V" --state "${T_VENDOR:-$BOX/vendor}" usage verify forged.kusage >forged.txt 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "license $CUR .*ended early, unaudited: no 'renewed' audit row names it" forged.txt &&

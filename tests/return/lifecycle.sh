@@ -7,11 +7,12 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../user/common.sh"
 KLIC=$1 ADMIN=$2
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/admin" B="$BOX/adminb" U="$BOX/user" W="$BOX/userb" M="$BOX/bob" E="$BOX/eve"
 admin() { "$ADMIN" --state "$A" "$@"; }
 user() { "$KLIC" --home "$U" "$@"; }
-ledger() { sqlite3 "$A/ledger.sqlite" "$@"; }
-dump() { sqlite3 "$1/ledger.sqlite" .dump | sha256sum | cut -c1-64; }
+ledger() { t_sql "$A" "$1"; }
+dump() { t_dump "$1" | sha256sum | cut -c1-64; }
 # seats DIR: "used free" of DIR's one entitlement
 seats() {
 	"$ADMIN" --state "$1" entitlement list --json |
@@ -215,8 +216,8 @@ sb=$(seats "$B")
 refused_admin "irreversible entitlement" "$B" "not-returnable: the entitlement" "$ADMIN" --state "$B" return w.kret
 [ "$sb" = "1 2" ] && [ "$(seats "$B")" = "1 2" ] && pass "irreversible: seats used/free $sb before and after" || fail "seats B: $sb -> $(seats "$B")"
 # a returned end the ledger cannot account for (written by hand) is flagged
-WID=$(sqlite3 "$B/ledger.sqlite" "SELECT license_id FROM licenses LIMIT 1")
-sqlite3 "$B/ledger.sqlite" "INSERT INTO license_ends VALUES ('$WID', strftime('%s','now'), 'returned', '$(printf '0%.0s' {1..64})')"
+WID=$(t_sql "$B" "SELECT license_id FROM licenses LIMIT 1")
+t_sql "$B" "INSERT INTO license_ends VALUES ('$WID', $(date +%s), 'returned', '$(printf '0%.0s' {1..64})')"
 "$ADMIN" --state "$B" usage export -o forged.kusage >/dev/null
 rc=0; "$V" --state "$BOX/vendor" usage verify forged.kusage >forged.txt 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "license $WID .*ended early, unaudited: no 'returned' audit row names it" forged.txt &&
