@@ -29,16 +29,17 @@ case "${1:-}" in
     # Memory, not coverage: every test that is not a shell script driving
     # the tools (units, vectors, style, fuzz-corpus replay) and, of the
     # scripted suites, the ones that reach the code the others share: the
-    # round trip, install, the admin batch, the local web server, the
-    # PostgreSQL ledger's bad conditions (a connection lost mid-batch), and
-    # fault injection at every 16th point of its plan (error paths).  The
-    # hostile-file suite's parsers are fuzzed under ASan by .ci/run;
+    # round trip, install, the admin batch (on both engines), the local web
+    # server, the PostgreSQL ledger's bad conditions (a connection lost
+    # mid-batch), and fault injection at every 16th point of its plan
+    # (error paths).  The hostile-file suite's parsers are fuzzed under
+    # ASan by .ci/run;
     # renewal, return and the PostgreSQL engine run here through their unit
     # tests; the kill -9, race and lock rounds, the browser and the benches
     # repeat code that runs here (and timings under ASan measure ASan).
     variant=asan; cmake_args+=(-DKLIC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
     export KLIC_FAULT_STRIDE=${KLIC_FAULT_STRIDE:-16}
-    ctest_args+=(-LE 'bench|valgrind' -E '^(adversarial|admin_crash|admin_race|admin_chain|admin_firsthour|admin_report|pg_crash|pg_race|pg_migrate|pg_harness|pg_roundtrip|renew_lifecycle|return_lifecycle|life_locks|life_expiry|life_members|renew_batch|web_browser|web_licenses|web_members|web_pages|user_chain|user_newcomer|user_machine|user_basic|cli_.*|install_prefix|runtime_verify|vendor_.*|vectors_regenerate)$') ;;
+    ctest_args+=(-LE 'bench|valgrind' -E '^(adversarial|admin_crash|admin_race|admin_chain|admin_firsthour|admin_report|pg_crash|pg_race|pg_migrate|pg_harness|pg_roundtrip|renew_lifecycle|return_lifecycle|life_locks|life_expiry|life_members|renew_batch|web_browser|web_licenses|web_members|web_pages|user_chain|user_newcomer|user_machine|user_basic|cli_.*|install_prefix|runtime_verify|vendor_.*|vectors_regenerate|(admin_(race|chain|report)|renew_lifecycle|return_lifecycle|life_members)_pg)$') ;;
   *) echo "usage: $0 [--sanitize | --valgrind]" >&2; exit 2 ;;
 esac
 
