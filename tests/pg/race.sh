@@ -8,6 +8,7 @@
 # stock gpg against the issuer key that signed it (both keys are used),
 # and so does every license in it; the entitlements are used to the last
 # seat and no further; `audit verify` is clean from either workstation;
+# `report` and the usage export (verified by the vendor) count both sites';
 # re-running every request spends nothing.
 # usage: race.sh KLIC_ADMIN MKREQ KLIC   (under with_pg.sh)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -123,6 +124,21 @@ for s in "$SA" "$SB"; do
 	rc=0; adm "$s" audit verify >verify.txt 2>&1 || rc=$?
 	[ "$rc" = 0 ] && pass "audit verify at ${s##*/}: $(paste -sd';' verify.txt)" || fail "audit verify at ${s##*/}: rc $rc $(cat verify.txt)"
 done
+# the report and the vendor's usage export see both sites' licenses
+used=$(adm "$SA" report --json | "$PY" -c 'import json,sys; print(sum(e["used"] for e in json.load(sys.stdin)["entitlements"]))')
+[ "$used" = $((ROUNDS * 3)) ] && pass "report from site A counts all $used seats used" || fail "report: $used seats used"
+rc=0; adm "$SB" usage export -o race.kusage >/dev/null 2>export.txt || rc=$?
+"$PY" - race.kusage >body.txt 2>&1 <<'PY' || rc=$?
+import json, sys
+t = open(sys.argv[1]).read()
+d = json.loads(t.split("\n\n", 1)[1].split("\n-----BEGIN PGP SIGNATURE-----\n")[0])
+print(len(d["licenses"]), len(d["entitlements"]), sum(a["event"] == "issued" for a in d["audit"]))
+PY
+rc2=0; "$(t_vendor_bin)" --state "$BOX/vendor" usage verify race.kusage >trueup.txt 2>&1 || rc2=$?
+[ "$rc" = 0 ] && [ "$(cat body.txt)" = "$((ROUNDS * 3)) $ROUNDS $((ROUNDS * 3))" ] && [ "$rc2" = 0 ] &&
+	[ "$(grep -c 'KRE peak 3 of 3 seats: ok$' trueup.txt)" = "$ROUNDS" ] && grep -qx "verdict: ok" trueup.txt &&
+	pass "usage export from site B: $ROUNDS entitlements, $((ROUNDS * 3)) licenses and their audit rows, from both sites; the vendor's verify: ok" ||
+	fail "usage export: rc $rc $(cat export.txt body.txt | head -c 400); verify rc $rc2 $(grep -v ': ok$' trueup.txt | head -c 400)"
 
 # nothing spent twice: every request again, at the other site
 issued_sums() { xargs sha256sum <issued.list; }
