@@ -31,27 +31,20 @@ struct list_out {
 static int list_row(void *vctx, const struct klic_license_row *row)
 {
 	struct list_out *lo = vctx;
-	char is[KLIC_TIME_LEN + 1], ex[KLIC_TIME_LEN + 1];
-	const char *state = row->ended != 0 && row->ended <= lo->now ? row->end_reason
-			    : row->expires > lo->now                 ? "active"
-								     : "expired";
+	struct klic_license_view v;
+	int r;
 
 	if (lo->until != 0 && row->expires > lo->until)
 		return 0; /* --expiring: later than that */
-	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
-		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
+	if ((r = klic_license_view(&v, row, lo->now)) != 0)
+		return r;
 	if (lo->json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:s}", "license_id",
-				      row->license_id, "product", row->product, "machine_id",
-				      row->machine_id, "member_fpr", row->member_fpr,
-				      "request_digest", row->request_digest, "seat", (int)row->seat,
-				      "issued", is, "expires", ex, "state", state, "entitlement_id",
-				      (json_int_t)row->entitlement_id, "file", row->file);
+		json_t *o = klic_license_json(row, &v);
 		if (o == NULL || json_array_append_new(lo->arr, o) != 0)
 			return klic_error_set(KLIC_ERR_NOMEM, "json");
 	} else {
 		printf("%-32s %-3s %-29s %-40s %4u %-20s %-20s %s\n", row->license_id, row->product,
-		       row->machine_id, row->member_fpr, row->seat, is, ex, state);
+		       row->machine_id, row->member_fpr, row->seat, v.issued, v.expires, v.state);
 	}
 	lo->first = 0;
 	return 0;

@@ -59,6 +59,20 @@ void klic_report_free(struct klic_report *r);
  * NUL-terminated, *outlen without the NUL. */
 int klic_report_html(char **out, size_t *outlen, const struct klic_report *r);
 
+/* One license as `klic-admin list` and the web console show it at `now`:
+ * its times formatted, and its state ("renewed" or "returned" when it
+ * ended early by now, else "active" while expires > now, else "expired"). */
+struct klic_license_view {
+	char issued[KLIC_TIME_LEN + 1], expires[KLIC_TIME_LEN + 1];
+	const char *state;
+};
+int klic_license_view(struct klic_license_view *v, const struct klic_license_row *row,
+		      int64_t now);
+/* Its object of `klic-admin list --json` (spec/CLI-JSON.md 4; issuer_fpr
+ * null when the ledger did not record it); NULL when out of memory. */
+struct json_t *klic_license_json(const struct klic_license_row *row,
+				 const struct klic_license_view *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define KLIC_LEDGER_VERSION 9 /* PRAGMA user_version this code writes */
+#define KLIC_LEDGER_VERSION 10 /* PRAGMA user_version this code writes */
 #define KLIC_LICENSE_DAYS 60  /* offline license lifetime */
 #define KLIC_LEDGER_FILE "ledger.sqlite"
 #define KLIC_GNUPG_DIR "gnupg"
@@ -176,6 +176,7 @@ struct klic_license_row {
 	int64_t entitlement_id;
 	int64_t ended;      /* when it ended before it expired (spec/ledger-7.sql), 0: not */
 	char end_reason[9]; /* "renewed" | "returned" | "" */
+	char issuer_fpr[KLIC_FPR_HEX_LEN + 1]; /* the key that signed it; "": before schema 10 */
 };
 
 struct klic_list_filter {

@@ -42,7 +42,7 @@ static const struct {
     {1, klic_ledger_sql, NULL},  {2, klic_ledger2_sql, NULL}, {3, klic_ledger3_sql, NULL},
     {4, klic_ledger4_sql, NULL}, {5, klic_ledger5_sql, NULL}, {6, klic_ledger6_sql, NULL},
     {7, klic_ledger7_sql, NULL}, {8, klic_ledger8_sql, klic_ledger_pg8_sql},
-    {9, klic_ledger9_sql, klic_ledger_pg9_sql},
+    {9, klic_ledger9_sql, klic_ledger_pg9_sql},  {10, klic_ledger10_sql, klic_ledger_pg10_sql},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 /* The schema version spec/ledger-pg.sql creates. */
@@ -669,6 +669,24 @@ int klic_license_id_new(char out[33])
 
 /* ---- list ------------------------------------------------------------------- */
 
+void klic_ledger_license_row_read(struct klic_license_row *row, struct klic_stmt *st)
+{
+	memset(row, 0, sizeof *row);
+	klic_ledger_col_copy(row->license_id, sizeof row->license_id, st, 0);
+	klic_ledger_col_copy(row->product, sizeof row->product, st, 1);
+	klic_ledger_col_copy(row->machine_id, sizeof row->machine_id, st, 2);
+	klic_ledger_col_copy(row->member_fpr, sizeof row->member_fpr, st, 3);
+	klic_ledger_col_copy(row->request_digest, sizeof row->request_digest, st, 4);
+	row->seat = (unsigned)(int)klic_db_col_int64(st, 5);
+	row->issued = klic_db_col_int64(st, 6);
+	row->expires = klic_db_col_int64(st, 7);
+	row->entitlement_id = klic_db_col_int64(st, 8);
+	klic_ledger_col_copy(row->file, sizeof row->file, st, 9);
+	row->ended = klic_db_col_int64(st, 10);
+	klic_ledger_col_copy(row->end_reason, sizeof row->end_reason, st, 11);
+	klic_ledger_col_copy(row->issuer_fpr, sizeof row->issuer_fpr, st, 12);
+}
+
 int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 		     klic_license_row_fn fn, void *ctx)
 {
@@ -678,8 +696,7 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 
 	if ((r = klic_ledger_stmt(
 		 l, &st,
-		 "SELECT x.license_id, product, machine_id, member_fpr, request_digest, seat,"
-		 " issued, expires, entitlement_id, file, d.ended, d.reason FROM licenses x"
+		 "SELECT " KLIC_LICENSE_COLS " FROM licenses x"
 		 " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		 " WHERE (CAST(?1 AS TEXT) IS NULL OR product = ?1)"
 		 " AND (CAST(?2 AS TEXT) IS NULL OR machine_id = ?2)"
@@ -696,19 +713,7 @@ int klic_ledger_list(struct klic_ledger *l, const struct klic_list_filter *f,
 	klic_db_bind_int64(st, 4, f->active);
 	klic_db_bind_int64(st, 5, f->now);
 	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
-		memset(&row, 0, sizeof row);
-		klic_ledger_col_copy(row.license_id, sizeof row.license_id, st, 0);
-		klic_ledger_col_copy(row.product, sizeof row.product, st, 1);
-		klic_ledger_col_copy(row.machine_id, sizeof row.machine_id, st, 2);
-		klic_ledger_col_copy(row.member_fpr, sizeof row.member_fpr, st, 3);
-		klic_ledger_col_copy(row.request_digest, sizeof row.request_digest, st, 4);
-		row.seat = (unsigned)(int)klic_db_col_int64(st, 5);
-		row.issued = klic_db_col_int64(st, 6);
-		row.expires = klic_db_col_int64(st, 7);
-		row.entitlement_id = klic_db_col_int64(st, 8);
-		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
-		row.ended = klic_db_col_int64(st, 10);
-		klic_ledger_col_copy(row.end_reason, sizeof row.end_reason, st, 11);
+		klic_ledger_license_row_read(&row, st);
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}

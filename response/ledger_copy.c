@@ -33,11 +33,11 @@ static const struct {
      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
      "ttttitttitb"},
     {"SELECT license_id, request_digest, seat, machine_id, product, issued, expires,"
-     " entitlement_id, member_fpr, file FROM licenses ORDER BY license_id",
+     " entitlement_id, member_fpr, file, issuer_fpr FROM licenses ORDER BY license_id",
      "INSERT INTO licenses(license_id, request_digest, seat, machine_id, product, issued,"
-     " expires, entitlement_id, member_fpr, file)"
-     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-     "ttittiiitt"},
+     " expires, entitlement_id, member_fpr, file, issuer_fpr)"
+     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+     "ttittiiittt"},
     {"SELECT license_id, ended, reason, by_digest FROM license_ends ORDER BY license_id",
      "INSERT INTO license_ends(license_id, ended, reason, by_digest) VALUES (?1, ?2, ?3, ?4)",
      "titt"},

@@ -192,8 +192,8 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 
 	if (klic_ledger_stmt(l, &st,
 			     "INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
-			     " product, issued, expires, entitlement_id, member_fpr, file) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)") != 0)
+			     " product, issued, expires, entitlement_id, member_fpr, file, issuer_fpr) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0)
 		return klic_ledger_err(l, "licenses");
 	for (size_t k = 0; k < resp->n_licenses; k++) {
 		const struct klic_response_entry *e = &resp->lic[k];
@@ -208,6 +208,7 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 		klic_db_bind_int64(st, 8, d->entitlement_id);
 		klic_db_bind_text(st, 9, req->requester_fpr, -1);
 		klic_db_bind_text(st, 10, e->file, -1);
+		klic_db_bind_text(st, 11, resp->issuer_fpr, -1);
 		if (klic_db_step(st) != KLIC_DB_DONE) {
 			r = klic_ledger_err(l, "licenses insert");
 			break;
@@ -248,27 +249,14 @@ int klic_ledger_license_get(struct klic_ledger *l, struct klic_license_row *row,
 	memset(row, 0, sizeof *row);
 	*found = 0;
 	if (klic_ledger_stmt(l, &st,
-			     "SELECT x.license_id, product, machine_id, member_fpr, request_digest,"
-			     " seat, issued, expires, entitlement_id, file, d.ended, d.reason"
-			     " FROM licenses x LEFT JOIN license_ends d"
+			     "SELECT " KLIC_LICENSE_COLS " FROM licenses x LEFT JOIN license_ends d"
 			     " ON d.license_id = x.license_id WHERE x.license_id = ?1") != 0)
 		return klic_ledger_err(l, "licenses");
 	klic_db_bind_text(st, 1, license_id, -1);
 	rc = klic_db_step(st);
 	if (rc == KLIC_DB_ROW) {
 		*found = 1;
-		klic_ledger_col_copy(row->license_id, sizeof row->license_id, st, 0);
-		klic_ledger_col_copy(row->product, sizeof row->product, st, 1);
-		klic_ledger_col_copy(row->machine_id, sizeof row->machine_id, st, 2);
-		klic_ledger_col_copy(row->member_fpr, sizeof row->member_fpr, st, 3);
-		klic_ledger_col_copy(row->request_digest, sizeof row->request_digest, st, 4);
-		row->seat = (unsigned)(int)klic_db_col_int64(st, 5);
-		row->issued = klic_db_col_int64(st, 6);
-		row->expires = klic_db_col_int64(st, 7);
-		row->entitlement_id = klic_db_col_int64(st, 8);
-		klic_ledger_col_copy(row->file, sizeof row->file, st, 9);
-		row->ended = klic_db_col_int64(st, 10);
-		klic_ledger_col_copy(row->end_reason, sizeof row->end_reason, st, 11);
+		klic_ledger_license_row_read(row, st);
 		r = 0;
 	} else {
 		r = rc == KLIC_DB_DONE ? 0 : klic_ledger_err(l, "licenses");

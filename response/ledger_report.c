@@ -225,9 +225,7 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	if ((r = list_where(where, sizeof where, f, !sort, &next)) != 0)
 		return r;
 	if (snprintf(sql, sizeof sql,
-		     "SELECT x.license_id, x.product, x.machine_id, x.member_fpr,"
-		     " x.request_digest, x.seat, x.issued, x.expires, x.entitlement_id, x.file,"
-		     " d.ended, d.reason FROM (SELECT license_id FROM licenses x%s ORDER BY %s"
+		     "SELECT " KLIC_LICENSE_COLS " FROM (SELECT license_id FROM licenses x%s ORDER BY %s"
 		     " LIMIT ?%d OFFSET ?%d) p JOIN licenses x ON x.license_id = p.license_id"
 		     " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		     " ORDER BY x.issued, x.request_digest, x.seat",
@@ -242,19 +240,7 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	klic_db_bind_int64(st, next, (int64_t)limit);
 	klic_db_bind_int64(st, next + 1, (int64_t)skip);
 	while ((rc = klic_db_step(st)) == KLIC_DB_ROW) {
-		memset(&row, 0, sizeof row);
-		klic_ledger_col_copy(row.license_id, sizeof row.license_id, st, 0);
-		klic_ledger_col_copy(row.product, sizeof row.product, st, 1);
-		klic_ledger_col_copy(row.machine_id, sizeof row.machine_id, st, 2);
-		klic_ledger_col_copy(row.member_fpr, sizeof row.member_fpr, st, 3);
-		klic_ledger_col_copy(row.request_digest, sizeof row.request_digest, st, 4);
-		row.seat = (unsigned)klic_db_col_int64(st, 5);
-		row.issued = klic_db_col_int64(st, 6);
-		row.expires = klic_db_col_int64(st, 7);
-		row.entitlement_id = klic_db_col_int64(st, 8);
-		klic_ledger_col_copy(row.file, sizeof row.file, st, 9);
-		row.ended = klic_db_col_int64(st, 10);
-		klic_ledger_col_copy(row.end_reason, sizeof row.end_reason, st, 11);
+		klic_ledger_license_row_read(&row, st);
 		if ((r = fn(ctx, &row)) != 0)
 			goto out;
 	}

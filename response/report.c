@@ -1,5 +1,6 @@
 /* klic response/ — the seat report (klic_report.h): read-only queries of the
  * ledger, the daily series, and the self-contained HTML page. */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -500,4 +501,27 @@ int klic_report_html(char **out, size_t *outlen, const struct klic_report *r)
 	*out = b.p;
 	*outlen = b.len;
 	return 0;
+}
+
+int klic_license_view(struct klic_license_view *v, const struct klic_license_row *row,
+		      int64_t now)
+{
+	v->state = row->ended != 0 && row->ended <= now ? row->end_reason
+		   : row->expires > now                  ? "active"
+							 : "expired";
+	if (klic_time_format(v->issued, row->issued) != 0 ||
+	    klic_time_format(v->expires, row->expires) != 0)
+		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
+	return 0;
+}
+
+json_t *klic_license_json(const struct klic_license_row *row, const struct klic_license_view *v)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:s,s:o}", "license_id",
+			 row->license_id, "product", row->product, "machine_id", row->machine_id,
+			 "member_fpr", row->member_fpr, "request_digest", row->request_digest,
+			 "seat", (int)row->seat, "issued", v->issued, "expires", v->expires,
+			 "state", v->state, "entitlement_id", (json_int_t)row->entitlement_id,
+			 "file", row->file, "issuer_fpr",
+			 row->issuer_fpr[0] != '\0' ? json_string(row->issuer_fpr) : json_null());
 }

@@ -13,6 +13,7 @@
 #include "klic_cli.h"
 #include "klic_error.h"
 #include "klic_keys.h"
+#include "klic_report.h" /* klic_license_view, klic_license_json */
 #include "klic_util.h"
 #include "response_int.h" /* klic_ledger_list_page, klic_ledger_list_count */
 #include "serve_int.h"
@@ -121,15 +122,12 @@ struct lic_out {
 static int lic_row(void *vctx, const struct klic_license_row *row)
 {
 	struct lic_out *o = vctx;
-	char is[KLIC_TIME_LEN + 1], ex[KLIC_TIME_LEN + 1];
-	/* as klic-admin list says it: renewed or returned when it ended early */
-	const char *state = row->ended != 0 && row->ended <= o->now ? row->end_reason
-			    : row->expires > o->now                 ? "active"
-								    : "expired";
+	struct klic_license_view v; /* as klic-admin list says it */
+	int r;
 
 	o->n++;
-	if (klic_time_format(is, row->issued) != 0 || klic_time_format(ex, row->expires) != 0)
-		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);
+	if ((r = klic_license_view(&v, row, o->now)) != 0)
+		return r;
 	if (o->fmt == 0) {
 		serve_buf_puts(o->b, "<tr><td class=\"mono\">");
 		serve_buf_html(o->b, row->license_id);
@@ -140,18 +138,14 @@ static int lic_row(void *vctx, const struct klic_license_row *row)
 		serve_buf_puts(o->b, "</td><td class=\"mono\">");
 		serve_buf_html(o->b, row->member_fpr);
 		serve_buf_printf(o->b, "</td><td>%u</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-				 row->seat, is, ex, state);
+				 row->seat, v.issued, v.expires, v.state);
 	} else if (o->fmt == 1) {
 		/* every field is hex, a product code, a machine ID or a time: no quoting */
-		serve_buf_printf(o->b, "%s,%s,%s,%s,%u,%s,%s,%s\r\n", row->license_id, row->product,
-				 row->machine_id, row->member_fpr, row->seat, is, ex, state);
+		serve_buf_printf(o->b, "%s,%s,%s,%s,%u,%s,%s,%s,%s\r\n", row->license_id,
+				 row->product, row->machine_id, row->member_fpr, row->seat,
+				 v.issued, v.expires, v.state, row->issuer_fpr);
 	} else {
-		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:I,s:s}", "license_id",
-				      row->license_id, "product", row->product, "machine_id",
-				      row->machine_id, "member_fpr", row->member_fpr,
-				      "request_digest", row->request_digest, "seat", (int)row->seat,
-				      "issued", is, "expires", ex, "state", state, "entitlement_id",
-				      (json_int_t)row->entitlement_id, "file", row->file);
+		json_t *j = klic_license_json(row, &v);
 		char *s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
 		json_decref(j);
 		if (s == NULL)
@@ -265,7 +259,7 @@ enum MHD_Result serve_licenses(struct klic_serve *s, struct MHD_Connection *c, i
 	o.now = q.f.now;
 	if (fmt == 1)
 		serve_buf_puts(&b, "license_id,product,machine_id,member_fpr,seat,issued,expires,"
-				   "state\r\n");
+				   "state,issuer_fpr\r\n");
 	else
 		serve_buf_puts(&b, "[");
 	r = klic_ledger_list(s->admin->ledger, &q.f, lic_row, &o);

@@ -143,11 +143,12 @@ if python3 - l.json la.json e.json <<'EOF'; then
 import json, sys
 l, la, e = (json.load(open(f)) for f in sys.argv[1:4])
 lk = {"license_id", "product", "machine_id", "member_fpr", "request_digest", "seat", "issued",
-      "expires", "state", "entitlement_id", "file"}
+      "expires", "state", "entitlement_id", "file", "issuer_fpr"}
 assert isinstance(l, list) and len(l) == 9 and len(la) == 6, (len(l), len(la))
 for x in l:
     assert set(x) == lk, sorted(x)
     assert x["state"] in ("active", "expired") and isinstance(x["seat"], int)
+    assert x["issuer_fpr"] is None  # written into the ledger by hand: no issuer recorded
 assert [x["state"] for x in l].count("active") == 6
 assert l[0]["issued"] == "2025-12-01T00:00:00Z" and l[0]["expires"] == "2026-01-30T00:00:00Z"
 assert l[0]["file"] == "KRE_AHK71-7GYA7-9T7JC-4WBRZ-19YG5.lic", l[0]["file"]

@@ -136,7 +136,7 @@ ok=0
 for l in "$BOX/two"/*.lic; do gpg --homedir "$BOX/gnupg-verify" --batch --quiet --verify "$l" 2>/dev/null && ok=$((ok + 1)); done
 [ "$ok" = 2 ] && pass "each .lic verifies with stock gpg on its own" || fail "$ok of 2 licenses verify"
 [ "$(nlic)" = 2 ] && pass "ledger: 2 license rows" || fail "licenses: $(nlic)"
-[ "$(admin list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["state"], d[0]["machine_id"])')" = "2 active $MID" ] \
+[ "$(admin list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["state"], d[0]["machine_id"], " ".join(x["issuer_fpr"] for x in d))')" = "2 active $MID $ISSUER $ISSUER" ] \
 	&& pass "list --json shows the 2 active licenses" || fail "list: $(admin list)"
 [ "$(admin entitlement list --json | python3 -c 'import json,sys; print([ (e["used"],e["free"]) for e in json.load(sys.stdin) if e["ref"]=="PO-42"][0])')" = "(2, 0)" ] \
 	&& pass "entitlement list: 2 used, 0 free" || fail "entitlement list: $(admin entitlement list)"
@@ -267,5 +267,5 @@ admin issue dupa/same.kreq dupb/same.kreq -o out --yes >"$BOX/o" 2>"$BOX/e" || r
 # --- the ledger is sound ---------------------------------------------------------------------------
 [ "$(t_ledger_sound "$A")" = ok ] && pass "integrity_check ok" || fail "integrity_check"
 admin audit verify >/dev/null && pass "audit chain verifies" || fail "audit verify"
-[ "$(t_ledger_version "$A")" = 9 ] && pass "schema version 9" || fail "schema version $(t_ledger_version "$A")"
+[ "$(t_ledger_version "$A")" = 10 ] && pass "schema version 10" || fail "schema version $(t_ledger_version "$A")"
 t_done

@@ -104,6 +104,12 @@ views() {
 	"$@" usage export -o "$tag.kusage" >"$tag-usage.txt" 2>&1 || fail "$tag: usage export: $(cat "$tag-usage.txt")"
 }
 views before sq
+# the licenses klic-admin issued carry their issuer key (schema 10), those
+# written straight into the ledger none: the copy must keep both
+[ "$(grep -c '"issuer_fpr": "[0-9A-F]\{40\}"' before-list_--json.txt)" = 3 ] &&
+	[ "$(grep -c '"issuer_fpr": null' before-list_--json.txt)" = $((ROWS - 3)) ] &&
+	pass "before: 3 licenses name their issuer key, $((ROWS - 3)) (written by hand) none" ||
+	fail "before: issuer_fpr in list --json: $(grep -o '"issuer_fpr": [^,]*' before-list_--json.txt | sort | uniq -c | head -3)"
 grep -q "audit chain ok: $((ROWS + 6))\? *rows\|audit chain ok" before-audit_verify.txt && ! grep -q '^exit' before-audit_verify.txt &&
 	pass "before: audit verify: $(paste -sd';' before-audit_verify.txt)" || fail "before: audit verify: $(cat before-audit_verify.txt)"
 

@@ -87,6 +87,7 @@ done
 # of the two issuer keys; both keys answered
 nok=0 nbad=0 bya=0 byb=0
 : >issued.list
+: >signed_by.txt # license ID, the key that signed its response
 for f in out/*.kresp; do
 	unpack "$f" u
 	grep -Eq '"status": ?"issued"' u/manifest.json || continue
@@ -99,6 +100,7 @@ for f in out/*.kresp; do
 	"$FB") byb=$((byb + 1)) ;;
 	*) nbad=$((nbad + 1)); fail "$f: manifest not signed by either issuer ($who)"; continue ;;
 	esac
+	grep -o '"license_id": *"[0-9a-f]*"' u/manifest.json | cut -d'"' -f4 | sed "s/\$/ $who/" >>signed_by.txt
 	for l in u/*.lic; do
 		[ -e "$l" ] || { nbad=$((nbad + 1)); fail "$f: no license in it"; break; }
 		gpg --homedir "$BOX/gnupg-verify" --batch --quiet --verify "$l" 2>/dev/null ||
@@ -124,6 +126,15 @@ for s in "$SA" "$SB"; do
 	rc=0; adm "$s" audit verify >verify.txt 2>&1 || rc=$?
 	[ "$rc" = 0 ] && pass "audit verify at ${s##*/}: $(paste -sd';' verify.txt)" || fail "audit verify at ${s##*/}: rc $rc $(cat verify.txt)"
 done
+# the ledger says which site issued each license: the key that signed it
+adm "$SA" list --json | "$PY" -c '
+import json, sys
+for x in json.load(sys.stdin):
+    print(x["license_id"], x["issuer_fpr"])' | sort >listed_by.txt
+sort signed_by.txt >signed_sorted.txt
+[ "$(wc -l <signed_sorted.txt)" = $((ROUNDS * 3)) ] && cmp -s listed_by.txt signed_sorted.txt &&
+	pass "list --json names, for each of the $((ROUNDS * 3)) licenses, the issuer key that signed it" ||
+	fail "issuer_fpr in list --json: $(diff listed_by.txt signed_sorted.txt | head -5)"
 # the report and the vendor's usage export see both sites' licenses
 used=$(adm "$SA" report --json | "$PY" -c 'import json,sys; print(sum(e["used"] for e in json.load(sys.stdin)["entitlements"]))')
 [ "$used" = $((ROUNDS * 3)) ] && pass "report from site A counts all $used seats used" || fail "report: $used seats used"

@@ -308,9 +308,14 @@ static void test_newer_version_refused(void **state)
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
+	char sql[96];
+
 	/* KLIC_LEDGER_VERSION + 1 */
-	raw(f->path, pg_url ? "UPDATE meta SET value = '10' WHERE key = 'ledger_version'"
-			    : "PRAGMA user_version = 10");
+	snprintf(sql, sizeof sql,
+		 pg_url ? "UPDATE meta SET value = '%d' WHERE key = 'ledger_version'"
+			: "PRAGMA user_version = %d",
+		 KLIC_LEDGER_VERSION + 1);
+	raw(f->path, sql);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -863,6 +868,56 @@ static void test_license_ends(void **state)
 	check_used_everywhere(f, id);
 }
 
+/* Migration 10 (spec/ledger-10.sql, ledger-pg-10.sql): a schema-9 ledger
+ * (the column dropped again, the version set back) gets licenses.issuer_fpr,
+ * '' for the licenses it held, and keeps them; a license row then names its
+ * issuer key (40 hex digits) or none, nothing else, and stays append-only. */
+static void test_migrate_9_to_10(void **state)
+{
+	struct fx *f = *state;
+	struct klic_license_row row;
+	int64_t id = 0;
+	int found = 0, v = -1;
+	char sql[512];
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 10, "2035-01-01", "", NOW), 0);
+	seed_license(f, DIGEST_D, LID_1, NOW, NOW + 86400, id);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+	raw(f->path, "ALTER TABLE licenses DROP COLUMN issuer_fpr");
+	raw(f->path, pg_url ? "UPDATE meta SET value = '9' WHERE key = 'ledger_version'"
+			    : "PRAGMA user_version = 9");
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, LID_1), 0);
+	assert_int_equal(found, 1);
+	assert_string_equal(row.issuer_fpr, "");
+	assert_int_equal(row.expires, NOW + 86400);
+	/* a license issued now names its issuer; a bad fingerprint is refused */
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO licenses(license_id, request_digest, seat, machine_id, product, "
+		 "issued, expires, entitlement_id, member_fpr, issuer_fpr) VALUES ('%s', '%s', 2, "
+		 "'M', 'KRE', %lld, %lld, %lld, '%s', '%s')",
+		 LID_2, DIGEST_D, (long long)NOW, (long long)NOW + 86400, (long long)id, FPR_A,
+		 FPR_B);
+	assert_int_equal(klic_ledger_exec(f->l, sql), 0);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, LID_2), 0);
+	assert_string_equal(row.issuer_fpr, FPR_B);
+	assert_int_equal(klic_ledger_exec(f->l, "INSERT INTO licenses(license_id, request_digest,"
+						" seat, machine_id, product, issued, expires,"
+						" entitlement_id, member_fpr, issuer_fpr) SELECT"
+						" '0123456789abcdef0123456789abcdef', request_digest,"
+						" 3, machine_id, product, issued, expires,"
+						" entitlement_id, member_fpr, 'ABC' FROM licenses"
+						" WHERE seat = 1"),
+			 KLIC_ERR_LEDGER);
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE licenses SET issuer_fpr = ''"),
+			 KLIC_ERR_LEDGER);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -928,6 +983,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_seats_return_after_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_counter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_license_ends, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_9_to_10, setup, teardown),
 	    cmocka_unit_test(test_license_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
