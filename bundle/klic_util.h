@@ -120,6 +120,12 @@ int klic_utf8_text_check(const char *s, size_t n, size_t *at);
  * goes through this before it reaches a terminal. */
 char *klic_printable_copy(char *dst, size_t dstsz, const char *src, size_t srclen);
 
+/* The one HTML escape, a byte at a time: what to write in place of the
+ * byte c in HTML text or a quoted attribute: an entity for & < > " ',
+ * "?" for a byte that is not printable ASCII, NULL for c itself.  Text
+ * from a ledger or a bundle goes through this before it reaches a page. */
+const char *klic_html_char(char c);
+
 /* Wipe memory that held a secret (explicit_bzero). */
 void klic_wipe(void *p, size_t len);
 

@@ -1,5 +1,5 @@
-/* klic — printable checks, the one printable-copy helper, wiping secrets
- * (klic_util.h). */
+/* klic — printable checks, the one printable-copy helper, the one HTML
+ * escape, wiping secrets (klic_util.h). */
 #include <stddef.h>
 #include <string.h>
 
@@ -35,6 +35,24 @@ char *klic_printable_copy(char *dst, size_t dstsz, const char *src, size_t srcle
 		dst[i] = klic_is_printable(src + i, 1) ? src[i] : '?';
 	dst[i] = '\0';
 	return dst;
+}
+
+const char *klic_html_char(char c)
+{
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return "&quot;";
+	case '\'':
+		return "&#39;";
+	default:
+		return klic_is_printable(&c, 1) ? NULL : "?";
+	}
 }
 
 void klic_wipe(void *p, size_t len)

@@ -289,26 +289,11 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 static void sb_esc(struct sbuf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			sb_str(b, "&amp;");
-			break;
-		case '<':
-			sb_str(b, "&lt;");
-			break;
-		case '>':
-			sb_str(b, "&gt;");
-			break;
-		case '"':
-			sb_str(b, "&quot;");
-			break;
-		case '\'':
-			sb_str(b, "&#39;");
-			break;
-		default:
-			sb_put(b, klic_is_printable(s, 1) ? s : "?", 1);
-			break;
-		}
+		const char *e = klic_html_char(*s);
+		if (e != NULL)
+			sb_str(b, e);
+		else
+			sb_put(b, s, 1);
 	}
 }
 

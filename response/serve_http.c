@@ -59,37 +59,13 @@ void serve_buf_printf(struct serve_buf *b, const char *fmt, ...)
 
 void serve_buf_html(struct serve_buf *b, const char *s)
 {
-	size_t n = strlen(s);
-	char *pc = malloc(n + 1);
-
-	if (pc == NULL) {
-		b->fail = 1;
-		return;
+	for (; *s != '\0'; s++) {
+		const char *e = klic_html_char(*s);
+		if (e != NULL)
+			serve_buf_puts(b, e);
+		else
+			serve_buf_put(b, s, 1);
 	}
-	klic_printable_copy(pc, n + 1, s, n);
-	for (const char *p = pc; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':
-			serve_buf_puts(b, "&amp;");
-			break;
-		case '<':
-			serve_buf_puts(b, "&lt;");
-			break;
-		case '>':
-			serve_buf_puts(b, "&gt;");
-			break;
-		case '"':
-			serve_buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			serve_buf_puts(b, "&#39;");
-			break;
-		default:
-			serve_buf_put(b, p, 1);
-			break;
-		}
-	}
-	free(pc);
 }
 
 void serve_buf_dispose(struct serve_buf *b)

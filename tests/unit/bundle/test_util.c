@@ -208,6 +208,29 @@ static void test_utf8_text(void **state)
 	}
 }
 
+/* The one HTML escape: the five characters that mean something in HTML
+ * text or a quoted attribute become entities, every byte that is not
+ * printable ASCII (controls, DEL, UTF-8 bytes) a '?', all else itself. */
+static void test_html_char(void **state)
+{
+	char buf[256] = "";
+	const char *in = "a&<b>\"c'\t\x7f\xc3\xa9 z";
+	size_t n = 0;
+
+	(void)state;
+	for (const char *p = in; *p != '\0'; p++) {
+		const char *e = klic_html_char(*p);
+		if (e == NULL)
+			e = (char[2]){*p, '\0'};
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", e);
+	}
+	assert_string_equal(buf, "a&amp;&lt;b&gt;&quot;c&#39;???? z");
+	for (int c = 0x20; c < 0x7f; c++)
+		if (strchr("&<>\"'", c) == NULL)
+			assert_null(klic_html_char((char)c));
+	assert_string_equal(klic_html_char('\0'), "?");
+}
+
 static void test_times(void **state)
 {
 	char s[KLIC_TIME_LEN + 1];
@@ -354,7 +377,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_error_thread_local),
 		cmocka_unit_test(test_sha256_hex),
-		cmocka_unit_test(test_utf8_text), cmocka_unit_test(test_times),
+		cmocka_unit_test(test_utf8_text), cmocka_unit_test(test_html_char),
+		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_mkdir_p),
