@@ -220,9 +220,8 @@ static void test_html_char(void **state)
 	(void)state;
 	for (const char *p = in; *p != '\0'; p++) {
 		const char *e = klic_html_char(*p);
-		if (e == NULL)
-			e = (char[2]){*p, '\0'};
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", e);
+		char one[2] = {*p, '\0'};
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", e != NULL ? e : one);
 	}
 	assert_string_equal(buf, "a&amp;&lt;b&gt;&quot;c&#39;???? z");
 	for (int c = 0x20; c < 0x7f; c++)
