@@ -333,6 +333,27 @@ int klic_ledger_lost(struct klic_ledger *l)
 	return l != NULL && klic_db_lost(l->db);
 }
 
+int klic_ledger_revive(struct klic_ledger *l)
+{
+	char d[512];
+	int r;
+
+	/* a server that went away since the last statement is noticed by the
+	 * next one: one round trip (a Unix socket: well under a millisecond) */
+	if (!klic_ledger_lost(l) && klic_db_exec(l->db, "SELECT 1") == 0)
+		return 0;
+	if (!klic_ledger_lost(l))
+		return klic_ledger_err(l, "ledger");
+	for (unsigned i = 0; i < l->ncache; i++)
+		klic_db_finalize(l->cache[i].st);
+	l->ncache = 0;
+	if ((r = klic_db_reconnect(l->db)) != 0) {
+		snprintf(d, sizeof d, "%s", klic_error_detail());
+		r = klic_error_set(r, "ledger %s: %s", klic_ledger_name(l), d);
+	}
+	return r;
+}
+
 void klic_ledger_free(struct klic_ledger *l)
 {
 	if (l == NULL)

@@ -161,3 +161,8 @@ int klic_db_lost(struct klic_db *db)
 {
 	return db != NULL && db->ops->lost != NULL && db->ops->lost(db);
 }
+
+int klic_db_reconnect(struct klic_db *db)
+{
+	return db->ops->reconnect != NULL ? db->ops->reconnect(db) : 0;
+}

@@ -100,5 +100,10 @@ void klic_db_checkpoint(struct klic_db *db);
 /* 1 when db's connection to its server is gone (the server stopped or the
  * network failed): every later call fails too.  Always 0 on SQLite. */
 int klic_db_lost(struct klic_db *db);
+/* A new session with the same parameters in place of a lost one (the
+ * server's prepared statements and settings went with the old session:
+ * finalize every statement first).  0, or KLIC_ERR_LEDGER when the server
+ * still cannot be reached (then still lost).  Nothing to do on SQLite. */
+int klic_db_reconnect(struct klic_db *db);
 
 #endif

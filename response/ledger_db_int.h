@@ -36,6 +36,7 @@ struct klic_db_ops {
 	void (*defer_checkpoints)(struct klic_db *db);
 	void (*checkpoint)(struct klic_db *db);
 	int (*lost)(struct klic_db *db); /* NULL: never (an embedded engine) */
+	int (*reconnect)(struct klic_db *db); /* NULL: nothing to reconnect */
 };
 
 /* The first member of every engine's connection and statement. */

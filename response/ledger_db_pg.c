@@ -527,6 +527,38 @@ static void pg_no_checkpoint(struct klic_db *db)
 	(void)db;
 }
 
+static void no_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Every session's settings.  jit off: the seat count's subqueries (the
+ * branches of USED_AT_2 that do not run) cost more than jit_above_cost,
+ * and compiling the query took about 28 ms where running it takes under
+ * one (tests/bench/pg_bench.sh (c): 5.9x slower on a ledger of 300,000
+ * licenses than on an empty one with it on). */
+static int session_setup(struct pg_db *d)
+{
+	PQsetNoticeProcessor(d->c, no_notice, NULL);
+	return run(d, "SET client_min_messages = warning; SET jit = off", NULL);
+}
+
+static int pg_reconnect(struct klic_db *db)
+{
+	struct pg_db *d = PGD(db);
+
+	PQreset(d->c);
+	if (PQstatus(d->c) != CONNECTION_OK) {
+		set_conn_msg(d);
+		return pg_err(db, "reconnect");
+	}
+	if (session_setup(d) != 0)
+		return pg_err(db, "reconnect");
+	d->gone = 0;
+	return 0;
+}
+
 static int pg_lost(struct klic_db *db)
 {
 	return PGD(db)->gone || PQstatus(PGD(db)->c) == CONNECTION_BAD;
@@ -562,6 +594,7 @@ static const struct klic_db_ops pg_ops = {
     .defer_checkpoints = pg_no_checkpoint,
     .checkpoint = pg_no_checkpoint,
     .lost = pg_lost,
+    .reconnect = pg_reconnect,
 };
 
 /* The URL as it may be shown: scheme, user, host, port, database and a
@@ -592,12 +625,6 @@ void klic_db_pg_display(char *out, size_t outsz, const char *url)
 		 dbname ? dbname : "", host && host[0] == '/' ? "?host=" : "",
 		 host && host[0] == '/' ? host : "");
 	PQconninfoFree(opts);
-}
-
-static void no_notice(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
 }
 
 int klic_db_pg_open(struct klic_db **out, const char *url)
@@ -631,13 +658,7 @@ int klic_db_pg_open(struct klic_db **out, const char *url)
 		pg_close(&d->base);
 		return r;
 	}
-	PQsetNoticeProcessor(d->c, no_notice, NULL);
-	/* jit off: the seat count's subqueries (the branches of USED_AT_2 that
-	 * do not run) cost more than jit_above_cost, and compiling the query
-	 * took about 28 ms where running it takes under one
-	 * (tests/bench/pg_bench.sh (c): 5.9x slower on a ledger of 300,000
-	 * licenses than on an empty one with it on) */
-	if (run(d, "SET client_min_messages = warning; SET jit = off", NULL) != 0) {
+	if (session_setup(d) != 0) {
 		r = pg_err(&d->base, "connect");
 		pg_close(&d->base);
 		return r;

@@ -68,6 +68,13 @@ void klic_ledger_defer_checkpoints(struct klic_ledger *l);
 void klic_ledger_checkpoint(struct klic_ledger *l);
 /* 1 when the connection to the ledger's server is gone (klic_db_lost). */
 int klic_ledger_lost(struct klic_ledger *l);
+/* A long-running user of the ledger (the web console) before each
+ * request: one trivial statement finds out whether the connection is
+ * still there; a lost one is replaced by a new session (its cached
+ * statements finalized first).  0 when the ledger is usable, else the
+ * error of the attempt (the next call tries again).  Never inside a
+ * transaction: a transaction the old session held is gone with it. */
+int klic_ledger_revive(struct klic_ledger *l);
 
 /* A text column of the current row ("" for NULL), valid until the next
  * step or reset. */

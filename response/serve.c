@@ -253,6 +253,19 @@ static int has_session(struct klic_serve *s, struct MHD_Connection *c)
 	return s->session[0] != '\0' && v != NULL && token_eq_hex(v, s->session);
 }
 
+/* A page of a signed-in session is about to use the ledger: a shared
+ * ledger whose server restarted since the last request gets a new
+ * session; 1 (and the 503 queued) when the server still cannot be
+ * reached. */
+static int ledger_down(struct klic_serve *s, struct MHD_Connection *c, const char *method,
+		       const char *url, enum MHD_Result *ret)
+{
+	if (klic_ledger_revive(s->admin->ledger) == 0)
+		return 0;
+	*ret = serve_refuse(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, method, url, klic_error_detail());
+	return 1;
+}
+
 /* The first call for a request: headers only.  A refusal is queued here;
  * else a GET is answered and a POST gets its form parser. */
 static enum MHD_Result first_call(struct klic_serve *s, struct MHD_Connection *c, const char *url,
@@ -260,6 +273,7 @@ static enum MHD_Result first_call(struct klic_serve *s, struct MHD_Connection *c
 {
 	const char *origin, *cl;
 	unsigned long long n;
+	enum MHD_Result ret;
 	char *end;
 
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
@@ -267,6 +281,8 @@ static enum MHD_Result first_call(struct klic_serve *s, struct MHD_Connection *c
 			return login(s, c, method);
 		if (!has_session(s, c))
 			return serve_refuse(s, c, MHD_HTTP_FORBIDDEN, method, url, "no session");
+		if (ledger_down(s, c, method, url, &ret))
+			return ret;
 		return serve_get(s, c, url);
 	}
 	if (strcmp(method, "POST") != 0)
@@ -301,6 +317,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct klic_serve *s = cls;
 	struct serve_req *q = *con_cls;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (q == NULL) {
@@ -338,6 +355,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return serve_refuse(s, c, MHD_HTTP_FORBIDDEN, method, url,
 				    serve_field(q, "csrf")[0] ? "wrong CSRF token"
 							      : "no CSRF token");
+	if (ledger_down(s, c, method, url, &ret))
+		return ret;
 	return serve_post(s, c, url, q);
 }
 

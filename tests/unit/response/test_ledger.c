@@ -918,6 +918,48 @@ static void test_migrate_9_to_10(void **state)
 			 KLIC_ERR_LEDGER);
 }
 
+/* klic_ledger_revive (the web console, before each request): a ledger
+ * whose session is there stays as it is; on PostgreSQL a session the
+ * server ended (its backend terminated, as a restart does) is noticed by
+ * the first failing statement, or by revive's own probe, and replaced by
+ * a new one whose statements work, the cached ones prepared afresh. */
+static void test_revive(void **state)
+{
+	static const char kill_others[] =
+	    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	    "WHERE pid <> pg_backend_pid() AND datname = current_database()";
+	struct fx *f = *state;
+	char org[32];
+	int v = -1;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_meta_set(f->l, "org", "Revive Org"), 0);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(klic_ledger_lost(f->l), 0);
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0); /* cached */
+	if (pg_url == NULL)
+		return; /* an embedded engine has no session to lose */
+	/* the first statement after the end of the session fails and says so */
+	raw(f->path, kill_others);
+	assert_int_not_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(klic_ledger_lost(f->l), 1);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	assert_int_equal(klic_ledger_lost(f->l), 0);
+	v = -1;
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
+	/* a statement cached (prepared) by the old session works in the new */
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
+	assert_string_equal(org, "Revive Org");
+	/* revive's probe finds the session gone before any statement does */
+	raw(f->path, kill_others);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	org[0] = '\0';
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
+	assert_string_equal(org, "Revive Org");
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -984,6 +1026,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_usage_counter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_license_ends, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_9_to_10, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revive, setup, teardown),
 	    cmocka_unit_test(test_license_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

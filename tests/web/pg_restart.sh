@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The web console on a shared PostgreSQL ledger whose server goes away
+# while `klic-admin serve` runs (issue 16 "Bad conditions", the server
+# side): after a restart of the database server (fast, and immediate: a
+# crash) the next page opens a new session and answers 200, with no
+# restart of klic-admin; while the database server is down a page answers
+# 503 naming the ledger (never its password), the console keeps running,
+# and it answers again once the server is back.
+# Usage: pg_restart.sh KLIC_ADMIN   (under tests/pg/with_pg.sh, KLIC_TEST_ENGINE=pg)
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../pg/pglib.sh"
+. "$(dirname "$0")/weblib.sh"
+ADMIN=$1
+t_engine_admin
+A="$BOX/org"
+cd "$BOX"
+command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): skipped"; exit 77; }
+[ "$T_ENGINE" = pg ] || { echo "$0: KLIC_TEST_ENGINE=pg only" >&2; exit 2; }
+t_org_setup "$A" "Acme" 3
+
+serve_start
+req -c jar.txt "$URL"
+[ "$CODE" = 303 ] || fail "login: $CODE"
+page() { req -b jar.txt "$ORIGIN$1"; }
+page /entitlements
+[ "$CODE" = 200 ] && grep -q "Acme\|KRE" b.txt && pass "the Entitlements page before anything happens" ||
+	fail "entitlements: $CODE $(head -c 200 b.txt)"
+
+pg_restart
+page /entitlements
+[ "$CODE" = 200 ] && pass "after the database server restarted (fast): 200, a new session" ||
+	fail "after a fast restart: $CODE $(head -c 300 b.txt)"
+page /licenses.csv
+[ "$CODE" = 200 ] && head -n 1 b.txt | grep -q '^license_id,' && pass "and the licenses' CSV" ||
+	fail "licenses.csv after the restart: $CODE"
+
+pg_stop_immediate
+pg_start
+page /entitlements
+[ "$CODE" = 200 ] && pass "after a crash of the database server (immediate stop) and its start: 200" ||
+	fail "after an immediate stop: $CODE $(head -c 300 b.txt)"
+
+pg_stop_fast
+: >"$BOX/srv.err"
+page /entitlements
+if [ "$CODE" = 503 ] && grep -q "ledger postgresql://" b.txt && kill -0 "$SRV_PID" 2>/dev/null; then
+	pass "database server down: 503 naming the ledger, the console still runs: $(head -c 200 b.txt | tr '\n' ' ')"
+else
+	fail "server down: $CODE $(head -c 300 b.txt)"
+fi
+page /licenses
+[ "$CODE" = 503 ] && pass "and again 503 while it is down" || fail "second page while down: $CODE"
+pg_start
+page /entitlements
+[ "$CODE" = 200 ] && pass "the database server back: 200" || fail "after start: $CODE $(head -c 300 b.txt)"
+serve_stop
+[ "$SRV_RC" = 0 ] && pass "the console stops cleanly (exit 0)" || fail "serve exit $SRV_RC: $(cat "$BOX/srv.err")"
+t_done
