@@ -39,7 +39,7 @@ case "${1:-}" in
     # repeat code that runs here (and timings under ASan measure ASan).
     variant=asan; cmake_args+=(-DKLIC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
     export KLIC_FAULT_STRIDE=${KLIC_FAULT_STRIDE:-16}
-    ctest_args+=(-LE 'bench|valgrind' -E '^(adversarial|admin_crash|admin_race|admin_chain|admin_firsthour|admin_report|pg_crash|pg_race|pg_migrate|pg_harness|pg_roundtrip|renew_lifecycle|return_lifecycle|life_locks|life_expiry|life_members|renew_batch|web_browser|web_licenses|web_members|web_pages|user_chain|user_newcomer|user_machine|user_basic|cli_.*|install_prefix|runtime_verify|vendor_.*|vectors_regenerate|(admin_(race|chain|report)|renew_lifecycle|return_lifecycle|life_members)_pg)$') ;;
+    ctest_args+=(-LE 'bench|valgrind' -E '^(adversarial|admin_crash|admin_race|admin_chain|admin_firsthour|admin_report|pg_crash|pg_race|pg_migrate|pg_harness|pg_roundtrip|renew_lifecycle|return_lifecycle|life_locks|life_expiry|life_members|renew_batch|web_browser|web_licenses|web_members|web_pages|user_chain|user_newcomer|user_machine|user_basic|cli_.*|install_prefix|runtime_verify|vendor_.*|vectors_regenerate|(admin_(race|chain|report)|renew_lifecycle|return_lifecycle|life_members|web_(issue|members|licenses|pages))_pg)$') ;;
   *) echo "usage: $0 [--sanitize | --valgrind]" >&2; exit 2 ;;
 esac
 

@@ -66,10 +66,10 @@ struct klic_license_view {
 	char issued[KLIC_TIME_LEN + 1], expires[KLIC_TIME_LEN + 1];
 	const char *state;
 };
-int klic_license_view(struct klic_license_view *v, const struct klic_license_row *row,
-		      int64_t now);
+int klic_license_view(struct klic_license_view *v, const struct klic_license_row *row, int64_t now);
 /* Its object of `klic-admin list --json` (spec/CLI-JSON.md 4; issuer_fpr
- * null when the ledger did not record it); NULL when out of memory. */
+ * null when the ledger did not record it): a new reference the caller
+ * owns (json_decref); NULL when out of memory. */
 struct json_t *klic_license_json(const struct klic_license_row *row,
 				 const struct klic_license_view *v);
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger_rows.h"
 #include "response_int.h"
 #include "klic_usage.h"
 

@@ -35,7 +35,7 @@ struct klic_db_ops {
 	int (*set_version)(struct klic_db *db, int version);
 	void (*defer_checkpoints)(struct klic_db *db);
 	void (*checkpoint)(struct klic_db *db);
-	int (*lost)(struct klic_db *db); /* NULL: never (an embedded engine) */
+	int (*lost)(struct klic_db *db);      /* NULL: never (an embedded engine) */
 	int (*reconnect)(struct klic_db *db); /* NULL: nothing to reconnect */
 };
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger_rows.h"
 #include "response_int.h"
 
 int klic_ledger_request_get(struct klic_ledger *l, struct klic_request_row *row, const char *digest)
@@ -190,10 +191,11 @@ int klic_ledger_licenses_insert(struct klic_ledger *l, const char *digest,
 	struct klic_stmt *st = NULL;
 	int r = 0;
 
-	if (klic_ledger_stmt(l, &st,
-			     "INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
-			     " product, issued, expires, entitlement_id, member_fpr, file, issuer_fpr) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0)
+	if (klic_ledger_stmt(
+		l, &st,
+		"INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
+		" product, issued, expires, entitlement_id, member_fpr, file,"
+		" issuer_fpr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") != 0)
 		return klic_ledger_err(l, "licenses");
 	for (size_t k = 0; k < resp->n_licenses; k++) {
 		const struct klic_response_entry *e = &resp->lic[k];
@@ -300,8 +302,7 @@ int klic_ledger_renew_window(struct klic_ledger *l, unsigned *days)
 	if (r != 0)
 		return r;
 	n = strtoul(v, &end, 10);
-	if (v[0] < '1' || v[0] > '9' || end == NULL || *end != '\0' ||
-	    n > KLIC_RENEW_WINDOW_MAX)
+	if (v[0] < '1' || v[0] > '9' || end == NULL || *end != '\0' || n > KLIC_RENEW_WINDOW_MAX)
 		return klic_error_set(KLIC_ERR_LEDGER, "ledger meta %s: bad value \"%s\"",
 				      KLIC_META_RENEW_WINDOW, v);
 	*days = (unsigned)n;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger_rows.h"
 #include "response_int.h"
 
 int klic_ledger_report_counts(struct klic_ledger *l, int64_t now, klic_report_count_fn fn,
@@ -225,8 +226,8 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 	if ((r = list_where(where, sizeof where, f, !sort, &next)) != 0)
 		return r;
 	if (snprintf(sql, sizeof sql,
-		     "SELECT " KLIC_LICENSE_COLS " FROM (SELECT license_id FROM licenses x%s ORDER BY %s"
-		     " LIMIT ?%d OFFSET ?%d) p JOIN licenses x ON x.license_id = p.license_id"
+		     "SELECT " KLIC_LICENSE_COLS
+		     " FROM (SELECT license_id FROM licenses x%s ORDER BY %s LIMIT ?%d OFFSET ?%d) p JOIN licenses x ON x.license_id = p.license_id"
 		     " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		     " ORDER BY x.issued, x.request_digest, x.seat",
 		     where,

@@ -488,12 +488,11 @@ int klic_report_html(char **out, size_t *outlen, const struct klic_report *r)
 	return 0;
 }
 
-int klic_license_view(struct klic_license_view *v, const struct klic_license_row *row,
-		      int64_t now)
+int klic_license_view(struct klic_license_view *v, const struct klic_license_row *row, int64_t now)
 {
 	v->state = row->ended != 0 && row->ended <= now ? row->end_reason
-		   : row->expires > now                  ? "active"
-							 : "expired";
+		   : row->expires > now                 ? "active"
+							: "expired";
 	if (klic_time_format(v->issued, row->issued) != 0 ||
 	    klic_time_format(v->expires, row->expires) != 0)
 		return klic_error_set(KLIC_ERR_LEDGER, "license %s: bad time", row->license_id);

@@ -14,7 +14,7 @@ extern const char klic_ledger5_sql[];
 extern const char klic_ledger6_sql[];
 extern const char klic_ledger7_sql[];
 extern const char klic_ledger8_sql[];
-extern const char klic_ledger9_sql[]; /* indexes of the license list */
+extern const char klic_ledger9_sql[];  /* indexes of the license list */
 extern const char klic_ledger10_sql[]; /* licenses.issuer_fpr */
 /* spec/ledger-pg.sql: the PostgreSQL schema at its base version (7), and
  * the PostgreSQL side of the migrations after it. */
@@ -22,7 +22,6 @@ extern const char klic_ledger_pg_sql[];
 extern const char klic_ledger_pg8_sql[];
 extern const char klic_ledger_pg9_sql[];
 extern const char klic_ledger_pg10_sql[];
-
 
 /* The ledger's database connection (ledger_db.h). */
 struct klic_db *klic_ledger_db(struct klic_ledger *l);
@@ -81,12 +80,6 @@ int klic_ledger_revive(struct klic_ledger *l);
 const char *klic_ledger_col_text(struct klic_stmt *st, int i);
 /* The same, copied into dst (truncated to dstsz - 1 bytes). */
 void klic_ledger_col_copy(char *dst, size_t dstsz, struct klic_stmt *st, int i);
-/* A license row is read as these columns, in this order, of licenses x
- * LEFT JOIN license_ends d (klic_ledger_license_row_read). */
-#define KLIC_LICENSE_COLS                                                                       \
-	"x.license_id, x.product, x.machine_id, x.member_fpr, x.request_digest, x.seat,"        \
-	" x.issued, x.expires, x.entitlement_id, x.file, d.ended, d.reason, x.issuer_fpr"
-void klic_ledger_license_row_read(struct klic_license_row *row, struct klic_stmt *st);
 
 /* ---- the rows `issue` reads and writes (ledger_issue.c) ------------------- */
 

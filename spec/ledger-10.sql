@@ -8,6 +8,10 @@
 -- license.  Rows written before this migration keep '' (not recorded): no
 -- value is guessed for them, since a ledger copied out of a shared one
 -- (`ledger migrate`) names only the copying admin's key in meta.  Adding a
--- column with a default rewrites no row; licenses stay append-only.
+-- column with a default rewrites no row; licenses stay append-only.  The
+-- evidence of who issued a license stays its stored response, signed by
+-- that key (requests.response); this column is what `list` reads.
+-- The value is '' or exactly 40 upper-case hex digits: nothing a reader
+-- (the web console's CSV, a terminal) would have to quote or escape.
 ALTER TABLE licenses ADD COLUMN issuer_fpr TEXT NOT NULL DEFAULT ''
-	CHECK (issuer_fpr = '' OR length(issuer_fpr) = 40);
+	CHECK (issuer_fpr = '' OR (length(issuer_fpr) = 40 AND issuer_fpr NOT GLOB '*[^0-9A-F]*'));

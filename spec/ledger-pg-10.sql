@@ -3,4 +3,4 @@
 -- key of each license.  Applied inside one transaction under the writer
 -- lock, then meta ledger_version = 10.
 ALTER TABLE licenses ADD COLUMN issuer_fpr TEXT NOT NULL DEFAULT ''
-	CHECK (issuer_fpr = '' OR length(issuer_fpr) = 40);
+	CHECK (issuer_fpr ~ '^([0-9A-F]{40})?$');

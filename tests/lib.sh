@@ -23,6 +23,9 @@ fail() { T_FAILS=$((T_FAILS + 1)); echo "FAIL - $*"; }
 # t_done: print the plain summary line and exit non-zero on any failure.
 t_done() {
 	local stray
+	if [ -s "$BOX/t_sql.errors" ]; then
+		fail "statements on the ledger failed: $(head -c 600 "$BOX/t_sql.errors")"
+	fi
 	if [ "$T_ENGINE" = pg ]; then
 		# the PostgreSQL run never fell back to a SQLite ledger
 		stray=$(find "$BOX" -name ledger.sqlite 2>/dev/null | head -3 | tr '\n' ' ')
@@ -64,9 +67,15 @@ tree_sum() {
 		elif [ -f "$p" ]; then printf '%s %s\n' "$(sha256sum < "$p" | cut -c1-64)" "$p"
 		else printf 'dir %s\n' "$p"; fi
 	done)
-	# a state folder's ledger on PostgreSQL lives on the server
-	if [ "$T_ENGINE" = pg ] && t_ledger_made "$d"; then
-		printf '%s ledger\n' "$(t_dump "$d" | sha256sum | cut -c1-64)"
+	# a state folder's ledger on PostgreSQL lives on the server (a dump
+	# that fails never reads as "unchanged")
+	local dump n
+	if [ "$T_ENGINE" = pg ] && pg_state_made "$d"; then
+		if ! n=$(pg_state_sql "$d" "$T_PG_TABLES") || ! dump=$(t_dump "$d"); then
+			echo "ledger unreadable $RANDOM$RANDOM"
+		elif [ "$n" -gt 0 ]; then # (an empty database is no ledger yet)
+			printf '%s ledger\n' "$(printf '%s' "$dump" | sha256sum | cut -c1-64)"
+		fi
 	fi
 }
 
@@ -227,9 +236,17 @@ t_engine_admin() {
 	unset KLIC_LEDGER KLIC_TEST_LEDGER
 }
 
+# (a statement one engine refuses would read as an empty answer inside
+# [ ... ]: every failure is kept in $BOX/t_sql.errors, and t_done fails)
 t_sql() {
-	if [ "$T_ENGINE" = pg ]; then pg_state_sql "$1" "$2"
-	else sqlite3 "$1/ledger.sqlite" "$2"; fi
+	local rc=0
+	if [ "$T_ENGINE" = pg ]; then pg_state_sql "$1" "$2" 2>"$BOX/t_sql.err" || rc=$?
+	else sqlite3 "$1/ledger.sqlite" "$2" 2>"$BOX/t_sql.err" || rc=$?; fi
+	if [ "$rc" -ne 0 ]; then
+		printf 't_sql %s: %s: %s\n' "$1" "$2" "$(tr '\n' ' ' <"$BOX/t_sql.err")" >>"$BOX/t_sql.errors"
+		cat "$BOX/t_sql.err" >&2
+	fi
+	return "$rc"
 }
 
 t_dump() {
@@ -237,9 +254,13 @@ t_dump() {
 	else sqlite3 "$1/ledger.sqlite" .dump; fi
 }
 
+T_PG_TABLES="SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
 t_ledger_made() {
+	local n
 	if [ "$T_ENGINE" = pg ]; then
-		pg_state_made "$1" && [ "$(pg_state_sql "$1" "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")" -gt 0 ]
+		pg_state_made "$1" || return 1
+		n=$(pg_state_sql "$1" "$T_PG_TABLES") || { echo "t_ledger_made $1: psql failed" >&2; exit 3; }
+		[ "$n" -gt 0 ]
 	else
 		[ -e "$1/ledger.sqlite" ]
 	fi

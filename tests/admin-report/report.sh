@@ -55,8 +55,10 @@ T_RUN=()
 
 # licenses: entitlement, product, issued, expires (UTC), written as SQL
 # both engines take (t_sql, ../lib.sh)
-python3 - >licenses.sql <<'EOF'
-import calendar, time, hashlib
+python3 - "$T_LIB_DIR" >licenses.sql <<'EOF'
+import calendar, time, hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from lib_sql import insert
 def t(s): return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
 rows = [
     (1, "KRE", "2026-01-10T00:00:00Z", "2026-03-11T00:00:00Z"),  # active, 9.5 d left
@@ -69,21 +71,17 @@ rows = [
     (2, "KSE", "2026-02-15T00:00:00Z", "2026-03-31T00:00:00Z"),  # active, 29.5 d left
     (4, "KRE", "2026-01-02T00:00:00Z", "2026-02-01T00:00:00Z"),  # expired, entitlement ended
 ]
-def insert(table, values):
-    keys = sorted(values)
-    lit = lambda v: str(v) if isinstance(v, int) else "'%s'" % v
-    print("INSERT INTO %s(%s) VALUES (%s);" % (table, ", ".join(keys),
-                                               ", ".join(lit(values[k]) for k in keys)))
 mid = "AHK71-7GYA7-9T7JC-4WBRZ-19YG5"
 fpr = "A" * 40
 print("BEGIN;")
 for i, (ent, prod, iss, exp) in enumerate(rows):
     digest = hashlib.sha256(b"req%d" % i).hexdigest()
-    insert("requests", dict(digest=digest, member_fpr=fpr, machine_id=mid, product=prod, seats=1,
-                            status="issued", entitlement_id=ent, created=iss))
-    insert("licenses", dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1,
-                            machine_id=mid, product=prod, issued=t(iss), expires=t(exp),
-                            entitlement_id=ent, member_fpr=fpr, file="%s_%s.lic" % (prod, mid)))
+    print(insert("requests", dict(digest=digest, member_fpr=fpr, machine_id=mid, product=prod,
+                                  seats=1, status="issued", entitlement_id=ent, created=iss)))
+    print(insert("licenses", dict(license_id="%032x" % (i + 1), request_digest=digest, seat=1,
+                                  machine_id=mid, product=prod, issued=t(iss), expires=t(exp),
+                                  entitlement_id=ent, member_fpr=fpr,
+                                  file="%s_%s.lic" % (prod, mid))))
 print("COMMIT;")
 EOF
 t_sql "$A" "$(cat licenses.sql)"

@@ -7,12 +7,13 @@
 # folder: a test that makes several organizations (several `init`) gets
 # several ledgers, never one shared by accident.
 #   pg_state_db DIR    the database name of state folder DIR (k + 20 hex
-#                      digits of the SHA-256 of its absolute path)
+#                      digits of the SHA-256 of its canonical path)
 #   pg_state_url DIR   its URL, the database made on first use (flock:
 #                      two klic-admin started at once make it once)
 #   pg_state_made DIR  status 0 when that database exists
-#   pg_state_sql DIR SQL      one statement, unaligned, tuples only, as
-#                             sqlite3 prints it (| between columns)
+#   pg_state_sql DIR SQL      statements, unaligned, tuples only, as
+#                             sqlite3 prints them (| between columns); DIR's
+#                             database must exist (klic-admin used DIR)
 #   pg_state_dump DIR  schema and rows as text, for comparisons before and
 #                      after (pg_dump; left out: sequence positions, since a
 #                      refused insert may advance one and change nothing, and
@@ -24,8 +25,8 @@
 #                      counterpart of SQLite's PRAGMA integrity_check)
 
 pg_state_db() {
-	local d=$1
-	case $d in /*) ;; *) d=$PWD/$d ;; esac
+	local d
+	d=$(realpath -m -- "$1") # DIR, DIR/, ./DIR: one folder, one database
 	printf 'k%s\n' "$(printf '%s' "$d" | sha256sum | cut -c1-20)"
 }
 
@@ -49,9 +50,11 @@ pg_state_url() {
 }
 
 pg_state_sql() {
-	pg_state_url "$1" >/dev/null || return 1
-	PGOPTIONS='-c lock_timeout=30s' "$KLIC_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 \
-		-h "$KLIC_PG_DIR" -d "$(pg_state_db "$1")" -c "$2"
+	# never made here: a query on a folder no klic-admin used is a mistake
+	pg_state_made "$1" || { echo "pg_state_sql: no ledger database for $1" >&2; return 1; }
+	# on stdin, not -c: psql -c shows only the last statement's rows
+	printf '%s\n' "$2" | PGOPTIONS='-c lock_timeout=30s' "$KLIC_PG_BIN/psql" -X -q -At \
+		-v ON_ERROR_STOP=1 -h "$KLIC_PG_DIR" -d "$(pg_state_db "$1")"
 }
 
 pg_state_dump() {

@@ -102,8 +102,8 @@ grep -q "^OK   renew.kreq -> outbox/renew.kresp: renewed 2 KRE license(s) of [0-
 	pass "two 'renewed' audit rows: $(ledger "SELECT detail FROM audit WHERE event = 'renewed' LIMIT 1")" || fail "audit renewed rows"
 # same file names, new license IDs, same entitlement
 NEWIDS=$(ledger "SELECT license_id FROM licenses WHERE request_digest = '$RDIG' ORDER BY license_id" | paste -sd, -)
-[ "$(ledger "SELECT group_concat(file) FROM (SELECT file FROM licenses WHERE request_digest = '$RDIG' ORDER BY file)")" = \
-  "$(ledger "SELECT group_concat(file) FROM (SELECT file FROM licenses WHERE license_id IN ('${OLD//,/\',\'}') ORDER BY file)")" ] &&
+NEWFILES=$(ledger "SELECT file FROM licenses WHERE request_digest = '$RDIG' ORDER BY file" | paste -sd, -)
+[ -n "$NEWFILES" ] && [ "$NEWFILES" = "$(ledger "SELECT file FROM licenses WHERE license_id IN ('${OLD//,/\',\'}') ORDER BY file" | paste -sd, -)" ] &&
 	[ -n "$NEWIDS" ] && [ "$NEWIDS" != "$OLD" ] && pass "the new licenses keep the file names, with new IDs" || fail "names/IDs"
 NEW_EXP=$(ledger "SELECT max(expires) FROM licenses WHERE request_digest = '$RDIG'")
 NEW_ISS=$(ledger "SELECT max(issued) FROM licenses WHERE request_digest = '$RDIG'")

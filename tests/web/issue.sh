@@ -12,6 +12,7 @@
 . "$(dirname "$0")/weblib.sh"
 KLIC=$1
 ADMIN=$2
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/org"; A2="$BOX/org-cli"; U="$BOX/ada"; V="$BOX/bob"
 cd "$BOX"
 command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): skipped"; exit 77; }
@@ -31,10 +32,10 @@ head -c 700 /dev/urandom >req/evil.kreq
 # the same state twice: one answers through the page, the other through
 # `klic-admin issue` (same issuer key, same ledger so far)
 gpgconf --homedir "$A/gnupg" --kill all 2>/dev/null || true
-cp -a "$A" "$A2"
+t_state_copy "$A" "$A2"
 find "$A2" -type s -delete
 dump() { # the ledger's rows, without what differs from run to run
-	sqlite3 "$1/ledger.sqlite" \
+	t_sql "$1" \
 		"SELECT 'R', digest, member_fpr, machine_id, product, seats, status, reason_code, reason, entitlement_id FROM requests ORDER BY digest;
 		 SELECT 'L', request_digest, seat, machine_id, product, entitlement_id, member_fpr, file, expires - issued FROM licenses ORDER BY request_digest, seat;
 		 SELECT 'A', seq, event, digest FROM audit ORDER BY seq;
@@ -127,7 +128,7 @@ if [ "$CODE" = 200 ] && grep -q '<li class="mono">DENY bob.kreq -&gt; bob.kresp:
 else
 	fail "confirm of 4: $CODE $(grep -o '<ul id="results">.*' b.txt | head -c 900)"
 fi
-evil_rows=$(sqlite3 "$A/ledger.sqlite" "SELECT count(*) FROM audit WHERE detail LIKE '%evil%'")
+evil_rows=$(t_sql "$A" "SELECT count(*) FROM audit WHERE detail LIKE '%evil%'")
 [ "$evil_rows" = 0 ] && pass "evil.kreq left no row" || fail "evil.kreq rows: $evil_rows"
 req -b jar.txt "$ORIGIN/issue/download?batch=$B2"
 cp b.txt r1.tar.gz
@@ -164,6 +165,22 @@ post -F kreq=@req/late.kreq "$ORIGIN/issue/preview"
 post -F "batch=$(batch_id)" "$ORIGIN/issue/confirm"
 grep -q '<li class="mono">OK   late.kreq -&gt; late.kresp: issued 1 KRE seat(s)' b.txt &&
 	pass "previewed again: late.kreq issued 1 seat" || fail "late again: $(grep -o '<ul id="results">.*' b.txt | head -c 300)"
+
+# the licenses issued through the page name the issuer key that signed
+# them (schema 10), in the CSV download as in list --json
+req -b jar.txt "$ORIGIN/licenses.csv"
+if [ "$CODE" = 200 ] && python3 - b.txt "$T_ISSUER" <("$ADMIN" --state "$A" list --json) <<'PY'; then
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+want = json.load(open(sys.argv[3]))
+assert len(rows) == len(want) == 6, (len(rows), len(want))
+assert all(r["issuer_fpr"] == sys.argv[2] for r in rows), [r["issuer_fpr"] for r in rows]
+assert all(w["issuer_fpr"] == sys.argv[2] for w in want)
+PY
+	pass "licenses.csv and list --json: each of the 6 licenses issued through the page names issuer $T_ISSUER"
+else
+	fail "issuer_fpr in licenses.csv: $CODE $(head -c 300 b.txt)"
+fi
 
 during=$(ls "$BOX/tmp")
 

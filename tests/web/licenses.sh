@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/weblib.sh"
 ADMIN=$1
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/org"
 cd "$BOX"
 command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): skipped"; exit 77; }
@@ -17,18 +18,13 @@ t_org_setup "$A" "Acme" 3
 # 2 members, active and expired, some ended early (the list reads them;
 # nothing signs them).  Pages 1 and 2 are read from the list's start, page 3
 # from its end (response/ledger_report.c): both must give the list's rows.
-python3 - "$A/ledger.sqlite" <<'PY'
-import sqlite3, sys, time, hashlib
-db = sqlite3.connect(sys.argv[1])
-def cols(table):
-    return [(r[1], r[2].upper(), r[3], r[4]) for r in db.execute("PRAGMA table_info(%s)" % table)]
+python3 - "$T_LIB_DIR" >seed.sql <<'PY'
+import sys, time, hashlib
+sys.path.insert(0, sys.argv[1])
+from lib_sql import insert as sql
 def insert(table, values):
-    for name, typ, notnull, default in cols(table):
-        if name not in values and notnull and default is None:
-            values[name] = 0 if "INT" in typ else "x"
-    keys = sorted(values)
-    db.execute("INSERT INTO %s(%s) VALUES (%s)" % (table, ",".join(keys), ",".join("?" * len(keys))),
-               [values[k] for k in keys])
+    print(sql(table, values))
+print("BEGIN;")
 mids = ["93AX8-BB8QX-4G7T6-2GC39-RHAVX", "AHK71-7GYA7-9T7JC-4WBRZ-19YG5", "5GT6E-QFX7P-P11KD-Z8B7B-07J90"]
 fprs = ["A" * 40, "0123456789ABCDEF0123456789ABCDEF01234567"]
 now = int(time.time())
@@ -49,8 +45,9 @@ for i in range(123):
         insert("license_ends", dict(license_id="%032x" % (i + 1),
                                     ended=issued + 86400 * (1 if i % 5 == 1 else 30),
                                     reason="renewed", by_digest=digest))
-db.commit()
+print("COMMIT;")
 PY
+t_sql "$A" "$(cat seed.sql)"
 before=$(tree_sum "$A")
 serve_start
 req -c jar.txt "$URL"

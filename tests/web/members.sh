@@ -11,6 +11,7 @@
 . "$(dirname "$0")/weblib.sh"
 KLIC=$1
 ADMIN=$2
+t_engine_admin # KLIC_TEST_ENGINE=pg: $ADMIN on PostgreSQL (../lib.sh)
 A="$BOX/org"; A2="$BOX/org-cli"; U="$BOX/ada"
 cd "$BOX"
 command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): skipped"; exit 77; }
@@ -22,10 +23,10 @@ mkdir -p req
 "$KLIC" --home "$U" request --product KRE -o req/ada.kreq >/dev/null
 head -c 500 /dev/urandom >req/evil.kreq
 gpgconf --homedir "$A/gnupg" --kill all 2>/dev/null || true
-cp -a "$A" "$A2" && find "$A2" -type s -delete
+t_state_copy "$A" "$A2" && find "$A2" -type s -delete
 (cd req && "$ADMIN" --state "$A2" member add --yes --from-request ada.kreq >../cli.out 2>../cli.err) || true
 (cd req && "$ADMIN" --state "$A2" member add --yes --from-request evil.kreq >/dev/null 2>../evil.err) || true
-members() { sqlite3 "$1/ledger.sqlite" "SELECT fingerprint, name, email FROM members ORDER BY fingerprint; SELECT event, digest FROM audit ORDER BY seq"; }
+members() { t_sql "$1" "SELECT fingerprint, name, email FROM members ORDER BY fingerprint; SELECT event, digest FROM audit ORDER BY seq"; }
 unesc() { sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&amp;/\&/g'; }
 
 serve_start
@@ -110,7 +111,7 @@ line=$(grep -o '<p class="ok" id="done">[^<]*' b.txt | sed 's/.*>//' | unesc)
 	pass "confirmed: '$line', as 'klic-admin member remove --yes' prints; 0 members; its key out of the members' keyring" ||
 	fail "remove: $CODE '$line' want '$(cat cli-rm.out)'"
 # (A issued ada.kreq in between, A2 did not: the member events only)
-mevents() { sqlite3 "$1/ledger.sqlite" "SELECT fingerprint FROM members; SELECT event, detail FROM audit WHERE event LIKE 'member%' ORDER BY seq"; }
+mevents() { t_sql "$1" "SELECT fingerprint FROM members; SELECT event, detail FROM audit WHERE event LIKE 'member%' ORDER BY seq"; }
 [ "$(mevents "$A")" = "$(mevents "$A2")" ] && pass "the members and their audit events (member-add, member-remove with its detail) are those of the command line" ||
 	fail "rows differ: $(diff <(mevents "$A") <(mevents "$A2"))"
 after=$(members "$A")

@@ -1,6 +1,6 @@
 /* Unit tests for response/: the ledger's engine layer (ledger_db.h): the
- * statement cache, and ledger migrate (klic_ledger_copy) into the test's
- * engine.
+ * statement cache, ledger migrate (klic_ledger_copy) into the test's
+ * engine, migration 10 on either engine, and a lost session revived.
  *
  * The engine comes from KLIC_TEST_LEDGER: unset, a SQLite file in a
  * temporary folder; a postgresql:// URL, that database (emptied before
@@ -352,12 +352,141 @@ static void test_pg_names(void **state)
 	}
 }
 
+/* sql on the test's ledger through a connection of its own (the engine
+ * layer: either engine). */
+static void raw(const char *where, const char *sql)
+{
+	struct klic_db *d = NULL;
+
+	assert_int_equal(klic_db_open(&d, where, 0), 0);
+	if (klic_db_exec(d, sql) != 0) {
+		klic_db_err(d, "raw");
+		fail_msg("raw sql failed: %s: %s", sql, klic_error_detail());
+	}
+	klic_db_close(d);
+}
+
+/* Migration 10 (spec/ledger-10.sql, ledger-pg-10.sql): a schema-9 ledger
+ * (the column dropped again, the version set back) gets licenses.issuer_fpr,
+ * '' for the licenses it held, and keeps them; a license row then names its
+ * issuer key (40 hex digits) or none, nothing else, and stays append-only. */
+static void test_migrate_9_to_10(void **state)
+{
+	struct fx *f = *state;
+	struct klic_license_row row;
+	int64_t id = 0;
+	int found = 0, v = -1;
+	char sql[1024];
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(
+	    ent_add(f->l, &id, "KRE", "node-locked", "yearly", 10, "2035-01-01", "", NOW), 0);
+	snprintf(
+	    sql, sizeof sql,
+	    "INSERT INTO requests(digest, member_fpr, machine_id, product, seats, status,"
+	    " entitlement_id, created) VALUES ('%s', '%s', 'M', 'KRE', 1, 'issued', %lld,"
+	    " '2030-01-01T00:00:00Z');"
+	    "INSERT INTO licenses(license_id, request_digest, seat, machine_id, product, issued,"
+	    " expires, entitlement_id, member_fpr) VALUES ('%s', '%s', 1, 'M', 'KRE', %lld,"
+	    " %lld, %lld, '%s');",
+	    DIGEST_D, FPR_A, (long long)id, LID_1, DIGEST_D, (long long)NOW, (long long)NOW + 86400,
+	    (long long)id, FPR_A);
+	assert_int_equal(klic_ledger_exec(f->l, sql), 0);
+	klic_ledger_free(f->l);
+	f->l = NULL;
+	raw(f->path, "ALTER TABLE licenses DROP COLUMN issuer_fpr");
+	raw(f->path, pg_url ? "UPDATE meta SET value = '9' WHERE key = 'ledger_version'"
+			    : "PRAGMA user_version = 9");
+	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, LID_1), 0);
+	assert_int_equal(found, 1);
+	assert_string_equal(row.issuer_fpr, "");
+	assert_int_equal(row.expires, NOW + 86400);
+	/* a license issued now names its issuer; a bad fingerprint is refused */
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO licenses(license_id, request_digest, seat, machine_id, product, "
+		 "issued, expires, entitlement_id, member_fpr, issuer_fpr) VALUES ('%s', '%s', 2, "
+		 "'M', 'KRE', %lld, %lld, %lld, '%s', '%s')",
+		 LID_2, DIGEST_D, (long long)NOW, (long long)NOW + 86400, (long long)id, FPR_A,
+		 FPR_B);
+	assert_int_equal(klic_ledger_exec(f->l, sql), 0);
+	assert_int_equal(klic_ledger_license_get(f->l, &row, &found, LID_2), 0);
+	assert_string_equal(row.issuer_fpr, FPR_B);
+	/* anything but 40 upper-case hex digits: the CHECK refuses it */
+	{
+		static const char *const bad[] = {"ABC", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+						  "=BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+						  "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB,"};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			snprintf(
+			    sql, sizeof sql,
+			    "INSERT INTO licenses(license_id, request_digest, seat, machine_id,"
+			    " product, issued, expires, entitlement_id, member_fpr, issuer_fpr)"
+			    " VALUES ('%032zx', '%s', %zu, 'M', 'KRE', %lld, %lld, %lld, '%s', "
+			    "'%s')",
+			    i + 100, DIGEST_D, i + 3, (long long)NOW, (long long)NOW + 86400,
+			    (long long)id, FPR_A, bad[i]);
+			assert_int_equal(klic_ledger_exec(f->l, sql), KLIC_ERR_LEDGER);
+			/* SQLite names the CHECK's text, PostgreSQL its name */
+			assert_non_null(strstr(klic_error_detail(), "issuer_fpr"));
+		}
+	}
+	assert_int_equal(klic_ledger_exec(f->l, "UPDATE licenses SET issuer_fpr = ''"),
+			 KLIC_ERR_LEDGER);
+}
+
+/* klic_ledger_revive (the web console, before each request): a ledger
+ * whose session is there stays as it is; on PostgreSQL a session the
+ * server ended (its backend terminated, as a restart does) is noticed by
+ * the first failing statement, or by revive's own probe, and replaced by
+ * a new one whose statements work, the cached ones prepared afresh. */
+static void test_revive(void **state)
+{
+	static const char kill_others[] =
+	    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	    "WHERE pid <> pg_backend_pid() AND datname = current_database()";
+	struct fx *f = *state;
+	char org[32];
+	int v = -1;
+
+	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
+	assert_int_equal(klic_ledger_meta_set(f->l, "org", "Revive Org"), 0);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(klic_ledger_lost(f->l), 0);
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0); /* cached */
+	if (pg_url == NULL)
+		return; /* an embedded engine has no session to lose */
+	/* the first statement after the end of the session fails and says so */
+	raw(f->path, kill_others);
+	assert_int_not_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(klic_ledger_lost(f->l), 1);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	assert_int_equal(klic_ledger_lost(f->l), 0);
+	v = -1;
+	assert_int_equal(klic_ledger_version(f->l, &v), 0);
+	assert_int_equal(v, KLIC_LEDGER_VERSION);
+	/* a statement cached (prepared) by the old session works in the new */
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
+	assert_string_equal(org, "Revive Org");
+	/* revive's probe finds the session gone before any statement does */
+	raw(f->path, kill_others);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	org[0] = '\0';
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
+	assert_string_equal(org, "Revive Org");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 	    cmocka_unit_test(test_pg_names),
+	    cmocka_unit_test_setup_teardown(test_migrate_9_to_10, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revive, setup, teardown),
 	};
 	pg_url = test_pg_url();
 	return cmocka_run_group_tests(tests, NULL, NULL);
