@@ -24,8 +24,7 @@
 KLIC=$1
 ADMIN=$2
 SHIM=$(realpath "$3")
-. "$(dirname "$0")/common.sh"
-cd "$BOX"
+. "$(dirname "$0")/common.sh" # (and cd "$BOX")
 
 A="$BOX/admin"; G="$BOX/gnupg-user"; H="$BOX/home"
 admin() { "$ADMIN" --state "$A" "$@"; }

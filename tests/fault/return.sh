@@ -29,8 +29,7 @@
 KLIC=$1
 ADMIN=$2
 SHIM=$(realpath "$3")
-. "$(dirname "$0")/common.sh"
-cd "$BOX"
+. "$(dirname "$0")/common.sh" # (and cd "$BOX")
 
 A0="$BOX/admin0"; G="$BOX/gnupg-user"; R="$BOX/run"; H="$R/home"; O="$R/out"
 user() { "$KLIC" --home "$1" --gnupghome "$G" "${@:2}"; }

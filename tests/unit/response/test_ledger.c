@@ -75,27 +75,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Raw SQL on the file, bypassing the library (as an attacker or a test). */
-static void raw(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-	if (pg_url != NULL) {
-		struct klic_db *d = NULL;
-		assert_int_equal(klic_db_open(&d, path, 0), 0);
-		if (klic_db_exec(d, sql) != 0) {
-			klic_db_err(d, "raw");
-			fail_msg("raw sql failed: %s: %s", sql, klic_error_detail());
-		}
-		klic_db_close(d);
-		return;
-	}
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("raw sql failed: %s: %s", sql, msg ? msg : "?");
-	sqlite3_close(db);
-}
-
 /* ---- ledger --------------------------------------------------------------- */
 
 static void test_create_and_reopen(void **state)
@@ -124,16 +103,16 @@ static void test_migrate_from_zero(void **state)
 
 	if (pg_url != NULL) {
 		/* a database holding something else is refused, even by init */
-		raw(f->path, "CREATE TABLE scratch(x INT)");
+		test_raw(f->path, "CREATE TABLE scratch(x INT)");
 		assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE),
 				 KLIC_ERR_LEDGER);
 		assert_non_null(strstr(klic_error_detail(), "not empty"));
-		raw(f->path, "DROP TABLE scratch");
+		test_raw(f->path, "DROP TABLE scratch");
 		assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 		assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
 		assert_int_equal(klic_ledger_version(f->l, &v), 0);
 		assert_int_equal(v, KLIC_LEDGER_VERSION);
-		raw(f->path, "SELECT count(*) FROM licenses, license_ends, audit, "
+		test_raw(f->path, "SELECT count(*) FROM licenses, license_ends, audit, "
 			     "entitlement_usage, members, requests, entitlements, meta");
 		/* init again: idempotent */
 		klic_ledger_free(f->l);
@@ -142,7 +121,7 @@ static void test_migrate_from_zero(void **state)
 		return;
 	}
 	/* an existing empty SQLite file (user_version 0) */
-	raw(f->path, "CREATE TABLE scratch(x); DROP TABLE scratch;");
+	test_raw(f->path, "CREATE TABLE scratch(x); DROP TABLE scratch;");
 	/* not a klic ledger unless we are creating one */
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, KLIC_LEDGER_CREATE), 0);
@@ -179,8 +158,8 @@ static void test_migrate_from_1(void **state)
 
 	assert_int_equal(
 	    klic_read_file((uint8_t **)&sql, &len, KLIC_SOURCE_DIR "/spec/ledger.sql", 1 << 20), 0);
-	raw(f->path, sql);
-	raw(f->path, "PRAGMA user_version = 1");
+	test_raw(f->path, sql);
+	test_raw(f->path, "PRAGMA user_version = 1");
 	free(sql);
 	ins = sqlite3_mprintf(
 	    "INSERT INTO entitlements(product, model, billing, seats, until, created) VALUES "
@@ -191,7 +170,7 @@ static void test_migrate_from_1(void **state)
 	    "INSERT INTO licenses VALUES ('%s', '%s', 1, 'M', 'KRE', 10, 20, 1, '%s');"
 	    "INSERT INTO licenses VALUES ('%s', '%s', 2, 'M', 'KRE', 10, 20, 1, '%s');",
 	    DIGEST_D, FPR_A, LID_1, DIGEST_D, FPR_A, LID_2, DIGEST_D, FPR_A);
-	raw(f->path, ins);
+	test_raw(f->path, ins);
 	sqlite3_free(ins);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
@@ -254,11 +233,11 @@ static void test_migrate_5_to_6(void **state)
 		char path[512];
 		snprintf(path, sizeof path, KLIC_SOURCE_DIR "/spec/%s", files[i]);
 		assert_int_equal(klic_read_file((uint8_t **)&sql, &len, path, 1 << 20), 0);
-		raw(f->path, sql);
+		test_raw(f->path, sql);
 		free(sql);
 		sql = NULL;
 	}
-	raw(f->path, "PRAGMA user_version = 5");
+	test_raw(f->path, "PRAGMA user_version = 5");
 	memset(prev_text, '0', 64);
 	memcpy(prev_text + 64, text, sizeof text - 1);
 	assert_int_equal(klic_sha256_hex(hash, prev_text, 64 + sizeof text - 1), 0);
@@ -266,7 +245,7 @@ static void test_migrate_5_to_6(void **state)
 			      "VALUES (1, '2026-01-01T00:00:00Z', 'member-add', '', 'add %s', "
 			      "'%.64s', '%s')",
 			      FPR_A, prev_text, hash);
-	raw(f->path, ins);
+	test_raw(f->path, ins);
 	sqlite3_free(ins);
 	/* schema 5 knows no lifecycle event */
 	{
@@ -315,7 +294,7 @@ static void test_newer_version_refused(void **state)
 		 pg_url ? "UPDATE meta SET value = '%d' WHERE key = 'ledger_version'"
 			: "PRAGMA user_version = %d",
 		 KLIC_LEDGER_VERSION + 1);
-	raw(f->path, sql);
+	test_raw(f->path, sql);
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "newer"));
 	assert_null(f->l);
@@ -439,7 +418,7 @@ static void test_audit_chain(void **state)
 	f->l = NULL;
 
 	/* edit row 2 with the triggers dropped: the chain breaks at row 2 */
-	raw(f->path, pg_url ? "DROP TRIGGER audit_no_update ON audit;"
+	test_raw(f->path, pg_url ? "DROP TRIGGER audit_no_update ON audit;"
 			      "UPDATE audit SET detail = replace(detail, 'Ada', 'Eve') WHERE seq = 2;"
 			    : "DROP TRIGGER audit_no_update;"
 			      "UPDATE audit SET detail = replace(detail, 'Ada', 'Eve') WHERE seq = 2;");
@@ -458,7 +437,7 @@ static void test_audit_deleted_row(void **state)
 		assert_int_equal(klic_ledger_audit_append(f->l, now + i, "reissued", "", "r"), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, pg_url ? "DROP TRIGGER audit_no_delete ON audit; DELETE FROM audit WHERE seq = 4;"
+	test_raw(f->path, pg_url ? "DROP TRIGGER audit_no_delete ON audit; DELETE FROM audit WHERE seq = 4;"
 			    : "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 4;");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	/* removing the tail cannot be seen from the chain alone, but the
@@ -467,7 +446,7 @@ static void test_audit_deleted_row(void **state)
 	assert_int_equal(rows, 3);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "DELETE FROM audit WHERE seq = 2;");
+	test_raw(f->path, "DELETE FROM audit WHERE seq = 2;");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_audit_verify(f->l, &rows, &bad), KLIC_ERR_LEDGER);
 	assert_int_equal(bad, 2);
@@ -791,7 +770,7 @@ static void test_usage_counter(void **state)
 	check_used_everywhere(f, id);
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), 0);
 	/* a tampered counter is caught by the recount */
-	raw(f->path, "UPDATE entitlement_usage SET active = active + 1 WHERE entitlement_id = 1");
+	test_raw(f->path, "UPDATE entitlement_usage SET active = active + 1 WHERE entitlement_id = 1");
 	assert_int_equal(klic_ledger_usage_verify(f->l, &rows), KLIC_ERR_LEDGER);
 	assert_non_null(strstr(klic_error_detail(), "entitlement 1:"));
 }

@@ -352,20 +352,6 @@ static void test_pg_names(void **state)
 	}
 }
 
-/* sql on the test's ledger through a connection of its own (the engine
- * layer: either engine). */
-static void raw(const char *where, const char *sql)
-{
-	struct klic_db *d = NULL;
-
-	assert_int_equal(klic_db_open(&d, where, 0), 0);
-	if (klic_db_exec(d, sql) != 0) {
-		klic_db_err(d, "raw");
-		fail_msg("raw sql failed: %s: %s", sql, klic_error_detail());
-	}
-	klic_db_close(d);
-}
-
 /* Migration 10 (spec/ledger-10.sql, ledger-pg-10.sql): a schema-9 ledger
  * (the column dropped again, the version set back) gets licenses.issuer_fpr,
  * '' for the licenses it held, and keeps them; a license row then names its
@@ -394,8 +380,8 @@ static void test_migrate_9_to_10(void **state)
 	assert_int_equal(klic_ledger_exec(f->l, sql), 0);
 	klic_ledger_free(f->l);
 	f->l = NULL;
-	raw(f->path, "ALTER TABLE licenses DROP COLUMN issuer_fpr");
-	raw(f->path, pg_url ? "UPDATE meta SET value = '9' WHERE key = 'ledger_version'"
+	test_raw(f->path, "ALTER TABLE licenses DROP COLUMN issuer_fpr");
+	test_raw(f->path, pg_url ? "UPDATE meta SET value = '9' WHERE key = 'ledger_version'"
 			    : "PRAGMA user_version = 9");
 	assert_int_equal(klic_ledger_open(&f->l, f->path, 0), 0);
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
@@ -460,7 +446,7 @@ static void test_revive(void **state)
 	if (pg_url == NULL)
 		return; /* an embedded engine has no session to lose */
 	/* the first statement after the end of the session fails and says so */
-	raw(f->path, kill_others);
+	test_raw(f->path, kill_others);
 	assert_int_not_equal(klic_ledger_version(f->l, &v), 0);
 	assert_int_equal(klic_ledger_lost(f->l), 1);
 	assert_int_equal(klic_ledger_revive(f->l), 0);
@@ -472,7 +458,7 @@ static void test_revive(void **state)
 	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
 	assert_string_equal(org, "Revive Org");
 	/* revive's probe finds the session gone before any statement does */
-	raw(f->path, kill_others);
+	test_raw(f->path, kill_others);
 	assert_int_equal(klic_ledger_revive(f->l), 0);
 	org[0] = '\0';
 	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
