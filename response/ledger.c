@@ -337,18 +337,35 @@ int klic_ledger_lost(struct klic_ledger *l)
 int klic_ledger_revive(struct klic_ledger *l)
 {
 	char d[512];
-	int r;
+	int r = 0, v = 0;
 
+	/* a transaction left open (a caller's bug) would fail every probe */
+	if (!klic_ledger_lost(l) && klic_db_in_transaction(l->db))
+		klic_db_rollback(l->db);
 	/* a server that went away since the last statement is noticed by the
 	 * next one: one round trip (a Unix socket: well under a millisecond) */
 	if (!klic_ledger_lost(l) && klic_db_exec(l->db, "SELECT 1") == 0)
 		return 0;
-	if (!klic_ledger_lost(l))
-		return klic_ledger_err(l, "ledger");
+	if (!klic_ledger_lost(l)) {
+		r = klic_ledger_err(l, "probe");
+		goto out;
+	}
+	for (unsigned i = 0; i < l->ncache; i++)
+		if (l->cache[i].busy) { /* in a caller's hands: cannot be replaced */
+			r = klic_error_set(KLIC_ERR_INTERNAL, "revive with a statement in use");
+			goto out;
+		}
 	for (unsigned i = 0; i < l->ncache; i++)
 		klic_db_finalize(l->cache[i].st);
 	l->ncache = 0;
-	if ((r = klic_db_reconnect(l->db)) != 0) {
+	if ((r = klic_db_reconnect(l->db)) != 0)
+		goto out;
+	/* the database may have been restored from a backup meanwhile */
+	if ((r = klic_ledger_version(l, &v)) == 0 && v != KLIC_LEDGER_VERSION)
+		r = klic_error_set(KLIC_ERR_LEDGER, "schema version %d after reconnecting, expected %d",
+				   v, KLIC_LEDGER_VERSION);
+out:
+	if (r != 0) {
 		snprintf(d, sizeof d, "%s", klic_error_detail());
 		r = klic_error_set(r, "ledger %s: %s", klic_ledger_name(l), d);
 	}

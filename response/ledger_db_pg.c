@@ -627,6 +627,22 @@ void klic_db_pg_display(char *out, size_t outsz, const char *url)
 	PQconninfoFree(opts);
 }
 
+/* A connection never waits on the server for ever: libpq's default is no
+ * connect_timeout, so a server that accepts and never answers (or a
+ * half-open TCP link) would hang a command, and the web console's single
+ * thread with it.  These defaults come first; the URL's own settings,
+ * expanded after them, take precedence (PQconnectdbParams, expand_dbname).
+ * PQreset reconnects with the same parameters. */
+static PGconn *connect_url(const char *url)
+{
+	static const char *const keys[] = {"connect_timeout",     "keepalives_idle",
+					   "keepalives_interval", "keepalives_count",
+					   "dbname",              NULL};
+	const char *vals[] = {"10", "30", "10", "3", url, NULL};
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
 int klic_db_pg_open(struct klic_db **out, const char *url)
 {
 	struct pg_db *d = calloc(1, sizeof *d);
@@ -648,7 +664,7 @@ int klic_db_pg_open(struct klic_db **out, const char *url)
 		return r;
 	}
 	PQconninfoFree(opts);
-	d->c = PQconnectdb(url);
+	d->c = connect_url(url);
 	if (d->c == NULL || PQstatus(d->c) != CONNECTION_OK) {
 		if (d->c != NULL)
 			set_msg(d, PQerrorMessage(d->c));

@@ -95,6 +95,14 @@ for c in "issue r2.kreq -o out --yes" "list" "report" "audit verify" "entitlemen
 	# shellcheck disable=SC2086
 	fails "server down: $c" "$GOOD" 'connect|server|socket|running|refused|No such file' $c
 done
+# a server that accepts and never answers: the command gives up (libpq's
+# connect_timeout, 10 s by default, response/ledger_db_pg.c)
+pg_silent_start || fail "the silent listener did not start"
+t=$(date +%s)
+fails "a server that never answers: list" "$GOOD" 'timeout' list
+[ $(( $(date +%s) - t )) -le 20 ] && pass "a server that never answers: gave up in $(( $(date +%s) - t )) s" ||
+	fail "a server that never answers: $(( $(date +%s) - t )) s"
+pg_silent_stop
 KEEP_DOWN=0
 pg_start
 [ "$(used)" = 1 ] && [ ! -e out/r2.kresp ] && pass "server down: nothing spent, no file" || fail "server down: spent $(used)"

@@ -22,6 +22,11 @@
 #                                postgresql://ROLE:PASS@/klic?host=DIR
 #   pg_url_bad_socket            a URL naming a folder with no server in it
 #                                (connection refused / no such socket)
+#   pg_silent_start / pg_silent_stop
+#                                while the server is stopped: a listener on
+#                                its socket that accepts every connection and
+#                                never answers (a hung server, or a half-open
+#                                link); PG_SILENT_PID
 #   pg_as CMD...                 CMD as the server's owner (postgres when
 #                                we are root; PostgreSQL refuses root)
 # The superuser is named after the user running the tests (root in CI),
@@ -96,6 +101,29 @@ pg_url_with_password() {
 	pg_as "$KLIC_PG_BIN/pg_ctl" -D "$KLIC_PG_DIR/data" reload >/dev/null
 	sleep 0.3
 	printf 'postgresql://%s:%s@/klic?host=%s\n' "$role" "$pass" "$KLIC_PG_DIR"
+}
+
+pg_silent_start() {
+	python3 - "$KLIC_PG_DIR/.s.PGSQL.5432" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(64)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)  # read nothing, answer nothing, close nothing
+PY
+	PG_SILENT_PID=$!
+	local i
+	for i in $(seq 50); do [ -S "$KLIC_PG_DIR/.s.PGSQL.5432" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+pg_silent_stop() {
+	kill "$PG_SILENT_PID" 2>/dev/null || true
+	wait "$PG_SILENT_PID" 2>/dev/null || true
+	rm -f "$KLIC_PG_DIR/.s.PGSQL.5432"
 }
 
 pg_url_bad_socket() {

@@ -5,7 +5,9 @@
 # crash) the next page opens a new session and answers 200, with no
 # restart of klic-admin; while the database server is down a page answers
 # 503 naming the ledger (never its password), the console keeps running,
-# and it answers again once the server is back.
+# and it answers again once the server is back; a server that accepts and
+# never answers costs a page at most connect_timeout (10 s), never the
+# console.  The password of the ledger's URL appears nowhere.
 # Usage: pg_restart.sh KLIC_ADMIN   (under tests/pg/with_pg.sh, KLIC_TEST_ENGINE=pg)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../pg/pglib.sh"
@@ -17,8 +19,16 @@ cd "$BOX"
 command -v curl >/dev/null || { echo "# curl missing (setup.sh installs it): skipped"; exit 77; }
 [ "$T_ENGINE" = pg ] || { echo "$0: KLIC_TEST_ENGINE=pg only" >&2; exit 2; }
 t_org_setup "$A" "Acme" 3
-
+# the console reaches the ledger with a password (scram-sha-256): it must
+# never show it
+PASS=Zq8-web-Secret7
+URLPW=$(pg_url_with_password klicweb "$PASS" | sed "s#/klic?#/$(pg_state_db "$A")?#")
+ADMIN_WRAPPED=$ADMIN
+ADMIN=$KLIC_REAL_ADMIN
+export KLIC_LEDGER=$URLPW
 serve_start
+ADMIN=$ADMIN_WRAPPED
+unset KLIC_LEDGER
 req -c jar.txt "$URL"
 [ "$CODE" = 303 ] || fail "login: $CODE"
 page() { req -b jar.txt "$ORIGIN$1"; }
@@ -50,9 +60,21 @@ else
 fi
 page /licenses
 [ "$CODE" = 503 ] && pass "and again 503 while it is down" || fail "second page while down: $CODE"
+req "$ORIGIN/entitlements"
+[ "$CODE" = 403 ] && pass "without a session: 403, the ledger not even tried" || fail "no session while down: $CODE"
+# a server that accepts and never answers: the page gives up (connect_timeout)
+pg_silent_start || fail "the silent listener did not start"
+t=$(date +%s)
+page /entitlements
+[ "$CODE" = 503 ] && grep -q "timeout" b.txt && [ $(( $(date +%s) - t )) -le 20 ] &&
+	pass "a database server that never answers: 503 after $(( $(date +%s) - t )) s: $(head -c 160 b.txt | tr '\n' ' ')" ||
+	fail "silent server: $CODE after $(( $(date +%s) - t )) s: $(head -c 300 b.txt)"
+pg_silent_stop
 pg_start
 page /entitlements
 [ "$CODE" = 200 ] && pass "the database server back: 200" || fail "after start: $CODE $(head -c 300 b.txt)"
 serve_stop
 [ "$SRV_RC" = 0 ] && pass "the console stops cleanly (exit 0)" || fail "serve exit $SRV_RC: $(cat "$BOX/srv.err")"
+grep -qF -- "$PASS" "$BOX"/*.txt "$BOX/srv.err" "$BOX/srv.out" && fail "the password appears in a page or the log" ||
+	pass "the password appears in no page and no log line"
 t_done

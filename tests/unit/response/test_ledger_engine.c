@@ -443,6 +443,14 @@ static void test_revive(void **state)
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
 	assert_int_equal(klic_ledger_lost(f->l), 0);
 	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0); /* cached */
+	/* a transaction a caller left open is rolled back, not carried on */
+	assert_int_equal(klic_ledger_begin(f->l), 0);
+	assert_int_equal(klic_ledger_meta_set(f->l, "org", "Not Kept"), 0);
+	assert_int_equal(klic_ledger_revive(f->l), 0);
+	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
+	assert_string_equal(org, "Revive Org");
+	assert_int_equal(klic_ledger_begin(f->l), 0);
+	klic_ledger_rollback(f->l);
 	if (pg_url == NULL)
 		return; /* an embedded engine has no session to lose */
 	/* the first statement after the end of the session fails and says so */
@@ -454,9 +462,17 @@ static void test_revive(void **state)
 	v = -1;
 	assert_int_equal(klic_ledger_version(f->l, &v), 0);
 	assert_int_equal(v, KLIC_LEDGER_VERSION);
-	/* a statement cached (prepared) by the old session works in the new */
+	/* a statement cached (prepared) by the old session works in the new,
+	 * and the new session has klic's settings (jit off) */
 	assert_int_equal(klic_ledger_meta_get(f->l, "org", org, sizeof org), 0);
 	assert_string_equal(org, "Revive Org");
+	{
+		struct klic_stmt *st = NULL;
+		assert_int_equal(klic_ledger_stmt(f->l, &st, "SELECT current_setting('jit')"), 0);
+		assert_int_equal(klic_db_step(st), KLIC_DB_ROW);
+		assert_string_equal(klic_ledger_col_text(st, 0), "off");
+		klic_ledger_stmt_done(f->l, st);
+	}
 	/* revive's probe finds the session gone before any statement does */
 	test_raw(f->path, kill_others);
 	assert_int_equal(klic_ledger_revive(f->l), 0);
