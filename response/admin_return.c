@@ -105,6 +105,11 @@ static int check_license(struct klic_ledger *l, struct klic_return_outcome *o, u
 				      id, row.product, row.machine_id, row.member_fpr, k->product,
 				      k->machine_id, k->member_fpr);
 	memcpy(o->files[i], row.file, sizeof(o->files[i]));
+	/* returned by another receipt of this member: each license once */
+	if (row.ended != 0 && row.ended <= now && strcmp(row.end_reason, "returned") == 0) {
+		o->before[i] = 1;
+		return 0;
+	}
 	if (row.ended != 0 && row.ended <= now) {
 		(void)klic_time_format(t, row.ended);
 		return klic_error_set(KLIC_ERR_RETURNED, "license %s ended (%s) at %s", id,
@@ -143,13 +148,22 @@ static int apply(struct klic_ledger *l, struct klic_return_outcome *o, const uin
 		klic_ledger_rollback(l);
 		return 0;
 	}
-	for (unsigned i = 0; i < k->n_ids; i++)
+	for (unsigned i = 0; i < k->n_ids; i++) {
 		if ((r = check_license(l, o, i, now)) != 0)
 			goto out;
+		o->n_freed += !o->before[i];
+	}
+	if (o->n_freed == 0) { /* every license returned by other receipts */
+		o->others = 1;
+		klic_ledger_rollback(l);
+		return 0;
+	}
 	o->at = now;
 	if ((r = klic_ledger_return_insert(l, o->digest, buf, len, now)) != 0)
 		goto out;
 	for (unsigned i = 0; i < k->n_ids; i++) {
+		if (o->before[i])
+			continue;
 		snprintf(detail, sizeof(detail), "%s returned by receipt %s (%s %s)",
 			 k->license_ids[i], o->digest, o->files[i], k->machine_id);
 		if ((r = klic_ledger_license_end(l, k->license_ids[i], now, "returned",

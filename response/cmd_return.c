@@ -21,29 +21,37 @@ const char return_help[] =
     "entitlement returnable ('klic-vendor entitle --returnable'), the seats are\n"
     "free at once; otherwise the receipt is refused (not-returnable) and nothing\n"
     "changes.  A receipt is applied whole or not at all; one applied before is\n"
-    "named with its date and frees nothing (exit 0).\n"
+    "named with its date and frees nothing (exit 0).  A license another receipt\n"
+    "returned already (the re-run of an interrupted 'klic return' signs a second\n"
+    "one) is skipped: each license is freed once.\n"
     "  --json  one object per receipt (spec/CLI-JSON.md)\n"
     "Exit 0 when every receipt was applied (now or before), else the worst status\n"
     "(with --json nothing is printed then).\n";
 
-/* One applied receipt as JSON: status "returned" | "already-returned". */
+/* One applied receipt as JSON: status "returned" | "already-returned";
+ * returned_before: the license IDs other receipts had returned. */
 static json_t *outcome_json(const char *file, const struct klic_return_outcome *o)
 {
-	json_t *ids = json_array();
+	json_t *ids = json_array(), *before = json_array();
 	char at[KLIC_TIME_LEN + 1] = "";
+	int ok = ids != NULL && before != NULL;
 
-	for (unsigned i = 0; ids != NULL && i < o->kret.n_ids; i++)
-		if (json_array_append_new(ids, json_string(o->kret.license_ids[i])) != 0) {
-			json_decref(ids);
-			return NULL;
-		}
-	if (ids == NULL)
+	for (unsigned i = 0; ok && i < o->kret.n_ids; i++)
+		ok = json_array_append_new(ids, json_string(o->kret.license_ids[i])) == 0 &&
+		     (!o->before[i] ||
+		      json_array_append_new(before, json_string(o->kret.license_ids[i])) == 0);
+	if (!ok) { /* out of memory */
+		json_decref(ids);
+		json_decref(before);
 		return NULL;
-	(void)klic_time_format(at, o->at);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "file", file, "status",
-			 o->already ? "already-returned" : "returned", "digest", o->digest, "at",
-			 at, "product", o->kret.product, "machine_id", o->kret.machine_id,
-			 "member_fpr", o->kret.member_fpr, "license_ids", ids);
+	}
+	if (o->at != 0)
+		(void)klic_time_format(at, o->at);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "file", file, "status",
+			 o->already || o->others ? "already-returned" : "returned", "digest",
+			 o->digest, "at", at, "product", o->kret.product, "machine_id",
+			 o->kret.machine_id, "member_fpr", o->kret.member_fpr, "license_ids", ids,
+			 "returned_before", before);
 }
 
 static void print_outcome(const char *file, const struct klic_return_outcome *o)
@@ -56,12 +64,21 @@ static void print_outcome(const char *file, const struct klic_return_outcome *o)
 		       at, o->digest);
 		return;
 	}
+	if (o->others) {
+		printf("OK   %s: its %u license(s) were returned by other receipts: nothing freed\n",
+		       file, o->kret.n_ids);
+		return;
+	}
 	printf("OK   %s: returned %u %s license(s) of machine %s from %s %s: seat(s) free now\n",
-	       file, o->kret.n_ids, o->kret.product, o->kret.machine_id, o->kret.member_fpr,
+	       file, o->n_freed, o->kret.product, o->kret.machine_id, o->kret.member_fpr,
 	       o->member_uid);
 	for (unsigned i = 0; i < o->kret.n_ids; i++)
-		printf("     %s %s (entitlement %s)\n", o->kret.license_ids[i], o->files[i],
-		       o->entitlement[i]);
+		if (o->before[i])
+			printf("     %s %s (returned before, by another receipt)\n",
+			       o->kret.license_ids[i], o->files[i]);
+		else
+			printf("     %s %s (entitlement %s)\n", o->kret.license_ids[i], o->files[i],
+			       o->entitlement[i]);
 }
 
 static int return_args(const struct klic_cmd *c, int argc, char **argv, int *json)

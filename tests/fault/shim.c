@@ -10,6 +10,9 @@
  *   rename   rename renameat renameat2 link linkat
  *   create   open/open64/openat/openat64 with O_CREAT, creat, mkdir, mkdirat
  *   truncate ftruncate ftruncate64
+ *   unlink   unlink unlinkat (opt-in: counted only when KLIC_FAULT's class
+ *            is "unlink" or KLIC_FAULT_UNLINK=1, never in "any", so the
+ *            plans of the other loops stay as they are)
  *
  * and counts the calls that act on a regular file or directory under
  * KLIC_FAULT_PREFIX (a directory; default: every regular file and
@@ -56,10 +59,10 @@
  * symbol visibility is. */
 #pragma GCC visibility push(default)
 
-enum { C_WRITE, C_FSYNC, C_RENAME, C_CREATE, C_TRUNCATE, C_N, C_ANY = C_N };
+enum { C_WRITE, C_FSYNC, C_RENAME, C_CREATE, C_TRUNCATE, C_UNLINK, C_N, C_ANY = C_N };
 
-static const char *const class_name[C_N + 1] = {"write",  "fsync",    "rename",
-						"create", "truncate", "any"};
+static const char *const class_name[C_N + 1] = {"write",    "fsync",  "rename", "create",
+						"truncate", "unlink", "any"};
 
 static pid_t main_pid;
 static int armed;	     /* KLIC_FAULT parsed */
@@ -68,6 +71,7 @@ static unsigned long fault_n; /* 1-based */
 static int fault_errno; /* 0 until parsed; default EIO */
 static int fault_persist;
 static int fault_kill; /* SIGKILL instead of an error */
+static int count_unlink; /* unlink calls count (opt-in) */
 static char prefix[PATH_MAX];
 static size_t prefix_len;
 static char log_path[PATH_MAX];
@@ -94,6 +98,8 @@ static int (*r_mkdir)(const char *, mode_t);
 static int (*r_mkdirat)(int, const char *, mode_t);
 static int (*r_ftruncate)(int, off_t);
 static int (*r_ftruncate64)(int, off64_t);
+static int (*r_unlink)(const char *);
+static int (*r_unlinkat)(int, const char *, int);
 
 #define RESOLVE(name) (r_##name = (__typeof__(r_##name))dlsym(RTLD_NEXT, #name))
 
@@ -119,6 +125,8 @@ static void resolve_all(void)
 	RESOLVE(mkdirat);
 	RESOLVE(ftruncate);
 	RESOLVE(ftruncate64);
+	RESOLVE(unlink);
+	RESOLVE(unlinkat);
 }
 
 static int parse_errno(const char *s, size_t n)
@@ -163,6 +171,7 @@ __attribute__((constructor)) static void shim_init(void)
 			die_config("KLIC_FAULT_LOG too long");
 		memcpy(log_path, v, strlen(v) + 1);
 	}
+	count_unlink = (v = getenv("KLIC_FAULT_UNLINK")) != NULL && strcmp(v, "1") == 0;
 	if ((v = getenv("KLIC_FAULT")) == NULL || v[0] == '\0')
 		return;
 	p = strchr(v, ':');
@@ -198,6 +207,8 @@ __attribute__((constructor)) static void shim_init(void)
 		die_config(v);
 	if (fault_errno == 0)
 		fault_errno = EIO;
+	if (fault_class == C_UNLINK)
+		count_unlink = 1;
 	armed = 1;
 }
 
@@ -283,12 +294,15 @@ static int hit(int cls, const char *fn, const char *path)
 	unsigned long s, cs, k;
 	int fail = 0;
 
-	if (path == NULL || getpid() != main_pid || !under_prefix(path))
+	if (path == NULL || getpid() != main_pid || !under_prefix(path) ||
+	    (cls == C_UNLINK && !count_unlink))
 		return 0;
-	s = __atomic_add_fetch(&seq_any, 1, __ATOMIC_SEQ_CST);
+	/* an unlink is never one of "any"'s calls (logged with sequence 0) */
+	s = cls == C_UNLINK ? 0 : __atomic_add_fetch(&seq_any, 1, __ATOMIC_SEQ_CST);
 	cs = __atomic_add_fetch(&seq_class[cls], 1, __ATOMIC_SEQ_CST);
 	if (armed) {
 		k = fault_class == C_ANY ? s : (fault_class == cls ? cs : 0);
+		/* (k is 0 for an unlink under "any": never its turn) */
 		if (k != 0 && (k == fault_n || (fault_persist && k > fault_n)))
 			fail = 1;
 	}
@@ -488,4 +502,18 @@ int mkdirat(int dirfd, const char *path, mode_t mode)
 	if (hit_at(C_CREATE, "mkdirat", dirfd, path))
 		return -1;
 	return r_mkdirat(dirfd, path, mode);
+}
+
+int unlink(const char *path)
+{
+	if (hit_at(C_UNLINK, "unlink", AT_FDCWD, path))
+		return -1;
+	return r_unlink(path);
+}
+
+int unlinkat(int dirfd, const char *path, int flags)
+{
+	if (hit_at(C_UNLINK, "unlinkat", dirfd, path))
+		return -1;
+	return r_unlinkat(dirfd, path, flags);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of the fault-injection shim (tests/fault/shim.c), driven from a
-# python3 process that loads it: counting, the prefix filter, each class,
+# python3 process that loads it: counting, the prefix filter, each class
+# (unlink opt-in),
 # the errno, "persist", and that children (spawned without LD_PRELOAD) are
 # never affected.
 # usage: shim_selftest.sh SHIM.so
@@ -65,6 +66,13 @@ py "write:1:persist" "t(wr, OUT+'/q', 'a')"
 py "write:2:KILL" "t(wr, IN+'/k', 'a'); t(wr, IN+'/k', 'b', 'a'); print('survived')"
 [ "$(cat "$IN/k")" = a ] && ! grep -q survived "$BOX/o" && grep -q ' FAIL ' "$BOX/log" \
 	&& pass "write:2:KILL kills the process just before the 2nd write" || fail "KILL: $(cat "$BOX/o")"
+# unlink: opt-in, never one of "any"'s calls
+py "any:1:EIO" "t(os.unlink, IN+'/r3'); t(os.mkdir, IN+'/u1')"
+[ ! -e "$IN/r3" ] && [ ! -d "$IN/u1" ] && [ "$(classes)" = "create " ] && [ "$(cat "$BOX/o")" = "mkdir EIO" ] \
+	&& pass "an unlink is not counted by default, nor failed by any:1" || fail "unlink under any: $(classes) / $(cat "$BOX/o")"
+py "unlink:2:EIO" "t(wr, IN+'/u2', 'a'); t(wr, IN+'/u3', 'a'); t(os.unlink, IN+'/u2'); t(os.unlink, IN+'/u3')"
+[ ! -e "$IN/u2" ] && [ -e "$IN/u3" ] && [ "$(cat "$BOX/o")" = "unlink EIO" ] && grep -q '^0 unlink 2 unlink FAIL ' "$BOX/log" \
+	&& pass "unlink:2 fails the 2nd unlink only (logged with sequence 0)" || fail "unlink:2: $(cat "$BOX/o") $(cat "$BOX/log")"
 rc=0; env LD_PRELOAD="$SHIM" KLIC_FAULT="frobnicate:1" true 2>/dev/null || rc=$?
 [ "$rc" = 125 ] && pass "a malformed KLIC_FAULT is refused (exit 125)" || fail "malformed spec: rc $rc"
 t_done

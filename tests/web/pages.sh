@@ -117,7 +117,7 @@ fi
 gpgconf --homedir "$BOX/gnupg-check" --kill all 2>/dev/null || true
 # a row edited by hand: the page shows the command line's refusal line
 if [ "$T_ENGINE" = pg ]; then
-	t_sql "$A" "ALTER TABLE audit DISABLE TRIGGER USER; UPDATE audit SET detail = detail || 'x' WHERE seq = 1"
+	t_sql "$A" "ALTER TABLE audit DISABLE TRIGGER audit_no_update; UPDATE audit SET detail = detail || 'x' WHERE seq = 1"
 else
 	sqlite3 "$A/ledger.sqlite" "PRAGMA trusted_schema=1; DROP TRIGGER IF EXISTS audit_no_update; UPDATE audit SET detail = detail || 'x' WHERE seq = 1" 2>/dev/null ||
 		python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); [d.execute('DROP TRIGGER %s' % n) for (n,) in d.execute(\"SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit'\").fetchall()]; d.execute(\"UPDATE audit SET detail = detail || 'x' WHERE seq = 1\"); d.commit()" "$A/ledger.sqlite"

@@ -224,10 +224,15 @@ static void test_html_char(void **state)
 		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", e != NULL ? e : one);
 	}
 	assert_string_equal(buf, "a&amp;&lt;b&gt;&quot;c&#39;???? z");
-	for (int c = 0x20; c < 0x7f; c++)
-		if (strchr("&<>\"'", c) == NULL)
-			assert_null(klic_html_char((char)c));
-	assert_string_equal(klic_html_char('\0'), "?");
+	for (int c = 0; c < 256; c++) { /* every byte, as a (signed) char */
+		const char *e = klic_html_char((char)c);
+		if (c < 0x20 || c >= 0x7f)
+			assert_string_equal(e, "?");
+		else if (c == '&' || c == '<' || c == '>' || c == '"' || c == '\'')
+			assert_non_null(e);
+		else
+			assert_null(e);
+	}
 }
 
 static void test_times(void **state)
