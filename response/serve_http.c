@@ -165,8 +165,10 @@ enum MHD_Result serve_refuse(struct klic_serve *s, struct MHD_Connection *c, uns
 	klic_printable_copy(u, sizeof u, url, SIZE_MAX);
 	if (gmtime_r(&now, &tm) == NULL || strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(ts, sizeof ts, "%s", "?");
-	if (status == MHD_HTTP_FORBIDDEN && s->log != NULL) {
-		snprintf(line, sizeof line, "%s %s %s: 403 %s", ts, m, u, why);
+	/* the operator's log: refusals (403) and an unreachable ledger (503) */
+	if ((status == MHD_HTTP_FORBIDDEN || status == MHD_HTTP_SERVICE_UNAVAILABLE) &&
+	    s->log != NULL) {
+		snprintf(line, sizeof line, "%s %s %s: %u %s", ts, m, u, status, why);
 		s->log(s->log_ctx, line);
 	}
 	snprintf(body, sizeof body, "%u %s\n", status, why);

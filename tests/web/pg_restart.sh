@@ -60,6 +60,9 @@ else
 fi
 page /licenses
 [ "$CODE" = 503 ] && pass "and again 503 while it is down" || fail "second page while down: $CODE"
+[ "$(grep -c ' GET /entitlements: 503 ledger postgresql://klicweb@' "$BOX/srv.err")" = 1 ] &&
+	[ "$(grep -c ' GET /licenses: 503 ledger postgresql://klicweb@' "$BOX/srv.err")" = 1 ] &&
+	pass "each 503 is one line of the console's log" || fail "503 log lines: $(cat "$BOX/srv.err")"
 req "$ORIGIN/entitlements"
 [ "$CODE" = 403 ] && pass "without a session: 403, the ledger not even tried" || fail "no session while down: $CODE"
 # a server that accepts and never answers: the page gives up (connect_timeout)
