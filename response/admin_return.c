@@ -105,12 +105,14 @@ static int check_license(struct klic_ledger *l, struct klic_return_outcome *o, u
 				      id, row.product, row.machine_id, row.member_fpr, k->product,
 				      k->machine_id, k->member_fpr);
 	memcpy(o->files[i], row.file, sizeof(o->files[i]));
-	/* returned by another receipt of this member: each license once */
-	if (row.ended != 0 && row.ended <= now && strcmp(row.end_reason, "returned") == 0) {
+	/* returned by another receipt of this member: each license once.  Any
+	 * end is final, also one recorded "later" than now (another admin
+	 * host's clock ahead of this one on a shared ledger) */
+	if (row.ended != 0 && strcmp(row.end_reason, "returned") == 0) {
 		o->before[i] = 1;
 		return 0;
 	}
-	if (row.ended != 0 && row.ended <= now) {
+	if (row.ended != 0) {
 		(void)klic_time_format(t, row.ended);
 		return klic_error_set(KLIC_ERR_RETURNED, "license %s ended (%s) at %s", id,
 				      row.end_reason, t);

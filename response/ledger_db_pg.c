@@ -627,19 +627,26 @@ void klic_db_pg_display(char *out, size_t outsz, const char *url)
 	PQconninfoFree(opts);
 }
 
-/* A connection never waits on the server for ever: libpq's default is no
- * connect_timeout, so a server that accepts and never answers (or a
- * half-open TCP link) would hang a command, and the web console's single
- * thread with it.  These defaults come first; the URL's own settings,
- * expanded after them, take precedence (PQconnectdbParams, expand_dbname).
- * PQreset reconnects with the same parameters. */
+/* Connecting never waits on the server for ever: libpq's default is no
+ * connect_timeout, so a server that accepts and never answers would hang
+ * a command, and the web console's single thread with it.  These defaults
+ * come first; the URL's own settings, expanded after them, take precedence
+ * (PQconnectdbParams, expand_dbname); PGCONNECT_TIMEOUT, when set, is left
+ * to libpq.  (A statement waits as the server's settings say:
+ * statement_timeout, lock_timeout, in the URL's options.)  PQreset
+ * reconnects with the same parameters. */
 static PGconn *connect_url(const char *url)
 {
-	static const char *const keys[] = {"connect_timeout",     "keepalives_idle",
-					   "keepalives_interval", "keepalives_count",
-					   "dbname",              NULL};
-	const char *vals[] = {"10", "30", "10", "3", url, NULL};
+	const char *keys[6], *vals[6], *env = getenv("PGCONNECT_TIMEOUT");
+	int n = 0;
 
+	keys[n] = "keepalives_idle", vals[n++] = "30";
+	keys[n] = "keepalives_interval", vals[n++] = "10";
+	keys[n] = "keepalives_count", vals[n++] = "3";
+	if (env == NULL || env[0] == '\0')
+		keys[n] = "connect_timeout", vals[n++] = "10";
+	keys[n] = "dbname", vals[n++] = url;
+	keys[n] = NULL, vals[n] = NULL;
 	return PQconnectdbParams(keys, vals, 1);
 }
 
@@ -657,7 +664,8 @@ int klic_db_pg_open(struct klic_db **out, const char *url)
 	klic_db_pg_display(d->base.name, sizeof d->base.name, url);
 	opts = PQconninfoParse(url, &perr);
 	if (opts == NULL) {
-		set_msg(d, perr != NULL ? perr : "bad URL");
+		/* not libpq's words: they quote the bad part, a password too */
+		set_msg(d, "not a valid postgresql:// URL (see spec/LEDGER.md)");
 		PQfreemem(perr);
 		r = klic_error_set(KLIC_ERR_LEDGER, "%s", d->msg);
 		pg_close(&d->base);

@@ -5,9 +5,11 @@
 -- A return receipt (.kret, spec 3.8) applied by `klic-admin return`: its
 -- exact bytes under their SHA-256 (hex), the receipt's idempotency key,
 -- and when it was applied (Unix seconds).  In the same transaction every
--- license it names gets its license_ends row (reason 'returned', by_digest
+-- license it frees gets its license_ends row (reason 'returned', by_digest
 -- the receipt's digest, ended = at) and an audit row 'returned' (digest
--- the receipt's, detail "<license_id> returned by receipt <digest> (...)").
+-- the receipt's, detail "<license_id> returned by receipt <digest> (...)");
+-- a license another receipt returned gets nothing more (5.3.6 #6), and a
+-- receipt that frees nothing is not recorded.
 -- Append-only, like the licenses and their ends.
 CREATE TABLE returns (
 	digest  TEXT PRIMARY KEY NOT NULL CHECK (length(digest) = 64),

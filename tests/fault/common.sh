@@ -30,6 +30,10 @@ NMODES=$(wc -w <<<"$FAULT_MODES")
 # another mode's
 skip_point() { [ "$ROTATE" = 1 ] && [ $(($2 % NMODES)) -ne "$1" ]; }
 
+# (the shim's unlink class is opt-in per call, KLIC_FAULT_UNLINK=1 shim ...:
+# never inherited, so the plans of the other loops stay as they are)
+unset KLIC_FAULT_UNLINK
+
 # shim PREFIX LOG FAULT CMD...: run CMD with the shim preloaded.  The
 # sanitizer runtime of a --sanitize build must not insist on coming first.
 shim() {

@@ -88,6 +88,11 @@ rc=0; adm "$S" issue r1.kreq -o out --yes >out.txt 2>err.txt || rc=$?
 [ "$rc" = 0 ] && [ "$(used)" = 1 ] && pass "with the password: issued ($(head -n 1 out.txt | cut -c1-60))" ||
 	fail "good path: rc $rc $(cat err.txt)"
 
+# --- a URL libpq cannot parse: klic's own words, never the password in it ---------
+rc=0; "$ADMIN" --state "$S" --ledger "postgresql://klicpw:Zq8%zzSecret@/klic?host=$KLIC_PG_DIR" list >out.txt 2>err.txt || rc=$?
+[ "$rc" != 0 ] && [ "$(wc -l <err.txt)" = 1 ] && ! grep -q "Secret" err.txt out.txt && grep -q "not a valid postgresql:// URL" err.txt &&
+	pass "an unparsable URL: exit $rc, the password nowhere: $(cat err.txt)" || fail "unparsable URL: rc $rc $(cat err.txt)"
+
 # --- server down ----------------------------------------------------------------
 pg_stop_fast
 KEEP_DOWN=1
