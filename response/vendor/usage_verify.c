@@ -349,43 +349,54 @@ static const char *return_mismatch(const struct klic_usage *u, const struct klic
 	return "its entitlement is not in the export";
 }
 
+typedef const char *(*end_row_check)(const struct klic_usage *u, const struct klic_usage_lic *l,
+				     const struct klic_usage_audit *a);
+
+/* Why l's end (an `event` row: "renewed" | "returned") is not accounted
+ * for, or NULL: the first audit row of that event naming l, as check()
+ * says; none (`none`); or more than one (a license ends once). */
+static const char *audited_end(const struct klic_usage *u, const struct klic_usage_lic *l,
+			       const char *event, const char *none, const char *twice,
+			       end_row_check check)
+{
+	const char *why = none;
+	size_t n = 0;
+
+	for (size_t k = 0; k < u->n_audit; k++) {
+		const struct klic_usage_audit *a = &u->audit[k];
+		if (strcmp(a->event, event) != 0 || strncmp(a->detail, l->license_id, 32) != 0)
+			continue;
+		if (n++ == 0)
+			why = check(u, l, a);
+	}
+	return n > 1 && why == NULL ? twice : why;
+}
+
 /* A license that ended before it expired holds its seat only until then
- * (spec/ledger-7.sql): the ledger must show why.  A renewed one needs the
- * 'renewed' audit row naming it and its successor (spec 5.3.4); a returned
- * one the 'returned' row naming it and its receipt, and an entitlement the
- * vendor made returnable (spec 5.3.6). */
+ * (spec/ledger-7.sql): the ledger must show why, once.  A renewed one needs
+ * the 'renewed' audit row naming it and its successor (spec 5.3.4); a
+ * returned one the 'returned' row naming it and its receipt, and an
+ * entitlement the vendor made returnable (spec 5.3.6). */
 static int check_ends(const struct klic_usage *u, struct klic_vendor_usage_report *rep)
 {
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < u->n_lics; i++) {
 		const struct klic_usage_lic *l = &u->lics[i];
-		const char *why = "no 'renewed' audit row names it";
+		const char *why;
 
 		if (l->ended == 0)
 			continue;
-		if (strcmp(l->state, KLIC_USAGE_RENEWED) == 0) {
-			for (size_t k = 0; k < u->n_audit; k++) {
-				const struct klic_usage_audit *a = &u->audit[k];
-				if (strcmp(a->event, "renewed") != 0 ||
-				    strncmp(a->detail, l->license_id, 32) != 0)
-					continue;
-				why = renewal_mismatch(u, l, a);
-				break;
-			}
-		} else if (strcmp(l->state, KLIC_USAGE_RETURNED) == 0) {
-			why = "no 'returned' audit row names it";
-			for (size_t k = 0; k < u->n_audit; k++) {
-				const struct klic_usage_audit *a = &u->audit[k];
-				if (strcmp(a->event, "returned") != 0 ||
-				    strncmp(a->detail, l->license_id, 32) != 0)
-					continue;
-				why = return_mismatch(u, l, a);
-				break;
-			}
-		} else {
+		if (strcmp(l->state, KLIC_USAGE_RENEWED) == 0)
+			why = audited_end(u, l, "renewed", "no 'renewed' audit row names it",
+					  "two 'renewed' audit rows name it (a license ends once)",
+					  renewal_mismatch);
+		else if (strcmp(l->state, KLIC_USAGE_RETURNED) == 0)
+			why = audited_end(u, l, "returned", "no 'returned' audit row names it",
+					  "two 'returned' audit rows name it (a license ends once)",
+					  return_mismatch);
+		else
 			why = "no audit row this version of klic-vendor can check for that end";
-		}
 		if (why != NULL)
 			r = finding(rep, "license %s (machine %s, seat %u): ended early, unaudited: %s",
 				    l->license_id, l->machine_id, l->seat, why);

@@ -222,5 +222,26 @@ t_sql "$B" "INSERT INTO license_ends VALUES ('$WID', $(date +%s), 'returned', '$
 rc=0; "$V" --state "$BOX/vendor" usage verify forged.kusage >forged.txt 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "license $WID .*ended early, unaudited: no 'returned' audit row names it" forged.txt &&
 	pass "a returned end without its audit row is flagged: $(grep "$WID" forged.txt | head -1)" || fail "forged end: rc $rc $(cat forged.txt)"
+# a license ends once: a second 'returned' row naming one of A's returned
+# licenses, appended with a valid hash chain (written by hand), is flagged
+t_sql "$A" "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1" >last.txt
+t_sql "$A" "SELECT at, digest, detail FROM audit WHERE event = 'returned' ORDER BY seq LIMIT 1" >ret.txt
+python3 - last.txt ret.txt >dup.sql <<'PY'
+import hashlib, sys
+seq, prev = open(sys.argv[1]).read().strip().split("|")
+at, digest, detail = open(sys.argv[2]).read().rstrip("\n").split("|", 2)
+seq = int(seq) + 1
+text = "%d\t%s\t%s\t%s\t%s" % (seq, at, "returned", digest, detail)
+h = hashlib.sha256((prev + text).encode()).hexdigest()
+print("INSERT INTO audit(seq, at, event, digest, detail, prev_hash, hash) VALUES "
+      "(%d, '%s', 'returned', '%s', '%s', '%s', '%s');" % (seq, at, digest, detail, prev, h))
+PY
+t_sql "$A" "$(cat dup.sql)"
+DUP=$(cut -c1-32 <<<"$(cut -d'|' -f3 ret.txt)")
+"$ADMIN" --state "$A" audit verify >/dev/null 2>&1 && pass "(the hand-made row keeps the audit chain valid)" || fail "dup row breaks the chain"
+"$ADMIN" --state "$A" usage export -o dup.kusage >/dev/null
+rc=0; "$V" --state "$BOX/vendor" usage verify dup.kusage >dup.txt 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "license $DUP .*ended early, unaudited: two 'returned' audit rows name it" dup.txt &&
+	pass "a license named by two 'returned' audit rows is flagged: $(grep "$DUP" dup.txt | head -1)" || fail "duplicate returned row: rc $rc $(cat dup.txt)"
 
 t_done
