@@ -36,7 +36,17 @@ page /entitlements
 [ "$CODE" = 200 ] && grep -q "Acme\|KRE" b.txt && pass "the Entitlements page before anything happens" ||
 	fail "entitlements: $CODE $(head -c 200 b.txt)"
 
+page /members
+CSRF=$(grep -o 'name="csrf" value="[0-9a-f]*"' b.txt | head -n1 | cut -d'"' -f4)
+post() { req -b jar.txt -H "Origin: $ORIGIN" -F "csrf=$CSRF" "$@"; }
+
 pg_restart
+# a form post first: the POST path opens the new session too (a member
+# that is not one: the ledger's own answer, not a lost connection)
+post -F "member=$(printf 'A%.0s' {1..40})" "$ORIGIN/members/remove"
+[ "$CODE" = 409 ] && grep -qi "member" b.txt && ! grep -qi "connection\|ledger failure" b.txt &&
+	pass "after the database server restarted (fast): a form post gets the ledger's answer (409, not a member)" ||
+	fail "post after a fast restart: $CODE $(grep -o 'id="error">[^<]*' b.txt | head -c 300)"
 page /entitlements
 [ "$CODE" = 200 ] && pass "after the database server restarted (fast): 200, a new session" ||
 	fail "after a fast restart: $CODE $(head -c 300 b.txt)"
