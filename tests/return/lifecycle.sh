@@ -244,4 +244,43 @@ rc=0; "$V" --state "$BOX/vendor" usage verify dup.kusage >dup.txt 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "license $DUP .*ended early, unaudited: two 'returned' audit rows name it" dup.txt &&
 	pass "a license named by two 'returned' audit rows is flagged: $(grep "$DUP" dup.txt | head -1)" || fail "duplicate returned row: rc $rc $(cat dup.txt)"
 
+# ---- overlapping receipts (an interrupted return and its re-run): each
+# license is freed once, whatever the order (spec 5.3.6 #6) ----------------
+if [ "$(id -u)" = 0 ] && can_unshare; then
+	user request --product KRE --seats 2 -o ada2.kreq >/dev/null
+	admin issue ada2.kreq -o outbox --yes >/dev/null
+	user install --vendor "$VKEY" outbox/ada2.kresp >/dev/null
+	IDS2=$(t_sql "$A" "SELECT license_id FROM licenses WHERE request_digest = (SELECT request_digest FROM licenses ORDER BY issued DESC, license_id DESC LIMIT 1) ORDER BY license_id" | paste -sd, -)
+	used0=$(seats "$A")
+	# the license folder read-only: the IDs are refused here, both receipts kept
+	rc=0
+	unshare -m --propagation private bash -c 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"' \
+		"$L" "$KLIC" --home "$U" return --product KRE -o ov.kret >/dev/null 2>err.txt || rc=$?
+	KEPT=$(ls -A | grep '^\.ov\.kret\.tmp\.' | head -n 1 || true)
+	# one file deleted by hand, the other returned by the re-run
+	rm -f "$(ls "$L"/KRE_*.lic | head -n 1)"
+	user return --product KRE -o ov2.kret >/dev/null
+	if [ "$rc" = 3 ] && [ -n "$KEPT" ] && [ -e ov2.kret ] && [ -z "$(ls -A "$L")" ]; then
+		a1="$BOX/admin-ov1" a2="$BOX/admin-ov2"
+		t_state_copy "$A" "$a1"; t_state_copy "$A" "$a2"
+		find "$a1" "$a2" -type s -delete
+		"$ADMIN" --state "$a1" return "$KEPT" >o1.txt 2>&1 && "$ADMIN" --state "$a1" return ov2.kret >o2.txt 2>&1 &&
+			"$ADMIN" --state "$a2" return ov2.kret >o3.txt 2>&1 && "$ADMIN" --state "$a2" return "$KEPT" >o4.txt 2>&1 &&
+			[ "$(seats "$a1")" = "$(seats "$a2")" ] && [ "$(seats "$a1")" != "$used0" ] &&
+			grep -q "its 1 license(s) were returned by other receipts" o2.txt &&
+			grep -q "returned 1 KRE license(s)" o3.txt && grep -q "returned 1 KRE license(s)" o4.txt &&
+			grep -q "(returned before, by another receipt)" o4.txt &&
+			[ "$(t_sql "$a1" "SELECT count(*) FROM license_ends WHERE license_id IN ('${IDS2//,/\',\'}')")" = 2 ] &&
+			[ "$(t_sql "$a2" "SELECT count(*) FROM license_ends WHERE license_id IN ('${IDS2//,/\',\'}')")" = 2 ] &&
+			pass "overlapping receipts (kept: 2 licenses, re-run: 1): both orders free the 2 seats once ($used0 -> $(seats "$a1"))" ||
+			fail "overlapping receipts: $(cat o1.txt o2.txt o3.txt o4.txt | head -c 800); seats $(seats "$a1") / $(seats "$a2")"
+		gpgconf --homedir "$a1/gnupg" --kill all >/dev/null 2>&1 || true
+		gpgconf --homedir "$a2/gnupg" --kill all >/dev/null 2>&1 || true
+	else
+		fail "interrupted return for the overlap: rc $rc, kept '$KEPT', $(ls -A "$L" | wc -l) left: $(cat err.txt)"
+	fi
+else
+	echo "skip - overlapping receipts (root with mount namespaces needed)"
+fi
+
 t_done
