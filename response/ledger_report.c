@@ -227,7 +227,8 @@ int klic_ledger_list_page(struct klic_ledger *l, const struct klic_list_filter *
 		return r;
 	if (snprintf(sql, sizeof sql,
 		     "SELECT " KLIC_LICENSE_COLS
-		     " FROM (SELECT license_id FROM licenses x%s ORDER BY %s LIMIT ?%d OFFSET ?%d) p JOIN licenses x ON x.license_id = p.license_id"
+		     " FROM (SELECT license_id FROM licenses x%s ORDER BY %s LIMIT ?%d OFFSET ?%d) p"
+		     " JOIN licenses x ON x.license_id = p.license_id"
 		     " LEFT JOIN license_ends d ON d.license_id = x.license_id"
 		     " ORDER BY x.issued, x.request_digest, x.seat",
 		     where,

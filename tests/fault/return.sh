@@ -60,6 +60,12 @@ used() {
 # fresh: the home as installed, an empty receipt folder
 fresh() { rm -rf "$R"; mkdir -p "$R"; cp -a "$BOX/h0" "$H"; mkdir "$O"; }
 ret() { user "$H" return --product KRE --vendor "$BOX/vendor.asc" -o "$O/$1"; }
+# faulted SPEC LOG: the run under test, klic return into $O/w.kret with the
+# shim (fault SPEC, "" to count only; the unlink class when UNLINKS=1)
+faulted() {
+	KLIC_FAULT_UNLINK=${UNLINKS:-0} shim "$R" "$2" "$1" "$KLIC" --home "$H" --gnupghome "$G" \
+		return --product KRE --vendor "$BOX/vendor.asc" -o "$O/w.kret"
+}
 # receipts: every receipt the runs left in $O (final and temporary)
 receipts() { find "$O" -type f | sort; }
 # licenses_left: license files in the license folder
@@ -114,8 +120,7 @@ classify() {
 point() {
 	local spec=$1 rc=0 lines what tmp
 	fresh; rm -f "$BOX/log"
-	KLIC_FAULT_UNLINK=${UNLINKS:-0} shim "$R" "$BOX/log" "$spec" "$KLIC" --home "$H" --gnupghome "$G" \
-		return --product KRE --vendor "$BOX/vendor.asc" -o "$O/w.kret" >/dev/null 2>"$BOX/err" || rc=$?
+	faulted "$spec" "$BOX/log" >/dev/null 2>"$BOX/err" || rc=$?
 	what=$(fault_what "$BOX/log" "$R")
 	[ -n "$what" ] || missed=$((missed + 1))
 	lines=$(wc -l <"$BOX/err")
@@ -163,8 +168,7 @@ count() {
 	mode=none state=none
 	fresh; rm -f "$BOX/log"
 	before=$(files_sum "$H")
-	KLIC_FAULT_UNLINK=${UNLINKS:-0} shim "$R" "$BOX/log" "" "$KLIC" --home "$H" --gnupghome "$G" \
-		return --product KRE --vendor "$BOX/vendor.asc" -o "$O/w.kret" >/dev/null 2>"$BOX/err" || rc=$?
+	faulted "" "$BOX/log" >/dev/null 2>"$BOX/err" || rc=$?
 	clean=$(NORM_CLOCK=1 files_sum "$H")
 	points=$(grep -c " $1 " "$BOX/log" 2>/dev/null || true)
 	[ "$1" = any ] && points=$(grep -vc ' unlink ' "$BOX/log" 2>/dev/null || true)
@@ -216,8 +220,7 @@ done
 # the 2nd delete fails: the kept receipt names 3 licenses, the re-run's the 2 left
 mode=EIO
 fresh
-KLIC_FAULT_UNLINK=1 shim "$R" /dev/null "unlink:2:EIO" "$KLIC" --home "$H" --gnupghome "$G" \
-	return --product KRE --vendor "$BOX/vendor.asc" -o "$O/w.kret" >/dev/null 2>&1 || true
+UNLINKS=1 faulted "unlink:2:EIO" /dev/null >/dev/null 2>&1 || true
 ret w2.kret >/dev/null 2>&1 || true
 KEPT=$(find "$O" -name '.w.kret.tmp.*' | head -n 1)
 a="$BOX/admin-say"
